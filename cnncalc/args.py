@@ -1,0 +1,270 @@
+"""Argument types for layer kinds: parse a value from a spec into its canonical Python form, or say what was expected.
+
+Each kind declares its arguments as a tuple of `Arg`s (name, type, default), the way PyTorch's constructors do. The
+declaration is data, so the same table drives validation, defaults, did-you-mean and (later) a JSON Schema.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from cnncalc.errors import LayerError
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+REQUIRED: Any = _Marker("REQUIRED")
+"""Default of an argument that has none: the spec must give it."""
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    """A hint naming the closest valid choice, or None when nothing is close."""
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"did you mean '{lowered[close[0]]}'?" if close else None
+
+
+def describe(value: Any) -> str:
+    """A value as the user wrote it, with its YAML type when that is the surprise."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float) and value.is_integer():
+        return f"{value!r} (a float)"
+    return repr(value) if not isinstance(value, (list, dict)) else str(value)
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class ArgType:
+    """Parses one argument's value. `dims` is the kind's number of spatial axes (for per-axis arguments)."""
+
+    def expected(self, dims: int) -> str:
+        raise NotImplementedError
+
+    def parse(self, value: Any, dims: int) -> Any:
+        raise NotImplementedError
+
+    def fail(self, value: Any, dims: int) -> LayerError:
+        return LayerError(f"expected {self.expected(dims)}, got {describe(value)}")
+
+
+@dataclass(frozen=True)
+class Int(ArgType):
+    min: int | None = None
+    max: int | None = None
+
+    def expected(self, dims: int) -> str:
+        if self.min == 1 and self.max is None:
+            return "a positive integer"
+        if self.min == 0 and self.max is None:
+            return "a non-negative integer"
+        if self.min is not None and self.max is not None:
+            return f"an integer from {self.min} to {self.max}"
+        return "an integer"
+
+    def parse(self, value: Any, dims: int) -> int:
+        if not is_int(value):
+            raise self.fail(value, dims)
+        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            raise self.fail(value, dims)
+        return value
+
+
+@dataclass(frozen=True)
+class Float(ArgType):
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False  # min itself excluded (eps > 0)
+
+    def expected(self, dims: int) -> str:
+        if self.min is not None and self.max is not None:
+            return f"a number from {self.min:g} to {self.max:g}"
+        if self.min == 0:
+            return "a positive number" if self.min_open else "a non-negative number"
+        return "a number"
+
+    def parse(self, value: Any, dims: int) -> float | int:
+        if not is_number(value):
+            raise self.fail(value, dims)
+        if self.min is not None and (value < self.min or (self.min_open and value == self.min)):
+            raise self.fail(value, dims)
+        if self.max is not None and value > self.max:
+            raise self.fail(value, dims)
+        return value
+
+
+@dataclass(frozen=True)
+class Bool(ArgType):
+    def expected(self, dims: int) -> str:
+        return "true or false"
+
+    def parse(self, value: Any, dims: int) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(value, dims)
+        return value
+
+
+@dataclass(frozen=True)
+class Choice(ArgType):
+    choices: tuple[str, ...]
+
+    def expected(self, dims: int) -> str:
+        return "one of " + ", ".join(repr(c) for c in self.choices)
+
+    def parse(self, value: Any, dims: int) -> str:
+        if value not in self.choices or not isinstance(value, str):
+            error = self.fail(value, dims)
+            if isinstance(value, str):
+                error.hint = did_you_mean(value, self.choices)
+            raise error
+        return value
+
+
+@dataclass(frozen=True)
+class PerAxis(ArgType):
+    """An int for every spatial axis, or a list with one per axis (PyTorch's _pair/_triple)."""
+
+    item: Int
+
+    def expected(self, dims: int) -> str:
+        thing = self.item.expected(dims)
+        plural = thing.replace("a ", "", 1).replace("an ", "", 1) + "s"
+        return f"{thing} or a list of {dims} {plural}" if dims > 1 else thing
+
+    def parse(self, value: Any, dims: int) -> tuple[int, ...]:
+        if isinstance(value, list):
+            if len(value) != dims:
+                raise self.fail(value, dims)
+            try:
+                return tuple(self.item.parse(v, dims) for v in value)
+            except LayerError:
+                raise self.fail(value, dims) from None
+        try:
+            return (self.item.parse(value, dims),) * dims
+        except LayerError:
+            raise self.fail(value, dims) from None
+
+
+@dataclass(frozen=True)
+class Padding(ArgType):
+    """Convolution padding: per-axis non-negative ints, or 'same' / 'valid'."""
+
+    def expected(self, dims: int) -> str:
+        return PerAxis(Int(min=0)).expected(dims) + ", 'same' or 'valid'"
+
+    def parse(self, value: Any, dims: int) -> tuple[int, ...] | str:
+        if value in ("same", "valid") and isinstance(value, str):
+            return value
+        try:
+            return PerAxis(Int(min=0)).parse(value, dims)
+        except LayerError:
+            error = self.fail(value, dims)
+            if isinstance(value, str):
+                error.hint = did_you_mean(value, ("same", "valid"))
+            raise error from None
+
+
+@dataclass(frozen=True)
+class Optional(ArgType):
+    item: ArgType
+
+    def expected(self, dims: int) -> str:
+        return self.item.expected(dims) + " or null"
+
+    def parse(self, value: Any, dims: int) -> Any:
+        return None if value is None else self.item.parse(value, dims)
+
+
+@dataclass(frozen=True)
+class IntList(ArgType):
+    """An int or a non-empty list of ints (LayerNorm's normalized_shape)."""
+
+    item: Int
+
+    def expected(self, dims: int) -> str:
+        return f"{self.item.expected(dims)} or a list of them"
+
+    def parse(self, value: Any, dims: int) -> tuple[int, ...]:
+        if isinstance(value, list):
+            if not value:
+                raise self.fail(value, dims)
+            try:
+                return tuple(self.item.parse(v, dims) for v in value)
+            except LayerError:
+                raise self.fail(value, dims) from None
+        try:
+            return (self.item.parse(value, dims),)
+        except LayerError:
+            raise self.fail(value, dims) from None
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One constructor argument of a layer kind, as in the torch.nn class."""
+
+    name: str
+    type: ArgType
+    default: Any = REQUIRED
+    doc: str = ""
+    inferred: bool = False  # an input size (in_channels, ...): inferred from the graph, checked when given
+
+
+def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int, kind: str) -> dict[str, Any]:
+    """Validate `given` against `declared`: unknown names (with did-you-mean), missing ones, types; fill defaults."""
+    by_name = {a.name: a for a in declared}
+    for name in given:
+        if name not in by_name:
+            valid = ", ".join(a.name for a in declared) or "none"
+            hint = did_you_mean(str(name), list(by_name))
+            raise LayerError(
+                f"{kind} has no argument '{name}' (its arguments: {valid})",
+                arg=str(name),
+                hint=hint,
+            )
+    parsed: dict[str, Any] = {}
+    for arg in declared:
+        if arg.name in given:
+            value = given[arg.name]
+            if arg.inferred and value is None:
+                parsed[arg.name] = None
+                continue
+            try:
+                parsed[arg.name] = arg.type.parse(value, dims)
+            except LayerError as error:
+                error.message = f"{arg.name}: {error.message}"
+                error.arg = arg.name
+                raise
+        elif arg.default is REQUIRED:
+            raise LayerError(f"{kind} needs the argument '{arg.name}' ({arg.type.expected(dims)})")
+        else:
+            parsed[arg.name] = _parsed_default(arg, dims)
+    return parsed
+
+
+_defaults: dict[tuple[Arg, int], Any] = {}
+
+
+def _parsed_default(arg: Arg, dims: int) -> Any:
+    """Defaults are written as in PyTorch (stride=1) and parsed like given values (stride=(1, 1)), once."""
+    key = (arg, dims)
+    if key not in _defaults:
+        _defaults[key] = arg.type.parse(arg.default, dims)
+    return _defaults[key]

@@ -1,0 +1,140 @@
+"""The Layer base class: one subclass per kind holds all of that kind's rules.
+
+A Layer is built from validated arguments and the per-sample shapes of its inputs (batch axis excluded), and
+answers, per sample: its output shape, the shapes of its learnable weights and buffers (state_dict names),
+its multiply-accumulates, its other arithmetic operations, and its receptive-field window along each spatial axis.
+Whole-graph work (loading, walking, totals, rendering) lives outside `layers/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import prod
+from typing import Any, ClassVar
+
+from cnncalc.args import Arg, parse_arguments
+from cnncalc.errors import LayerError
+
+Shape = tuple[int, ...]
+Rational = int | Fraction
+
+
+def fmt_shape(shape: Shape) -> str:
+    """'20 x 28 x 28', as the lecture tables write volumes."""
+    return " x ".join(str(d) for d in shape)
+
+
+@dataclass(frozen=True)
+class Window:
+    """How one spatial axis of the output reads the input (Distill 2019's per-layer kernel, stride, padding).
+
+    Output position j reads input positions j*stride - padding ... j*stride - padding + extent, where
+    extent = dilation * (kernel - 1). Transposed convolutions and upsampling have fractional strides and
+    paddings; values stay exact as Fractions.
+    """
+
+    extent: Rational
+    stride: Rational
+    padding: Rational
+
+
+POINTWISE = Window(0, 1, 0)
+
+
+class Layer:
+    """Base of every layer kind. Subclasses set `kind` and `arguments` and override the rules they need."""
+
+    kind: ClassVar[str] = ""  # the torch.nn class name (or cnncalc's name for merges), e.g. "Conv2d"
+    arguments: ClassVar[tuple[Arg, ...]] = ()
+    dims: ClassVar[int] = 0  # number of spatial axes for Nd kinds (Conv2d: 2); 0 when not per-axis
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    ops_rule: ClassVar[str] = "none"  # how `other_ops` counts, in words (README, `explain`)
+
+    def __init__(self, arguments: dict[str, Any], in_shapes: tuple[Shape, ...]) -> None:
+        count = len(in_shapes)
+        if count < self.min_inputs or (self.max_inputs is not None and count > self.max_inputs):
+            wanted = (
+                str(self.min_inputs)
+                if self.min_inputs == self.max_inputs
+                else f"at least {self.min_inputs}"
+                if self.max_inputs is None
+                else f"{self.min_inputs} to {self.max_inputs}"
+            )
+            raise LayerError(f"{self.kind} takes {wanted} input(s), got {count}", arg="inputs")
+        self.in_shapes = in_shapes
+        self.given = arguments
+        values = parse_arguments(self.arguments, arguments, self.dims, self.kind)
+        self.__dict__.update(values)
+        self.setup()
+        self.out_shape: Shape = self.output_shape()
+
+    # -- hooks for subclasses -------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Check the arguments against each other and the input shapes; infer input sizes."""
+
+    def output_shape(self) -> Shape:
+        return self.in_shape
+
+    def weights(self) -> dict[str, Shape]:
+        """Learnable parameters, by PyTorch state_dict name."""
+        return {}
+
+    def buffers(self) -> dict[str, Shape]:
+        """Non-learnable state (running statistics), by PyTorch state_dict name."""
+        return {}
+
+    def macs(self) -> int:
+        """Multiply-accumulates of inner products per sample (conv, transposed conv, linear); bias excluded."""
+        return 0
+
+    def other_ops(self) -> int:
+        """Every other arithmetic operation per sample, counted by the rule in `ops_rule`."""
+        return 0
+
+    def window(self) -> tuple[Window, ...] | None:
+        """Receptive-field window per spatial axis of the output; None when the output has no spatial
+        axes that map to the input's (Flatten, Linear on features)."""
+        return (POINTWISE,) * (len(self.out_shape) - 1) if len(self.out_shape) > 1 else None
+
+    def summary(self) -> str:
+        """A short description of the arguments for tables, e.g. 'k5 s1 p2'."""
+        return ""
+
+    # -- helpers for subclasses -----------------------------------------------------------------------------
+
+    @property
+    def in_shape(self) -> Shape:
+        return self.in_shapes[0]
+
+    def params(self) -> int:
+        return sum(prod(shape) for shape in self.weights().values())
+
+    def buffer_count(self) -> int:
+        return sum(prod(shape) for shape in self.buffers().values())
+
+    def expect_rank(self, *ranks: int, what: str = "") -> None:
+        """Require the per-sample input rank to be one of `ranks`; `what` names the axes, e.g. 'C x H x W'."""
+        rank = len(self.in_shape)
+        if rank not in ranks:
+            shown = " or ".join(str(r) for r in ranks)
+            axes = f" ({what})" if what else ""
+            raise LayerError(
+                f"{self.kind} expects an input with {shown} axes per sample{axes}, "
+                f"got {rank}: {fmt_shape(self.in_shape)}",
+                arg="inputs",
+            )
+
+    def infer(self, name: str, actual: int, what: str) -> int:
+        """Fill in an input size (in_channels, ...) from the graph; if the spec gave it, it must agree."""
+        given = getattr(self, name)
+        if given is not None and given != actual:
+            raise LayerError(
+                f"{name} is {given} but the input has {actual} {what} (input shape {fmt_shape(self.in_shape)})",
+                arg=name,
+                hint=f"remove {name} (it is inferred) or set it to {actual}",
+            )
+        setattr(self, name, actual)
+        return actual

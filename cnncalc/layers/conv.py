@@ -1,0 +1,239 @@
+"""Convolutions: Conv1d/2d/3d and ConvTranspose1d/2d/3d, with PyTorch's exact shape rules.
+
+Conv output size per axis (PyTorch's form; the lectures' ceil((L + 2p - d(k-1)) / s) is the same number):
+    floor((L + p_left + p_right - d*(k-1) - 1) / s) + 1
+Transposed conv output size per axis:
+    (L - 1)*s - 2p + d*(k-1) + output_padding + 1
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import prod
+
+from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.registry import register
+
+AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
+
+
+def _axes(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "x".join(str(v) for v in values)
+
+
+class _ConvCommon(Layer):
+    """What Conv and ConvTranspose share: channels, groups, weight and bias shapes."""
+
+    weight_in_out: bool = False  # ConvTranspose stores weights as (in, out/groups, *k)
+
+    def check_channels(self) -> None:
+        self.expect_rank(self.dims + 1, what=AXES[self.dims])
+        self.infer("in_channels", self.in_shape[0], "channels")
+        for name in ("in_channels", "out_channels"):
+            if getattr(self, name) % self.groups:
+                raise LayerError(
+                    f"{name} ({getattr(self, name)}) must be divisible by groups ({self.groups})",
+                    arg="groups",
+                    hint=f"valid groups divide both {self.in_channels} and {self.out_channels}",
+                )
+
+    def weights(self) -> dict[str, Shape]:
+        if self.weight_in_out:
+            first = (self.in_channels, self.out_channels // self.groups)
+        else:
+            first = (self.out_channels, self.in_channels // self.groups)
+        shapes = {"weight": first + self.kernel_size}
+        if self.bias:
+            shapes["bias"] = (self.out_channels,)
+        return shapes
+
+    def other_ops(self) -> int:
+        return prod(self.out_shape) if self.bias else 0
+
+
+class ConvNd(_ConvCommon):
+    ops_rule = "one add per output element for the bias"
+    arguments = (
+        Arg("in_channels", Optional(Int(min=1)), None, "channels of the input", inferred=True),
+        Arg("out_channels", Int(min=1), doc="number of filters"),
+        Arg("kernel_size", PerAxis(Int(min=1)), doc="filter size per axis"),
+        Arg("stride", PerAxis(Int(min=1)), 1),
+        Arg("padding", Padding(), 0, "zeros added on both sides, or 'same' / 'valid'"),
+        Arg("dilation", PerAxis(Int(min=1)), 1),
+        Arg("groups", Int(min=1), 1),
+        Arg("bias", Bool(), True),
+        Arg("padding_mode", Choice(("zeros", "reflect", "replicate", "circular")), "zeros"),
+    )
+
+    def setup(self) -> None:
+        self.check_channels()
+        dilated = tuple(d * (k - 1) for d, k in zip(self.dilation, self.kernel_size))
+        if self.padding == "same":
+            if any(s != 1 for s in self.stride):
+                raise LayerError(
+                    "padding='same' is not supported for strided convolutions (PyTorch rejects it too)",
+                    arg="padding",
+                    hint="use an explicit padding such as (kernel_size - 1) // 2",
+                )
+            # PyTorch puts the odd extra element on the right (end) of each axis.
+            self.pad_left = tuple(t // 2 for t in dilated)
+            self.pad_right = tuple(t - t // 2 for t in dilated)
+        elif self.padding == "valid":
+            self.pad_left = self.pad_right = (0,) * self.dims
+        else:
+            self.pad_left = self.pad_right = self.padding
+        spatial = self.in_shape[1:]
+        if self.padding_mode != "zeros":
+            for size, left, right in zip(spatial, self.pad_left, self.pad_right):
+                limit = size - 1 if self.padding_mode == "reflect" else size
+                if self.padding_mode != "replicate" and max(left, right) > limit:
+                    raise LayerError(
+                        f"padding_mode='{self.padding_mode}' needs padding <= {limit} for an axis of size "
+                        f"{size}, got {max(left, right)}",
+                        arg="padding",
+                    )
+        for axis, (size, left, right, extent) in enumerate(zip(spatial, self.pad_left, self.pad_right, dilated)):
+            if size + left + right < extent + 1:
+                raise LayerError(
+                    f"the kernel does not fit along axis {axis + 1}: padded input {size} + {left} + {right} = "
+                    f"{size + left + right} is smaller than the dilated kernel d*(k-1)+1 = "
+                    f"{self.dilation[axis]}*({self.kernel_size[axis]}-1)+1 = {extent + 1}",
+                    arg="kernel_size",
+                    hint=f"input shape is {fmt_shape(self.in_shape)}; use a smaller kernel or more padding",
+                )
+
+    def output_shape(self) -> Shape:
+        spatial = tuple(
+            (size + left + right - d * (k - 1) - 1) // s + 1
+            for size, left, right, d, k, s in zip(
+                self.in_shape[1:], self.pad_left, self.pad_right, self.dilation, self.kernel_size, self.stride
+            )
+        )
+        return (self.out_channels,) + spatial
+
+    def macs(self) -> int:
+        per_output = (self.in_channels // self.groups) * prod(self.kernel_size)
+        return prod(self.out_shape) * per_output
+
+    def window(self) -> tuple[Window, ...]:
+        return tuple(
+            Window(d * (k - 1), s, p) for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.pad_left)
+        )
+
+    def summary(self) -> str:
+        parts = [f"k{_axes(self.kernel_size)}"]
+        if set(self.stride) != {1}:
+            parts.append(f"s{_axes(self.stride)}")
+        if self.padding == "same" or self.padding == "valid":
+            parts.append(str(self.padding))
+        elif set(self.padding) != {0}:
+            parts.append(f"p{_axes(self.padding)}")
+        if set(self.dilation) != {1}:
+            parts.append(f"d{_axes(self.dilation)}")
+        if self.groups != 1:
+            parts.append("depthwise" if self.groups == self.in_channels == self.out_channels else f"g{self.groups}")
+        return " ".join(parts)
+
+
+class ConvTransposeNd(_ConvCommon):
+    ops_rule = "one add per output element for the bias"
+    weight_in_out = True
+    arguments = (
+        Arg("in_channels", Optional(Int(min=1)), None, "channels of the input", inferred=True),
+        Arg("out_channels", Int(min=1)),
+        Arg("kernel_size", PerAxis(Int(min=1))),
+        Arg("stride", PerAxis(Int(min=1)), 1),
+        Arg("padding", PerAxis(Int(min=0)), 0, "removed from both sides of the full output"),
+        Arg("output_padding", PerAxis(Int(min=0)), 0, "added to one side of the output"),
+        Arg("groups", Int(min=1), 1),
+        Arg("bias", Bool(), True),
+        Arg("dilation", PerAxis(Int(min=1)), 1),
+        Arg("padding_mode", Choice(("zeros",)), "zeros", "PyTorch supports only 'zeros' here"),
+    )
+
+    def setup(self) -> None:
+        self.check_channels()
+        for axis, (op, s, d) in enumerate(zip(self.output_padding, self.stride, self.dilation)):
+            if op >= s and op >= d:
+                raise LayerError(
+                    f"output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d}) "
+                    f"along axis {axis + 1}",
+                    arg="output_padding",
+                )
+
+    def output_shape(self) -> Shape:
+        spatial = []
+        for axis, (size, s, p, d, k, op) in enumerate(
+            zip(self.in_shape[1:], self.stride, self.padding, self.dilation, self.kernel_size, self.output_padding)
+        ):
+            out = (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if out < 1:
+                raise LayerError(
+                    f"the output collapses along axis {axis + 1}: (L-1)*s - 2p + d*(k-1) + output_padding + 1 = "
+                    f"({size}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {out}",
+                    arg="padding",
+                )
+            spatial.append(out)
+        return (self.out_channels,) + tuple(spatial)
+
+    def macs(self) -> int:
+        # The multiplies really performed: every input element meets every kernel tap once.
+        per_input = (self.out_channels // self.groups) * prod(self.kernel_size)
+        return prod(self.in_shape) * per_input
+
+    def window(self) -> tuple[Window, ...]:
+        # Output o reads inputs i with i*s - p + d*m = o, m in [0, k): i in [(o + p - d(k-1))/s, (o + p)/s].
+        return tuple(
+            Window(Fraction(d * (k - 1), s), Fraction(1, s), Fraction(d * (k - 1) - p, s))
+            for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.padding)
+        )
+
+    def summary(self) -> str:
+        parts = [f"k{_axes(self.kernel_size)}", f"s{_axes(self.stride)}"]
+        if set(self.padding) != {0}:
+            parts.append(f"p{_axes(self.padding)}")
+        if set(self.output_padding) != {0}:
+            parts.append(f"op{_axes(self.output_padding)}")
+        if set(self.dilation) != {1}:
+            parts.append(f"d{_axes(self.dilation)}")
+        if self.groups != 1:
+            parts.append(f"g{self.groups}")
+        return " ".join(parts)
+
+
+@register
+class Conv1d(ConvNd):
+    kind = "Conv1d"
+    dims = 1
+
+
+@register
+class Conv2d(ConvNd):
+    kind = "Conv2d"
+    dims = 2
+
+
+@register
+class Conv3d(ConvNd):
+    kind = "Conv3d"
+    dims = 3
+
+
+@register
+class ConvTranspose1d(ConvTransposeNd):
+    kind = "ConvTranspose1d"
+    dims = 1
+
+
+@register
+class ConvTranspose2d(ConvTransposeNd):
+    kind = "ConvTranspose2d"
+    dims = 2
+
+
+@register
+class ConvTranspose3d(ConvTransposeNd):
+    kind = "ConvTranspose3d"
+    dims = 3

@@ -1,0 +1,449 @@
+"""Spec loading: YAML text -> expanded layer graph with inferred shapes.
+
+The basic form is ../shared/design.md's: `input`, `layers` (a kind name or a one-key mapping `kind: {arguments}`),
+reserved argument keys `name` and `inputs`, and `batch`. On top of it, reusable blocks:
+
+    blocks:
+      bottleneck:                       # a block: parameters with defaults (null = required) and layers
+        params: {width: null, out: null, stride: 1}
+        layers:
+          - conv2d: {out_channels: $width, kernel_size: 1, bias: false}
+          ...
+    layers:
+      - bottleneck: {width: 64, out: 256, repeat: 3, name: layer1}
+
+A block is used like a layer kind; `$param` values are substituted (whole values only: no expressions, nothing
+evaluated). Inside a block, `input` is the block's input and names are local; outside, the block's name stands
+for its last layer and `name.local` reaches inside. `repeat: N` (any entry) chains N copies named name.0 ...
+name.N-1, like torchvision's layer1.0. `trainable: false` freezes a layer's parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnncalc.args import did_you_mean, describe, is_int
+from cnncalc.errors import LayerError, SpecError
+from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_order
+from cnncalc.layers import REGISTRY, lookup
+from cnncalc.layers.base import Layer
+from cnncalc.yamlsource import YList, YMap, at, load_yaml
+
+TOP_KEYS = ("name", "description", "input", "batch", "blocks", "layers")
+RESERVED = ("name", "inputs", "repeat", "trainable")
+BLOCK_KEYS = ("params", "layers", "description")
+MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def read_spec_text(path: str) -> tuple[str, str]:
+    """The spec's text and the name to show for it; '-' reads standard input."""
+    if path == "-":
+        import sys
+
+        return sys.stdin.read(), "<stdin>"
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8"), path
+    except FileNotFoundError:
+        raise SpecError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path} is a directory, not a spec file") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise SpecError(f"cannot read {path}: {error.strerror}") from None
+
+
+def load_spec(path: str, batch: int | None = None) -> Graph:
+    """Read, expand and shape-check the spec at `path` ('-' for standard input)."""
+    text, file = read_spec_text(path)
+    return parse_spec(text, file, batch=batch)
+
+
+def parse_spec(text: str, file: str = "<spec>", batch: int | None = None) -> Graph:
+    document = load_yaml(text, file)
+    graph = _Expander(file).network(document)
+    if batch is not None:
+        graph.batch = batch
+    infer_shapes(graph)
+    return graph
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    params: dict[str, Any]  # name -> default (REQUIRED_PARAM when none)
+    layers: YList
+    mark: Any
+
+
+REQUIRED_PARAM = object()
+Ref = tuple[tuple["_Scope", str], Any]  # ((scope, name as written), mark): an `inputs` entry awaiting resolution
+
+
+@dataclass
+class _Scope:
+    """Names visible to `inputs` in one list of layers: the network's or one block instance's."""
+
+    prefix: str  # full-name prefix, "" at the top
+    input_ref: tuple[_Scope, str, Any] | None  # what `input` means here; None at the top (the network input)
+    params: dict[str, tuple[Any, Any]]  # block parameters: name -> (value, mark of the value)
+    block: str | None  # the block being expanded, for messages
+    expanded_from: tuple[tuple[str, Any], ...]
+    entries: dict[str, Node | _Scope] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    last: str | None = None  # local name of the last entry: the scope's output
+
+    def default_name(self, kind: str) -> str:
+        count = self.counters.get(kind, 0) + 1
+        self.counters[kind] = count
+        return f"{kind}_{count}"
+
+
+class _Expander:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.blocks: dict[str, Block] = {}
+        self.nodes: list[Node] = []
+        self.pending: list[tuple[Node, list[Ref]]] = []  # inputs are resolved once every name exists
+        self.active_blocks: list[str] = []
+
+    def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
+        return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
+
+    # -- the top level --------------------------------------------------------------------------------------
+
+    def network(self, document: Any) -> Graph:
+        if not isinstance(document, YMap):
+            mark = getattr(document, "mark", None)
+            raise SpecError(
+                "a spec is a mapping with at least 'input' and 'layers'",
+                location=at(self.file, mark) if mark else None,
+                hint="see specs/lenet5.yaml for the form",
+            )
+        for key in document:
+            if key not in TOP_KEYS:
+                raise self.error(
+                    f"unknown top-level key '{key}' (valid: {', '.join(TOP_KEYS)})",
+                    document.key_marks[key],
+                    hint=did_you_mean(str(key), TOP_KEYS),
+                )
+        for key in ("input", "layers"):
+            if key not in document:
+                raise self.error(f"the spec has no '{key}'", document.mark, hint=_TOP_HINTS[key])
+        name = document.get("name", Path(self.file).stem if self.file != "<stdin>" else "network")
+        if not isinstance(name, str):
+            raise self.error(f"name: expected text, got {describe(name)}", document.value_marks["name"])
+        input_shape = self.input_shape(document["input"], document.value_marks["input"])
+        batch = document.get("batch", 1)
+        if not is_int(batch) or batch < 1:
+            raise self.error(f"batch: expected a positive integer, got {describe(batch)}", document.value_marks["batch"])
+        self.read_blocks(document.get("blocks"), document.value_marks.get("blocks"))
+        layers = document["layers"]
+        top = _Scope("", None, {}, None, ())
+        self.expand_list(layers, document.value_marks["layers"], top)
+        if not self.nodes:
+            raise self.error("the network has no layers", document.value_marks["layers"])
+        for node, refs in self.pending:
+            node.inputs = [self.resolve(scope, ref, mark, node) for (scope, ref), mark in refs]
+        output = self.nodes[-1].name
+        nodes = topological_order(self.nodes, self.file)
+        return Graph(name, self.file, input_shape, batch, nodes, output)
+
+    def input_shape(self, value: Any, mark: Any) -> tuple[int, ...]:
+        if isinstance(value, str):
+            parts = [p.strip() for p in re.split(r"[x,]", value)]
+            value = [int(p) if p.isdigit() else p for p in parts]
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(is_int(v) and v > 0 for v in value)
+        ):
+            raise self.error(
+                f"input: expected the shape of one sample as a list of positive integers, got {describe(value)}",
+                mark,
+                hint="for example [3, 224, 224] (C, H, W) or '3x224x224'",
+            )
+        return tuple(value)
+
+    def read_blocks(self, blocks: Any, mark: Any) -> None:
+        if blocks is None:
+            return
+        if not isinstance(blocks, YMap):
+            raise self.error("blocks: expected a mapping of block names to {params, layers}", mark)
+        for name, body in blocks.items():
+            where = blocks.key_marks[name]
+            if not isinstance(name, str) or not NAME_PATTERN.match(name):
+                raise self.error(f"block name {describe(name)} is not a plain name", where)
+            if name.lower() in REGISTRY:
+                raise self.error(f"block '{name}' has the name of a layer kind", where, hint="rename the block")
+            if not isinstance(body, YMap):
+                raise self.error(f"block '{name}': expected a mapping with 'params' and 'layers'", where)
+            for key in body:
+                if key not in BLOCK_KEYS:
+                    raise self.error(
+                        f"block '{name}': unknown key '{key}' (valid: {', '.join(BLOCK_KEYS)})",
+                        body.key_marks[key],
+                        hint=did_you_mean(str(key), BLOCK_KEYS),
+                    )
+            params = body.get("params") or {}
+            if not isinstance(params, dict):
+                raise self.error(f"block '{name}': params must be a mapping of name: default", body.value_marks["params"])
+            for param in params:
+                if not isinstance(param, str) or param in RESERVED:
+                    raise self.error(
+                        f"block '{name}': {describe(param)} cannot be a parameter name"
+                        + (" (it is reserved)" if param in RESERVED else ""),
+                        params.key_marks[param],
+                    )
+            layers = body.get("layers")
+            if not isinstance(layers, YList) or not layers:
+                raise self.error(f"block '{name}': expected a non-empty list of layers", body.value_marks.get("layers", where))
+            defaults = {p: (REQUIRED_PARAM if v is None else v) for p, v in params.items()}
+            self.blocks[name] = Block(name, defaults, layers, where)
+
+    # -- expansion ------------------------------------------------------------------------------------------
+
+    def expand_list(self, layers: Any, mark: Any, scope: _Scope) -> None:
+        if not isinstance(layers, YList):
+            raise self.error("layers: expected a list of layers", mark, hint="each item: '- relu' or '- conv2d: {...}'")
+        for item, item_mark in zip(layers, layers.item_marks):
+            self.expand_entry(item, item_mark, scope)
+
+    def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
+        """(kind or block name, arguments, where the kind is written)."""
+        if isinstance(item, str):
+            return item, {}, mark
+        if isinstance(item, YMap) and len(item) == 1:
+            kind, args = next(iter(item.items()))
+            if not isinstance(kind, str):
+                raise self.error(f"a layer kind must be a name, got {describe(kind)}", mark)
+            if args is None:
+                return kind, {}, item.key_marks[kind]
+            if not isinstance(args, YMap):
+                raise self.error(
+                    f"the arguments of '{kind}' must be a mapping, got {describe(args)}",
+                    item.value_marks[kind],
+                    hint=f"write '{kind}: {{argument: value, ...}}'",
+                )
+            return kind, args, item.key_marks[kind]
+        if isinstance(item, YMap) and len(item) > 1:
+            keys = ", ".join(f"'{k}'" for k in item)
+            raise self.error(
+                f"a layer entry has one key, its kind; this one has {len(item)}: {keys}",
+                mark,
+                hint="indent the arguments under the kind, or write them as 'kind: {argument: value}'",
+            )
+        raise self.error(
+            f"a layer is a kind name or a one-key mapping 'kind: {{arguments}}', got {describe(item)}",
+            mark,
+        )
+
+    def expand_entry(self, item: Any, mark: Any, scope: _Scope) -> None:
+        kind, raw, kind_mark = self.split_entry(item, mark)
+        args, marks = self.substitute(raw, scope)
+        repeat = args.pop("repeat", 1)
+        if not is_int(repeat) or repeat < 1:
+            raise self.error(f"repeat: expected a positive integer, got {describe(repeat)}", marks["repeat"])
+        name = args.pop("name", None)
+        if name is not None and (not isinstance(name, str) or not NAME_PATTERN.match(name) or name == NETWORK_INPUT):
+            raise self.error(
+                f"name: {describe(name)} is not a valid layer name",
+                marks["name"],
+                hint="names are letters, digits, '_' and '-', not starting with a digit, and not 'input'",
+            )
+        inputs = self.input_refs(args.pop("inputs", None), marks, scope)
+        if inputs is None:  # default: the previous entry of the scope, or the scope's input
+            inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
+        trainable = args.pop("trainable", True)
+        if not isinstance(trainable, bool):
+            raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
+        block = self.blocks.get(kind)
+        if block is None:
+            try:
+                cls = lookup(kind)
+            except LayerError as error:
+                hint = error.hint
+                close = did_you_mean(kind, list(self.blocks))
+                raise self.error(error.message, kind_mark, hint=close or hint) from None
+        local = name or scope.default_name(block.name if block else cls.kind.lower())
+        if local in scope.entries:
+            raise self.error(
+                f"duplicate layer name '{scope.prefix}{local}'",
+                marks.get("name", kind_mark),
+                hint="every layer name must be unique",
+            )
+        if repeat > 1:
+            container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
+            container.entries = {}
+            previous = inputs
+            for index in range(repeat):
+                self.place(str(index), kind, block, None if block else cls, args, marks, mark, previous, trainable, container, scope)
+                previous = [((container, str(index)), mark)]
+            scope.entries[local] = container
+            container.last = str(repeat - 1)
+        else:
+            self.place(local, kind, block, None if block else cls, args, marks, mark, inputs, trainable, scope, scope)
+        scope.last = local
+
+    def place(
+        self,
+        local: str,
+        kind: str,
+        block: Block | None,
+        cls: type[Layer] | None,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        mark: Any,
+        inputs: list[Ref],
+        trainable: bool,
+        scope: _Scope,
+        outer: _Scope,
+    ) -> None:
+        """Add one layer or one block instance named `local` to `scope`; `outer` resolves its input refs."""
+        if block is None:
+            assert cls is not None
+            node = Node(
+                name=scope.prefix + local,
+                cls=cls,
+                arguments=args,
+                mark=mark,
+                arg_marks=marks,
+                position=len(self.nodes) + 1,
+                trainable=trainable,
+                expanded_from=scope.expanded_from,
+            )
+            if len(self.nodes) >= MAX_NODES:
+                raise self.error(f"the network expands to more than {MAX_NODES:,} layers", mark)
+            self.nodes.append(node)
+            self.pending.append((node, inputs))
+            scope.entries[local] = node
+            scope.last = local
+            return
+        if block.name in self.active_blocks:
+            raise self.error(f"block '{block.name}' uses itself", mark, hint=" -> ".join(self.active_blocks + [block.name]))
+        if len(inputs) != 1:
+            raise self.error(f"block '{block.name}' takes one input, got {len(inputs)}", marks.get("inputs", mark))
+        params = self.block_params(block, args, marks, mark)
+        (ref_scope, ref_name), ref_mark = inputs[0]
+        inner = _Scope(
+            prefix=scope.prefix + local + ".",
+            input_ref=(ref_scope, ref_name, ref_mark),
+            params=params,
+            block=block.name,
+            expanded_from=scope.expanded_from + ((block.name, mark),),
+        )
+        scope.entries[local] = inner
+        scope.last = local
+        self.active_blocks.append(block.name)
+        try:
+            self.expand_list(block.layers, block.mark, inner)
+        finally:
+            self.active_blocks.pop()
+        if not trainable:
+            for node in self.nodes:
+                if node.name.startswith(inner.prefix):
+                    node.trainable = False
+
+    def block_params(self, block: Block, args: dict[str, Any], marks: dict[str, Any], mark: Any) -> dict[str, tuple[Any, Any]]:
+        values: dict[str, tuple[Any, Any]] = {}
+        for key, value in args.items():
+            if key not in block.params:
+                valid = ", ".join(block.params) or "none"
+                raise self.error(
+                    f"block '{block.name}' has no parameter '{key}' (its parameters: {valid})",
+                    marks.get(key, mark),
+                    hint=did_you_mean(key, list(block.params)),
+                )
+            values[key] = (value, marks.get(key, mark))
+        for key, default in block.params.items():
+            if key not in values:
+                if default is REQUIRED_PARAM:
+                    raise self.error(f"block '{block.name}' needs the parameter '{key}'", mark)
+                values[key] = (default, block.mark)
+        return values
+
+    def substitute(self, raw: YMap | dict[str, Any], scope: _Scope) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Arguments with `$param` values replaced, and where each value was written (the use site for params)."""
+        value_marks = getattr(raw, "value_marks", {})
+        args: dict[str, Any] = {}
+        marks: dict[str, Any] = {}
+        for key, value in raw.items():
+            if not isinstance(key, str):
+                raise self.error(f"an argument name must be text, got {describe(key)}", raw.key_marks[key])
+            mark = value_marks.get(key)
+            args[key], marks[key] = self.substitute_value(value, mark, scope)
+        return args, marks
+
+    def substitute_value(self, value: Any, mark: Any, scope: _Scope) -> tuple[Any, Any]:
+        if isinstance(value, str) and value.startswith("$"):
+            param = value[1:]
+            if param not in scope.params:
+                where = f"block '{scope.block}'" if scope.block else "the top level (parameters exist only in blocks)"
+                valid = ", ".join(f"${p}" for p in scope.params)
+                raise self.error(
+                    f"unknown parameter {value} in {where}" + (f" (its parameters: {valid})" if valid else ""),
+                    mark,
+                    hint=did_you_mean(param, list(scope.params)),
+                )
+            return scope.params[param]
+        if isinstance(value, list):
+            item_marks = getattr(value, "item_marks", [mark] * len(value))
+            items = YList(self.substitute_value(v, m, scope)[0] for v, m in zip(value, item_marks))
+            items.mark, items.item_marks = mark, item_marks
+            return items, mark
+        return value, mark
+
+    def input_refs(self, value: Any, marks: dict[str, Any], scope: _Scope) -> list[Ref] | None:
+        if value is None:
+            return None
+        mark = marks["inputs"]
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise self.error(
+                f"inputs: expected a layer name or a list of layer names, got {describe(value)}",
+                mark,
+                hint="'input' is the network's (or the block's) input",
+            )
+        item_marks = getattr(names, "item_marks", [mark] * len(names))
+        return [((scope, n), m) for n, m in zip(names, item_marks)]
+
+    # -- name resolution ------------------------------------------------------------------------------------
+
+    def resolve(self, scope: _Scope, ref: str, mark: Any, node: Node) -> str:
+        seen: set[tuple[int, str]] = set()
+        current, name = scope, ref
+        while True:
+            if (id(current), name) in seen:
+                raise self.error(f"the name '{ref}' refers to itself", mark, layer=node.label())
+            seen.add((id(current), name))
+            if name == NETWORK_INPUT:
+                if current.input_ref is None:
+                    return NETWORK_INPUT
+                current, name, mark = current.input_ref
+                continue
+            head, _, rest = name.partition(".")
+            entry = current.entries.get(head)
+            if entry is None:
+                known = [n for n in current.entries] + [NETWORK_INPUT]
+                raise self.error(
+                    f"inputs: no layer named '{ref}'" + (f" in block '{current.block}'" if current.block else ""),
+                    mark,
+                    layer=node.label(),
+                    hint=did_you_mean(head, known) or "names are the layers' 'name' or kind_N defaults, like conv2d_1",
+                )
+            if isinstance(entry, Node):
+                if rest:
+                    raise self.error(f"inputs: '{head}' is a layer, not a block", mark, layer=node.label())
+                return entry.name
+            current, name = entry, rest or str(entry.last)
+
+
+_TOP_HINTS = {
+    "input": "add 'input: [C, H, W]', the shape of one sample, e.g. [3, 224, 224]",
+    "layers": "add 'layers:' with a list of layers, e.g. '- conv2d: {out_channels: 16, kernel_size: 3}'",
+}
