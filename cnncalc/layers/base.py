@@ -65,6 +65,7 @@ class Layer:
             raise LayerError(f"{self.kind} takes {wanted} input(s), got {count}", arg="inputs")
         self.in_shapes = in_shapes
         self.given = arguments
+        self.warnings: list[str] = []
         values = parse_arguments(self.arguments, arguments, self.dims, self.kind)
         self.__dict__.update(values)
         self.setup()
@@ -104,6 +105,10 @@ class Layer:
         return ""
 
     # -- helpers for subclasses -----------------------------------------------------------------------------
+
+    def warn(self, message: str) -> None:
+        """Something valid but probably unintended (PyTorch would warn); shown beside the results."""
+        self.warnings.append(message)
 
     @property
     def in_shape(self) -> Shape:
