@@ -29,12 +29,14 @@ class CnncalcError(Exception):
         location: Location | None = None,
         layer: str | None = None,
         hint: str | None = None,
+        note: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.layer = layer
-        self.hint = hint
+        self.hint = hint  # what would be valid
+        self.note = note  # context, such as the block a layer was expanded from
 
     def render(self) -> str:
         prefix = f"{self.location}: " if self.location else ""
@@ -42,6 +44,8 @@ class CnncalcError(Exception):
         text = f"{prefix}error: {where}{self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
+        if self.note:
+            text += f"\n  note: {self.note}"
         return text
 
     def __str__(self) -> str:

@@ -72,11 +72,10 @@ class Graph:
 def located(file: str, node: Node, error: LayerError) -> SpecError:
     """A kind's LayerError, placed at the argument (or entry) it concerns, naming the layer."""
     mark = node.arg_marks.get(error.arg or "", node.mark)
-    hint = error.hint
+    note = None
     if node.expanded_from:
-        chain = ", ".join(f"block '{block}' used at line {m.line + 1}" for block, m in node.expanded_from)
-        hint = f"{hint}\n  note: expanded from {chain}" if hint else f"expanded from {chain}"
-    return SpecError(error.message, location=at(file, mark), layer=node.label(), hint=hint)
+        note = "expanded from " + ", ".join(f"block '{b}' used at line {m.line + 1}" for b, m in node.expanded_from)
+    return SpecError(error.message, location=at(file, mark), layer=node.label(), hint=error.hint, note=note)
 
 
 def topological_order(nodes: list[Node], file: str) -> list[Node]:

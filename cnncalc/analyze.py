@@ -1,0 +1,147 @@
+"""The analyzers' walk over a shaped graph: one row per layer and the totals under them.
+
+Every figure comes from the layer kinds' own rules (`cnncalc.layers`); this module only walks, multiplies by the
+batch size and adds up. Per-sample figures are scaled by `batch` for MACs, FLOPs and activation memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+from cnncalc.errors import UsageError
+from cnncalc.graph import NETWORK_INPUT, Graph
+from cnncalc.layers import Shape
+from cnncalc.receptive import ReceptiveField, receptive_fields
+from cnncalc.units import DTYPE_BYTES
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Row:
+    name: str
+    kind: str
+    summary: str  # the layer's arguments in short, e.g. "k5 p2"
+    inputs: list[str]
+    output_shape: Shape  # per sample
+    weight_shapes: dict[str, Shape]  # learnable parameters by state_dict name
+    buffer_shapes: dict[str, Shape]
+    params: int
+    trainable: bool
+    buffers: int
+    macs: int  # for the whole batch
+    other_ops: int  # for the whole batch
+    flops: int  # 2 * macs + other_ops
+    activation_elements: int  # output elements for the whole batch
+    activation_bytes: int
+    receptive_field: ReceptiveField | None
+
+
+@dataclass
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    macs: int
+    other_ops: int
+    flops: int
+    output_shape: Shape
+    input_elements: int
+    input_bytes: int
+    activation_elements: int  # all layer outputs, whole batch (what a training step keeps)
+    activation_bytes: int
+    param_bytes: int
+
+
+@dataclass
+class Report:
+    name: str
+    file: str
+    input_shape: Shape
+    batch: int
+    dtype: str
+    rows: list[Row]
+    totals: Totals
+    warnings: list[str] = field(default_factory=list)
+
+
+def dtype_bytes(dtype: str) -> int:
+    if dtype not in DTYPE_BYTES:
+        from cnncalc.args import did_you_mean
+
+        raise UsageError(
+            f"unknown dtype '{dtype}' (valid: {', '.join(DTYPE_BYTES)})",
+            hint=did_you_mean(dtype, list(DTYPE_BYTES)),
+        )
+    return DTYPE_BYTES[dtype]
+
+
+def analyze(graph: Graph, dtype: str = "float32") -> Report:
+    size = dtype_bytes(dtype)
+    batch = graph.batch
+    fields, warnings = receptive_fields(graph)
+    rows: list[Row] = []
+    for node in graph.nodes:
+        layer = node.bound()
+        macs = layer.macs() * batch
+        other = layer.other_ops() * batch
+        elements = prod(layer.out_shape) * batch
+        weights = layer.weights()
+        rows.append(
+            Row(
+                name=node.name,
+                kind=layer.kind,
+                summary=layer.summary(),
+                inputs=list(node.inputs),
+                output_shape=layer.out_shape,
+                weight_shapes=weights,
+                buffer_shapes=layer.buffers(),
+                params=sum(prod(s) for s in weights.values()),
+                trainable=node.trainable,
+                buffers=layer.buffer_count(),
+                macs=macs,
+                other_ops=other,
+                flops=2 * macs + other,
+                activation_elements=elements,
+                activation_bytes=elements * size,
+                receptive_field=fields.get(node.name),
+            )
+        )
+        warnings.extend(f"layer '{node.name}': {text}" for text in layer.warnings)
+    params = sum(r.params for r in rows)
+    trainable = sum(r.params for r in rows if r.trainable)
+    input_elements = prod(graph.input_shape) * batch
+    activations = sum(r.activation_elements for r in rows)
+    macs = sum(r.macs for r in rows)
+    other = sum(r.other_ops for r in rows)
+    totals = Totals(
+        params=params,
+        trainable_params=trainable,
+        non_trainable_params=params - trainable,
+        buffers=sum(r.buffers for r in rows),
+        macs=macs,
+        other_ops=other,
+        flops=2 * macs + other,
+        output_shape=graph.output_shape,
+        input_elements=input_elements,
+        input_bytes=input_elements * size,
+        activation_elements=activations,
+        activation_bytes=activations * size,
+        param_bytes=params * size,
+    )
+    unused = _unused_layers(graph)
+    if unused:
+        shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
+        warnings.append(f"not used by the output '{graph.output}': {shown}")
+    return Report(graph.name, graph.file, graph.input_shape, batch, dtype, rows, totals, warnings + graph.warnings)
+
+
+def _unused_layers(graph: Graph) -> list[str]:
+    """Layers whose output never reaches the network's output (probably a mistyped `inputs`)."""
+    needed = {graph.output}
+    for node in reversed(graph.nodes):
+        if node.name in needed:
+            needed.update(node.inputs)
+    return [n.name for n in graph.nodes if n.name not in needed and n.name != NETWORK_INPUT]

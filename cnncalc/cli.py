@@ -1,0 +1,151 @@
+"""The command line: a thin layer over the library (spec -> graph -> report -> renderer).
+
+Exit codes: 0 success; 1 a check failed (budgets, `cnncalc check`); 2 usage errors and invalid or unreadable specs.
+Modules are imported inside commands so that a JSON run never imports rich (startup time is a feature).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+import typer
+
+from cnncalc import __version__
+from cnncalc.errors import CnncalcError
+
+app = typer.Typer(
+    name="cnncalc",
+    help="Exact shapes, parameters, MACs and receptive fields of convolutional networks, from a YAML spec.\n\n"
+    "Example: cnncalc summary specs/lenet5.yaml",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Dtype(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    float8 = "float8"
+    int64 = "int64"
+    int32 = "int32"
+    int16 = "int16"
+    int8 = "int8"
+    uint8 = "uint8"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cnncalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Exact shapes, parameters, MACs and receptive fields of convolutional networks, from a YAML spec.
+
+    Counting conventions: MACs are the multiply-accumulates of conv, transposed conv and linear inner products
+    (bias excluded); FLOPs = 2 x MACs + every other arithmetic operation. Shapes are per sample (C x H x W).
+    """
+
+
+@app.command()
+def summary(
+    specs: list[str] = typer.Argument(..., help="Spec files (YAML); '-' reads one from standard input.", show_default=False),
+    format: Format = typer.Option(Format.table, "--format", "-f", help="Output format.", case_sensitive=False),
+    batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size (overrides the spec's 'batch')."),
+    dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type for memory figures."),
+    human: bool = typer.Option(False, "--human", "-H", help="Human units (768K, 4.09G) instead of exact integers."),
+) -> None:
+    """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
+
+    \b
+    Examples:
+      cnncalc summary specs/lenet5.yaml
+      cnncalc summary specs/resnet50.yaml --format json | jq .totals.macs
+      cnncalc summary specs/vgg16.yaml --batch 32 --dtype float16 --human
+      cat net.yaml | cnncalc summary -
+    """
+    from cnncalc.analyze import analyze
+    from cnncalc.spec import load_spec
+
+    if specs.count("-") > 1:
+        from cnncalc.errors import UsageError
+
+        raise UsageError("standard input ('-') can be read only once")
+    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value) for path in specs]
+    if format is Format.json:
+        from cnncalc.render.json_report import render_json
+
+        _write(render_json(reports) + "\n")
+    elif format is Format.csv:
+        from cnncalc.render.flat import render_csv
+
+        _write(render_csv(reports))
+    elif format is Format.markdown:
+        from cnncalc.render.flat import render_markdown
+
+        _write(render_markdown(reports, human))
+    else:
+        from rich.console import Console
+
+        from cnncalc.render.table import print_tables
+
+        print_tables(reports, Console(), human)
+
+
+@app.command()
+def kinds() -> None:
+    """List the layer kinds with their arguments and PyTorch defaults."""
+    from cnncalc.args import REQUIRED
+    from cnncalc.layers import REGISTRY
+
+    lines = []
+    for cls in sorted(REGISTRY.values(), key=lambda c: c.kind.lower()):
+        args = []
+        for arg in cls.arguments:
+            if arg.inferred:
+                args.append(f"{arg.name}=(inferred)")
+            elif arg.default is REQUIRED:
+                args.append(arg.name)
+            else:
+                args.append(f"{arg.name}={arg.default!r}")
+        lines.append(f"{cls.kind}({', '.join(args)})")
+    _write("\n".join(lines) + "\n")
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def main() -> None:
+    try:
+        app()
+    except CnncalcError as error:
+        sys.stderr.write(error.render() + "\n")
+        sys.exit(error.exit_code)
+    except BrokenPipeError:
+        # `cnncalc ... | head`: the reader left; say nothing more.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,52 @@
+"""CSV (exact integers, one row per layer) and Markdown (a pipe table for READMEs and pull requests)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from cnncalc.analyze import Report
+from cnncalc.layers import fmt_shape
+from cnncalc.render.cells import HEADERS, input_cells, rf_cell, row_cells, weight_cell
+from cnncalc.render.summary_lines import totals_lines
+
+
+def render_csv(reports: list[Report]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["spec", "layer", "type", "summary", "inputs", "output_shape", "weight_shape", "params", "buffers"]
+    header += ["macs", "other_ops", "flops", "activation_elements", "activation_bytes", "receptive_field"]
+    writer.writerow(header)
+    for report in reports:
+        for r in report.rows:
+            writer.writerow(
+                [report.name, r.name, r.kind, r.summary, " ".join(r.inputs), fmt_shape(r.output_shape)]
+                + [weight_cell(r), r.params, r.buffers, r.macs, r.other_ops, r.flops]
+                + [r.activation_elements, r.activation_bytes, rf_cell(r.receptive_field)]
+            )
+        t = report.totals
+        writer.writerow(
+            [report.name, "TOTAL", "", "", "", fmt_shape(t.output_shape), "", t.params, t.buffers]
+            + [t.macs, t.other_ops, t.flops, t.activation_elements, t.activation_bytes, ""]
+        )
+    return out.getvalue()
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(reports: list[Report], human_units: bool) -> str:
+    parts: list[str] = []
+    for report in reports:
+        lines = [f"### {report.name}", ""]
+        right = {4, 5}
+        lines.append("| " + " | ".join(HEADERS) + " |")
+        lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(HEADERS))) + "|")
+        for cells in [input_cells(report)] + [row_cells(r, human_units) for r in report.rows]:
+            lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+        lines.append("")
+        lines.extend(f"- {line}" for line in totals_lines(report, human_units))
+        lines.extend(f"- warning: {w}" for w in report.warnings)
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"

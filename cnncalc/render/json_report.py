@@ -1,0 +1,77 @@
+"""The JSON report (../shared/design.md section 2; schema documented in the README). Keys are never renamed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cnncalc import __version__
+from cnncalc.analyze import SCHEMA_VERSION, Report
+from cnncalc.receptive import ReceptiveField
+from cnncalc.units import rational
+
+
+def rf_dict(field: ReceptiveField | None) -> dict[str, list[int | str]] | None:
+    if field is None:
+        return None
+    return {
+        "size": [rational(v) for v in field.size],
+        "stride": [rational(v) for v in field.stride],
+        "padding": [rational(v) for v in field.padding],
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    t = report.totals
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "cnncalc_version": __version__,
+        "name": report.name,
+        "file": report.file,
+        "input_shape": list(report.input_shape),
+        "batch": report.batch,
+        "dtype": report.dtype,
+        "layers": [
+            {
+                "name": r.name,
+                "type": r.kind,
+                "summary": r.summary,
+                "inputs": r.inputs,
+                "output_shape": list(r.output_shape),
+                "params": r.params,
+                "trainable": r.trainable,
+                "weight_shapes": {k: list(v) for k, v in r.weight_shapes.items()},
+                "buffers": r.buffers,
+                "buffer_shapes": {k: list(v) for k, v in r.buffer_shapes.items()},
+                "macs": r.macs,
+                "other_ops": r.other_ops,
+                "flops": r.flops,
+                "activation_elements": r.activation_elements,
+                "activation_bytes": r.activation_bytes,
+                "receptive_field": rf_dict(r.receptive_field),
+            }
+            for r in report.rows
+        ],
+        "totals": {
+            "params": t.params,
+            "trainable_params": t.trainable_params,
+            "non_trainable_params": t.non_trainable_params,
+            "buffers": t.buffers,
+            "macs": t.macs,
+            "other_ops": t.other_ops,
+            "flops": t.flops,
+            "output_shape": list(t.output_shape),
+            "input_elements": t.input_elements,
+            "input_bytes": t.input_bytes,
+            "activation_elements": t.activation_elements,
+            "activation_bytes": t.activation_bytes,
+            "param_bytes": t.param_bytes,
+        },
+        "warnings": report.warnings,
+    }
+
+
+def render_json(reports: list[Report]) -> str:
+    """One spec: one JSON object. Several: a JSON array of them, in the order given."""
+    data: Any = report_dict(reports[0]) if len(reports) == 1 else [report_dict(r) for r in reports]
+    return json.dumps(data, indent=2)

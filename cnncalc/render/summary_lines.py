@@ -1,0 +1,23 @@
+"""The totals under a table, as plain lines (shared by the terminal table and Markdown)."""
+
+from __future__ import annotations
+
+from cnncalc.analyze import Report
+from cnncalc.layers import fmt_shape
+from cnncalc.units import count, nbytes
+
+
+def totals_lines(report: Report, human_units: bool) -> list[str]:
+    t = report.totals
+    n = lambda v: count(v, human_units)  # noqa: E731
+    b = lambda v: nbytes(v, human_units)  # noqa: E731
+    per = f"batch {report.batch}" if report.batch != 1 else "batch 1"
+    return [
+        f"Params: {n(t.params)} (trainable {n(t.trainable_params)}, non-trainable {n(t.non_trainable_params)}); "
+        f"buffers: {n(t.buffers)}",
+        f"MACs: {n(t.macs)} ({per})",
+        f"FLOPs: {n(t.flops)} = 2 x MACs + {n(t.other_ops)} other ops (bias, activations, pooling, norms, merges)",
+        f"Memory ({report.dtype}, {per}): input {b(t.input_bytes)}, activations {b(t.activation_bytes)}, "
+        f"params {b(t.param_bytes)}",
+        f"Output: {fmt_shape(t.output_shape)}",
+    ]
