@@ -102,16 +102,14 @@ def summary(
 
         _write(render_markdown(reports, human))
     else:
-        from rich.console import Console
-
         from cnncalc.render.table import print_tables
 
-        print_tables(reports, Console(), human)
+        print_tables(reports, _console(), human)
 
 
 @app.command()
 def kinds() -> None:
-    """List the layer kinds with their arguments and PyTorch defaults."""
+    """List the layer kinds with their arguments, PyTorch defaults and how their other ops are counted."""
     from cnncalc.args import REQUIRED
     from cnncalc.layers import REGISTRY
 
@@ -126,7 +124,18 @@ def kinds() -> None:
             else:
                 args.append(f"{arg.name}={arg.default!r}")
         lines.append(f"{cls.kind}({', '.join(args)})")
+        lines.append(f"    other ops: {cls.ops_rule}")
     _write("\n".join(lines) + "\n")
+
+
+def _console():  # type: ignore[no-untyped-def]
+    """rich decides colour and width from the terminal; NO_COLOR (non-empty) removes every escape code, as rich
+    alone would keep bold and italic."""
+    import os
+
+    from rich.console import Console
+
+    return Console(color_system=None) if os.environ.get("NO_COLOR") else Console()
 
 
 def _write(text: str) -> None:

@@ -28,8 +28,8 @@ class Result:
 
 def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Result:
     """Run `python -m cnncalc ARGS` in a fresh process from the repository root, as a user would."""
-    environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **(env or {})}
-    environment.pop("FORCE_COLOR", None)
+    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TERM")}
+    environment.update({"NO_COLOR": "1", "COLUMNS": "100", **(env or {})})
     done = subprocess.run(
         [sys.executable, "-m", "cnncalc", *args],
         input=stdin,

@@ -1,14 +1,28 @@
-"""The text of each cell, shared by the table, CSV and Markdown renderers."""
+"""The text of each cell, shared by the terminal table and Markdown (CSV keeps exact raw values)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from cnncalc.analyze import Report, Row
-from cnncalc.layers import fmt_shape
+from cnncalc.layers import Shape
 from cnncalc.receptive import ReceptiveField
 from cnncalc.units import count, rational_text
 
-RF_HEADER = "RF"
 RF_CAPTION = "RF: receptive field size / effective stride / effective padding, in input pixels"
+
+
+@dataclass(frozen=True)
+class Style:
+    human: bool = False  # 768K instead of 768,000
+    compact: bool = False  # narrow terminals: 64x112x112, 7/2/3, the kind without its arguments
+    weights: bool = True  # show the Weight column
+
+
+def shape_text(shape: Shape, style: Style) -> str:
+    """'20 x 28 x 28' as the lecture tables write volumes; '20x28x28' where space is short."""
+    return ("x" if style.compact else " x ").join(str(d) for d in shape)
 
 
 def per_axis(values: tuple[object, ...]) -> str:
@@ -16,38 +30,46 @@ def per_axis(values: tuple[object, ...]) -> str:
     return texts[0] if len(set(texts)) == 1 else "x".join(texts)
 
 
-def rf_cell(field: ReceptiveField | None) -> str:
+def rf_cell(field: ReceptiveField | None, style: Style = Style()) -> str:
     if field is None:
         return "-"
-    return " / ".join(per_axis(part) for part in (field.size, field.stride, field.padding))
+    return ("/" if style.compact else " / ").join(per_axis(p) for p in (field.size, field.stride, field.padding))
 
 
-def weight_cell(row: Row) -> str:
+def weight_cell(row: Row, style: Style = Style()) -> str:
     """The 'Weight Size' of the lecture tables: the weight tensor's shape (bias and others counted in params)."""
     if not row.weight_shapes:
         return ""
     name = "weight" if "weight" in row.weight_shapes else next(iter(row.weight_shapes))
-    return fmt_shape(row.weight_shapes[name])
+    return shape_text(row.weight_shapes[name], style)
 
 
-def kind_cell(row: Row) -> str:
-    return f"{row.kind} {row.summary}".strip()
+def kind_cell(row: Row, style: Style) -> str:
+    return row.kind if style.compact else f"{row.kind} {row.summary}".strip()
 
 
-def row_cells(row: Row, human_units: bool) -> list[str]:
-    return [
-        row.name,
-        kind_cell(row),
-        fmt_shape(row.output_shape),
-        weight_cell(row),
-        count(row.params, human_units),
-        count(row.macs, human_units),
-        rf_cell(row.receptive_field),
+Column = tuple[str, Callable[[Row, Style], str]]
+
+
+def columns(style: Style) -> list[Column]:
+    chosen: list[Column] = [
+        ("Layer", lambda r, s: r.name),
+        ("Kind", kind_cell),
+        ("Output", lambda r, s: shape_text(r.output_shape, s)),
+        ("Weight", weight_cell),
+        ("Params", lambda r, s: count(r.params, s.human)),
+        ("MACs", lambda r, s: count(r.macs, s.human)),
+        ("RF", lambda r, s: rf_cell(r.receptive_field, s)),
     ]
+    return [c for c in chosen if style.weights or c[0] != "Weight"]
 
 
-HEADERS = ["Layer", "Kind", "Output", "Weight", "Params", "MACs", RF_HEADER]
+def row_cells(row: Row, style: Style) -> list[str]:
+    return [cell(row, style) for _, cell in columns(style)]
 
 
-def input_cells(report: Report) -> list[str]:
-    return ["input", "", fmt_shape(report.input_shape), "", "", "", ""]
+def input_cells(report: Report, style: Style) -> list[str]:
+    return [
+        "input" if header == "Layer" else shape_text(report.input_shape, style) if header == "Output" else ""
+        for header, _ in columns(style)
+    ]

@@ -7,7 +7,7 @@ import io
 
 from cnncalc.analyze import Report
 from cnncalc.layers import fmt_shape
-from cnncalc.render.cells import HEADERS, input_cells, rf_cell, row_cells, weight_cell
+from cnncalc.render.cells import Style, columns, input_cells, rf_cell, row_cells, weight_cell
 from cnncalc.render.summary_lines import totals_lines
 
 
@@ -39,11 +39,12 @@ def _md_escape(text: str) -> str:
 def render_markdown(reports: list[Report], human_units: bool) -> str:
     parts: list[str] = []
     for report in reports:
+        style = Style(human=human_units)
+        headers = [header for header, _ in columns(style)]
         lines = [f"### {report.name}", ""]
-        right = {4, 5}
-        lines.append("| " + " | ".join(HEADERS) + " |")
-        lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(HEADERS))) + "|")
-        for cells in [input_cells(report)] + [row_cells(r, human_units) for r in report.rows]:
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("|" + "|".join("---:" if h in ("Params", "MACs") else "---" for h in headers) + "|")
+        for cells in [input_cells(report, style)] + [row_cells(r, style) for r in report.rows]:
             lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
         lines.append("")
         lines.extend(f"- {line}" for line in totals_lines(report, human_units))

@@ -16,7 +16,7 @@ def totals_lines(report: Report, human_units: bool) -> list[str]:
         f"Params: {n(t.params)} (trainable {n(t.trainable_params)}, non-trainable {n(t.non_trainable_params)}); "
         f"buffers: {n(t.buffers)}",
         f"MACs: {n(t.macs)} ({per})",
-        f"FLOPs: {n(t.flops)} = 2 x MACs + {n(t.other_ops)} other ops (bias, activations, pooling, norms, merges)",
+        f"FLOPs: {n(t.flops)} = 2 x MACs + {n(t.other_ops)} other ops",
         f"Memory ({report.dtype}, {per}): input {b(t.input_bytes)}, activations {b(t.activation_bytes)}, "
         f"params {b(t.param_bytes)}",
         f"Output: {fmt_shape(t.output_shape)}",
