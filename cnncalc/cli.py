@@ -66,7 +66,9 @@ def root(
 
 @app.command()
 def summary(
-    specs: list[str] = typer.Argument(..., help="Spec files (YAML); '-' reads one from standard input.", show_default=False),
+    specs: list[str] = typer.Argument(
+        ..., help="Spec files (YAML); '-' reads one from standard input.", show_default=False
+    ),
     format: Format = typer.Option(Format.table, "--format", "-f", help="Output format.", case_sensitive=False),
     batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size (overrides the spec's 'batch')."),
     dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type for memory figures."),

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnncalc.args import did_you_mean, describe, is_int
+from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import LayerError, SpecError
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_order
 from cnncalc.layers import REGISTRY, lookup
@@ -141,7 +141,9 @@ class _Expander:
         input_shape = self.input_shape(document["input"], document.value_marks["input"])
         batch = document.get("batch", 1)
         if not is_int(batch) or batch < 1:
-            raise self.error(f"batch: expected a positive integer, got {describe(batch)}", document.value_marks["batch"])
+            raise self.error(
+                f"batch: expected a positive integer, got {describe(batch)}", document.value_marks["batch"]
+            )
         self.read_blocks(document.get("blocks"), document.value_marks.get("blocks"))
         layers = document["layers"]
         top = _Scope("", None, {}, None, ())
@@ -158,11 +160,7 @@ class _Expander:
         if isinstance(value, str):
             parts = [p.strip() for p in re.split(r"[x,]", value)]
             value = [int(p) if p.isdigit() else p for p in parts]
-        if (
-            not isinstance(value, list)
-            or not value
-            or not all(is_int(v) and v > 0 for v in value)
-        ):
+        if not isinstance(value, list) or not value or not all(is_int(v) and v > 0 for v in value):
             raise self.error(
                 f"input: expected the shape of one sample as a list of positive integers, got {describe(value)}",
                 mark,
@@ -192,7 +190,9 @@ class _Expander:
                     )
             params = body.get("params") or {}
             if not isinstance(params, dict):
-                raise self.error(f"block '{name}': params must be a mapping of name: default", body.value_marks["params"])
+                raise self.error(
+                    f"block '{name}': params must be a mapping of name: default", body.value_marks["params"]
+                )
             for param in params:
                 if not isinstance(param, str) or param in RESERVED:
                     raise self.error(
@@ -202,7 +202,9 @@ class _Expander:
                     )
             layers = body.get("layers")
             if not isinstance(layers, YList) or not layers:
-                raise self.error(f"block '{name}': expected a non-empty list of layers", body.value_marks.get("layers", where))
+                raise self.error(
+                    f"block '{name}': expected a non-empty list of layers", body.value_marks.get("layers", where)
+                )
             defaults = {p: (REQUIRED_PARAM if v is None else v) for p, v in params.items()}
             self.blocks[name] = Block(name, defaults, layers, where)
 
@@ -211,7 +213,7 @@ class _Expander:
     def expand_list(self, layers: Any, mark: Any, scope: _Scope) -> None:
         if not isinstance(layers, YList):
             raise self.error("layers: expected a list of layers", mark, hint="each item: '- relu' or '- conv2d: {...}'")
-        for item, item_mark in zip(layers, layers.item_marks):
+        for item, item_mark in zip(layers, layers.item_marks, strict=True):
             self.expand_entry(item, item_mark, scope)
 
     def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
@@ -282,7 +284,19 @@ class _Expander:
             container.entries = {}
             previous = inputs
             for index in range(repeat):
-                self.place(str(index), kind, block, None if block else cls, args, marks, mark, previous, trainable, container, scope)
+                self.place(
+                    str(index),
+                    kind,
+                    block,
+                    None if block else cls,
+                    args,
+                    marks,
+                    mark,
+                    previous,
+                    trainable,
+                    container,
+                    scope,
+                )
                 previous = [((container, str(index)), mark)]
             scope.entries[local] = container
             container.last = str(repeat - 1)
@@ -325,7 +339,9 @@ class _Expander:
             scope.last = local
             return
         if block.name in self.active_blocks:
-            raise self.error(f"block '{block.name}' uses itself", mark, hint=" -> ".join(self.active_blocks + [block.name]))
+            raise self.error(
+                f"block '{block.name}' uses itself", mark, hint=" -> ".join(self.active_blocks + [block.name])
+            )
         if len(inputs) != 1:
             raise self.error(f"block '{block.name}' takes one input, got {len(inputs)}", marks.get("inputs", mark))
         params = self.block_params(block, args, marks, mark)
@@ -349,7 +365,9 @@ class _Expander:
                 if node.name.startswith(inner.prefix):
                     node.trainable = False
 
-    def block_params(self, block: Block, args: dict[str, Any], marks: dict[str, Any], mark: Any) -> dict[str, tuple[Any, Any]]:
+    def block_params(
+        self, block: Block, args: dict[str, Any], marks: dict[str, Any], mark: Any
+    ) -> dict[str, tuple[Any, Any]]:
         values: dict[str, tuple[Any, Any]] = {}
         for key, value in args.items():
             if key not in block.params:
@@ -393,7 +411,7 @@ class _Expander:
             return scope.params[param]
         if isinstance(value, list):
             item_marks = getattr(value, "item_marks", [mark] * len(value))
-            items = YList(self.substitute_value(v, m, scope)[0] for v, m in zip(value, item_marks))
+            items = YList(self.substitute_value(v, m, scope)[0] for v, m in zip(value, item_marks, strict=True))
             items.mark, items.item_marks = mark, item_marks
             return items, mark
         return value, mark
@@ -410,7 +428,7 @@ class _Expander:
                 hint="'input' is the network's (or the block's) input",
             )
         item_marks = getattr(names, "item_marks", [mark] * len(names))
-        return [((scope, n), m) for n, m in zip(names, item_marks)]
+        return [((scope, n), m) for n, m in zip(names, item_marks, strict=True)]
 
     # -- name resolution ------------------------------------------------------------------------------------
 

@@ -1,0 +1,410 @@
+"""Pooling: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d and AdaptiveMaxPool1d/2d/3d.
+
+Output size per axis (PyTorch's pooling_output_shape; AvgPool has dilation 1):
+    floor((L + 2p - d*(k-1) - 1) / s) + 1
+and with ceil_mode, ceil instead of floor, minus one when the last window would start past the input and the
+left padding ((out-1)*s >= L + p). PyTorch also requires p <= k // 2 (the kernel size, even when dilated) and an
+output of at least 1 along every axis; AvgPool3d alone also requires the unpadded input to hold the kernel.
+
+Adaptive pools split an axis of L into `out` bins [floor(i*L/out), ceil((i+1)*L/out)), which overlap or differ
+in size unless out divides L.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import prod
+from typing import Any
+
+from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.conv import AXES
+from cnncalc.layers.registry import register
+
+
+def _axes(values: tuple[int, ...]) -> str:
+    """'2' when every axis agrees, else '2x3'."""
+    return str(values[0]) if len(set(values)) == 1 else "x".join(str(v) for v in values)
+
+
+def _axis_names(dims: int) -> list[str]:
+    return AXES[dims].split(" x ")[1:]
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def pooled_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's output size of a pooling window sliding over one axis (may be < 1: the caller rejects that)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if not ceil_mode:
+        return span // stride + 1  # floor division rounds towards -inf, like PyTorch's div_rtn
+    out = _ceil_div(span, stride) + 1
+    # The last window must start inside the input or the left padding, never in the right padding alone.
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class PoolAxes(PerAxis):
+    """PerAxis as PyTorch's pooling functions take it: a one-element list also stands for every axis."""
+
+    def expected(self, dims: int) -> str:
+        return super().expected(dims).replace(f"a list of {dims} ", f"a list of 1 or {dims} ")
+
+    def parse(self, value: Any, dims: int) -> tuple[int, ...]:
+        if isinstance(value, list) and len(value) == 1 and dims > 1:
+            try:
+                return super().parse(value[0], dims)
+            except LayerError:
+                raise self.fail(value, dims) from None
+        return super().parse(value, dims)
+
+
+POSITIVE = PoolAxes(Int(min=1))
+NON_NEGATIVE = PoolAxes(Int(min=0))
+
+
+@dataclass(frozen=True)
+class PoolStride(ArgType):
+    """A pool's stride: null or an empty list (PyTorch's "omitted") mean the kernel size."""
+
+    def expected(self, dims: int) -> str:
+        return POSITIVE.expected(dims) + " or null (the kernel size)"
+
+    def parse(self, value: Any, dims: int) -> tuple[int, ...] | None:
+        if value is None or value == []:
+            return None
+        try:
+            return POSITIVE.parse(value, dims)
+        except LayerError:
+            raise self.fail(value, dims) from None
+
+
+def _reject_indices(layer: MaxPoolNd | AdaptiveMaxPoolNd) -> None:
+    if layer.return_indices:
+        raise LayerError(
+            "return_indices=true makes PyTorch return a (values, indices) tuple, which a layer graph cannot carry",
+            arg="return_indices",
+            hint="remove return_indices (the indices only feed MaxUnpool)",
+        )
+
+
+class _WindowPoolNd(Layer):
+    """What MaxPool and AvgPool share: a kernel sliding with stride (default: the kernel), padding, ceil_mode."""
+
+    def pool_dilation(self) -> tuple[int, ...]:
+        return (1,) * self.dims
+
+    def setup(self) -> None:
+        self.expect_rank(self.dims + 1, what=AXES[self.dims])
+        if self.stride is None:
+            self.stride = self.kernel_size
+        self.check_padding()
+        self.check_kernel_fits()
+        self.spatial = self.pooled_spatial()
+
+    def check_padding(self) -> None:
+        for axis, k, p in zip(_axis_names(self.dims), self.kernel_size, self.padding, strict=True):
+            if p > k // 2:
+                dilated = (
+                    " (the kernel size itself, dilation does not count)" if set(self.pool_dilation()) != {1} else ""
+                )
+                raise LayerError(
+                    f"padding {p} along {axis} is more than half the kernel: PyTorch allows at most "
+                    f"kernel_size // 2 = {k} // 2 = {k // 2}{dilated}",
+                    arg="padding",
+                    hint=f"use padding from 0 to {k // 2} along {axis}",
+                )
+
+    def check_kernel_fits(self) -> None:
+        """A further input-size rule of some kinds (AvgPool3d); the output-size rule applies to all."""
+
+    def pooled_spatial(self) -> tuple[int, ...]:
+        spatial = []
+        rule = "ceil" if self.ceil_mode else "floor"
+        per_axis = (self.in_shape[1:], self.kernel_size, self.stride, self.padding, self.pool_dilation())
+        for axis, size, k, s, p, d in zip(_axis_names(self.dims), *per_axis, strict=True):
+            out = pooled_size(size, k, s, p, d, self.ceil_mode)
+            formula = f"{rule}(({size} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1 = {out}"
+            kernel = f"{k}-wide kernel" if d == 1 else f"{k}-wide kernel dilated by {d} (spanning {d * (k - 1) + 1})"
+            if out < 1:
+                raise LayerError(
+                    f"the output would be empty along {axis}: a {kernel} does not fit the padded input of "
+                    f"{size} + 2*{p} = {size + 2 * p}; output size {formula}",
+                    arg="kernel_size",
+                    hint=f"input shape is {fmt_shape(self.in_shape)}; use a smaller kernel"
+                    + (f", more padding (at most {k // 2})" if p < k // 2 else "")
+                    + " or a larger input",
+                )
+            if size + 2 * p < d * (k - 1) + 1:
+                self.warn(
+                    f"the {kernel} is wider than the padded input of {size + 2 * p} along {axis}: "
+                    f"ceil_mode keeps one partial window ({formula})"
+                )
+            spatial.append(out)
+        return tuple(spatial)
+
+    def output_shape(self) -> Shape:
+        return (self.in_shape[0],) + self.spatial
+
+    def window(self) -> tuple[Window, ...]:
+        return tuple(
+            Window(d * (k - 1), s, p)
+            for k, s, p, d in zip(self.kernel_size, self.stride, self.padding, self.pool_dilation(), strict=True)
+        )
+
+    def summary(self) -> str:
+        parts = [f"k{_axes(self.kernel_size)}", f"s{_axes(self.stride)}"]
+        if set(self.padding) != {0}:
+            parts.append(f"p{_axes(self.padding)}")
+        if set(self.pool_dilation()) != {1}:
+            parts.append(f"d{_axes(self.pool_dilation())}")
+        if self.ceil_mode:
+            parts.append("ceil")
+        return " ".join(parts)
+
+
+class MaxPoolNd(_WindowPoolNd):
+    ops_rule = (
+        "kernel elements - 1 compares per output element; every output counts the full kernel, "
+        "including taps over padding or past the edge in ceil_mode"
+    )
+    arguments = (
+        Arg("kernel_size", POSITIVE, doc="window size per axis"),
+        Arg("stride", PoolStride(), None, "step per axis; null means kernel_size"),
+        Arg("padding", NON_NEGATIVE, 0, "implicit -inf added on both sides, at most kernel_size // 2"),
+        Arg("dilation", POSITIVE, 1, "spacing between window elements"),
+        Arg("return_indices", Bool(), False, "not supported: PyTorch would return a tuple"),
+        Arg("ceil_mode", Bool(), False, "round the output size up instead of down"),
+    )
+
+    def pool_dilation(self) -> tuple[int, ...]:
+        return self.dilation
+
+    def setup(self) -> None:
+        _reject_indices(self)
+        super().setup()
+
+    def other_ops(self) -> int:
+        return prod(self.out_shape) * (prod(self.kernel_size) - 1)
+
+
+class AvgPoolNd(_WindowPoolNd):
+    divisor_override: int | None = None  # stays None in AvgPool1d, which lacks the argument
+    ops_rule = (
+        "kernel elements - 1 adds + 1 divide per output element; every output counts the full kernel, "
+        "including taps over padding or past the edge in ceil_mode"
+    )
+    arguments = (
+        Arg("kernel_size", POSITIVE, doc="window size per axis"),
+        Arg("stride", PoolStride(), None, "step per axis; null means kernel_size"),
+        Arg("padding", NON_NEGATIVE, 0, "implicit zeros added on both sides, at most kernel_size // 2"),
+        Arg("ceil_mode", Bool(), False, "round the output size up instead of down"),
+        Arg("count_include_pad", Bool(), True, "divide by the full window, padding included"),
+        Arg("divisor_override", Optional(Int()), None, "divide by this instead of the window size"),
+    )
+
+    def setup(self) -> None:
+        if self.divisor_override == 0:
+            raise LayerError(
+                "divisor_override must not be zero (PyTorch divides every window sum by it)",
+                arg="divisor_override",
+                hint="remove divisor_override to divide by the window size",
+            )
+        super().setup()
+
+    def other_ops(self) -> int:
+        return prod(self.out_shape) * prod(self.kernel_size)
+
+    def summary(self) -> str:
+        parts = [super().summary()]
+        if not self.count_include_pad and set(self.padding) != {0}:
+            parts.append("excl-pad")
+        if self.divisor_override is not None:
+            parts.append(f"div{self.divisor_override}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class OutputSize(ArgType):
+    """Adaptive pools' output_size: a positive int for every axis, or a list with one per axis where null keeps
+    that axis's input size (PyTorch takes null only in the 2-D and 3-D pools)."""
+
+    def expected(self, dims: int) -> str:
+        if dims == 1:
+            return "a positive integer"
+        return f"a positive integer or a list of {dims} positive integers or nulls (null keeps the input's size)"
+
+    def parse(self, value: Any, dims: int) -> tuple[int | None, ...]:
+        size = Int(min=1)
+        try:
+            if isinstance(value, list):
+                if len(value) != dims:
+                    raise self.fail(value, dims)
+                return tuple(None if v is None and dims > 1 else size.parse(v, dims) for v in value)
+            return (size.parse(value, dims),) * dims
+        except LayerError:
+            error = self.fail(value, dims)
+            if any(is_int(v) and v == 0 for v in (value if isinstance(value, list) else [value])):
+                # PyTorch accepts 0 and returns an empty tensor; no later layer can use one.
+                error.hint = "an output size of 0 would make an empty tensor (PyTorch allows it); use 1 or more"
+            raise error from None
+
+
+def _bin_sizes(size: int, out: int) -> list[int]:
+    """Sizes of the adaptive bins [floor(i*L/out), ceil((i+1)*L/out)) along one axis."""
+    return [_ceil_div((i + 1) * size, out) - (i * size) // out for i in range(out)]
+
+
+class _AdaptivePoolNd(Layer):
+    """What AdaptiveAvgPool and AdaptiveMaxPool share: bins from output_size."""
+
+    def setup(self) -> None:
+        self.expect_rank(self.dims + 1, what=AXES[self.dims])
+        spatial = self.in_shape[1:]
+        self.spatial = tuple(
+            size if want is None else want for size, want in zip(spatial, self.output_size, strict=True)
+        )
+        self.bins = tuple(_bin_sizes(size, out) for size, out in zip(spatial, self.spatial, strict=True))
+        for axis, size, out, bins in zip(_axis_names(self.dims), spatial, self.spatial, self.bins, strict=True):
+            if size % out:
+                sizes = str(min(bins)) if min(bins) == max(bins) else f"{min(bins)} to {max(bins)}"
+                self.warn(
+                    f"{size} -> {out} along {axis} does not divide evenly: the bins ({sizes} elements) overlap "
+                    f"or differ, so the receptive field (largest bin, stride {size}/{out}) is an upper bound"
+                )
+
+    def output_shape(self) -> Shape:
+        return (self.in_shape[0],) + self.spatial
+
+    def window_elements(self) -> int:
+        """Input elements read over all outputs: per channel, the product over axes of the summed bin sizes."""
+        return self.in_shape[0] * prod(sum(bins) for bins in self.bins)
+
+    def window(self) -> tuple[Window, ...]:
+        windows = []
+        for size, out, bins in zip(self.in_shape[1:], self.spatial, self.bins, strict=True):
+            if size % out == 0:
+                windows.append(Window(size // out - 1, size // out, 0))
+            else:
+                windows.append(Window(max(bins) - 1, Fraction(size, out), 0))
+        return tuple(windows)
+
+    def summary(self) -> str:
+        return "-> " + "x".join(str(s) for s in self.spatial)
+
+
+_BINS = "bins [floor(i*L/out), ceil((i+1)*L/out)) per axis, summed exactly"
+
+
+class AdaptiveMaxPoolNd(_AdaptivePoolNd):
+    ops_rule = f"bin elements - 1 compares per output element; {_BINS}"
+    arguments = (
+        Arg("output_size", OutputSize(), doc="output size per axis; null keeps the input's size"),
+        Arg("return_indices", Bool(), False, "not supported: PyTorch would return a tuple"),
+    )
+
+    def setup(self) -> None:
+        _reject_indices(self)
+        super().setup()
+
+    def other_ops(self) -> int:
+        return self.window_elements() - prod(self.out_shape)
+
+
+class AdaptiveAvgPoolNd(_AdaptivePoolNd):
+    ops_rule = f"bin elements - 1 adds + 1 divide per output element; {_BINS}"
+    arguments = (Arg("output_size", OutputSize(), doc="output size per axis; null keeps the input's size"),)
+
+    def other_ops(self) -> int:
+        return self.window_elements()
+
+
+@register
+class MaxPool1d(MaxPoolNd):
+    kind = "MaxPool1d"
+    dims = 1
+
+
+@register
+class MaxPool2d(MaxPoolNd):
+    kind = "MaxPool2d"
+    dims = 2
+
+
+@register
+class MaxPool3d(MaxPoolNd):
+    kind = "MaxPool3d"
+    dims = 3
+
+
+@register
+class AvgPool1d(AvgPoolNd):
+    kind = "AvgPool1d"
+    dims = 1
+    # PyTorch's AvgPool1d has no divisor_override.
+    arguments = tuple(a for a in AvgPoolNd.arguments if a.name != "divisor_override")
+
+
+@register
+class AvgPool2d(AvgPoolNd):
+    kind = "AvgPool2d"
+    dims = 2
+
+
+@register
+class AvgPool3d(AvgPoolNd):
+    kind = "AvgPool3d"
+    dims = 3
+
+    def check_kernel_fits(self) -> None:
+        # PyTorch's 3-D average pooling alone requires the unpadded input to hold the kernel.
+        for axis, size, k in zip(_axis_names(self.dims), self.in_shape[1:], self.kernel_size, strict=True):
+            if size < k:
+                raise LayerError(
+                    f"AvgPool3d needs every input axis to be at least the kernel, padding not counted "
+                    f"(PyTorch's rule for 3-D average pooling): {axis} is {size} but kernel_size is {k}",
+                    arg="kernel_size",
+                    hint=f"input shape is {fmt_shape(self.in_shape)}; use kernel_size at most {size} along {axis}",
+                )
+
+
+@register
+class AdaptiveMaxPool1d(AdaptiveMaxPoolNd):
+    kind = "AdaptiveMaxPool1d"
+    dims = 1
+
+
+@register
+class AdaptiveMaxPool2d(AdaptiveMaxPoolNd):
+    kind = "AdaptiveMaxPool2d"
+    dims = 2
+
+
+@register
+class AdaptiveMaxPool3d(AdaptiveMaxPoolNd):
+    kind = "AdaptiveMaxPool3d"
+    dims = 3
+
+
+@register
+class AdaptiveAvgPool1d(AdaptiveAvgPoolNd):
+    kind = "AdaptiveAvgPool1d"
+    dims = 1
+
+
+@register
+class AdaptiveAvgPool2d(AdaptiveAvgPoolNd):
+    kind = "AdaptiveAvgPool2d"
+    dims = 2
+
+
+@register
+class AdaptiveAvgPool3d(AdaptiveAvgPoolNd):
+    kind = "AdaptiveAvgPool3d"
+    dims = 3

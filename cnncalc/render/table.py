@@ -12,6 +12,7 @@ from cnncalc.analyze import Report
 from cnncalc.render.cells import RF_CAPTION, Style, columns, input_cells, row_cells
 from cnncalc.render.summary_lines import totals_lines
 
+
 # The lecture's layout first; where the terminal is too narrow, shapes lose their spaces and kinds their
 # arguments, and then the Weight column goes (params still count the weights).
 def _styles(human: bool) -> list[Style]:

@@ -1,0 +1,202 @@
+"""Receptive fields through the layer graph (Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional
+Neural Networks", Distill 2019).
+
+Per spatial axis, in input pixels, output position j of a node sees the input positions
+
+    j*S - P  ...  j*S - P + r - 1          (size r, effective stride S, effective padding P)
+
+The network input has r = 1, S = 1, P = 0. A layer's `window()` (extent e, stride s, padding p: output j reads
+its input's positions j*s - p ... j*s - p + e) composes onto its input's field as
+
+    r = r_in + e*S_in        P = P_in + p*S_in        S = S_in*s
+
+Transposed convolutions and upsampling have fractional strides and paddings: values stay exact Fractions, and a
+Fraction that is a whole number is given back as an int.
+
+Rules on graphs:
+- No field (None): a layer whose `window()` is None (Flatten, Linear: its outputs mix every position), and every
+  node reading an input without a field, or with a different number of spatial axes than its own output: such
+  an input influences every output position, in a way no (r, S, P) describes.
+- Several inputs (Add, Concat, Mul, ...), per axis: when their strides agree, the field is the union of theirs,
+  the smallest interval holding every input's field for every j: P = max P_i, r = max(r_i - P_i) + P. A warning
+  names the node when their centres (r_i - 1)/2 - P_i differ (the branches look at shifted places). When their
+  strides differ, no single (r, S, P) is exact for every j: the field is that of the input with the largest size
+  (the first such input on a tie), with a warning.
+- CenterCrop's second input, when given, only tells the size to crop to: its values are not read.
+- Broadcast inputs of a merge (an axis of size 1 stretched over the output's, as squeeze-and-excitation's C x 1 x 1
+  gate in a Mul) carry no position: they scale every output alike. They are left out of the field (their own
+  field is, through global pooling, the whole input), and one warning lists them.
+The walk visits every node once and every input edge once: linear in the size of the graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from cnncalc.graph import NETWORK_INPUT, Graph, Node
+from cnncalc.layers.base import Rational, Shape, Window
+
+AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+LISTED = 5  # names shown in a warning before "and N more"
+
+
+def exact(value: Rational) -> Rational:
+    """A Fraction that is a whole number, as an int (the JSON shows ints plainly and other values as 'p/q')."""
+    if type(value) is Fraction and value.denominator == 1:  # type(): exact() runs per axis per node
+        return value.numerator
+    return value
+
+
+def format_rational(value: Rational) -> int | str:
+    """An int as itself, any other rational as the string 'p/q' (design.md's JSON convention)."""
+    value = exact(value)
+    return value if isinstance(value, int) else f"{value.numerator}/{value.denominator}"
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Per spatial axis, in input pixels (Distill 2019): size r, effective stride S, effective padding P."""
+
+    size: tuple[Rational, ...]
+    stride: tuple[Rational, ...]
+    padding: tuple[Rational, ...]
+
+    def centre(self, axis: int) -> Rational:
+        """Where the field of output 0 is centred along `axis` (output j's is centred at j*S plus this)."""
+        return exact(Fraction(self.size[axis] - 1, 2) - self.padding[axis])
+
+    def span(self, axis: int, j: int) -> tuple[Rational, Rational]:
+        """First and last input position (inclusive, possibly outside the input) seen by output j along `axis`."""
+        start = exact(j * self.stride[axis] - self.padding[axis])
+        return start, exact(start + self.size[axis] - 1)
+
+    def as_json(self) -> dict[str, list[int | str]]:
+        return {
+            "size": [format_rational(v) for v in self.size],
+            "stride": [format_rational(v) for v in self.stride],
+            "padding": [format_rational(v) for v in self.padding],
+        }
+
+
+def network_input_field(shape: Shape) -> ReceptiveField | None:
+    """Size 1, stride 1, padding 0 on each spatial axis (shape[1:]); None when the input has no spatial axis."""
+    axes = len(shape) - 1
+    if axes < 1:
+        return None
+    return ReceptiveField((1,) * axes, (1,) * axes, (0,) * axes)
+
+
+def compose(field: ReceptiveField, window: tuple[Window, ...]) -> ReceptiveField:
+    """The field of a layer's output from its input's field and its window (same number of axes)."""
+    return ReceptiveField(
+        size=tuple(exact(r + w.extent * s) for r, s, w in zip(field.size, field.stride, window, strict=True)),
+        stride=tuple(exact(s * w.stride) for s, w in zip(field.stride, window, strict=True)),
+        padding=tuple(exact(p + w.padding * s) for p, s, w in zip(field.padding, field.stride, window, strict=True)),
+    )
+
+
+def _axis_name(axis: int, axes: int) -> str:
+    names = AXIS_NAMES.get(axes)
+    return names[axis] if names else f"axis {axis + 1}"
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:LISTED])
+    return shown + (f" and {len(items) - LISTED} more" if len(items) > LISTED else "")
+
+
+def merge(node: str, sources: list[tuple[str, ReceptiveField]], warnings: list[str]) -> ReceptiveField:
+    """One field for a node reading several inputs' fields (all with the same number of axes), per axis."""
+    first = sources[0][1]
+    if all(field == first for _, field in sources):
+        return first  # the common case (one input, or branches built alike): nothing to decide
+    axes = len(first.size)
+    size: list[Rational] = []
+    stride: list[Rational] = []
+    padding: list[Rational] = []
+    problems: list[str] = []
+    for axis in range(axes):
+        name = _axis_name(axis, axes)
+        strides = [field.stride[axis] for _, field in sources]
+        if all(s == strides[0] for s in strides):
+            P = max(field.padding[axis] for _, field in sources)
+            size.append(exact(max(field.size[axis] - field.padding[axis] for _, field in sources) + P))
+            stride.append(strides[0])
+            padding.append(P)
+            centres = [field.centre(axis) for _, field in sources]
+            if any(c != centres[0] for c in centres):
+                shown = ", ".join(
+                    f"'{src}' at {format_rational(c)}" for (src, _), c in zip(sources, centres, strict=True)
+                )
+                problems.append(
+                    f"along {name} their fields are centred at different places ({shown}, plus j*S): "
+                    "the field is their union"
+                )
+        else:
+            chosen, field = max(sources, key=lambda source: source[1].size[axis])
+            size.append(field.size[axis])
+            stride.append(field.stride[axis])
+            padding.append(field.padding[axis])
+            shown = ", ".join(f"'{src}' {format_rational(s)}" for (src, _), s in zip(sources, strides, strict=True))
+            problems.append(
+                f"along {name} their effective strides differ ({shown}): no single field fits every position, "
+                f"the one shown is '{chosen}''s, the largest (size {format_rational(field.size[axis])})"
+            )
+    if problems:
+        warnings.append(f"receptive field of '{node}': its inputs disagree; " + "; ".join(problems))
+    return ReceptiveField(tuple(size), tuple(stride), tuple(padding))
+
+
+def _broadcast(in_shape: Shape, out_shape: Shape) -> bool:
+    """An input stretched over the output along some spatial axis (size 1 against a larger size)."""
+    return len(in_shape) == len(out_shape) and any(
+        i == 1 and o > 1 for i, o in zip(in_shape[1:], out_shape[1:], strict=True)
+    )
+
+
+# Kinds whose later inputs give only a shape, not values: how many leading inputs are read.
+READ_INPUTS = {"CenterCrop": 1}
+
+
+def node_field(
+    node: Node,
+    fields: dict[str, ReceptiveField | None],
+    shapes: dict[str, Shape],
+    warnings: list[str],
+    broadcast: list[str],
+) -> ReceptiveField | None:
+    layer = node.bound()
+    window = layer.window()
+    if not window:
+        return None
+    inputs = node.inputs[: READ_INPUTS.get(layer.kind, len(node.inputs))]
+    sources: list[tuple[str, ReceptiveField]] = []
+    for name in inputs:
+        if len(inputs) > 1 and _broadcast(shapes[name], layer.out_shape):
+            broadcast.append(f"'{name}' into '{node.name}'")
+            continue
+        field = fields[name]
+        if field is None or len(field.size) != len(window):
+            return None
+        sources.append((name, field))
+    if not sources:
+        return None  # every input is broadcast (say C x H x 1 times C x 1 x W): no input position lines up
+    return compose(merge(node.name, sources, warnings), window)
+
+
+def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
+    """The field of the network input ("input") and of every node, by name; and the warnings found on the way."""
+    fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: network_input_field(graph.input_shape)}
+    shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
+    warnings: list[str] = []
+    broadcast: list[str] = []
+    for node in graph.nodes:
+        fields[node.name] = node_field(node, fields, shapes, warnings, broadcast)
+        shapes[node.name] = node.bound().out_shape
+    if broadcast:
+        warnings.append(
+            f"receptive field: {len(broadcast)} broadcast input(s) of merges left out (global context such as "
+            f"squeeze-and-excitation gates, which see the whole input): {_listing(broadcast)}"
+        )
+    return fields, warnings
