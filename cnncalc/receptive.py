@@ -10,8 +10,12 @@ its input's positions j*s - p ... j*s - p + e) composes onto its input's field a
 
     r = r_in + e*S_in        P = P_in + p*S_in        S = S_in*s
 
-Transposed convolutions and upsampling have fractional strides and paddings: values stay exact Fractions, and a
-Fraction that is a whole number is given back as an int.
+Transposed convolutions, upsampling and uneven adaptive pooling have fractional strides and paddings: values stay
+exact Fractions, and a Fraction that is a whole number is given back as an int. One convention holds for every
+fractional window: it covers every input position its output reads (the whole numbers inside it), widened where
+PyTorch floors a source coordinate (nearest x2: output 3 reads pixel 1, its window is 1 ... 3/2). So a field is
+exact where strides are whole (inside the input: at its edges, padding hides part of it), and after fractional
+strides it is the smallest interval covering every output position's reads (positions differ there).
 
 Rules on graphs:
 - No field (None): a layer whose `window()` is None (Flatten, Linear: its outputs mix every position), and every
@@ -22,7 +26,7 @@ Rules on graphs:
   names the node when their centres (r_i - 1)/2 - P_i differ (the branches look at shifted places). When their
   strides differ, no single (r, S, P) is exact for every j: the field is that of the input with the largest size
   (the first such input on a tie), with a warning.
-- CenterCrop's second input, when given, only tells the size to crop to: its values are not read.
+- Inputs beyond a kind's `value_inputs` (CenterCrop's second) only give a size: their values are not read.
 - Broadcast inputs of a merge (an axis of size 1 stretched over the output's, as squeeze-and-excitation's C x 1 x 1
   gate in a Mul) carry no position: they scale every output alike. They are left out of the field (their own
   field is, through global pooling, the whole input), and one warning lists them.
@@ -36,22 +40,17 @@ from fractions import Fraction
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
 from cnncalc.layers.base import Rational, Shape, Window
+from cnncalc.units import rational_text
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 LISTED = 5  # names shown in a warning before "and N more"
 
 
 def exact(value: Rational) -> Rational:
-    """A Fraction that is a whole number, as an int (the JSON shows ints plainly and other values as 'p/q')."""
+    """A Fraction that is a whole number, as an int (the JSON writes ints plainly, other values as 'p/q')."""
     if type(value) is Fraction and value.denominator == 1:  # type(): exact() runs per axis per node
         return value.numerator
     return value
-
-
-def format_rational(value: Rational) -> int | str:
-    """An int as itself, any other rational as the string 'p/q' (design.md's JSON convention)."""
-    value = exact(value)
-    return value if isinstance(value, int) else f"{value.numerator}/{value.denominator}"
 
 
 @dataclass(frozen=True)
@@ -70,13 +69,6 @@ class ReceptiveField:
         """First and last input position (inclusive, possibly outside the input) seen by output j along `axis`."""
         start = exact(j * self.stride[axis] - self.padding[axis])
         return start, exact(start + self.size[axis] - 1)
-
-    def as_json(self) -> dict[str, list[int | str]]:
-        return {
-            "size": [format_rational(v) for v in self.size],
-            "stride": [format_rational(v) for v in self.stride],
-            "padding": [format_rational(v) for v in self.padding],
-        }
 
 
 def network_input_field(shape: Shape) -> ReceptiveField | None:
@@ -106,6 +98,10 @@ def _listing(items: list[str]) -> str:
     return shown + (f" and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
+def _listing_and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def merge(node: str, sources: list[tuple[str, ReceptiveField]], warnings: list[str]) -> ReceptiveField:
     """One field for a node reading several inputs' fields (all with the same number of axes), per axis."""
     first = sources[0][1]
@@ -115,7 +111,7 @@ def merge(node: str, sources: list[tuple[str, ReceptiveField]], warnings: list[s
     size: list[Rational] = []
     stride: list[Rational] = []
     padding: list[Rational] = []
-    problems: list[str] = []
+    problems: dict[str, list[str]] = {}  # what is wrong -> the axes it is wrong along
     for axis in range(axes):
         name = _axis_name(axis, axes)
         strides = [field.stride[axis] for _, field in sources]
@@ -127,24 +123,25 @@ def merge(node: str, sources: list[tuple[str, ReceptiveField]], warnings: list[s
             centres = [field.centre(axis) for _, field in sources]
             if any(c != centres[0] for c in centres):
                 shown = ", ".join(
-                    f"'{src}' at {format_rational(c)}" for (src, _), c in zip(sources, centres, strict=True)
+                    f"'{src}' at {rational_text(c)}" for (src, _), c in zip(sources, centres, strict=True)
                 )
-                problems.append(
-                    f"along {name} their fields are centred at different places ({shown}, plus j*S): "
-                    "the field is their union"
-                )
+                problems.setdefault(
+                    f"their fields are centred at different places ({shown}, plus j*S): the field is their union", []
+                ).append(name)
         else:
             chosen, field = max(sources, key=lambda source: source[1].size[axis])
             size.append(field.size[axis])
             stride.append(field.stride[axis])
             padding.append(field.padding[axis])
-            shown = ", ".join(f"'{src}' {format_rational(s)}" for (src, _), s in zip(sources, strides, strict=True))
-            problems.append(
-                f"along {name} their effective strides differ ({shown}): no single field fits every position, "
-                f"the one shown is '{chosen}''s, the largest (size {format_rational(field.size[axis])})"
-            )
+            shown = ", ".join(f"'{src}' {rational_text(s)}" for (src, _), s in zip(sources, strides, strict=True))
+            problems.setdefault(
+                f"their effective strides differ ({shown}): no single field fits every position; "
+                f"shown is the largest, that of '{chosen}' (size {rational_text(field.size[axis])})",
+                [],
+            ).append(name)
     if problems:
-        warnings.append(f"receptive field of '{node}': its inputs disagree; " + "; ".join(problems))
+        said = "; ".join(f"along {_listing_and(names)} {problem}" for problem, names in problems.items())
+        warnings.append(f"receptive field of '{node}': its inputs disagree; {said}")
     return ReceptiveField(tuple(size), tuple(stride), tuple(padding))
 
 
@@ -155,10 +152,6 @@ def _broadcast(in_shape: Shape, out_shape: Shape) -> bool:
     )
 
 
-# Kinds whose later inputs give only a shape, not values: how many leading inputs are read.
-READ_INPUTS = {"CenterCrop": 1}
-
-
 def node_field(
     node: Node,
     fields: dict[str, ReceptiveField | None],
@@ -166,11 +159,12 @@ def node_field(
     warnings: list[str],
     broadcast: list[str],
 ) -> ReceptiveField | None:
+    """One node's field from its inputs' (see the rules above); appends to `warnings` and `broadcast`."""
     layer = node.bound()
     window = layer.window()
     if not window:
         return None
-    inputs = node.inputs[: READ_INPUTS.get(layer.kind, len(node.inputs))]
+    inputs = node.inputs[: layer.value_inputs]  # later inputs give only a size (CenterCrop's second)
     sources: list[tuple[str, ReceptiveField]] = []
     for name in inputs:
         if len(inputs) > 1 and _broadcast(shapes[name], layer.out_shape):

@@ -51,6 +51,7 @@ class Layer:
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     ops_rule: ClassVar[str] = "none"  # how `other_ops` counts, in words (README, `explain`)
+    value_inputs: ClassVar[int | None] = None  # how many leading inputs' values are read; later ones give only a size
 
     def __init__(self, arguments: dict[str, Any], in_shapes: tuple[Shape, ...]) -> None:
         count = len(in_shapes)

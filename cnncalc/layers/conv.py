@@ -9,7 +9,7 @@ Transposed conv output size per axis:
 from __future__ import annotations
 
 from fractions import Fraction
-from math import prod
+from math import gcd, prod
 
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.errors import LayerError
@@ -33,10 +33,11 @@ class _ConvCommon(Layer):
         self.infer("in_channels", self.in_shape[0], "channels")
         for name in ("in_channels", "out_channels"):
             if getattr(self, name) % self.groups:
+                common = gcd(self.in_channels, self.out_channels)
                 raise LayerError(
                     f"{name} ({getattr(self, name)}) must be divisible by groups ({self.groups})",
                     arg="groups",
-                    hint=f"valid groups divide both {self.in_channels} and {self.out_channels}",
+                    hint=f"groups must divide both {self.in_channels} and {self.out_channels}, that is divide {common}",
                 )
 
     def weights(self) -> dict[str, Shape]:
@@ -69,46 +70,65 @@ class ConvNd(_ConvCommon):
 
     def setup(self) -> None:
         self.check_channels()
-        dilated = tuple(d * (k - 1) for d, k in zip(self.dilation, self.kernel_size))
+        dilated = tuple(d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True))
         if self.padding == "same":
             if any(s != 1 for s in self.stride):
                 raise LayerError(
-                    "padding='same' is not supported for strided convolutions (PyTorch rejects it too)",
+                    f"padding='same' needs stride 1 on every axis, got stride {_axes(self.stride)} "
+                    "(PyTorch rejects strided 'same' too)",
                     arg="padding",
-                    hint="use an explicit padding such as (kernel_size - 1) // 2",
+                    hint="use stride 1, or an explicit padding such as dilation * (kernel_size - 1) // 2",
                 )
             # PyTorch puts the odd extra element on the right (end) of each axis.
             self.pad_left = tuple(t // 2 for t in dilated)
             self.pad_right = tuple(t - t // 2 for t in dilated)
+            for axis, (left, right) in enumerate(zip(self.pad_left, self.pad_right, strict=True)):
+                if left != right:
+                    # Output j is then centred on input j + 1/2, not j (PyTorch warns too, with zero padding).
+                    self.warn(
+                        f"padding='same' pads axis {axis + 1} unevenly ({left} before, {right} after) because "
+                        f"dilation * (kernel_size - 1) = {dilated[axis]} is odd"
+                    )
         elif self.padding == "valid":
             self.pad_left = self.pad_right = (0,) * self.dims
         else:
             self.pad_left = self.pad_right = self.padding
         spatial = self.in_shape[1:]
-        if self.padding_mode != "zeros":
-            for size, left, right in zip(spatial, self.pad_left, self.pad_right):
+        if self.padding_mode in ("reflect", "circular"):
+            # Reflection mirrors without repeating the edge (padding < size); circular wraps around at most once.
+            for axis, (size, left, right) in enumerate(zip(spatial, self.pad_left, self.pad_right, strict=True)):
                 limit = size - 1 if self.padding_mode == "reflect" else size
-                if self.padding_mode != "replicate" and max(left, right) > limit:
+                if max(left, right) > limit:
                     raise LayerError(
-                        f"padding_mode='{self.padding_mode}' needs padding <= {limit} for an axis of size "
-                        f"{size}, got {max(left, right)}",
+                        f"padding_mode='{self.padding_mode}' allows padding up to {limit} along axis {axis + 1} "
+                        f"(input size {size}), got {max(left, right)}",
                         arg="padding",
+                        hint=f"use padding <= {limit} there, or padding_mode 'zeros' or 'replicate'",
                     )
-        for axis, (size, left, right, extent) in enumerate(zip(spatial, self.pad_left, self.pad_right, dilated)):
+        for axis, (size, left, right, extent) in enumerate(
+            zip(spatial, self.pad_left, self.pad_right, dilated, strict=True)
+        ):
             if size + left + right < extent + 1:
                 raise LayerError(
-                    f"the kernel does not fit along axis {axis + 1}: padded input {size} + {left} + {right} = "
-                    f"{size + left + right} is smaller than the dilated kernel d*(k-1)+1 = "
-                    f"{self.dilation[axis]}*({self.kernel_size[axis]}-1)+1 = {extent + 1}",
+                    f"a {extent + 1}-wide kernel does not fit a padded input of {size + left + right} along axis "
+                    f"{axis + 1} (kernel: dilation {self.dilation[axis]} * (kernel_size {self.kernel_size[axis]} - 1)"
+                    f" + 1 = {extent + 1}; padded input: {left} + {size} + {right} = {size + left + right})",
                     arg="kernel_size",
-                    hint=f"input shape is {fmt_shape(self.in_shape)}; use a smaller kernel or more padding",
+                    hint=f"input shape is {fmt_shape(self.in_shape)}; use a kernel spanning at most "
+                    f"{size + left + right} or more padding",
                 )
 
     def output_shape(self) -> Shape:
         spatial = tuple(
             (size + left + right - d * (k - 1) - 1) // s + 1
             for size, left, right, d, k, s in zip(
-                self.in_shape[1:], self.pad_left, self.pad_right, self.dilation, self.kernel_size, self.stride
+                self.in_shape[1:],
+                self.pad_left,
+                self.pad_right,
+                self.dilation,
+                self.kernel_size,
+                self.stride,
+                strict=True,
             )
         )
         return (self.out_channels,) + spatial
@@ -119,7 +139,8 @@ class ConvNd(_ConvCommon):
 
     def window(self) -> tuple[Window, ...]:
         return tuple(
-            Window(d * (k - 1), s, p) for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.pad_left)
+            Window(d * (k - 1), s, p)
+            for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.pad_left, strict=True)
         )
 
     def summary(self) -> str:
@@ -155,7 +176,7 @@ class ConvTransposeNd(_ConvCommon):
 
     def setup(self) -> None:
         self.check_channels()
-        for axis, (op, s, d) in enumerate(zip(self.output_padding, self.stride, self.dilation)):
+        for axis, (op, s, d) in enumerate(zip(self.output_padding, self.stride, self.dilation, strict=True)):
             if op >= s and op >= d:
                 raise LayerError(
                     f"output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d}) "
@@ -166,7 +187,15 @@ class ConvTransposeNd(_ConvCommon):
     def output_shape(self) -> Shape:
         spatial = []
         for axis, (size, s, p, d, k, op) in enumerate(
-            zip(self.in_shape[1:], self.stride, self.padding, self.dilation, self.kernel_size, self.output_padding)
+            zip(
+                self.in_shape[1:],
+                self.stride,
+                self.padding,
+                self.dilation,
+                self.kernel_size,
+                self.output_padding,
+                strict=True,
+            )
         ):
             out = (size - 1) * s - 2 * p + d * (k - 1) + op + 1
             if out < 1:
@@ -187,7 +216,7 @@ class ConvTransposeNd(_ConvCommon):
         # Output o reads inputs i with i*s - p + d*m = o, m in [0, k): i in [(o + p - d(k-1))/s, (o + p)/s].
         return tuple(
             Window(Fraction(d * (k - 1), s), Fraction(1, s), Fraction(d * (k - 1) - p, s))
-            for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.padding)
+            for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.padding, strict=True)
         )
 
     def summary(self) -> str:

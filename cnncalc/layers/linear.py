@@ -21,7 +21,13 @@ class Linear(Layer):
     )
 
     def setup(self) -> None:
-        self.expect_rank(*range(1, 9))
+        if not self.in_shape:
+            # PyTorch would read the batch axis as the features; cnncalc keeps the batch axis apart.
+            raise LayerError(
+                "Linear needs at least one axis per sample (its last axis holds the features), got a scalar",
+                arg="inputs",
+                hint="add a flatten layer before it",
+            )
         self.infer("in_features", self.in_shape[-1], "features on its last axis")
 
     def output_shape(self) -> Shape:

@@ -1,0 +1,158 @@
+"""Merges of two or more inputs: Add (residual sum), Concat (torch.cat) and Mul (broadcast product).
+
+These have no torch.nn class; their names are cnncalc's (`add`, `concat`, `mul`). Shapes are per sample, so a
+dim argument counts the batch axis as 0 (as in torch.cat) and dim 0 is refused: merging samples is not a layer.
+Receptive-field composition across branches happens in the graph; each merge is pointwise per input.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from cnncalc.args import Arg, Int
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import Layer, Shape, fmt_shape
+from cnncalc.layers.registry import register
+
+
+def _shown(shape: Shape) -> str:
+    return fmt_shape(shape) if shape else "a scalar"
+
+
+class _Merge(Layer):
+    min_inputs = 2
+    max_inputs = None
+
+
+@register
+class Add(_Merge):
+    """Element-wise sum; the shapes must be identical (a residual connection that broadcasts is a bug)."""
+
+    kind = "Add"
+    ops_rule = "(inputs - 1) adds per output element"
+
+    def setup(self) -> None:
+        first = self.in_shape
+        for number, shape in enumerate(self.in_shapes[1:], start=2):
+            if shape == first:
+                continue
+            if len(shape) != len(first):
+                raise LayerError(
+                    f"Add needs inputs of identical shapes: input 1 is {_shown(first)} ({len(first)} axes per "
+                    f"sample), input {number} is {_shown(shape)} ({len(shape)} axes)",
+                    arg="inputs",
+                    hint="make both branches end in the same shape",
+                )
+            axis = next(i for i, (a, b) in enumerate(zip(first, shape, strict=True)) if a != b)
+            raise LayerError(
+                f"Add needs inputs of identical shapes: input 1 is {_shown(first)}, input {number} is "
+                f"{_shown(shape)}; they differ along dim {axis + 1} ({first[axis]} vs {shape[axis]}; "
+                "dims count the batch axis as 0)",
+                arg="inputs",
+                hint="in a residual block, project the shortcut (1x1 conv with the block's stride) to match; "
+                "for broadcasting use mul",
+            )
+
+    def other_ops(self) -> int:
+        return (len(self.in_shapes) - 1) * prod(self.out_shape)
+
+    def summary(self) -> str:
+        return f"sum of {len(self.in_shapes)}"
+
+
+@register
+class Concat(_Merge):
+    """torch.cat along `dim` (default 1, the channels); every other axis must match."""
+
+    kind = "Concat"
+    ops_rule = "none (copies)"
+    arguments = (Arg("dim", Int(), 1, "axis to join along, counting the batch axis as 0 (1 = channels)"),)
+
+    def setup(self) -> None:
+        first = self.in_shape
+        for number, shape in enumerate(self.in_shapes[1:], start=2):
+            if len(shape) != len(first):
+                raise LayerError(
+                    f"Concat needs inputs with the same number of axes: input 1 is {_shown(first)} "
+                    f"({len(first)} per sample), input {number} is {_shown(shape)} ({len(shape)})",
+                    arg="inputs",
+                )
+        rank = len(first) + 1  # torch.cat sees the batch axis too
+        if not -rank <= self.dim < rank:
+            raise LayerError(
+                f"dim {self.dim} is out of range for inputs with {rank} axes (batch axis included): "
+                f"valid dims are {-rank} to {rank - 1}",
+                arg="dim",
+            )
+        self.axis = self.dim % rank - 1  # per-sample axis
+        if self.axis < 0:
+            raise LayerError(
+                f"dim {self.dim} is the batch axis: concatenating there joins samples, not features",
+                arg="dim",
+                hint="use dim: 1 (channels, the default) or another axis from 1 to " + str(rank - 1),
+            )
+        for number, shape in enumerate(self.in_shapes[1:], start=2):
+            for axis, (a, b) in enumerate(zip(first, shape, strict=True)):
+                if axis != self.axis and a != b:
+                    raise LayerError(
+                        f"Concat along dim {self.axis + 1} needs all other axes to match: input 1 is "
+                        f"{_shown(first)}, input {number} is {_shown(shape)}; dim {axis + 1} differs "
+                        f"({a} vs {b}; dims count the batch axis as 0)",
+                        arg="inputs",
+                    )
+
+    def output_shape(self) -> Shape:
+        joined = sum(shape[self.axis] for shape in self.in_shapes)
+        return self.in_shape[: self.axis] + (joined,) + self.in_shape[self.axis + 1 :]
+
+    def summary(self) -> str:
+        return f"dim {self.axis + 1}"
+
+
+@register
+class Mul(_Merge):
+    """Element-wise product with PyTorch broadcasting over the (1, *shape) tensors, as in squeeze-and-excitation."""
+
+    kind = "Mul"
+    ops_rule = "(inputs - 1) multiplies per output element"
+
+    def setup(self) -> None:
+        ranks = {len(shape) for shape in self.in_shapes}
+        if len(ranks) > 1:
+            # PyTorch aligns shapes from the right: a lower-rank input's batch axis then meets a feature axis.
+            self.warn(
+                "Mul inputs have different numbers of axes ("
+                + ", ".join(_shown(s) for s in self.in_shapes)
+                + "); PyTorch aligns shapes from the right, so with a batch larger than 1 the batch axis of the "
+                "shorter input meets a feature axis of the longer one; give it the same number of axes "
+                "(e.g. C x 1 x 1)"
+            )
+
+    def output_shape(self) -> Shape:
+        full = [(1,) + shape for shape in self.in_shapes]
+        rank = max(len(shape) for shape in full)
+        result: list[int] = []
+        for position in range(rank):  # position counts from the left of the broadcast result
+            sizes = {s[position - rank + len(s)] for s in full if position - rank + len(s) >= 0}
+            wanted = sizes - {1}
+            if len(wanted) > 1:
+                sizes_by_input = " and ".join(
+                    f"input {n} has {s[position - rank + len(s)]}"
+                    for n, s in enumerate(full, start=1)
+                    if position - rank + len(s) >= 0
+                )
+                raise LayerError(
+                    "Mul cannot broadcast its inputs ("
+                    + ", ".join(_shown(s) for s in self.in_shapes)
+                    + f"): along dim {position} of the broadcast result, {sizes_by_input}; sizes must be equal "
+                    "or 1 (shapes align from the right, the batch axis being dim 0)",
+                    arg="inputs",
+                )
+            result.append(wanted.pop() if wanted else 1)
+        return tuple(result[1:])
+
+    def other_ops(self) -> int:
+        return (len(self.in_shapes) - 1) * prod(self.out_shape)
+
+    def summary(self) -> str:
+        return f"product of {len(self.in_shapes)}"

@@ -271,13 +271,6 @@ class _AdaptivePoolNd(Layer):
             size if want is None else want for size, want in zip(spatial, self.output_size, strict=True)
         )
         self.bins = tuple(_bin_sizes(size, out) for size, out in zip(spatial, self.spatial, strict=True))
-        for axis, size, out, bins in zip(_axis_names(self.dims), spatial, self.spatial, self.bins, strict=True):
-            if size % out:
-                sizes = str(min(bins)) if min(bins) == max(bins) else f"{min(bins)} to {max(bins)}"
-                self.warn(
-                    f"{size} -> {out} along {axis} does not divide evenly: the bins ({sizes} elements) overlap "
-                    f"or differ, so the receptive field (largest bin, stride {size}/{out}) is an upper bound"
-                )
 
     def output_shape(self) -> Shape:
         return (self.in_shape[0],) + self.spatial
@@ -288,15 +281,22 @@ class _AdaptivePoolNd(Layer):
 
     def window(self) -> tuple[Window, ...]:
         windows = []
-        for size, out, bins in zip(self.in_shape[1:], self.spatial, self.bins, strict=True):
-            if size % out == 0:
-                windows.append(Window(size // out - 1, size // out, 0))
-            else:
-                windows.append(Window(max(bins) - 1, Fraction(size, out), 0))
+        for size, out in zip(self.in_shape[1:], self.spatial, strict=True):
+            # Bin i is [floor(i*s), ceil((i+1)*s)) with s = L/out, a multiple of 1/D: floor and ceil move each end
+            # by at most 1 - 1/D, so this window covers every bin (the convention of every fractional window,
+            # see resize.py) and is exact when out divides L (D = 1: extent s - 1, padding 0).
+            stride = Fraction(size, out)
+            slack = 1 - Fraction(1, stride.denominator)
+            extent = stride - 1 + 2 * slack
+            windows.append(Window(_plain(extent), _plain(stride), _plain(slack)))
         return tuple(windows)
 
     def summary(self) -> str:
         return "-> " + "x".join(str(s) for s in self.spatial)
+
+
+def _plain(value: Fraction) -> int | Fraction:
+    return value.numerator if value.denominator == 1 else value
 
 
 _BINS = "bins [floor(i*L/out), ceil((i+1)*L/out)) per axis, summed exactly"

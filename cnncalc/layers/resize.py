@@ -1,0 +1,613 @@
+"""Resizing and padding: Upsample, the Zero/Constant/Reflection/Replication/Circular padding layers, CenterCrop.
+
+Upsample output size per spatial axis (PyTorch's rule, in double precision as PyTorch computes it):
+    size given:          size
+    scale_factor given:  floor(L * scale_factor)      (5 * 1.5 = 7.5 -> 7; 100 * 0.29 = 28.999999999999996 -> 28)
+
+Receptive-field windows of Upsample follow PyTorch's source-index formulas with an exact factor f per axis (output
+length over input length when `size` is given or recompute_scale_factor is true, else the scale factor itself):
+    nearest          reads floor(o / f)                          extent 0, stride 1/f, padding 0
+    nearest-exact    reads floor((o + 1/2) / f)                  extent 0, stride 1/f, padding -1/(2f)
+    linear family    reads floor(src), floor(src) + 1            extent 1, stride 1/f, padding (f - 1)/(2f)
+    bicubic          reads floor(src) - 1 ... floor(src) + 2     extent 3, stride 1/f, padding (3f - 1)/(2f)
+with src = (o + 1/2)/f - 1/2. The window starts at the exact o / f or src where PyTorch reads its floor (at most
+1 lower), and ignores the clamping to the input's ends (as a convolution's window ignores padding). With
+align_corners=True src = o * (L_in - 1)/(L_out - 1) (0 when L_out = 1, as in PyTorch), so the stride is that ratio
+and the padding 0 (1 for bicubic). Like PyTorch, nearest copies index o when L_out = L_in and o // 2 when
+L_out = 2 * L_in, whatever the scale factor.
+
+Scale factors arrive as doubles from YAML. To keep a decimal such as 1.1 or 0.29 exact, f is the closest fraction
+with a denominator up to 1000 when that fraction rounds to the same double (so 0.3333333333333333 is 1/3 and 0.29 is
+29/100), else the exact decimal of the double's shortest repr, Fraction(str(x)) (1.2345678901 stays that decimal).
+Only the window uses f; the output size is PyTorch's double-precision floor above.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from math import lcm, prod
+from typing import Any, ClassVar
+
+from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, is_int, is_number
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.registry import register
+
+Factor = int | float
+
+
+def exact_factor(value: Factor) -> Fraction:
+    """The rational a user meant by a scale factor written as a decimal (see the module docstring)."""
+    if isinstance(value, int):
+        return Fraction(value)
+    simple = Fraction(value).limit_denominator(1000)
+    return simple if float(simple) == value else Fraction(str(value))
+
+
+def _fmt_number(value: Factor) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Sizes(ArgType):
+    """A positive int for every spatial axis, or a list with one per axis; the length is checked against the
+    input (the kind's rank is only known from its input), so an int stays an int here."""
+
+    def expected(self, dims: int) -> str:
+        return "a positive integer or a list of them, one per spatial axis"
+
+    def parse(self, value: Any, dims: int) -> int | tuple[int, ...]:
+        if isinstance(value, list):
+            if not value or not all(is_int(v) and v >= 1 for v in value):
+                raise self.fail(value, dims)
+            return tuple(value)
+        if is_int(value) and value >= 1:
+            return value
+        raise self.fail(value, dims)
+
+
+@dataclass(frozen=True)
+class Modes(Choice):
+    """Upsample's modes; F.interpolate's 'area' is adaptive average pooling, which has its own kinds."""
+
+    def parse(self, value: Any, dims: int) -> str:
+        try:
+            return super().parse(value, dims)
+        except LayerError as error:
+            if value == "area":
+                error.hint = "mode 'area' is adaptive average pooling: use AdaptiveAvgPool1d/2d/3d with output_size"
+            raise
+
+
+@dataclass(frozen=True)
+class Factors(ArgType):
+    """A finite number for every spatial axis, or a list with one per axis (signs are checked by the kind)."""
+
+    def expected(self, dims: int) -> str:
+        return "a number or a list of numbers, one per spatial axis"
+
+    def parse(self, value: Any, dims: int) -> Factor | tuple[Factor, ...]:
+        def ok(v: Any) -> bool:
+            return is_number(v) and math.isfinite(v)
+
+        if isinstance(value, list):
+            if not value or not all(ok(v) for v in value):
+                raise self.fail(value, dims)
+            return tuple(value)
+        if ok(value):
+            return value
+        raise self.fail(value, dims)
+
+
+PAD_NAMES = ("left", "right", "top", "bottom", "front", "back")  # PyTorch's order: last axis first
+
+
+@dataclass(frozen=True)
+class Pads(ArgType):
+    """Padding layers' `padding`: an int for every side, or 2*dims ints in PyTorch's order (negative crops)."""
+
+    def expected(self, dims: int) -> str:
+        return f"an integer or a list of {2 * dims} integers ({', '.join(PAD_NAMES[: 2 * dims])})"
+
+    def parse(self, value: Any, dims: int) -> tuple[int, ...]:
+        if isinstance(value, list):
+            if len(value) != 2 * dims or not all(is_int(v) for v in value):
+                error = self.fail(value, dims)
+                axes = len(value) // 2
+                if len(value) in (2, 4, 6) and len(value) != 2 * dims:
+                    error.hint = f"{len(value)} values pad {_count(axes, 'axis', 'axes')}: use the {axes}d layer"
+                raise error
+            return tuple(value)
+        if is_int(value):
+            return (value,) * (2 * dims)
+        raise self.fail(value, dims)
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _per_axis(value: int | tuple[int, ...] | Factor | tuple[Factor, ...], count: int) -> tuple[Any, ...]:
+    return value if isinstance(value, tuple) else (value,) * count
+
+
+def _spatial_names(count: int) -> tuple[str, ...]:
+    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(count, tuple(f"axis {i + 1}" for i in range(count)))
+
+
+# -- Upsample -------------------------------------------------------------------------------------------------------
+
+UPSAMPLE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact")
+INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+RANK_OF_MODE = {"linear": 2, "bilinear": 3, "bicubic": 3, "trilinear": 4}  # per sample: C + spatial axes
+AXES = {2: "C x L", 3: "C x H x W", 4: "C x D x H x W"}
+INT64_MAX = 2**63 - 1
+
+
+@register
+class Upsample(Layer):
+    kind = "Upsample"
+    ops_rule = (
+        "nearest, nearest-exact: none (copies); linear, bilinear, trilinear: a weighted sum of 2^k inputs per "
+        "output element (k spatial axes), 2^k multiplies + 2^k - 1 adds; bicubic: 16 multiplies + 15 adds"
+    )
+    arguments = (
+        Arg("size", Optional(Sizes()), None, "output size per spatial axis (give size or scale_factor)"),
+        Arg("scale_factor", Optional(Factors()), None, "multiplier per spatial axis (give size or scale_factor)"),
+        Arg("mode", Modes(UPSAMPLE_MODES), "nearest"),
+        Arg("align_corners", Optional(Bool()), None, "interpolating modes only; null means false"),
+        Arg("recompute_scale_factor", Optional(Bool()), None, "interpolate with output/input, not scale_factor"),
+    )
+
+    def setup(self) -> None:
+        zero_scale = not isinstance(self.scale_factor, tuple) and self.scale_factor == 0
+        if zero_scale:
+            self.scale_factor = None  # torch.nn.Upsample stores `float(scale_factor) if scale_factor else None`
+        if self.align_corners is not None and self.mode not in INTERPOLATING:
+            raise LayerError(
+                f"align_corners can only be set with the interpolating modes ({', '.join(INTERPOLATING)}), "
+                f"not with mode '{self.mode}'",
+                arg="align_corners",
+                hint="remove align_corners (PyTorch raises even for false)",
+            )
+        if self.size is not None and self.scale_factor is not None:
+            raise LayerError("give only one of size and scale_factor", arg="scale_factor")
+        if self.size is None and self.scale_factor is None:
+            zero = " (a scale_factor of 0 counts as not given, as in torch.nn.Upsample)" if zero_scale else ""
+            raise LayerError(f"Upsample needs size or scale_factor{zero}", arg="scale_factor")
+        if self.recompute_scale_factor and self.size is not None:
+            raise LayerError(
+                "recompute_scale_factor is not meaningful with an explicit size",
+                arg="recompute_scale_factor",
+                hint="remove recompute_scale_factor, or give scale_factor instead of size",
+            )
+        rank = len(self.in_shape)
+        wanted = (RANK_OF_MODE[self.mode],) if self.mode in RANK_OF_MODE else (2, 3, 4)
+        if rank not in wanted:
+            suited = [m for m, r in RANK_OF_MODE.items() if r == rank]
+            hint = f"for {AXES[rank]} use mode {' or '.join(repr(m) for m in suited)}" if suited else None
+            shown = " or ".join(f"{r} ({AXES[r]})" for r in wanted)
+            raise LayerError(
+                f"mode '{self.mode}' needs an input with {shown} axes per sample, got {rank}: "
+                f"{fmt_shape(self.in_shape)}",
+                arg="mode" if rank in AXES else "inputs",
+                hint=hint,
+            )
+        spatial = self.in_shape[1:]
+        for name in ("size", "scale_factor"):
+            value = getattr(self, name)
+            if isinstance(value, tuple) and len(value) != len(spatial):
+                raise LayerError(
+                    f"{name} has {_count(len(value), 'value', 'values')} but the input ({fmt_shape(self.in_shape)}) "
+                    f"has {_count(len(spatial), 'spatial axis', 'spatial axes')}",
+                    arg=name,
+                    hint="give one value per spatial axis, or a single number for all",
+                )
+
+    def output_shape(self) -> Shape:
+        spatial = self.in_shape[1:]
+        if self.size is not None:
+            return self.in_shape[:1] + _per_axis(self.size, len(spatial))
+        out = []
+        for axis, (length, factor) in enumerate(zip(spatial, _per_axis(self.scale_factor, len(spatial)), strict=True)):
+            product = length * float(factor)  # in double precision, exactly as PyTorch multiplies
+            size = math.floor(product)
+            if size < 1 or size > INT64_MAX:
+                problem = "must be at least 1" if size < 1 else "overflows a 64-bit integer"
+                raise LayerError(
+                    f"the output size along dim {axis + 2} would be floor({length} * {_fmt_number(factor)}) = "
+                    f"{size}, which {problem}",
+                    arg="scale_factor",
+                )
+            out.append(size)
+        return self.in_shape[:1] + tuple(out)
+
+    def _factor(self, length: int, out: int, factor: Factor | None) -> Fraction:
+        """The exact f with which PyTorch maps output o to input o / f along one axis."""
+        if factor is not None and not self.recompute_scale_factor:
+            return exact_factor(factor)
+        return Fraction(out, length)
+
+    def window(self) -> tuple[Window, ...]:
+        spatial_in = self.in_shape[1:]
+        spatial_out = self.out_shape[1:]
+        factors = _per_axis(self.scale_factor, len(spatial_in)) if self.scale_factor is not None else None
+        windows = []
+        for axis, (length, out) in enumerate(zip(spatial_in, spatial_out, strict=True)):
+            factor = self._factor(length, out, factors[axis] if factors else None)
+            if self.mode == "nearest":
+                # PyTorch's nearest_idx special-cases equal and doubled sizes before using the factor.
+                f = Fraction(1) if out == length else Fraction(2) if out == 2 * length else factor
+                windows.append(_covering(0, 1 / f, 0))
+            elif self.mode == "nearest-exact":
+                windows.append(_covering(0, 1 / factor, -1 / (2 * factor)))
+            else:
+                extent, lead = (3, 1) if self.mode == "bicubic" else (1, 0)
+                if self.align_corners:
+                    stride = Fraction(length - 1, out - 1) if out > 1 else Fraction(0)
+                    windows.append(_covering(extent, stride, lead))
+                else:
+                    windows.append(_covering(extent, 1 / factor, lead + (factor - 1) / (2 * factor)))
+        return tuple(_simplest(w) for w in windows)
+
+    def other_ops(self) -> int:
+        if self.mode not in INTERPOLATING:
+            return 0
+        taps = 16 if self.mode == "bicubic" else 2 ** (len(self.in_shape) - 1)
+        return (2 * taps - 1) * prod(self.out_shape)
+
+    def summary(self) -> str:
+        if self.size is not None:
+            what = "to " + "x".join(str(s) for s in _per_axis(self.size, len(self.in_shape) - 1))
+        else:
+            factors = _per_axis(self.scale_factor, 1)
+            what = "x" + ",".join(_fmt_number(f) for f in factors)
+        return f"{what} {self.mode}" + (" align_corners" if self.align_corners else "")
+
+
+def _covering(extent: Fraction | int, stride: Fraction | int, padding: Fraction | int) -> Window:
+    """A window that covers every input an output reads, although PyTorch floors the source position.
+
+    Output j's source position is x = j*stride - padding, and PyTorch reads from floor(x). Every x is a multiple
+    of 1/D, D the common denominator of stride and padding, so floor(x) >= x - (1 - 1/D): widening the window by
+    that much to the left covers every read, exactly as a transposed convolution's window does. This is the one
+    convention for fractional windows: receptive fields through them are the smallest interval covering every
+    output position's field (exact where strides are whole).
+    """
+    stride, padding = Fraction(stride), Fraction(padding)
+    slack = 1 - Fraction(1, lcm(stride.denominator, padding.denominator))
+    return Window(extent + slack, stride, padding + slack)
+
+
+def _simplest(window: Window) -> Window:
+    """Whole Fractions become ints, so that windows print and compare like the other kinds' windows."""
+
+    def plain(value: int | Fraction) -> int | Fraction:
+        return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
+
+    return Window(plain(window.extent), plain(window.stride), plain(window.padding))
+
+
+# -- Padding layers -------------------------------------------------------------------------------------------------
+
+
+class PadNd(Layer):
+    """F.pad with a fixed mode along the last `dims` axes; `padding` in PyTorch's order, last axis first."""
+
+    mode: ClassVar[str] = "constant"  # F.pad's mode: constant, reflect, replicate or circular
+    ops_rule = "none (copies)"
+    arguments: ClassVar[tuple[Arg, ...]] = (
+        Arg("padding", Pads(), REQUIRED, "an int for every side, or (left, right, top, bottom, front, back)"),
+    )
+
+    def setup(self) -> None:
+        self.check_rank()
+        rank = len(self.in_shape)
+        names = _spatial_names(self.dims)
+        self.pads: dict[int, tuple[int, int]] = {}  # per-sample axis -> (before, after)
+        for k in range(self.dims):  # k counts from the last axis, as the padding tuple does
+            axis = rank - 1 - k
+            before, after = self.padding[2 * k], self.padding[2 * k + 1]
+            where = f"dim {axis + 1} ({names[self.dims - 1 - k]})"
+            sides = f"({PAD_NAMES[2 * k]}, {PAD_NAMES[2 * k + 1]}) = ({before}, {after})"
+            self.check_axis(self.in_shape[axis], before, after, where, sides)
+            self.pads[axis] = (before, after)
+        empty = [
+            axis for axis, (before, after) in sorted(self.pads.items()) if self.in_shape[axis] + before + after == 0
+        ]
+        self.check_empty(empty)
+
+    def check_rank(self) -> None:
+        # PyTorch's reflection, replication and circular padding take (N, C, *spatial) or unbatched
+        # (C, *spatial); per sample that is C x spatial or the spatial axes alone.
+        axes = " x ".join(_spatial_names(self.dims))
+        self.expect_rank(self.dims, self.dims + 1, what=f"{axes} or C x {axes}")
+
+    def check_axis(self, length: int, before: int, after: int, where: str, sides: str) -> None:
+        out = length + before + after
+        if out < 0:
+            raise LayerError(
+                f"negative padding {sides} leaves {length} + {before} + {after} = {out} along {where}",
+                arg="padding",
+                hint=f"negative values may crop at most {length} in total along this axis",
+            )
+
+    def check_empty(self, empty: list[int]) -> None:
+        """Reflection and replication check `output_w >= 1 || output_h >= 1 ...` in PyTorch: some padded axis
+        must keep an element, the others may end up empty."""
+        if len(empty) == self.dims:
+            sums = "; ".join(
+                f"dim {axis + 1}: {self.in_shape[axis]} + {self.pads[axis][0]} + {self.pads[axis][1]} = 0"
+                for axis in empty
+            )
+            raise LayerError(
+                f"padding {self.padding_text()} leaves nothing of {fmt_shape(self.in_shape)} ({sums}); at least "
+                "one padded axis must keep an element",
+                arg="padding",
+            )
+        self.warn_empty(empty)
+
+    def warn_empty(self, empty: list[int]) -> None:
+        for axis in empty:
+            self.warn(f"padding {self.padding_text()} leaves nothing of dim {axis + 1}: the output is empty")
+
+    def padding_text(self) -> str:
+        return ",".join(str(p) for p in self.padding)
+
+    def output_shape(self) -> Shape:
+        return tuple(
+            length + sum(self.pads[axis]) if axis in self.pads else length for axis, length in enumerate(self.in_shape)
+        )
+
+    def window(self) -> tuple[Window, ...] | None:
+        if len(self.out_shape) < 2:
+            return None
+        return tuple(Window(0, 1, self.pads.get(axis, (0, 0))[0]) for axis in range(1, len(self.out_shape)))
+
+    def summary(self) -> str:
+        return "pad " + self.padding_text()
+
+
+class ConstantPadNd(PadNd):
+    mode = "constant"
+
+    def check_rank(self) -> None:
+        # F.pad in constant mode pads the last axes of a tensor of any rank; fewer than `dims` axes per sample
+        # would pad the batch axis.
+        if len(self.in_shape) < self.dims:
+            raise LayerError(
+                f"{self.kind} pads {self.dims} axes but the input has {len(self.in_shape)} per sample "
+                f"({fmt_shape(self.in_shape)}); PyTorch would pad the batch axis",
+                arg="inputs",
+                hint=f"use a {len(self.in_shape)}d padding layer" if 1 <= len(self.in_shape) <= 3 else None,
+            )
+
+    def check_axis(self, length: int, before: int, after: int, where: str, sides: str) -> None:
+        cropped = length + min(before, 0) + min(after, 0)
+        if cropped < 0:
+            raise LayerError(
+                f"negative padding {sides} crops {length - cropped} from {where}, which has only {length}",
+                arg="padding",
+                hint=f"negative values may crop at most {length} in total along this axis",
+            )
+
+    def check_empty(self, empty: list[int]) -> None:
+        self.warn_empty(empty)  # F.pad's constant mode makes empty tensors without complaint
+
+
+class ReflectionPadNd(PadNd):
+    mode = "reflect"
+
+    def check_axis(self, length: int, before: int, after: int, where: str, sides: str) -> None:
+        if before >= length or after >= length:
+            raise LayerError(
+                f"reflection padding {sides} must be smaller than the size of {where}, {length} (the edge "
+                "itself is not repeated)",
+                arg="padding",
+                hint=f"use at most {length - 1} per side here, or replication padding",
+            )
+        super().check_axis(length, before, after, where, sides)
+
+
+class ReplicationPadNd(PadNd):
+    mode = "replicate"
+
+
+class CircularPadNd(PadNd):
+    mode = "circular"
+
+    def check_axis(self, length: int, before: int, after: int, where: str, sides: str) -> None:
+        if before > length or after > length:
+            raise LayerError(
+                f"circular padding {sides} wraps around {where} more than once: it has only {length}",
+                arg="padding",
+                hint=f"use at most {length} per side here",
+            )
+        super().check_axis(length, before, after, where, sides)
+        # A negative side crops first; the other side then wraps from what is left. PyTorch does not check
+        # this and copies uninitialised memory (or fails in its copy, depending on the memory layout).
+        kept = length + min(before, 0) + min(after, 0)
+        if max(before, after) > kept:
+            raise LayerError(
+                f"circular padding {sides} crops {where} from {length} to {kept} and then wraps "
+                f"{max(before, after)} from what is left: it may wrap at most {kept}",
+                arg="padding",
+            )
+
+    def check_empty(self, empty: list[int]) -> None:
+        self.warn_empty(empty)  # PyTorch's circular padding checks only for negative sizes
+
+
+_VALUE = Arg("value", Float(), REQUIRED, "the fill value")
+
+
+@register
+class ZeroPad1d(ConstantPadNd):
+    kind = "ZeroPad1d"
+    dims = 1
+
+
+@register
+class ZeroPad2d(ConstantPadNd):
+    kind = "ZeroPad2d"
+    dims = 2
+
+
+@register
+class ZeroPad3d(ConstantPadNd):
+    kind = "ZeroPad3d"
+    dims = 3
+
+
+class _WithValue(ConstantPadNd):
+    arguments = PadNd.arguments + (_VALUE,)
+
+    def summary(self) -> str:
+        return f"{super().summary()} value {_fmt_number(self.value)}"
+
+
+@register
+class ConstantPad1d(_WithValue):
+    kind = "ConstantPad1d"
+    dims = 1
+
+
+@register
+class ConstantPad2d(_WithValue):
+    kind = "ConstantPad2d"
+    dims = 2
+
+
+@register
+class ConstantPad3d(_WithValue):
+    kind = "ConstantPad3d"
+    dims = 3
+
+
+@register
+class ReflectionPad1d(ReflectionPadNd):
+    kind = "ReflectionPad1d"
+    dims = 1
+
+
+@register
+class ReflectionPad2d(ReflectionPadNd):
+    kind = "ReflectionPad2d"
+    dims = 2
+
+
+@register
+class ReflectionPad3d(ReflectionPadNd):
+    kind = "ReflectionPad3d"
+    dims = 3
+
+
+@register
+class ReplicationPad1d(ReplicationPadNd):
+    kind = "ReplicationPad1d"
+    dims = 1
+
+
+@register
+class ReplicationPad2d(ReplicationPadNd):
+    kind = "ReplicationPad2d"
+    dims = 2
+
+
+@register
+class ReplicationPad3d(ReplicationPadNd):
+    kind = "ReplicationPad3d"
+    dims = 3
+
+
+@register
+class CircularPad1d(CircularPadNd):
+    kind = "CircularPad1d"
+    dims = 1
+
+
+@register
+class CircularPad2d(CircularPadNd):
+    kind = "CircularPad2d"
+    dims = 2
+
+
+@register
+class CircularPad3d(CircularPadNd):
+    kind = "CircularPad3d"
+    dims = 3
+
+
+# -- CenterCrop -----------------------------------------------------------------------------------------------------
+
+
+@register
+class CenterCrop(Layer):
+    """Crop the spatial axes around the centre (torchvision.transforms.CenterCrop's offsets), keeping the channels.
+
+    Either `size` with one input, or no size and two inputs: the first is cropped to the spatial size of the
+    second, as the original U-Net crops its skip connections.
+    """
+
+    kind = "CenterCrop"
+    max_inputs = 2
+    value_inputs = 1  # the second input only gives the size to crop to
+    ops_rule = "none (copies)"
+    arguments = (Arg("size", Optional(Sizes()), None, "output size per spatial axis; omit to match a 2nd input"),)
+
+    def setup(self) -> None:
+        rank = len(self.in_shape)
+        if rank < 2:
+            raise LayerError(
+                f"CenterCrop needs channels and at least one spatial axis, got {fmt_shape(self.in_shape)}",
+                arg="inputs",
+            )
+        spatial = self.in_shape[1:]
+        if len(self.in_shapes) == 2:
+            reference = self.in_shapes[1]
+            if self.size is not None:
+                raise LayerError(
+                    "CenterCrop takes size or a second input to match, not both", arg="size", hint="remove size"
+                )
+            if len(reference) != rank:
+                raise LayerError(
+                    f"CenterCrop crops input 1 ({fmt_shape(self.in_shape)}) to the spatial size of input 2 "
+                    f"({fmt_shape(reference)}), but they have different numbers of axes",
+                    arg="inputs",
+                )
+            target = reference[1:]
+        else:
+            if self.size is None:
+                raise LayerError("CenterCrop needs size, or a second input whose spatial size to crop to", arg="size")
+            if isinstance(self.size, tuple) and len(self.size) != len(spatial):
+                raise LayerError(
+                    f"size has {_count(len(self.size), 'value', 'values')} but the input "
+                    f"({fmt_shape(self.in_shape)}) has {_count(len(spatial), 'spatial axis', 'spatial axes')}",
+                    arg="size",
+                    hint="give one value per spatial axis, or a single number for all",
+                )
+            target = _per_axis(self.size, len(spatial))
+        for axis, (length, wanted) in enumerate(zip(spatial, target, strict=True)):
+            if wanted > length:
+                raise LayerError(
+                    f"CenterCrop to {fmt_shape(tuple(target))} does not fit the input {fmt_shape(self.in_shape)}: "
+                    f"dim {axis + 2} has {length}, fewer than {wanted}",
+                    arg="size" if len(self.in_shapes) == 1 else "inputs",
+                    hint="a crop cannot pad; pad first or crop less",
+                )
+        self.target: tuple[int, ...] = tuple(target)
+        # torchvision: int(round((L - out) / 2.0)); round() halves to even, so an odd surplus of 1 keeps the start.
+        self.offsets = tuple(
+            int(round((length - wanted) / 2.0)) for length, wanted in zip(spatial, self.target, strict=True)
+        )
+
+    def output_shape(self) -> Shape:
+        return self.in_shape[:1] + self.target
+
+    def window(self) -> tuple[Window, ...]:
+        return tuple(Window(0, 1, -offset) for offset in self.offsets)
+
+    def summary(self) -> str:
+        return "crop " + "x".join(str(t) for t in self.target)

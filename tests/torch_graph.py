@@ -1,0 +1,166 @@
+"""Test helper: a cnncalc Graph as a runnable PyTorch function, so tests can run the very same network in torch.
+
+Every node becomes `getattr(torch.nn, layer.kind)(**arguments)`, the arguments being the layer's parsed values
+with the sizes inferred from the graph filled in (in_channels, num_features, ...). cnncalc's merges, which have no
+torch.nn class, are small torch functions: Add (sum), Concat (torch.cat along `dim`, PyTorch-counted) and Mul
+(product with broadcasting); CenterCrop follows torchvision's center_crop (torchvision itself is not needed).
+
+For receptive-field measurement, `average_max_pools` swaps max pooling for averaging over the same windows, and
+`fill_positive` sets weights that keep every gradient path positive. Import this module only after
+`pytest.importorskip("torch")`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import reduce
+from typing import Any
+
+import torch
+
+from cnncalc.graph import NETWORK_INPUT, Graph
+from cnncalc.layers.base import Layer
+
+Tensor = torch.Tensor
+Op = Callable[[list[Tensor]], Tensor]
+
+
+def layer_arguments(layer: Layer) -> dict[str, Any]:
+    """The layer's arguments as parsed (defaults included), with inferred input sizes filled in."""
+    return {arg.name: getattr(layer, arg.name) for arg in layer.arguments}
+
+
+def center_crop(x: Tensor, size: tuple[int, ...]) -> Tensor:
+    """torchvision.transforms.functional.center_crop on the trailing axes: zero-pad when the crop is larger
+    (the odd pixel after), then cut at int(round((L - l) / 2)) (Python's round, half to even)."""
+    axes = len(size)
+    pads: list[int] = []
+    for length, wanted in zip(reversed(x.shape[-axes:]), reversed(size), strict=True):
+        missing = max(wanted - length, 0)
+        pads += [missing // 2, (missing + 1) // 2]
+    if any(pads):
+        x = torch.nn.functional.pad(x, pads)
+    for axis, wanted in enumerate(size, start=x.dim() - axes):
+        start = int(round((x.shape[axis] - wanted) / 2.0))
+        x = x.narrow(axis, start, wanted)
+    return x
+
+
+def _crop(layer: Layer) -> Op:
+    """CenterCrop to `size`, or (no size, two inputs) to the second input's spatial size, as U-Net crops skips."""
+    size = layer_arguments(layer)["size"]
+    axes = len(layer.in_shape) - 1
+    if size is None:
+        return lambda xs: center_crop(xs[0], tuple(xs[1].shape[-axes:]))
+    sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * axes
+    return lambda xs: center_crop(xs[0], sizes)
+
+
+def _merge_op(layer: Layer) -> Op | None:
+    kind = layer.kind
+    if kind == "Add":
+        return lambda xs: reduce(torch.add, xs)
+    if kind == "Mul":
+        return lambda xs: reduce(torch.mul, xs)
+    if kind == "Concat":
+        dim = layer_arguments(layer).get("dim", 1)
+        return lambda xs: torch.cat(xs, dim=dim)
+    if kind == "CenterCrop":
+        return _crop(layer)
+    return None
+
+
+def _averaging_max_pool(module: torch.nn.Module, layer: Layer) -> Op:
+    """A max pool's windows averaged instead of maximised: the same output positions reading the same inputs, but
+    every read carries gradient (a max passes it to one element only). For receptive-field measurement."""
+    args = layer_arguments(layer)
+    dims = layer.dims
+    conv = getattr(torch.nn.functional, f"conv{dims}d")
+    kernel, stride = _per_axis(args["kernel_size"], dims), _per_axis(args["stride"] or args["kernel_size"], dims)
+    padding, dilation = _per_axis(args["padding"], dims), _per_axis(args["dilation"], dims)
+
+    if set(dilation) == {1}:
+        # Average pooling slides the same windows by the same rule (ceil_mode included), and is fast.
+        average = getattr(torch.nn.functional, f"avg_pool{dims}d")
+        return lambda xs: average(xs[0], kernel, stride, padding, ceil_mode=args["ceil_mode"])
+
+    def run(xs: list[Tensor]) -> Tensor:
+        x = xs[0]
+        expected = module(x).shape  # the real pool's output shape, ceil_mode included
+        lengths = x.shape[-dims:]
+        # ceil_mode's extra window runs past the end: pad zeros there so a convolution makes as many outputs
+        extra = [
+            max((out - 1) * s + d * (k - 1) + 1 - length - 2 * p, 0)
+            for out, s, d, k, length, p in zip(
+                expected[-dims:], stride, dilation, kernel, lengths, padding, strict=True
+            )
+        ]
+        pads = [amount for e in reversed(extra) for amount in (0, e)]
+        x = torch.nn.functional.pad(x, pads)
+        channels = x.shape[-dims - 1]
+        weight = torch.full((channels, 1) + kernel, 1 / math.prod(kernel), dtype=x.dtype)
+        out = conv(x, weight, stride=stride, padding=padding, dilation=dilation, groups=channels)
+        assert out.shape == expected, (out.shape, expected)
+        return out
+
+    return run
+
+
+def _per_axis(value: Any, dims: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+
+
+def torch_op(layer: Layer, *, average_max_pools: bool = False) -> tuple[Op, torch.nn.Module | None]:
+    """The torch function computing `layer` on a list of batched inputs, and its module (None for merges)."""
+    merge = _merge_op(layer)
+    if merge is not None:
+        return merge, None
+    cls = getattr(torch.nn, layer.kind)
+    module = cls(**layer_arguments(layer))
+    if average_max_pools and layer.kind.startswith("MaxPool"):
+        return _averaging_max_pool(module, layer), module
+    if average_max_pools and layer.kind.startswith("AdaptiveMaxPool"):
+        average = getattr(torch.nn, layer.kind.replace("Max", "Avg"))(layer_arguments(layer)["output_size"])
+        return lambda xs: average(xs[0]), module
+    return lambda xs: module(xs[0]), module
+
+
+class TorchGraph:
+    """The graph's network in torch (float64, eval mode). Calling it on a batch gives every node's output."""
+
+    def __init__(self, graph: Graph, *, average_max_pools: bool = False, dtype: torch.dtype = torch.float64) -> None:
+        self.graph = graph
+        self.ops: dict[str, Op] = {}
+        self.modules: dict[str, torch.nn.Module] = {}
+        for node in graph.nodes:
+            op, module = torch_op(node.bound(), average_max_pools=average_max_pools)
+            self.ops[node.name] = op
+            if module is not None:
+                self.modules[node.name] = module.to(dtype).eval()
+
+    def fill_positive(self) -> TorchGraph:
+        """Every weight 1 / (its elements per first index: a conv's fan-in), biases 0, running mean 0 and
+        variance 1. A conv's output is then the average of what it reads: every path carries a positive product
+        (no gradient cancels), and a small constant input stays of that order through convolutions (residual sums
+        double it), where no activation saturates (sigmoid(300) is 1.0 in float64, whose gradient is 0) or sits
+        on a kink (hardtanh at 1). Weights of 1 would do for convolutions alone."""
+        with torch.no_grad():
+            for module in self.modules.values():
+                for name, parameter in module.named_parameters():
+                    if name.endswith("bias"):
+                        parameter.fill_(0.0)
+                    else:
+                        parameter.fill_(parameter.shape[0] / parameter.numel() if parameter.dim() else 1.0)
+                for name, buffer in module.named_buffers():
+                    if name.endswith("running_mean"):
+                        buffer.fill_(0.0)
+                    elif name.endswith("running_var"):
+                        buffer.fill_(1.0)
+        return self
+
+    def __call__(self, x: Tensor) -> dict[str, Tensor]:
+        values = {NETWORK_INPUT: x}
+        for node in self.graph.nodes:
+            values[node.name] = self.ops[node.name]([values[name] for name in node.inputs])
+        return values
