@@ -6,8 +6,8 @@ batch size and adds up. Per-sample figures are scaled by `batch` for MACs, FLOPs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from math import prod
+from typing import NamedTuple
 
 from cnncalc.errors import UsageError
 from cnncalc.graph import NETWORK_INPUT, Graph
@@ -18,8 +18,7 @@ from cnncalc.units import DTYPE_BYTES
 SCHEMA_VERSION = 1
 
 
-@dataclass
-class Row:
+class Row(NamedTuple):
     name: str
     kind: str
     summary: str  # the layer's arguments in short, e.g. "k5 p2"
@@ -38,8 +37,7 @@ class Row:
     receptive_field: ReceptiveField | None
 
 
-@dataclass
-class Totals:
+class Totals(NamedTuple):
     params: int
     trainable_params: int
     non_trainable_params: int
@@ -55,8 +53,7 @@ class Totals:
     param_bytes: int
 
 
-@dataclass
-class Report:
+class Report(NamedTuple):
     name: str
     file: str
     input_shape: Shape
@@ -64,7 +61,7 @@ class Report:
     dtype: str
     rows: list[Row]
     totals: Totals
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
 
 def dtype_bytes(dtype: str) -> int:

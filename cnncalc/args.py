@@ -6,9 +6,7 @@ declaration is data, so the same table drives validation, defaults, did-you-mean
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc.errors import LayerError
 
@@ -27,6 +25,8 @@ REQUIRED: Any = _Marker("REQUIRED")
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
     """A hint naming the closest valid choice, or None when nothing is close."""
+    import difflib  # only on the error path: keeps start-up fast
+
     lowered = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return f"did you mean '{lowered[close[0]]}'?" if close else None
@@ -54,7 +54,15 @@ def is_number(value: Any) -> bool:
 
 
 class ArgType:
-    """Parses one argument's value. `dims` is the kind's number of spatial axes (for per-axis arguments)."""
+    """Parses one argument's value. `dims` is the kind's number of spatial axes (for per-axis arguments).
+
+    Plain classes, not dataclasses: a frozen dataclass costs ~0.4 ms to create at import, and start-up time is a
+    feature of a command-line tool.
+    """
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
 
     def expected(self, dims: int) -> str:
         raise NotImplementedError
@@ -66,10 +74,10 @@ class ArgType:
         return LayerError(f"expected {self.expected(dims)}, got {describe(value)}")
 
 
-@dataclass(frozen=True)
 class Int(ArgType):
-    min: int | None = None
-    max: int | None = None
+    def __init__(self, min: int | None = None, max: int | None = None) -> None:
+        self.min = min
+        self.max = max
 
     def expected(self, dims: int) -> str:
         if self.min == 1 and self.max is None:
@@ -88,11 +96,11 @@ class Int(ArgType):
         return value
 
 
-@dataclass(frozen=True)
 class Float(ArgType):
-    min: float | None = None
-    max: float | None = None
-    min_open: bool = False  # min itself excluded (eps > 0)
+    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False) -> None:
+        self.min = min
+        self.max = max
+        self.min_open = min_open  # min itself excluded (eps > 0)
 
     def expected(self, dims: int) -> str:
         if self.min is not None and self.max is not None:
@@ -111,7 +119,6 @@ class Float(ArgType):
         return value
 
 
-@dataclass(frozen=True)
 class Bool(ArgType):
     def expected(self, dims: int) -> str:
         return "true or false"
@@ -122,9 +129,9 @@ class Bool(ArgType):
         return value
 
 
-@dataclass(frozen=True)
 class Choice(ArgType):
-    choices: tuple[str, ...]
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
 
     def expected(self, dims: int) -> str:
         return "one of " + ", ".join(repr(c) for c in self.choices)
@@ -138,11 +145,11 @@ class Choice(ArgType):
         return value
 
 
-@dataclass(frozen=True)
 class PerAxis(ArgType):
     """An int for every spatial axis, or a list with one per axis (PyTorch's _pair/_triple)."""
 
-    item: Int
+    def __init__(self, item: Int) -> None:
+        self.item = item
 
     def expected(self, dims: int) -> str:
         thing = self.item.expected(dims)
@@ -163,7 +170,6 @@ class PerAxis(ArgType):
             raise self.fail(value, dims) from None
 
 
-@dataclass(frozen=True)
 class Padding(ArgType):
     """Convolution padding: per-axis non-negative ints, or 'same' / 'valid'."""
 
@@ -182,9 +188,9 @@ class Padding(ArgType):
             raise error from None
 
 
-@dataclass(frozen=True)
 class Optional(ArgType):
-    item: ArgType
+    def __init__(self, item: ArgType) -> None:
+        self.item = item
 
     def expected(self, dims: int) -> str:
         return self.item.expected(dims) + " or null"
@@ -193,11 +199,11 @@ class Optional(ArgType):
         return None if value is None else self.item.parse(value, dims)
 
 
-@dataclass(frozen=True)
 class IntList(ArgType):
     """An int or a non-empty list of ints (LayerNorm's normalized_shape)."""
 
-    item: Int
+    def __init__(self, item: Int) -> None:
+        self.item = item
 
     def expected(self, dims: int) -> str:
         return f"{self.item.expected(dims)} or a list of them"
@@ -216,8 +222,7 @@ class IntList(ArgType):
             raise self.fail(value, dims) from None
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """One constructor argument of a layer kind, as in the torch.nn class."""
 
     name: str
@@ -253,18 +258,20 @@ def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int,
                 error.arg = arg.name
                 raise
         elif arg.default is REQUIRED:
-            raise LayerError(f"{kind} needs the argument '{arg.name}' ({arg.type.expected(dims)})")
+            raise LayerError(f"{kind} needs the argument '{arg.name}' ({arg.type.expected(dims)})", arg=arg.name)
         else:
             parsed[arg.name] = _parsed_default(arg, dims)
     return parsed
 
 
-_defaults: dict[tuple[Arg, int], Any] = {}
+_defaults: dict[tuple[int, int], Any] = {}
 
 
 def _parsed_default(arg: Arg, dims: int) -> Any:
-    """Defaults are written as in PyTorch (stride=1) and parsed like given values (stride=(1, 1)), once."""
-    key = (arg, dims)
+    """Defaults are written as in PyTorch (stride=1) and parsed like given values (stride=(1, 1)), once.
+
+    Keyed by identity: Args live as long as their kind's class."""
+    key = (id(arg), dims)
     if key not in _defaults:
         _defaults[key] = arg.type.parse(arg.default, dims)
     return _defaults[key]

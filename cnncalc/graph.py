@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
-from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.errors import LayerError, Location, SpecError
@@ -13,20 +11,36 @@ from cnncalc.yamlsource import at
 NETWORK_INPUT = "input"
 
 
-@dataclass(eq=False)
 class Node:
-    """One layer of the expanded network, as written in the spec (after blocks and repeats are expanded)."""
+    """One layer of the expanded network, as written in the spec (after blocks and repeats are expanded).
 
-    name: str  # unique, dotted inside blocks: "layer1.0.conv2d_1"
-    cls: type[Layer]
-    arguments: dict[str, Any]  # the kind's own arguments (reserved keys removed)
-    mark: Any  # where the entry starts (yaml Mark)
-    arg_marks: dict[str, Any]  # where each argument's value was written (the use site for block parameters)
-    position: int  # 1-based, in file order after expansion
-    inputs: list[str] = field(default_factory=list)  # resolved names; NETWORK_INPUT for the network input
-    trainable: bool = True
-    expanded_from: tuple[tuple[str, Any], ...] = ()  # (block name, mark of its use), outermost first
-    layer: Layer | None = None
+    A plain class with slots: specs may have 100,000 layers, and start-up time counts (no dataclasses here).
+    """
+
+    __slots__ = ("name", "cls", "arguments", "mark", "arg_marks", "position", "inputs", "trainable")
+    __slots__ += ("expanded_from", "layer")
+
+    def __init__(
+        self,
+        name: str,
+        cls: type[Layer],
+        arguments: dict[str, Any],
+        mark: Any,
+        arg_marks: dict[str, Any],
+        position: int,
+        trainable: bool = True,
+        expanded_from: tuple[tuple[str, Any], ...] = (),
+    ) -> None:
+        self.name = name  # unique, dotted inside blocks: "layer1.0.conv2d_1"
+        self.cls = cls
+        self.arguments = arguments  # the kind's own arguments (reserved keys removed)
+        self.mark = mark  # where the entry starts (yaml Mark)
+        self.arg_marks = arg_marks  # where each argument's value was written (the use site for block parameters)
+        self.position = position  # 1-based, in file order after expansion
+        self.inputs: list[str] = []  # resolved names; NETWORK_INPUT for the network input
+        self.trainable = trainable
+        self.expanded_from = expanded_from  # (block name, mark of its use), outermost first
+        self.layer: Layer | None = None
 
     @property
     def kind(self) -> str:
@@ -40,26 +54,19 @@ class Node:
         return self.layer
 
 
-@dataclass
 class Graph:
-    name: str
-    file: str
-    input_shape: Shape
-    batch: int
-    nodes: list[Node]  # topological order
-    output: str  # the network's output node (the last layer in the file)
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self, name: str, file: str, input_shape: Shape, batch: int, nodes: list[Node], output: str) -> None:
+        self.name = name
+        self.file = file
+        self.input_shape = input_shape
+        self.batch = batch
+        self.nodes = nodes  # topological order
+        self.output = output  # the network's output node (the last layer in the file)
+        self.warnings: list[str] = []
+        self.by_name = {n.name: n for n in nodes}
 
     def node(self, name: str) -> Node:
         return self.by_name[name]
-
-    @property
-    def by_name(self) -> dict[str, Node]:
-        cached = self.__dict__.get("_by_name")
-        if cached is None:
-            cached = {n.name: n for n in self.nodes}
-            self.__dict__["_by_name"] = cached
-        return cached
 
     def shape_of(self, name: str) -> Shape:
         return self.input_shape if name == NETWORK_INPUT else self.by_name[name].bound().out_shape
@@ -83,6 +90,8 @@ def topological_order(nodes: list[Node], file: str) -> list[Node]:
     position = {n.name: i for i, n in enumerate(nodes)}
     if all(position.get(i, -1) < k for k, n in enumerate(nodes) for i in n.inputs):
         return nodes  # the common case: every layer reads earlier ones
+    import heapq  # only for specs with forward references
+
     waiting = [0] * len(nodes)
     readers: list[list[int]] = [[] for _ in nodes]
     for k, n in enumerate(nodes):

@@ -35,8 +35,8 @@ The walk visits every node once and every input edge once: linear in the size of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
 from cnncalc.layers.base import Rational, Shape, Window
@@ -53,8 +53,7 @@ def exact(value: Rational) -> Rational:
     return value
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+class ReceptiveField(NamedTuple):
     """Per spatial axis, in input pixels (Distill 2019): size r, effective stride S, effective padding P."""
 
     size: tuple[Rational, ...]

@@ -21,9 +21,8 @@ name.N-1, like torchvision's layer1.0. `trainable: false` freezes a layer's para
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import LayerError, SpecError
@@ -73,8 +72,7 @@ def parse_spec(text: str, file: str = "<spec>", batch: int | None = None) -> Gra
     return graph
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     name: str
     params: dict[str, Any]  # name -> default (REQUIRED_PARAM when none)
     layers: YList
@@ -82,21 +80,41 @@ class Block:
 
 
 REQUIRED_PARAM = object()
+
+
+class CallerName(str):
+    """Text passed to a block parameter; if it is used in `inputs`, it names a layer of the scope it was written in."""
+
+    scope: _Scope
+
+    def __new__(cls, text: str, scope: _Scope) -> CallerName:
+        made = super().__new__(cls, text)
+        made.scope = scope
+        return made
+
+
 Ref = tuple[tuple["_Scope", str], Any]  # ((scope, name as written), mark): an `inputs` entry awaiting resolution
 
 
-@dataclass
 class _Scope:
     """Names visible to `inputs` in one list of layers: the network's or one block instance's."""
 
-    prefix: str  # full-name prefix, "" at the top
-    input_ref: tuple[_Scope, str, Any] | None  # what `input` means here; None at the top (the network input)
-    params: dict[str, tuple[Any, Any]]  # block parameters: name -> (value, mark of the value)
-    block: str | None  # the block being expanded, for messages
-    expanded_from: tuple[tuple[str, Any], ...]
-    entries: dict[str, Node | _Scope] = field(default_factory=dict)
-    counters: dict[str, int] = field(default_factory=dict)
-    last: str | None = None  # local name of the last entry: the scope's output
+    def __init__(
+        self,
+        prefix: str,
+        input_ref: tuple[_Scope, str, Any] | None,
+        params: dict[str, tuple[Any, Any]],
+        block: str | None,
+        expanded_from: tuple[tuple[str, Any], ...],
+    ) -> None:
+        self.prefix = prefix  # full-name prefix, "" at the top
+        self.input_ref = input_ref  # what `input` means here; None at the top (the network input)
+        self.params = params  # block parameters: name -> (value, mark of the value)
+        self.block = block  # the block being expanded, for messages
+        self.expanded_from = expanded_from
+        self.entries: dict[str, Node | _Scope] = {}
+        self.counters: dict[str, int] = {}
+        self.last: str | None = None  # local name of the last entry: the scope's output
 
     def default_name(self, kind: str) -> str:
         count = self.counters.get(kind, 0) + 1
@@ -281,7 +299,6 @@ class _Expander:
             )
         if repeat > 1:
             container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
-            container.entries = {}
             previous = inputs
             for index in range(repeat):
                 self.place(
@@ -344,7 +361,7 @@ class _Expander:
             )
         if len(inputs) != 1:
             raise self.error(f"block '{block.name}' takes one input, got {len(inputs)}", marks.get("inputs", mark))
-        params = self.block_params(block, args, marks, mark)
+        params = self.block_params(block, args, marks, mark, outer)
         (ref_scope, ref_name), ref_mark = inputs[0]
         inner = _Scope(
             prefix=scope.prefix + local + ".",
@@ -366,7 +383,7 @@ class _Expander:
                     node.trainable = False
 
     def block_params(
-        self, block: Block, args: dict[str, Any], marks: dict[str, Any], mark: Any
+        self, block: Block, args: dict[str, Any], marks: dict[str, Any], mark: Any, caller: _Scope
     ) -> dict[str, tuple[Any, Any]]:
         values: dict[str, tuple[Any, Any]] = {}
         for key, value in args.items():
@@ -377,6 +394,8 @@ class _Expander:
                     marks.get(key, mark),
                     hint=did_you_mean(key, list(block.params)),
                 )
+            if isinstance(value, str) and not isinstance(value, CallerName):
+                value = CallerName(value, caller)
             values[key] = (value, marks.get(key, mark))
         for key, default in block.params.items():
             if key not in values:
@@ -428,7 +447,8 @@ class _Expander:
                 hint="'input' is the network's (or the block's) input",
             )
         item_marks = getattr(names, "item_marks", [mark] * len(names))
-        return [((scope, n), m) for n, m in zip(names, item_marks, strict=True)]
+        # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
+        return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
 
     # -- name resolution ------------------------------------------------------------------------------------
 

@@ -217,7 +217,7 @@ BAD = [
     Bad("pad-list-length", "zeropad2d", {"padding": [1, 1]}, ((1, 4, 4),), "padding",
         ("4 integers", "left, right, top, bottom"), "accepts"),
     Bad("pad-float", "zeropad2d", {"padding": 1.5}, ((1, 4, 4),), "padding", ("an integer",)),
-    Bad("constantpad-no-value", "constantpad2d", {"padding": 1}, ((1, 4, 4),), None, ("'value'",)),
+    Bad("constantpad-no-value", "constantpad2d", {"padding": 1}, ((1, 4, 4),), "value", ("'value'",)),
     Bad("zeropad-value", "zeropad2d", {"padding": 1, "value": 1}, ((1, 4, 4),), "value", ("no argument 'value'",)),
     # F.pad would pad the batch axis as the 2nd padded axis of a one-axis sample.
     Bad("zeropad-batch-axis", "zeropad2d", {"padding": 1}, ((5,),), "inputs", ("batch axis", "1 per sample"),

@@ -363,7 +363,7 @@ ERRORS = [
     # PyTorch only warns here (affine false): cnncalc holds every given input size to the input.
     Bad("in1d-num-features", "InstanceNorm1d", {"num_features": 5}, (4, 4), "num_features", "set it to 4"),
     Bad("in2d-one-position", "InstanceNorm2d", {}, (4, 1, 1), "inputs", "track_running_stats: true"),
-    Bad("ln-missing-shape", "LayerNorm", {}, (4,), None, "normalized_shape"),
+    Bad("ln-missing-shape", "LayerNorm", {}, (4,), "normalized_shape", "normalized_shape"),
     Bad(
         "ln-wrong-axes", "LayerNorm", {"normalized_shape": [8]}, (16, 8, 7), "normalized_shape", "7, [8, 7], [16, 8, 7]"
     ),
@@ -375,7 +375,7 @@ ERRORS = [
     ),
     Bad("gn-divisible", "GroupNorm", {"num_groups": 3}, (16, 8, 8), "num_groups", "1, 2, 4, 8, 16"),
     Bad("gn-zero-groups", "GroupNorm", {"num_groups": 0}, (16, 8, 8), "num_groups", "positive integer"),
-    Bad("gn-missing-groups", "GroupNorm", {}, (16, 8, 8), None, "num_groups"),
+    Bad("gn-missing-groups", "GroupNorm", {}, (16, 8, 8), "num_groups", "num_groups"),
     # PyTorch ignores num_channels when affine is false: cnncalc holds it to the input.
     Bad(
         "gn-num-channels",

@@ -125,3 +125,28 @@ def test_unused_layers_are_warned_about() -> None:
         )
     )
     assert any("lost" in w for w in report.warnings)
+
+
+def test_a_block_parameter_in_inputs_names_a_layer_where_the_block_is_used() -> None:
+    graph = spec(
+        """
+        input: [4, 8, 8]
+        blocks:
+          up:
+            params: {skip: null}
+            layers:
+              - conv2d: {name: conv, out_channels: 4, kernel_size: 1}
+              - concat: {inputs: [$skip, conv], name: cat}
+          outer:
+            params: {skip: null}
+            layers:
+              - up: {skip: $skip, name: inner}
+        layers:
+          - conv2d: {name: early, out_channels: 2, kernel_size: 1}
+          - up: {skip: early, name: u}
+          - outer: {skip: early, name: o}
+        """
+    )
+    assert graph.node("u.cat").inputs == ["early", "u.conv"]
+    assert graph.node("o.inner.cat").inputs == ["early", "o.inner.conv"]  # passed through a nested block
+    assert graph.node("o.inner.cat").bound().out_shape == (6, 8, 8)

@@ -8,10 +8,9 @@ Whole-graph work (loading, walking, totals, rendering) lives outside `layers/`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from cnncalc.args import Arg, parse_arguments
 from cnncalc.errors import LayerError
@@ -25,8 +24,7 @@ def fmt_shape(shape: Shape) -> str:
     return " x ".join(str(d) for d in shape)
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """How one spatial axis of the output reads the input (Distill 2019's per-layer kernel, stride, padding).
 
     Output position j reads input positions j*stride - padding ... j*stride - padding + extent, where

@@ -6,7 +6,7 @@ from math import prod
 
 from cnncalc.args import Arg, Bool, Int, Optional
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import Layer, Shape, Window
 from cnncalc.layers.registry import register
 
 
@@ -90,7 +90,8 @@ class Flatten(Layer):
         return super().window() if self.out_shape == self.in_shape else None
 
     def summary(self) -> str:
-        return f"{fmt_shape(self.in_shape)} -> {fmt_shape(self.out_shape)}"
+        # The output column shows the result; only non-default axes are worth a mention.
+        return "" if (self.start_dim, self.end_dim) == (1, -1) else f"dims {self.start_dim}..{self.end_dim}"
 
 
 @register

@@ -12,7 +12,6 @@ in size unless out divides L.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
 from typing import Any
@@ -49,7 +48,6 @@ def pooled_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return out
 
 
-@dataclass(frozen=True)
 class PoolAxes(PerAxis):
     """PerAxis as PyTorch's pooling functions take it: a one-element list also stands for every axis."""
 
@@ -69,7 +67,6 @@ POSITIVE = PoolAxes(Int(min=1))
 NON_NEGATIVE = PoolAxes(Int(min=0))
 
 
-@dataclass(frozen=True)
 class PoolStride(ArgType):
     """A pool's stride: null or an empty list (PyTorch's "omitted") mean the kernel size."""
 
@@ -230,7 +227,6 @@ class AvgPoolNd(_WindowPoolNd):
         return " ".join(parts)
 
 
-@dataclass(frozen=True)
 class OutputSize(ArgType):
     """Adaptive pools' output_size: a positive int for every axis, or a list with one per axis where null keeps
     that axis's input size (PyTorch takes null only in the 2-D and 3-D pools)."""

@@ -25,7 +25,6 @@ Only the window uses f; the output size is PyTorch's double-precision floor abov
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm, prod
 from typing import Any, ClassVar
@@ -50,7 +49,6 @@ def _fmt_number(value: Factor) -> str:
     return f"{value:g}"
 
 
-@dataclass(frozen=True)
 class Sizes(ArgType):
     """A positive int for every spatial axis, or a list with one per axis; the length is checked against the
     input (the kind's rank is only known from its input), so an int stays an int here."""
@@ -68,7 +66,6 @@ class Sizes(ArgType):
         raise self.fail(value, dims)
 
 
-@dataclass(frozen=True)
 class Modes(Choice):
     """Upsample's modes; F.interpolate's 'area' is adaptive average pooling, which has its own kinds."""
 
@@ -81,7 +78,6 @@ class Modes(Choice):
             raise
 
 
-@dataclass(frozen=True)
 class Factors(ArgType):
     """A finite number for every spatial axis, or a list with one per axis (signs are checked by the kind)."""
 
@@ -104,7 +100,6 @@ class Factors(ArgType):
 PAD_NAMES = ("left", "right", "top", "bottom", "front", "back")  # PyTorch's order: last axis first
 
 
-@dataclass(frozen=True)
 class Pads(ArgType):
     """Padding layers' `padding`: an int for every side, or 2*dims ints in PyTorch's order (negative crops)."""
 

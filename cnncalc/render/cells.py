@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cnncalc.analyze import Report, Row
 from cnncalc.layers import Shape
@@ -13,8 +13,7 @@ from cnncalc.units import count, rational_text
 RF_CAPTION = "RF: receptive field size / effective stride / effective padding, in input pixels"
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(NamedTuple):
     human: bool = False  # 768K instead of 768,000
     compact: bool = False  # narrow terminals: 64x112x112, 7/2/3, the kind without its arguments
     weights: bool = True  # show the Weight column
