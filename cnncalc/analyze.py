@@ -7,12 +7,13 @@ batch size and adds up. Per-sample figures are scaled by `batch` for MACs, FLOPs
 from __future__ import annotations
 
 from math import prod
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cnncalc.errors import UsageError
 from cnncalc.graph import NETWORK_INPUT, Graph
 from cnncalc.layers import Shape
 from cnncalc.receptive import ReceptiveField, receptive_fields
+from cnncalc.speed import paused_gc
 from cnncalc.units import DTYPE_BYTES
 
 SCHEMA_VERSION = 1
@@ -76,28 +77,45 @@ def dtype_bytes(dtype: str) -> int:
 
 
 def analyze(graph: Graph, dtype: str = "float32") -> Report:
+    with paused_gc():
+        return _analyze(graph, dtype)
+
+
+def _analyze(graph: Graph, dtype: str) -> Report:
     size = dtype_bytes(dtype)
     batch = graph.batch
     fields, warnings = receptive_fields(graph)
     rows: list[Row] = []
+    figures: dict[int, tuple[Any, ...]] = {}  # per Layer object: nodes built alike share one (graph.py)
     for node in graph.nodes:
         layer = node.bound()
-        macs = layer.macs() * batch
-        other = layer.other_ops() * batch
-        elements = prod(layer.out_shape) * batch
-        weights = layer.weights()
+        known = figures.get(id(layer))
+        if known is None:
+            weights = layer.weights()
+            buffers = layer.buffers()
+            known = figures[id(layer)] = (
+                layer.summary(),
+                weights,
+                buffers,
+                sum(prod(s) for s in weights.values()),
+                sum(prod(s) for s in buffers.values()),
+                layer.macs() * batch,
+                layer.other_ops() * batch,
+                prod(layer.out_shape) * batch,
+            )
+        summary, weights, buffers, params, buffer_count, macs, other, elements = known
         rows.append(
             Row(
                 name=node.name,
                 kind=layer.kind,
-                summary=layer.summary(),
+                summary=summary,
                 inputs=list(node.inputs),
                 output_shape=layer.out_shape,
                 weight_shapes=weights,
-                buffer_shapes=layer.buffers(),
-                params=sum(prod(s) for s in weights.values()),
+                buffer_shapes=buffers,
+                params=params,
                 trainable=node.trainable,
-                buffers=layer.buffer_count(),
+                buffers=buffer_count,
                 macs=macs,
                 other_ops=other,
                 flops=2 * macs + other,
@@ -106,7 +124,8 @@ def analyze(graph: Graph, dtype: str = "float32") -> Report:
                 receptive_field=fields.get(node.name),
             )
         )
-        warnings.extend(f"layer '{node.name}': {text}" for text in layer.warnings)
+        if layer.warnings:
+            warnings.extend(f"layer '{node.name}': {text}" for text in layer.warnings)
     params = sum(r.params for r in rows)
     trainable = sum(r.params for r in rows if r.trainable)
     input_elements = prod(graph.input_shape) * batch

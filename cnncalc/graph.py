@@ -130,14 +130,38 @@ def topological_order(nodes: list[Node], file: str) -> list[Node]:
 
 
 def infer_shapes(graph: Graph) -> None:
-    """Bind every node to its kind's Layer, walking in topological order."""
+    """Bind every node to its kind's Layer, walking in topological order.
+
+    Real networks repeat layers (ResNet-50 has 16 bottlenecks): nodes with the same kind, arguments and input
+    shapes share one Layer, which is never changed after it is built, so the work is done once."""
     shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
+    built: dict[Any, Layer] = {}
     for node in graph.nodes:
-        try:
-            node.layer = node.cls(node.arguments, tuple(shapes[i] for i in node.inputs))
-        except LayerError as error:
-            raise located(graph.file, node, error) from None
-        shapes[node.name] = node.layer.out_shape
+        in_shapes = tuple(shapes[i] for i in node.inputs)
+        key = _layer_key(node, in_shapes)
+        layer = built.get(key) if key is not None else None
+        if layer is None:
+            try:
+                layer = node.cls(node.arguments, in_shapes)
+            except LayerError as error:
+                raise located(graph.file, node, error) from None
+            if key is not None:
+                built[key] = layer
+        node.layer = layer
+        shapes[node.name] = layer.out_shape
+
+
+def _layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:
+    """A hashable key for a layer's configuration, or None where an argument cannot be hashed."""
+    try:
+        items = tuple(
+            (k, tuple(v) if type(v) is not str and isinstance(v, list) else v) for k, v in node.arguments.items()
+        )
+        key = (node.cls, items, in_shapes)
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def location(graph: Graph, node: Node) -> Location:

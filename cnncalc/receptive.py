@@ -35,12 +35,14 @@ The walk visits every node once and every input edge once: linear in the size of
 
 from __future__ import annotations
 
-from fractions import Fraction
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
-from cnncalc.layers.base import Rational, Shape, Window
+from cnncalc.layers.base import POINTWISE, Shape, Window, fraction
 from cnncalc.units import rational_text
+
+if TYPE_CHECKING:
+    from cnncalc.layers.base import Rational
 
 AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 LISTED = 5  # names shown in a warning before "and N more"
@@ -48,7 +50,7 @@ LISTED = 5  # names shown in a warning before "and N more"
 
 def exact(value: Rational) -> Rational:
     """A Fraction that is a whole number, as an int (the JSON writes ints plainly, other values as 'p/q')."""
-    if type(value) is Fraction and value.denominator == 1:  # type(): exact() runs per axis per node
+    if type(value) is not int and value.denominator == 1:  # type(): exact() runs per axis per node
         return value.numerator
     return value
 
@@ -62,7 +64,7 @@ class ReceptiveField(NamedTuple):
 
     def centre(self, axis: int) -> Rational:
         """Where the field of output 0 is centred along `axis` (output j's is centred at j*S plus this)."""
-        return exact(Fraction(self.size[axis] - 1, 2) - self.padding[axis])
+        return exact(fraction(self.size[axis] - 1, 2) - self.padding[axis])
 
     def span(self, axis: int, j: int) -> tuple[Rational, Rational]:
         """First and last input position (inclusive, possibly outside the input) seen by output j along `axis`."""
@@ -80,6 +82,8 @@ def network_input_field(shape: Shape) -> ReceptiveField | None:
 
 def compose(field: ReceptiveField, window: tuple[Window, ...]) -> ReceptiveField:
     """The field of a layer's output from its input's field and its window (same number of axes)."""
+    if all(w == POINTWISE for w in window):
+        return field  # element-wise layers, the most common kind: nothing changes
     return ReceptiveField(
         size=tuple(exact(r + w.extent * s) for r, s, w in zip(field.size, field.stride, window, strict=True)),
         stride=tuple(exact(s * w.stride) for s, w in zip(field.stride, window, strict=True)),
@@ -119,8 +123,10 @@ def merge(node: str, sources: list[tuple[str, ReceptiveField]], warnings: list[s
             size.append(exact(max(field.size[axis] - field.padding[axis] for _, field in sources) + P))
             stride.append(strides[0])
             padding.append(P)
-            centres = [field.centre(axis) for _, field in sources]
-            if any(c != centres[0] for c in centres):
+            # Twice the centres, to compare without building Fractions (this runs for every residual add).
+            doubled = [field.size[axis] - 1 - 2 * field.padding[axis] for _, field in sources]
+            if any(c != doubled[0] for c in doubled):
+                centres = [field.centre(axis) for _, field in sources]
                 shown = ", ".join(
                     f"'{src}' at {rational_text(c)}" for (src, _), c in zip(sources, centres, strict=True)
                 )
@@ -157,13 +163,21 @@ def node_field(
     shapes: dict[str, Shape],
     warnings: list[str],
     broadcast: list[str],
+    windows: dict[int, tuple[Window, ...] | None],
 ) -> ReceptiveField | None:
-    """One node's field from its inputs' (see the rules above); appends to `warnings` and `broadcast`."""
+    """One node's field from its inputs' (see the rules above); appends to `warnings` and `broadcast`.
+    `windows` caches each Layer's window (nodes built alike share their Layer)."""
     layer = node.bound()
-    window = layer.window()
+    key = id(layer)
+    if key not in windows:
+        windows[key] = layer.window()
+    window = windows[key]
     if not window:
         return None
     inputs = node.inputs[: layer.value_inputs]  # later inputs give only a size (CenterCrop's second)
+    if len(inputs) == 1:  # the common case, without a merge
+        field = fields[inputs[0]]
+        return None if field is None or len(field.size) != len(window) else compose(field, window)
     sources: list[tuple[str, ReceptiveField]] = []
     for name in inputs:
         if len(inputs) > 1 and _broadcast(shapes[name], layer.out_shape):
@@ -184,8 +198,9 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
     shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
     warnings: list[str] = []
     broadcast: list[str] = []
+    windows: dict[int, tuple[Window, ...] | None] = {}
     for node in graph.nodes:
-        fields[node.name] = node_field(node, fields, shapes, warnings, broadcast)
+        fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, windows)
         shapes[node.name] = node.bound().out_shape
     if broadcast:
         warnings.append(

@@ -29,6 +29,7 @@ from cnncalc.errors import LayerError, SpecError
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_order
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer
+from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
 
 TOP_KEYS = ("name", "description", "input", "batch", "blocks", "layers")
@@ -64,11 +65,12 @@ def load_spec(path: str, batch: int | None = None) -> Graph:
 
 
 def parse_spec(text: str, file: str = "<spec>", batch: int | None = None) -> Graph:
-    document = load_yaml(text, file)
-    graph = _Expander(file).network(document)
-    if batch is not None:
-        graph.batch = batch
-    infer_shapes(graph)
+    with paused_gc():
+        document = load_yaml(text, file)
+        graph = _Expander(file).network(document)
+        if batch is not None:
+            graph.batch = batch
+        infer_shapes(graph)
     return graph
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 DTYPE_BYTES: dict[str, int] = {
     "float64": 8,
@@ -57,9 +60,9 @@ def nbytes(n: int, human_units: bool) -> str:
 
 def rational(value: int | Fraction) -> int | str:
     """A receptive-field value for JSON: integers as numbers, other rationals as 'p/q' strings."""
-    if isinstance(value, Fraction):
-        return value.numerator if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-    return value
+    if value.denominator == 1:  # ints have one too
+        return int(value)
+    return f"{value.numerator}/{value.denominator}"
 
 
 def rational_text(value: int | Fraction) -> str:

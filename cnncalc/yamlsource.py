@@ -14,6 +14,8 @@ import yaml
 from cnncalc.errors import Location, SpecError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
 MAX_EXPANSION = 50  # an aliased document may expand to at most this many times its written nodes (+ slack)
 
 
@@ -59,7 +61,8 @@ def load_yaml(text: str, file: str) -> Any:
             location=Location(file, 1, 1),
             hint="a spec needs at least 'input: [C, H, W]' and 'layers: [...]'",
         )
-    _check_expansion(root, file)
+    if "&" in text:  # without anchors there are no aliases to expand
+        _check_expansion(root, file)
     try:
         return _Builder(loader, file).build(root)
     finally:
@@ -119,6 +122,12 @@ class _Builder:
 
     def build(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
+            # Fast paths for the plain names and decimal integers that make up most specs; the rest (floats,
+            # booleans, null, other integer forms) go through PyYAML's SafeConstructor.
+            if node.tag == _STR:
+                return node.value
+            if node.tag == _INT and node.value.isdigit() and (node.value[0] != "0" or node.value == "0"):
+                return int(node.value)
             try:
                 return self.loader.construct_object(node)
             except yaml.YAMLError as error:

@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 from cnncalc.errors import SpecError
 from cnncalc.graph import NETWORK_INPUT, Graph
-from cnncalc.layers.base import Rational
 from cnncalc.receptive import ReceptiveField, receptive_fields
 from cnncalc.render.json_report import rf_dict
 from cnncalc.spec import parse_spec
@@ -355,7 +354,7 @@ layers:
 # -- measurement against PyTorch ----------------------------------------------------------------------------------
 
 
-def rounded(start: Rational, end: Rational) -> tuple[int, int]:
+def rounded(start: int | Fraction, end: int | Fraction) -> tuple[int, int]:
     """The integer positions a fractional field covers: those inside it (every fractional window covers the
     inputs its output reads, e.g. a transposed convolution's output o reads the inputs i in
     [(o + p - d(k-1))/s, (o + p)/s])."""

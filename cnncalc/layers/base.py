@@ -8,15 +8,24 @@ Whole-graph work (loading, walking, totals, rendering) lives outside `layers/`.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import prod
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from cnncalc.args import Arg, parse_arguments
 from cnncalc.errors import LayerError
 
 Shape = tuple[int, ...]
-Rational = int | Fraction
+if TYPE_CHECKING:  # fractions (and decimal with it) is imported only where a fractional window is built:
+    from fractions import Fraction  # most networks never need it, and start-up time counts
+
+    Rational = int | Fraction
+
+
+def fraction(numerator: int, denominator: int = 1) -> Fraction:
+    """An exact rational (fractional receptive-field windows)."""
+    from fractions import Fraction
+
+    return Fraction(numerator, denominator)
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -8,12 +8,11 @@ Transposed conv output size per axis:
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import gcd, prod
 
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
 from cnncalc.layers.registry import register
 
 AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
@@ -215,7 +214,7 @@ class ConvTransposeNd(_ConvCommon):
     def window(self) -> tuple[Window, ...]:
         # Output o reads inputs i with i*s - p + d*m = o, m in [0, k): i in [(o + p - d(k-1))/s, (o + p)/s].
         return tuple(
-            Window(Fraction(d * (k - 1), s), Fraction(1, s), Fraction(d * (k - 1) - p, s))
+            Window(fraction(d * (k - 1), s), fraction(1, s), fraction(d * (k - 1) - p, s))
             for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.padding, strict=True)
         )
 

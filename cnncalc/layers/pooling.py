@@ -12,13 +12,15 @@ in size unless out divides L.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
 from cnncalc.layers.conv import AXES
 from cnncalc.layers.registry import register
 
@@ -281,8 +283,8 @@ class _AdaptivePoolNd(Layer):
             # Bin i is [floor(i*s), ceil((i+1)*s)) with s = L/out, a multiple of 1/D: floor and ceil move each end
             # by at most 1 - 1/D, so this window covers every bin (the convention of every fractional window,
             # see resize.py) and is exact when out divides L (D = 1: extent s - 1, padding 0).
-            stride = Fraction(size, out)
-            slack = 1 - Fraction(1, stride.denominator)
+            stride = fraction(size, out)
+            slack = 1 - fraction(1, stride.denominator)
             extent = stride - 1 + 2 * slack
             windows.append(Window(_plain(extent), _plain(stride), _plain(slack)))
         return tuple(windows)

@@ -25,20 +25,24 @@ Only the window uses f; the output size is PyTorch's double-precision floor abov
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from math import lcm, prod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, is_int, is_number
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
 from cnncalc.layers.registry import register
 
+if TYPE_CHECKING:
+    from fractions import Fraction  # imported where used: most networks never need it
+
 Factor = int | float
 
 
 def exact_factor(value: Factor) -> Fraction:
     """The rational a user meant by a scale factor written as a decimal (see the module docstring)."""
+    from fractions import Fraction
+
     if isinstance(value, int):
         return Fraction(value)
     simple = Fraction(value).limit_denominator(1000)
@@ -221,11 +225,15 @@ class Upsample(Layer):
 
     def _factor(self, length: int, out: int, factor: Factor | None) -> Fraction:
         """The exact f with which PyTorch maps output o to input o / f along one axis."""
+        from fractions import Fraction
+
         if factor is not None and not self.recompute_scale_factor:
             return exact_factor(factor)
         return Fraction(out, length)
 
     def window(self) -> tuple[Window, ...]:
+        from fractions import Fraction
+
         spatial_in = self.in_shape[1:]
         spatial_out = self.out_shape[1:]
         factors = _per_axis(self.scale_factor, len(spatial_in)) if self.scale_factor is not None else None
@@ -271,6 +279,8 @@ def _covering(extent: Fraction | int, stride: Fraction | int, padding: Fraction 
     convention for fractional windows: receptive fields through them are the smallest interval covering every
     output position's field (exact where strides are whole).
     """
+    from fractions import Fraction
+
     stride, padding = Fraction(stride), Fraction(padding)
     slack = 1 - Fraction(1, lcm(stride.denominator, padding.denominator))
     return Window(extent + slack, stride, padding + slack)
@@ -278,6 +288,7 @@ def _covering(extent: Fraction | int, stride: Fraction | int, padding: Fraction 
 
 def _simplest(window: Window) -> Window:
     """Whole Fractions become ints, so that windows print and compare like the other kinds' windows."""
+    from fractions import Fraction
 
     def plain(value: int | Fraction) -> int | Fraction:
         return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
