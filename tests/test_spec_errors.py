@@ -209,6 +209,17 @@ CASES = [
         ["duplicate key 'input' (first at line 1)"],
     ),
     (
+        """
+        input: [3, 8, 8]
+        layers:
+          - conv2d: {name: a, out_channels: 4, kernel_size: 3}
+          - conv2d: {name: b, out_channels: 4, kernel_size: 1, inputs: [input]}
+          - add: {inputs: [a, b]}
+        """,
+        "test.yaml:5:19",
+        ["layer 'add_1' (#3, Add)", "4 x 6 x 6", "4 x 8 x 8"],
+    ),
+    (
         "",
         "test.yaml:1:1",
         ["the spec is empty"],
