@@ -230,6 +230,7 @@ class Arg(NamedTuple):
     default: Any = REQUIRED
     doc: str = ""
     inferred: bool = False  # an input size (in_channels, ...): inferred from the graph, checked when given
+    pytorch: bool = True  # False for cnncalc's own arguments (conv's flip), which torch.nn does not take
 
 
 def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int, kind: str) -> dict[str, Any]:

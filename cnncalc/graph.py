@@ -18,7 +18,7 @@ class Node:
     """
 
     __slots__ = ("name", "cls", "arguments", "mark", "arg_marks", "position", "inputs", "trainable")
-    __slots__ += ("expanded_from", "layer")
+    __slots__ += ("expanded_from", "values", "layer")
 
     def __init__(
         self,
@@ -30,6 +30,7 @@ class Node:
         position: int,
         trainable: bool = True,
         expanded_from: tuple[tuple[str, Any], ...] = (),
+        values: Any = None,
     ) -> None:
         self.name = name  # unique, dotted inside blocks: "layer1.0.conv2d_1"
         self.cls = cls
@@ -40,6 +41,7 @@ class Node:
         self.inputs: list[str] = []  # resolved names; NETWORK_INPUT for the network input
         self.trainable = trainable
         self.expanded_from = expanded_from  # (block name, mark of its use), outermost first
+        self.values = values  # the spec's `weights`: state_dict name -> nested list (a YMap), or None
         self.layer: Layer | None = None
 
     @property

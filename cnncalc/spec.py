@@ -33,7 +33,7 @@ from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
 
 TOP_KEYS = ("name", "description", "input", "batch", "blocks", "layers")
-RESERVED = ("name", "inputs", "repeat", "trainable")
+RESERVED = ("name", "inputs", "repeat", "trainable", "weights")
 BLOCK_KEYS = ("params", "layers", "description")
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -284,7 +284,14 @@ class _Expander:
         trainable = args.pop("trainable", True)
         if not isinstance(trainable, bool):
             raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
+        values = args.pop("weights", None)  # parameter values for the executor, by state_dict name
         block = self.blocks.get(kind)
+        if values is not None and (block is not None or not isinstance(values, dict)):
+            raise self.error(
+                "weights: expected a mapping of state_dict names to nested lists, on a single layer",
+                marks["weights"],
+                hint="for example weights: {weight: [[[[0, 1, 0], [1, 0, 1], [0, 1, 0]]]], bias: [0]}",
+            )
         if block is None:
             try:
                 cls = lookup(kind)
@@ -313,6 +320,7 @@ class _Expander:
                     mark,
                     previous,
                     trainable,
+                    values,
                     container,
                     scope,
                 )
@@ -320,7 +328,9 @@ class _Expander:
             scope.entries[local] = container
             container.last = str(repeat - 1)
         else:
-            self.place(local, kind, block, None if block else cls, args, marks, mark, inputs, trainable, scope, scope)
+            self.place(
+                local, kind, block, None if block else cls, args, marks, mark, inputs, trainable, values, scope, scope
+            )
         scope.last = local
 
     def place(
@@ -334,6 +344,7 @@ class _Expander:
         mark: Any,
         inputs: list[Ref],
         trainable: bool,
+        values: Any,
         scope: _Scope,
         outer: _Scope,
     ) -> None:
@@ -349,6 +360,7 @@ class _Expander:
                 position=len(self.nodes) + 1,
                 trainable=trainable,
                 expanded_from=scope.expanded_from,
+                values=values,
             )
             if len(self.nodes) >= MAX_NODES:
                 raise self.error(f"the network expands to more than {MAX_NODES:,} layers", mark)

@@ -28,7 +28,7 @@ Op = Callable[[list[Tensor]], Tensor]
 
 def layer_arguments(layer: Layer) -> dict[str, Any]:
     """The layer's arguments as parsed (defaults included), with inferred input sizes filled in."""
-    return {arg.name: getattr(layer, arg.name) for arg in layer.arguments}
+    return {arg.name: getattr(layer, arg.name) for arg in layer.arguments if arg.pytorch}
 
 
 def center_crop(x: Tensor, size: tuple[int, ...]) -> Tensor:

@@ -8,6 +8,7 @@ Whole-graph work (loading, walking, totals, rendering) lives outside `layers/`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -17,6 +18,9 @@ from cnncalc.errors import LayerError
 Shape = tuple[int, ...]
 if TYPE_CHECKING:  # fractions (and decimal with it) is imported only where a fractional window is built:
     from fractions import Fraction  # most networks never need it, and start-up time counts
+
+    from cnncalc.compute import Context
+    from cnncalc.tensor import Tensor
 
     Rational = int | Fraction
 
@@ -111,6 +115,21 @@ class Layer:
     def summary(self) -> str:
         """A short description of the arguments for tables, e.g. 'k5 s1 p2'."""
         return ""
+
+    # -- execution (cnncalc run / verify) -------------------------------------------------------------------
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        """The exact output for a batch (tensors include the batch axis), as PyTorch computes it in ctx.mode.
+
+        `params` holds this layer's weights and buffers by state_dict name. Inner products go through
+        ctx.dot so their multiplies are counted; forward never calls the analyzer rules above (macs, ...),
+        so that the executor checks them."""
+        raise LayerError(f"the executor cannot run {self.kind} yet", hint="cnncalc summary analyzes it")
+
+    def initial_values(self, name: str, count: int, draw: Callable[[int, int], int]) -> list[int]:
+        """Generated values for weight or buffer `name` (small integers from `draw(low, high)`); kinds override
+        this where a value must be positive (BatchNorm's running_var) or fixed (num_batches_tracked)."""
+        return [draw(-2, 2) for _ in range(count)]
 
     # -- helpers for subclasses -----------------------------------------------------------------------------
 

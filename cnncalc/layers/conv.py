@@ -9,11 +9,17 @@ Transposed conv output size per axis:
 from __future__ import annotations
 
 from math import gcd, prod
+from typing import TYPE_CHECKING
 
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
+from cnncalc.compute import pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
 from cnncalc.layers.registry import register
+
+if TYPE_CHECKING:
+    from cnncalc.compute import Context
+    from cnncalc.tensor import Tensor
 
 AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
 
@@ -65,6 +71,13 @@ class ConvNd(_ConvCommon):
         Arg("groups", Int(min=1), 1),
         Arg("bias", Bool(), True),
         Arg("padding_mode", Choice(("zeros", "reflect", "replicate", "circular")), "zeros"),
+        Arg(
+            "flip",
+            Bool(),
+            False,
+            "cnncalc only: a true convolution (kernel flipped), not cross-correlation",
+            pytorch=False,
+        ),
     )
 
     def setup(self) -> None:
@@ -141,6 +154,44 @@ class ConvNd(_ConvCommon):
             Window(d * (k - 1), s, p)
             for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.pad_left, strict=True)
         )
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        from itertools import product
+
+        (x,) = inputs
+        batch, channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
+        mode = "zeros" if self.padding_mode == "zeros" else self.padding_mode
+        data, padded = pad_planes(x.data, batch * channels, spatial, self.pad_left, self.pad_right, mode)
+        weight = params["weight"]
+        per_group_in = channels // self.groups
+        per_group_out = self.out_channels // self.groups
+        plane = prod(padded)
+        strides = [prod(padded[a + 1 :]) for a in range(self.dims)]
+        # Offsets of one filter's taps in the padded input, channel-major like the weight's (C_in/g, *k) rows.
+        taps = [
+            sum(k * d * st for k, d, st in zip(position, self.dilation, strides, strict=True))
+            for position in product(*(range(k) for k in self.kernel_size))
+        ]
+        if self.flip:  # a true convolution pairs input tap t with the mirrored weight tap
+            taps.reverse()
+        window = [c * plane + tap for c in range(per_group_in) for tap in taps]
+        row = per_group_in * prod(self.kernel_size)
+        rows = [weight.data[o * row : (o + 1) * row] for o in range(self.out_channels)]
+        out_spatial = self.out_shape[1:]
+        starts = [
+            sum(o * s * st for o, s, st in zip(position, self.stride, strides, strict=True))
+            for position in product(*(range(n) for n in out_spatial))
+        ]
+        out_plane = len(starts)
+        out = [0] * (batch * self.out_channels * out_plane)
+        for n in range(batch):
+            for g in range(self.groups):
+                base = (n * channels + g * per_group_in) * plane
+                for position, start in enumerate(starts):
+                    patch = [data[base + start + w] for w in window]
+                    for o in range(g * per_group_out, (g + 1) * per_group_out):
+                        out[(n * self.out_channels + o) * out_plane + position] = ctx.dot(patch, rows[o])
+        return with_channel_bias(out, x.denominator * weight.denominator, params, self.bias, self.out_shape, batch)
 
     def summary(self) -> str:
         parts = [f"k{_axes(self.kernel_size)}"]

@@ -1,0 +1,122 @@
+"""The reference executor's whole-graph work: values for every weight, the input, and the walk through the graph.
+
+Each kind's exact `forward` lives with its other rules (cnncalc/layers/); this module only allocates what
+`weights()` and `buffers()` declare, feeds inputs in topological order, and records per layer what was counted.
+"""
+
+from __future__ import annotations
+
+import random
+from math import prod
+from typing import Any, NamedTuple
+
+from cnncalc.args import did_you_mean
+from cnncalc.compute import Context
+from cnncalc.errors import LayerError, SpecError
+from cnncalc.graph import NETWORK_INPUT, Graph, Node, located
+from cnncalc.layers import Shape, fmt_shape
+from cnncalc.tensor import Tensor, flatten_nested, parse_value, shape_of_nested
+from cnncalc.yamlsource import at
+
+Weights = dict[str, dict[str, Tensor]]  # node name -> state_dict name -> values
+
+
+class Run(NamedTuple):
+    output: Tensor
+    outputs: dict[str, Tensor]  # every node's output, by name ("input" too)
+    macs: dict[str, int]  # multiplies counted per node
+    consumed: dict[str, int]  # weight and buffer elements each node's forward read
+    stats: dict[str, dict[str, Any]]  # what normalizations computed their output with
+    approximate: bool  # some value left the rationals (square roots, exponentials)
+
+
+class _Reads(dict):  # type: ignore[type-arg]
+    """A layer's parameters that remember which of them forward read."""
+
+    def __init__(self, values: dict[str, Tensor]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> Tensor:
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def weights_for(graph: Graph, seed: int) -> Weights:
+    """Every layer's weights and buffers: the spec's `weights` where given, else small seeded integers."""
+    weights: Weights = {}
+    for node in graph.nodes:
+        layer = node.bound()
+        declared = {**layer.weights(), **layer.buffers()}
+        given = node.values or {}
+        for name in given:
+            if name not in declared:
+                known = ", ".join(declared) or "none: it has no parameters"
+                raise _at_values(
+                    graph,
+                    node,
+                    str(name),
+                    f"weights: {layer.kind} has no state_dict entry '{name}' (its entries: {known})",
+                    did_you_mean(str(name), list(declared)),
+                )
+        values: dict[str, Tensor] = {}
+        for name, shape in declared.items():
+            if name in given:
+                values[name] = _given_tensor(graph, node, name, given[name], shape)
+            else:
+                rng = random.Random(f"{seed}:{node.name}:{name}")
+                values[name] = Tensor(shape, layer.initial_values(name, prod(shape), rng.randint))
+        weights[node.name] = values
+    return weights
+
+
+def _given_tensor(graph: Graph, node: Node, name: str, value: Any, shape: Shape) -> Tensor:
+    try:
+        found = shape_of_nested(value) if isinstance(value, list) else ()
+    except ValueError as error:
+        raise _at_values(graph, node, name, f"weights: {name} is not a rectangular nested list ({error})") from None
+    if found != shape:
+        raise _at_values(
+            graph,
+            node,
+            name,
+            f"weights: {name} has shape {fmt_shape(found) or 'a single number'}, expected {fmt_shape(shape)} "
+            f"(PyTorch's state_dict shape)",
+        )
+    try:
+        return Tensor.from_values(shape, [parse_value(v) for v in flatten_nested(value)])
+    except ValueError as error:
+        raise _at_values(graph, node, name, f"weights: {name}: {error}") from None
+
+
+def _at_values(graph: Graph, node: Node, name: str, message: str, hint: str | None = None) -> SpecError:
+    values = node.values
+    marks = getattr(values, "value_marks", {})
+    mark = marks.get(name, node.arg_marks.get("weights", node.mark))
+    return SpecError(message, location=at(graph.file, mark), layer=node.label(), hint=hint)
+
+
+def generated_input(shape: tuple[int, ...], seed: int) -> Tensor:
+    """A batch of small seeded integers (values from -3 to 3), for runs without --input."""
+    rng = random.Random(f"{seed}:input")
+    return Tensor(shape, [rng.randint(-3, 3) for _ in range(prod(shape))])
+
+
+def execute(graph: Graph, x: Tensor, weights: Weights, ctx: Context) -> Run:
+    """Run every layer's forward on `x` (batch axis included) in topological order."""
+    outputs: dict[str, Tensor] = {NETWORK_INPUT: x}
+    macs: dict[str, int] = {}
+    consumed: dict[str, int] = {}
+    for node in graph.nodes:
+        ctx.layer = node.name
+        before = ctx.macs
+        params = _Reads(weights[node.name])
+        try:
+            out = node.bound().forward([outputs[i] for i in node.inputs], params, ctx)
+        except LayerError as error:
+            raise located(graph.file, node, error) from None
+        outputs[node.name] = out.reduced()
+        macs[node.name] = ctx.macs - before
+        consumed[node.name] = sum(len(params[name]) for name in params.read)
+    approximate = any(t.approximate for t in outputs.values())
+    return Run(outputs[graph.output], outputs, macs, consumed, ctx.stats, approximate)
