@@ -126,6 +126,12 @@ class Layer:
         so that the executor checks them."""
         raise LayerError(f"the executor cannot run {self.kind} yet", hint="cnncalc summary analyzes it")
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        """Small configurations (arguments, per-sample input shapes) that the generic executor test runs through
+        `forward` to check it against this kind's rules: shape, MACs, weights read, receptive-field window."""
+        return []
+
     def initial_values(self, name: str, count: int, draw: Callable[[int, int], int]) -> list[int]:
         """Generated values for weight or buffer `name` (small integers from `draw(low, high)`); kinds override
         this where a value must be positive (BatchNorm's running_var) or fixed (num_batches_tracked)."""

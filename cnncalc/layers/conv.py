@@ -9,7 +9,7 @@ Transposed conv output size per axis:
 from __future__ import annotations
 
 from math import gcd, prod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.compute import pad_planes, with_channel_bias
@@ -154,6 +154,22 @@ class ConvNd(_ConvCommon):
             Window(d * (k - 1), s, p)
             for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.pad_left, strict=True)
         )
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        d = cls.dims
+        small = (5, 4, 3)[:d]
+        return [
+            ({"out_channels": 3, "kernel_size": 3, "padding": 1}, ((2, *small),)),
+            ({"out_channels": 4, "kernel_size": 2, "stride": 2, "groups": 2, "bias": False}, ((2, *small),)),
+            ({"out_channels": 2, "kernel_size": 2, "padding": "same", "dilation": 2}, ((1, *small),)),
+            ({"out_channels": 2, "kernel_size": 3, "padding": 1, "padding_mode": "reflect"}, ((2, *small),)),
+            ({"out_channels": 2, "kernel_size": 3, "padding": 2, "padding_mode": "circular"}, ((1, *small),)),
+            (
+                {"out_channels": 1, "kernel_size": 2, "padding": 1, "padding_mode": "replicate", "flip": True},
+                ((1, *small),),
+            ),
+        ]
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         from itertools import product
