@@ -109,7 +109,8 @@ def check_window(layer: Layer, xs: list[Tensor], params: dict[str, Tensor], out:
             coords = _coords(flat, out.shape)
             assert coords[0] == 0, f"a change in sample 0 changed sample {coords[0]}"
             spans = [
-                (j * w.stride - w.padding, j * w.stride - w.padding + w.extent) for j, w in zip(coords[2:], window)
+                (j * w.stride - w.padding, j * w.stride - w.padding + w.extent)
+                for j, w in zip(coords[2:], window, strict=True)
             ]
             if any(lo < 0 or hi > n - 1 for (lo, hi), n in zip(spans, spatial_in, strict=True)):
                 continue  # the window reaches into padding, which reflect/replicate/circular fill from inside
