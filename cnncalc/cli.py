@@ -109,6 +109,94 @@ def summary(
         print_tables(reports, _console(), human)
 
 
+class Mode(str, Enum):
+    eval = "eval"
+    train = "train"
+
+
+class RunFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def run(
+    spec: str = typer.Argument(..., help="Spec file (YAML); '-' reads it from standard input.", show_default=False),
+    input: str | None = typer.Option(
+        None, "--input", "-i", help="Input values: a YAML or JSON nested list, with or without a batch axis."
+    ),
+    seed: int = typer.Option(0, "--seed", "-s", help="Seed for generated weights, inputs and dropout masks."),
+    mode: Mode = typer.Option(Mode.eval, "--mode", help="PyTorch's eval or train mode (BatchNorm, dropout)."),
+    format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
+    trace: bool = typer.Option(False, "--trace", help="Show every layer's output and the statistics used."),
+    max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
+) -> None:
+    """Run the network exactly, in pure Python with rational numbers, and print its output.
+
+    Weights come from the spec (a layer's `weights: {state_dict name: nested list}`) or, where not given, from a
+    seeded generator of small integers; so does the input without --input. Integers print as integers, other
+    rationals as p/q; values through square roots or exponentials are marked approximate (40 digits).
+
+    \b
+    Examples:
+      cnncalc run specs/lenet5.yaml --seed 1
+      cnncalc run net.yaml --input image.yaml --trace
+      cnncalc run net.yaml --mode train --format json | jq .output
+    """
+    from cnncalc.render.values import render_run_json, render_run_text, run_dict
+    from cnncalc.runner import read_input, run_spec
+    from cnncalc.spec import load_spec
+
+    if spec == "-" and input == "-":
+        from cnncalc.errors import UsageError
+
+        raise UsageError("standard input ('-') can be read only once")
+    graph = load_spec(spec)
+    x, batched = read_input(input, graph) if input is not None else (None, graph.batch > 1)
+    outcome, _ = run_spec(graph, x, seed, mode.value, max_macs, progress=_interactive())
+    data = run_dict(graph, outcome, batched, mode.value, seed, trace)
+    _write(render_run_json(data) + "\n" if format is RunFormat.json else render_run_text(data))
+
+
+@app.command()
+def verify(
+    spec: str = typer.Argument(..., help="Spec file (YAML); '-' reads it from standard input.", show_default=False),
+    input: str | None = typer.Option(
+        None, "--input", "-i", help="Run at this input size instead of the spec's, e.g. 3x32x32.", show_default=False
+    ),
+    seed: int = typer.Option(0, "--seed", "-s", help="Seed for the generated weights and input."),
+    mode: Mode = typer.Option(Mode.eval, "--mode", help="PyTorch's eval or train mode."),
+    format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
+    max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
+) -> None:
+    """Check the analyzers by execution: per layer, the executed shape, the multiplies really performed and the
+    weights really read must equal what `summary` reports. Exit 0 only when every layer agrees.
+
+    \b
+    Examples:
+      cnncalc verify specs/lenet5.yaml
+      cnncalc verify specs/resnet50.yaml --input 3x32x32
+    """
+    from cnncalc.render.values import verify_dict
+    from cnncalc.runner import parse_shape
+    from cnncalc.runner import verify as verify_graph
+    from cnncalc.spec import load_spec
+
+    graph = load_spec(spec, input_shape=parse_shape(input) if input else None)
+    checks = verify_graph(graph, seed, mode.value, max_macs, progress=_interactive())
+    data = verify_dict(graph, checks)
+    if format is RunFormat.json:
+        import json
+
+        _write(json.dumps(data, indent=1) + "\n")
+    else:
+        from cnncalc.render.table import print_verify
+
+        print_verify(data, _console())
+    if not data["ok"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def kinds() -> None:
     """List the layer kinds with their arguments, PyTorch defaults and how their other ops are counted."""
@@ -138,6 +226,11 @@ def _console():  # type: ignore[no-untyped-def]
     from rich.console import Console
 
     return Console(color_system=None) if os.environ.get("NO_COLOR") else Console()
+
+
+def _interactive() -> bool:
+    """Progress bars only where a person watches (standard error is a terminal)."""
+    return sys.stderr.isatty()
 
 
 def _write(text: str) -> None:

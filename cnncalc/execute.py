@@ -7,6 +7,7 @@ Each kind's exact `forward` lives with its other rules (cnncalc/layers/); this m
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from math import prod
 from typing import Any, NamedTuple
 
@@ -25,7 +26,7 @@ class Run(NamedTuple):
     output: Tensor
     outputs: dict[str, Tensor]  # every node's output, by name ("input" too)
     macs: dict[str, int]  # multiplies counted per node
-    consumed: dict[str, int]  # weight and buffer elements each node's forward read
+    consumed: dict[str, int]  # learnable weight elements each node's forward read
     stats: dict[str, dict[str, Any]]  # what normalizations computed their output with
     approximate: bool  # some value left the rationals (square roots, exponentials)
 
@@ -102,7 +103,7 @@ def generated_input(shape: tuple[int, ...], seed: int) -> Tensor:
     return Tensor(shape, [rng.randint(-3, 3) for _ in range(prod(shape))])
 
 
-def execute(graph: Graph, x: Tensor, weights: Weights, ctx: Context) -> Run:
+def execute(graph: Graph, x: Tensor, weights: Weights, ctx: Context, on_layer: Callable[[], None] | None = None) -> Run:
     """Run every layer's forward on `x` (batch axis included) in topological order."""
     outputs: dict[str, Tensor] = {NETWORK_INPUT: x}
     macs: dict[str, int] = {}
@@ -117,6 +118,9 @@ def execute(graph: Graph, x: Tensor, weights: Weights, ctx: Context) -> Run:
             raise located(graph.file, node, error) from None
         outputs[node.name] = out.reduced()
         macs[node.name] = ctx.macs - before
-        consumed[node.name] = sum(len(params[name]) for name in params.read)
+        learnable = node.bound().weights()
+        consumed[node.name] = sum(len(params[name]) for name in params.read if name in learnable)
+        if on_layer is not None:
+            on_layer()
     approximate = any(t.approximate for t in outputs.values())
     return Run(outputs[graph.output], outputs, macs, consumed, ctx.stats, approximate)

@@ -58,18 +58,23 @@ def read_spec_text(path: str) -> tuple[str, str]:
         raise SpecError(f"cannot read {path}: {error.strerror}") from None
 
 
-def load_spec(path: str, batch: int | None = None) -> Graph:
+def load_spec(path: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Read, expand and shape-check the spec at `path` ('-' for standard input)."""
     text, file = read_spec_text(path)
-    return parse_spec(text, file, batch=batch)
+    return parse_spec(text, file, batch=batch, input_shape=input_shape)
 
 
-def parse_spec(text: str, file: str = "<spec>", batch: int | None = None) -> Graph:
+def parse_spec(
+    text: str, file: str = "<spec>", batch: int | None = None, input_shape: tuple[int, ...] | None = None
+) -> Graph:
+    """Expand and shape-check a spec; `batch` and `input_shape` (one sample) override the spec's own."""
     with paused_gc():
         document = load_yaml(text, file)
         graph = _Expander(file).network(document)
         if batch is not None:
             graph.batch = batch
+        if input_shape is not None:
+            graph.input_shape = input_shape
         infer_shapes(graph)
     return graph
 

@@ -76,11 +76,12 @@ def render_json(reports: list[Report]) -> str:
 
     One key per line and one layer per line: readable and diffable, and written by json's C encoder (any
     `indent` falls back to the pure-Python one, several times slower on large networks)."""
-    texts = [_object_text(report_dict(r)) for r in reports]
+    texts = [object_text(report_dict(r)) for r in reports]
     return texts[0] if len(texts) == 1 else "[\n" + ",\n".join(texts) + "\n]"
 
 
-def _object_text(data: dict[str, Any]) -> str:
+def object_text(data: dict[str, Any]) -> str:
+    """A JSON object with one key per line and, under "layers", one layer per line."""
     lines = []
     for key, value in data.items():
         if key == "layers" and value:

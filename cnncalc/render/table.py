@@ -59,3 +59,41 @@ def _table(report: Report, style: Style) -> Table:
     for row in report.rows:
         table.add_row(*row_cells(row, style))
     return table
+
+
+def print_verify(data: dict[str, object], console: Console) -> None:
+    """The per-layer comparison of `cnncalc verify`, with a verdict under it."""
+    table = Table(
+        title=f"verify {data['name']}  (input {' x '.join(map(str, data['input_shape']))})", box=box.SIMPLE_HEAD
+    )
+    for header in (
+        "Layer",
+        "Kind",
+        "Shape (executed / analyzed)",
+        "MACs (counted / analyzed)",
+        "Params (read / analyzed)",
+        "",
+    ):
+        table.add_column(header, overflow="fold")
+    failures = 0
+    for layer in data["layers"]:  # type: ignore[attr-defined]
+        executed = " x ".join(map(str, layer["executed_shape"]))
+        analyzed = " x ".join(map(str, layer["output_shape"]))
+        shape = executed if executed == analyzed else f"{executed} / {analyzed}"
+        macs = (
+            f"{layer['counted_macs']:,}"
+            if layer["counted_macs"] == layer["macs"]
+            else f"{layer['counted_macs']:,} / {layer['macs']:,}"
+        )
+        params = (
+            f"{layer['params_read']:,}"
+            if layer["params_read"] == layer["params"]
+            else f"{layer['params_read']:,} / {layer['params']:,}"
+        )
+        failures += not layer["ok"]
+        table.add_row(layer["name"], layer["type"], shape, macs, params, "ok" if layer["ok"] else "[red]DIFFERS[/red]")
+    console.print(table)
+    if failures:
+        console.print(f"[red]{failures} layer(s) differ[/red] from the analyzers")
+    else:
+        console.print(f"all {len(data['layers'])} layers agree: shapes, MACs and parameters")  # type: ignore[arg-type]

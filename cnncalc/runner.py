@@ -1,0 +1,134 @@
+"""`cnncalc run` and `cnncalc verify` as library functions: input files, the MAC budget, and the comparison of
+what the executor did with what the analyzers say."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import NamedTuple
+
+from cnncalc.analyze import Report, analyze
+from cnncalc.compute import Context
+from cnncalc.errors import CnncalcError, Location, UsageError
+from cnncalc.execute import Run, execute, generated_input, weights_for
+from cnncalc.graph import Graph
+from cnncalc.layers import fmt_shape
+from cnncalc.tensor import Tensor, flatten_nested, parse_value, shape_of_nested
+
+DEFAULT_MAX_MACS = 50_000_000  # a pure-Python exact run of this many MACs takes some seconds
+
+
+class InputError(CnncalcError):
+    """An --input or --grad-output file that cannot be used."""
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """'3x32x32' or '3,32,32' -> (3, 32, 32)."""
+    parts = [p.strip() for p in text.replace(",", "x").split("x")]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise UsageError(f"expected a shape such as 3x32x32, got {text!r}")
+    return tuple(int(p) for p in parts)
+
+
+def read_input(path: str, graph: Graph) -> tuple[Tensor, bool]:
+    """The input tensor from a YAML or JSON nested list, with or without a batch axis; and whether it had one."""
+    from cnncalc.spec import read_spec_text
+    from cnncalc.yamlsource import load_yaml
+
+    text, file = read_spec_text(path)
+    value = load_yaml(text, file)
+    where = Location(file, 1, 1)
+    try:
+        shape = shape_of_nested(value) if isinstance(value, list) else ()
+    except ValueError as error:
+        raise InputError(f"the input is not a rectangular nested list: {error}", location=where) from None
+    sample = graph.input_shape
+    if shape == sample or (sample[0] == 1 and shape == sample[1:]):  # a lone H x W image: one channel
+        batched, full = False, (1, *sample)
+    elif len(shape) == len(sample) + 1 and shape[1:] == sample:
+        batched, full = True, shape
+    else:
+        raise InputError(
+            f"the input has shape {fmt_shape(shape) or 'a single number'}, but {graph.name} takes "
+            f"{fmt_shape(sample)} per sample",
+            location=where,
+            hint=f"give a nested list of shape {fmt_shape(sample)}, or N x {fmt_shape(sample)} for a batch",
+        )
+    try:
+        values = [parse_value(v) for v in flatten_nested(value)]
+    except ValueError as error:
+        raise InputError(f"the input holds a value that is not a number: {error}", location=where) from None
+    return Tensor.from_values(full, values), batched
+
+
+def check_budget(report: Report, max_macs: int) -> None:
+    if report.totals.macs > max_macs:
+        raise UsageError(
+            f"this run needs {report.totals.macs:,} multiply-accumulates (batch {report.batch}), above the "
+            f"budget of {max_macs:,}; the exact executor is pure Python",
+            hint="use a smaller input (cnncalc verify --input 3x32x32) or raise the budget with --max-macs",
+        )
+
+
+def run_spec(
+    graph: Graph,
+    x: Tensor | None,
+    seed: int,
+    mode: str,
+    max_macs: int,
+    progress: bool = False,
+) -> tuple[Run, Report]:
+    """Execute `graph` on `x` (or a seeded input of the spec's batch), within the MAC budget."""
+    if x is not None:
+        graph.batch = x.shape[0]
+    report = analyze(graph)
+    check_budget(report, max_macs)
+    if x is None:
+        x = generated_input((graph.batch, *graph.input_shape), seed)
+    weights = weights_for(graph, seed)
+    ctx = Context(mode=mode, seed=seed)
+    if progress:
+        return _with_progress(graph, x, weights, ctx), report
+    return execute(graph, x, weights, ctx), report
+
+
+def _with_progress(graph: Graph, x: Tensor, weights: dict[str, dict[str, Tensor]], ctx: Context) -> Run:
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("running exactly", total=len(graph.nodes))
+        return execute(graph, x, weights, ctx, on_layer=lambda: bar.advance(task))
+
+
+class Check(NamedTuple):
+    name: str
+    kind: str
+    shape: tuple[tuple[int, ...], tuple[int, ...]]  # executed (per sample), analyzed
+    macs: tuple[int, int]  # counted, analyzed
+    params: tuple[int, int]  # read by forward, analyzed
+
+    @property
+    def ok(self) -> bool:
+        return self.shape[0] == self.shape[1] and self.macs[0] == self.macs[1] and self.params[0] == self.params[1]
+
+
+def verify(graph: Graph, seed: int, mode: str, max_macs: int, progress: bool = False) -> list[Check]:
+    """Run the executor on one generated sample and compare each layer with the analyzers' figures."""
+    graph.batch = 1
+    run, report = run_spec(graph, None, seed, mode, max_macs, progress)
+    checks = []
+    for row in report.rows:
+        executed = run.outputs[row.name].shape[1:]
+        checks.append(
+            Check(
+                row.name,
+                row.kind,
+                (executed, row.output_shape),
+                (run.macs[row.name], row.macs),
+                (run.consumed[row.name], row.params),
+            )
+        )
+    return checks
+
+
+def output_value_count(run: Run) -> int:
+    return prod(run.output.shape)
