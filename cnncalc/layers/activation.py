@@ -4,20 +4,204 @@ Hardsigmoid and Softmax. None changes the shape; only PReLU has weights.
 Other ops are counted per element from each function's usual formula, one op for each add, subtract, multiply,
 divide or compare, and one for each evaluation of exp, erf or tanh (negating a value is not counted). The rule of
 each kind is stated in its `ops_rule`; every element is counted the same, whichever branch it takes.
+
+Execution (`forward`): the piecewise-rational kinds (ReLU, ReLU6, LeakyReLU, PReLU, Hardtanh, Hardswish,
+Hardsigmoid) stay exact. Their constants are taken as the decimals the spec wrote (negative_slope 0.01 is 1/100,
+Fraction(str(0.01)), where PyTorch multiplies by the nearest double: the two differ by less than 1e-16 relatively).
+The others leave the rationals at any nonzero input (exp, erf, tanh of a nonzero rational are irrational): those
+elements are computed to DIGITS significant digits or better, in pure Python decimal arithmetic (erf by its
+series, erfc by its continued fraction), and the output is then marked approximate; inputs that give rational
+results (0, a softmax row of equal values) stay exact.
 """
 
 from __future__ import annotations
 
-from math import prod
-from typing import Any, ClassVar
+from collections.abc import Callable
+from functools import lru_cache
+from math import lcm, log10, prod
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import Arg, Bool, Choice, Float, Int, Optional
+from cnncalc.compute import exp_ratio
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import POINTWISE, Layer, Window, fmt_shape
-from cnncalc.layers.norm import spanning_window
+from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
+from cnncalc.layers.norm import ratio_tensor, spanning_window
 from cnncalc.layers.registry import register
+from cnncalc.tensor import DIGITS, Tensor
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from cnncalc.compute import Context
 
 INPLACE = Arg("inplace", Bool(), False, "overwrite the input; changes no shape or count")
+WORKING_DIGITS = DIGITS + 10  # precision of the decimal arithmetic behind each approximate element
+
+Ratio = tuple[int, int, bool]  # numerator, positive denominator, exact
+
+
+def as_written(layer: Layer, name: str) -> Fraction:
+    """Argument `name` as the decimal the spec wrote (0.01 is 1/100, not the double nearest to it)."""
+    from fractions import Fraction
+
+    value = getattr(layer, name)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise LayerError(
+            f"{name} is {value}: the exact executor needs a finite number", arg=name, hint=f"give {name} a number"
+        )
+    return Fraction(str(value))
+
+
+def map_values(x: Tensor, function: Callable[[Fraction], Ratio]) -> Tensor:
+    """`function` of every element's value, each given as a ratio of ints; a value met again (many repeat: zeros
+    after a ReLU, small integers) is computed once. Approximate when some result or the input is."""
+    from fractions import Fraction
+
+    results: dict[int, Ratio] = {}
+    ratios = []
+    rounded = False
+    for numerator in x.data:
+        result = results.get(numerator)
+        if result is None:
+            result = results[numerator] = function(Fraction(numerator, x.denominator))
+            rounded = rounded or not result[2]
+        ratios.append(result[:2])
+    out = ratio_tensor(x.shape, ratios, rounded)
+    out.approximate = out.approximate or x.approximate
+    return out
+
+
+def expm1_ratio(value: Fraction) -> tuple[int, int]:
+    """exp(value) - 1 for value <= 0 as a ratio of ints, to WORKING_DIGITS significant digits: near 0 the
+    subtraction cancels leading digits, so exp is taken with that many digits more."""
+    from decimal import Context as DecimalContext
+    from decimal import Decimal
+
+    lost = max(0, value.denominator.bit_length() - abs(value.numerator).bit_length()) * log10(2)
+    context = DecimalContext(prec=WORKING_DIGITS + int(lost) + 2)
+    x = context.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return context.subtract(x.exp(context), Decimal(1)).as_integer_ratio()
+
+
+def sigmoid(value: Fraction) -> Ratio:
+    """1 / (1 + exp(-value)), exp taken of -|value| only, so that it never overflows."""
+    if value == 0:
+        return 1, 2, True
+    p, q = exp_ratio(-abs(value))  # exp(-|value|) = p / q
+    return (q if value > 0 else p), p + q, False
+
+
+def tanh(value: Fraction) -> Ratio:
+    """tanh(|v|) = -m / (m + 2) with m = expm1(-2|v|): no cancellation for small v, no overflow for large."""
+    if value == 0:
+        return 0, 1, True
+    p, q = expm1_ratio(-2 * abs(value))
+    return (-p if value > 0 else p), p + 2 * q, False
+
+
+@lru_cache
+def _pi(digits: int) -> Decimal:
+    """pi to `digits` significant digits (the decimal module documentation's series)."""
+    from decimal import Context as DecimalContext
+    from decimal import Decimal
+
+    context = DecimalContext(prec=digits + 3)
+    three = Decimal(3)
+    last, term, total, n, na, d, da = Decimal(0), three, three, 1, 0, 0, 24
+    while total != last:
+        last = total
+        n, na = n + na, na + 8
+        d, da = d + da, da + 32
+        term = context.divide(context.multiply(term, n), d)
+        total = context.add(total, term)
+    return DecimalContext(prec=digits).plus(total)
+
+
+SERIES_BELOW = 6  # erfc by erf's series below this argument, by its continued fraction from it on
+
+
+def erfc(z: Decimal, digits: int) -> Decimal:
+    """The complementary error function of z >= 0 to `digits` significant digits, in decimal arithmetic.
+
+    Below SERIES_BELOW: erf(z) = 2/sqrt(pi) * exp(-z^2) * sum_n 2^n z^(2n+1) / (1*3*...*(2n+1)), whose terms are
+    all positive, taken with z^2 / ln(10) digits more since 1 - erf(z) cancels that many. From it on, Laplace's
+    continued fraction erfc(z) = exp(-z^2) / sqrt(pi) / (z + (1/2) / (z + (2/2) / (z + (3/2) / (z + ...)))),
+    evaluated from the back with twice as many terms until two evaluations agree."""
+    from decimal import Context as DecimalContext
+    from decimal import Decimal
+
+    if z == 0:
+        return Decimal(1)
+    if z < SERIES_BELOW:
+        context = DecimalContext(prec=digits + int(float(z) ** 2 / 2.302585) + 5)
+        square = context.multiply(z, z)
+        ratio = context.multiply(2, square)
+        term = total = context.plus(z)
+        n = 0
+        while n <= square or term > context.multiply(total, Decimal(10) ** -context.prec):
+            n += 1
+            term = context.divide(context.multiply(term, ratio), 2 * n + 1)
+            total = context.add(total, term)
+        factor = context.divide(
+            context.multiply(2, context.exp(context.minus(square))), context.sqrt(_pi(context.prec))
+        )
+        return DecimalContext(prec=digits).subtract(1, context.multiply(factor, total))
+    context = DecimalContext(prec=digits + 10)
+
+    def fraction_value(terms: int) -> Decimal:
+        tail = z
+        for n in range(terms, 0, -1):
+            tail = context.add(z, context.divide(Decimal(n) / 2, tail))
+        return context.divide(1, tail)
+
+    terms = 16
+    previous = fraction_value(terms)
+    while True:
+        terms *= 2
+        current = fraction_value(terms)
+        if abs(current - previous) <= current * Decimal(10) ** -(digits + 5):
+            break
+        previous = current
+    factor = context.divide(context.exp(context.minus(context.multiply(z, z))), context.sqrt(_pi(context.prec)))
+    return DecimalContext(prec=digits).multiply(factor, current)
+
+
+def gelu_erf(value: Fraction) -> Ratio:
+    """x * Phi(x), Phi(x) = erfc(-x / sqrt(2)) / 2: for x < 0 the small tail is computed directly, not as 1 - erf."""
+    from decimal import Context as DecimalContext
+    from decimal import Decimal
+
+    if value == 0:
+        return 0, 1, True
+    context = DecimalContext(prec=WORKING_DIGITS + 5)
+    x = context.divide(Decimal(value.numerator), Decimal(value.denominator))
+    tail = erfc(context.divide(context.abs(x), context.sqrt(Decimal(2))), WORKING_DIGITS + 5)
+    half_tail = context.divide(tail, 2)
+    phi = context.subtract(1, half_tail) if x > 0 else half_tail
+    p, q = context.multiply(x, phi).as_integer_ratio()
+    return p, q, False
+
+
+@lru_cache
+def _sqrt_2_over_pi() -> Fraction:
+    from decimal import Context as DecimalContext
+    from fractions import Fraction
+
+    context = DecimalContext(prec=DIGITS + 20)
+    return Fraction(*context.sqrt(context.divide(2, _pi(DIGITS + 25))).as_integer_ratio())
+
+
+def gelu_tanh(value: Fraction) -> Ratio:
+    """0.5 * x * (1 + tanh(u)) = x * sigmoid(2u), u = sqrt(2/pi) * (x + 0.044715 x^3): 1 + tanh(u) for very
+    negative u would cancel, the sigmoid form does not."""
+    from fractions import Fraction
+
+    if value == 0:
+        return 0, 1, True
+    u = _sqrt_2_over_pi() * (value + Fraction("0.044715") * value**3)
+    p, q, _ = sigmoid(2 * u)
+    return value.numerator * p, value.denominator * q, False
 
 
 class _Elementwise(Layer):
@@ -40,6 +224,10 @@ class _Elementwise(Layer):
     def other_ops(self) -> int:
         return prod(self.in_shape) * self.element_ops()
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [({}, ((3, 4),)), ({}, ((2, 2, 3),)), ({}, ((5,),))]
+
 
 def _warn_inplace_negative(layer: Layer, name: str, value: float) -> None:
     """In place, the backward pass reads the output, which a negative factor makes ambiguous: PyTorch refuses it."""
@@ -57,6 +245,10 @@ class ReLU(_Elementwise):
     ops_per_element = 1
     ops_formula = "max(0, x), one compare"
 
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        return Tensor(x.shape, [v if v > 0 else 0 for v in x.data], x.denominator, x.approximate)
+
 
 @register
 class ReLU6(_Elementwise):
@@ -64,6 +256,12 @@ class ReLU6(_Elementwise):
     arguments = (INPLACE,)
     ops_per_element = 2
     ops_formula = "min(max(0, x), 6), two compares"
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        six = 6 * x.denominator
+        data = [0 if v < 0 else six if v > six else v for v in x.data]
+        return Tensor(x.shape, data, x.denominator, x.approximate)
 
 
 @register
@@ -78,6 +276,17 @@ class LeakyReLU(_Elementwise):
 
     def summary(self) -> str:
         return f"slope={self.negative_slope:g}"
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [({}, ((3, 4),)), ({"negative_slope": 0.2}, ((2, 2, 3),)), ({"negative_slope": -1.5}, ((5,),))]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        slope = as_written(self, "negative_slope")
+        top, bottom = slope.numerator, slope.denominator
+        data = [v * bottom if v > 0 else v * top for v in x.data]
+        return Tensor(x.shape, data, x.denominator * bottom, x.approximate)
 
 
 @register
@@ -107,6 +316,28 @@ class PReLU(_Elementwise):
     def summary(self) -> str:
         return f"slopes={self.num_parameters} init={self.init:g}"
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [
+            ({}, ((3, 4),)),
+            ({"num_parameters": 3}, ((3, 2, 2),)),
+            ({"num_parameters": 4, "init": 0.1}, ((4,),)),
+            ({"num_parameters": 2}, ((2, 3),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        weight = params["weight"]
+        slopes, scale = weight.data, weight.denominator
+        # One slope per channel (axis 1 of the batch, as in PyTorch), or one for all.
+        plane = prod(x.shape[2:])
+        channels = len(slopes)
+        data = [
+            v * scale if v >= 0 else v * slopes[(i // plane) % channels if channels > 1 else 0]
+            for i, v in enumerate(x.data)
+        ]
+        return Tensor(x.shape, data, x.denominator * scale, x.approximate or weight.approximate)
+
 
 @register
 class ELU(_Elementwise):
@@ -120,6 +351,22 @@ class ELU(_Elementwise):
 
     def summary(self) -> str:
         return f"alpha={self.alpha:g}"
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [({}, ((3, 4),)), ({"alpha": 0.5}, ((2, 2, 3),)), ({"alpha": -2}, ((5,),))]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        alpha = as_written(self, "alpha")
+
+        def elu(value: Fraction) -> Ratio:
+            if value >= 0 or alpha == 0:
+                return (value.numerator, value.denominator, True) if value >= 0 else (0, 1, True)
+            p, q = expm1_ratio(value)
+            return alpha.numerator * p, alpha.denominator * q, False
+
+        return map_values(x, elu)
 
 
 @register
@@ -138,6 +385,14 @@ class GELU(_Elementwise):
     def summary(self) -> str:
         return "tanh" if self.approximate == "tanh" else ""
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [({}, ((3, 4),)), ({"approximate": "tanh"}, ((2, 2, 3),)), ({"approximate": "none"}, ((5,),))]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        return map_values(x, gelu_tanh if self.approximate == "tanh" else gelu_erf)
+
 
 @register
 class SiLU(_Elementwise):
@@ -146,6 +401,15 @@ class SiLU(_Elementwise):
     ops_per_element = 3
     ops_formula = "x / (1 + exp(-x)): exp, add, divide"
 
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+
+        def silu(value: Fraction) -> Ratio:
+            p, q, exact = sigmoid(value)
+            return value.numerator * p, value.denominator * q, exact
+
+        return map_values(x, silu)
+
 
 @register
 class Sigmoid(_Elementwise):
@@ -153,12 +417,20 @@ class Sigmoid(_Elementwise):
     ops_per_element = 3
     ops_formula = "1 / (1 + exp(-x)): exp, add, divide"
 
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        return map_values(x, sigmoid)
+
 
 @register
 class Tanh(_Elementwise):
     kind = "Tanh"
     ops_per_element = 1
     ops_formula = "tanh, one function evaluation"
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        return map_values(x, tanh)
 
 
 @register
@@ -203,6 +475,33 @@ class Hardtanh(_Elementwise):
     def summary(self) -> str:
         return f"min={self.min_val:g} max={self.max_val:g}"
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [
+            ({}, ((3, 4),)),
+            ({"min_val": -0.5, "max_val": 2}, ((2, 2, 3),)),
+            ({"min_value": -2, "max_value": 1.5}, ((5,),)),
+            ({"min_val": float("-inf"), "max_val": 0.25}, ((2, 3),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        from fractions import Fraction
+
+        (x,) = inputs
+        infinite = (float("inf"), float("-inf"))
+        low = None if self.min_val in infinite else Fraction(str(self.min_val))
+        high = None if self.max_val in infinite else Fraction(str(self.max_val))
+        denominator = lcm(x.denominator, *(b.denominator for b in (low, high) if b is not None))
+        factor = denominator // x.denominator
+        data = [v * factor for v in x.data]
+        if low is not None:
+            floor = low.numerator * (denominator // low.denominator)
+            data = [v if v > floor else floor for v in data]
+        if high is not None:
+            ceiling = high.numerator * (denominator // high.denominator)
+            data = [v if v < ceiling else ceiling for v in data]
+        return Tensor(x.shape, data, denominator, x.approximate)
+
 
 @register
 class Hardswish(_Elementwise):
@@ -211,6 +510,12 @@ class Hardswish(_Elementwise):
     ops_per_element = 5
     ops_formula = "x * min(max(x + 3, 0), 6) / 6: add, two compares, multiply, divide"
 
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        d = x.denominator
+        data = [v * min(max(v + 3 * d, 0), 6 * d) for v in x.data]  # over 6 d^2
+        return Tensor(x.shape, data, 6 * d * d, x.approximate)
+
 
 @register
 class Hardsigmoid(_Elementwise):
@@ -218,6 +523,12 @@ class Hardsigmoid(_Elementwise):
     arguments = (INPLACE,)
     ops_per_element = 4
     ops_formula = "min(max(x + 3, 0), 6) / 6: add, two compares, divide"
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        d = x.denominator
+        data = [min(max(v + 3 * d, 0), 6 * d) for v in x.data]  # over 6 d
+        return Tensor(x.shape, data, 6 * d, x.approximate)
 
 
 @register
@@ -266,3 +577,43 @@ class Softmax(Layer):
 
     def summary(self) -> str:
         return f"dim={self.axis}"
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        # Along dim 0 the samples normalize each other: only without spatial axes (no window) does that fit the
+        # generic test's check that a change in one sample stays in that sample.
+        return [
+            ({"dim": 1}, ((3, 4),)),
+            ({"dim": -1}, ((2, 2, 3),)),
+            ({"dim": 2}, ((2, 3, 2),)),
+            ({"dim": 0}, ((3,),)),
+            ({}, ((3, 2, 2),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        from fractions import Fraction
+
+        (x,) = inputs
+        shape, d = x.shape, x.denominator
+        size, stride = shape[self.axis], prod(shape[self.axis + 1 :])
+        exps: dict[int, Fraction] = {}  # exp((v - max) / d) by v - max
+        ratios: list[tuple[int, int]] = [(0, 1)] * len(x.data)
+        rounded = False
+        for outer in range(prod(shape[: self.axis])):
+            for inner in range(stride):
+                row = range(outer * size * stride + inner, (outer + 1) * size * stride, stride)
+                top = max(x.data[i] for i in row)
+                terms = []
+                for i in row:
+                    difference = x.data[i] - top  # <= 0: exp never overflows (PyTorch subtracts the max too)
+                    if difference not in exps:
+                        exps[difference] = Fraction(*exp_ratio(Fraction(difference, d))) if difference else Fraction(1)
+                    terms.append(exps[difference])
+                    rounded = rounded or difference != 0
+                total = sum(terms)
+                for i, term in zip(row, terms, strict=True):
+                    value = term / total
+                    ratios[i] = (value.numerator, value.denominator)
+        out = ratio_tensor(shape, ratios, rounded)
+        out.approximate = out.approximate or x.approximate
+        return out

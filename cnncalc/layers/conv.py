@@ -207,7 +207,9 @@ class ConvNd(_ConvCommon):
                     patch = [data[base + start + w] for w in window]
                     for o in range(g * per_group_out, (g + 1) * per_group_out):
                         out[(n * self.out_channels + o) * out_plane + position] = ctx.dot(patch, rows[o])
-        return with_channel_bias(out, x.denominator * weight.denominator, params, self.bias, self.out_shape, batch)
+        result = with_channel_bias(out, x.denominator * weight.denominator, params, self.bias, self.out_shape, batch)
+        result.approximate = result.approximate or x.approximate or weight.approximate
+        return result
 
     def summary(self) -> str:
         parts = [f"k{_axes(self.kernel_size)}"]
@@ -284,6 +286,65 @@ class ConvTransposeNd(_ConvCommon):
             Window(fraction(d * (k - 1), s), fraction(1, s), fraction(d * (k - 1) - p, s))
             for d, k, s, p in zip(self.dilation, self.kernel_size, self.stride, self.padding, strict=True)
         )
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        d = cls.dims
+        small = (3, 2, 2)[:d]
+        return [
+            ({"out_channels": 2, "kernel_size": 2, "stride": 2}, ((2, *small),)),
+            ({"out_channels": 3, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1}, ((1, *small),)),
+            ({"out_channels": 4, "kernel_size": 2, "groups": 2, "bias": False}, ((2, *small),)),
+            ({"out_channels": 1, "kernel_size": 2, "stride": 3, "dilation": 2, "output_padding": 1}, ((2, *small),)),
+            ({"out_channels": 2, "kernel_size": 3, "padding": 2}, ((1, *(s + 1 for s in small)),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        from itertools import product
+
+        (x,) = inputs
+        batch, channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
+        weight = params["weight"]
+        per_group_in = channels // self.groups
+        per_group_out = self.out_channels // self.groups
+        # The full output before `padding` is cropped: input i meets tap m at i*s + m*d.
+        full = tuple(
+            (n - 1) * s + d * (k - 1) + 1 + op
+            for n, s, d, k, op in zip(
+                spatial, self.stride, self.dilation, self.kernel_size, self.output_padding, strict=True
+            )
+        )
+        strides = [prod(full[a + 1 :]) for a in range(self.dims)]
+        starts = [
+            sum(i * s * st for i, s, st in zip(position, self.stride, strides, strict=True))
+            for position in product(*(range(n) for n in spatial))
+        ]
+        taps = [
+            sum(m * d * st for m, d, st in zip(position, self.dilation, strides, strict=True))
+            for position in product(*(range(k) for k in self.kernel_size))
+        ]
+        in_plane, full_plane, tap_count = len(starts), prod(full), len(taps)
+        out = [0] * (batch * self.out_channels * full_plane)
+        for n in range(batch):
+            for c in range(channels):
+                first = (c // per_group_in) * per_group_out  # the group's first output channel
+                plane = x.data[(n * channels + c) * in_plane : (n * channels + c + 1) * in_plane]
+                for o in range(per_group_out):
+                    row = weight.data[(c * per_group_out + o) * tap_count : (c * per_group_out + o + 1) * tap_count]
+                    base = (n * self.out_channels + first + o) * full_plane
+                    # The scatter: every input element times every tap of its group's filters.
+                    for start, value in zip(starts, plane, strict=True):
+                        at = base + start
+                        for tap, w in zip(taps, row, strict=True):
+                            out[at + tap] += value * w
+                ctx.multiply(in_plane * per_group_out * tap_count)
+        crop = tuple(-p for p in self.padding)  # `padding` is removed from both ends of the full output
+        cropped, sizes = pad_planes(out, batch * self.out_channels, full, crop, crop, "zeros")
+        result = with_channel_bias(
+            cropped, x.denominator * weight.denominator, params, self.bias, (self.out_channels, *sizes), batch
+        )
+        result.approximate = result.approximate or x.approximate or weight.approximate
+        return result
 
     def summary(self) -> str:
         parts = [f"k{_axes(self.kernel_size)}", f"s{_axes(self.stride)}"]

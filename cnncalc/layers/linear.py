@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from math import prod
+from math import lcm, prod
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Int, Optional
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape, Window
 from cnncalc.layers.registry import register
+from cnncalc.tensor import Tensor
+
+if TYPE_CHECKING:
+    from cnncalc.compute import Context
+
+Examples = list[tuple[dict[str, Any], tuple[Shape, ...]]]
 
 
 @register
@@ -51,6 +58,37 @@ class Linear(Layer):
     def summary(self) -> str:
         return f"{self.in_features} -> {self.out_features}"
 
+    @classmethod
+    def examples(cls) -> Examples:
+        return [
+            ({"out_features": 3}, ((4,),)),
+            ({"out_features": 2, "bias": False}, ((5,),)),
+            ({"out_features": 3}, ((2, 3, 4),)),  # every row of the last axis, as torch.nn.Linear
+            ({"in_features": 1, "out_features": 1}, ((3, 1),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        weight = params["weight"]
+        features = x.shape[-1]
+        rows = [weight.data[o * features : (o + 1) * features] for o in range(self.out_features)]
+        out = []
+        for start in range(0, len(x.data), features):
+            vector = x.data[start : start + features]
+            out.extend(ctx.dot(vector, row) for row in rows)
+        shape = x.shape[:-1] + (self.out_features,)
+        denominator = x.denominator * weight.denominator
+        approximate = x.approximate or weight.approximate
+        if not self.bias:
+            return Tensor(shape, out, denominator, approximate)
+        bias = params["bias"]
+        common = lcm(denominator, bias.denominator)
+        scale = common // denominator
+        adds = [b * (common // bias.denominator) for b in bias.data]
+        count = self.out_features
+        out = [v * scale + adds[i % count] for i, v in enumerate(out)]  # the bias runs along the last axis
+        return Tensor(shape, out, common, approximate or bias.approximate)
+
 
 @register
 class Flatten(Layer):
@@ -93,7 +131,29 @@ class Flatten(Layer):
         # The output column shows the result; only non-default axes are worth a mention.
         return "" if (self.start_dim, self.end_dim) == (1, -1) else f"dims {self.start_dim}..{self.end_dim}"
 
+    @classmethod
+    def examples(cls) -> Examples:
+        return [
+            ({}, ((2, 3, 4),)),
+            ({"start_dim": 2}, ((2, 3, 4),)),
+            ({"start_dim": -3, "end_dim": -2}, ((2, 3, 4),)),
+            ({"start_dim": 2, "end_dim": 2}, ((2, 3),)),  # one axis: nothing merges
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        # Row-major data is already flat: only the shape changes (start and end count the batch axis, as here).
+        shape = x.shape[: self.start] + (prod(x.shape[self.start : self.end + 1]),) + x.shape[self.end + 1 :]
+        return x.reshaped(shape)
+
 
 @register
 class Identity(Layer):
     kind = "Identity"
+
+    @classmethod
+    def examples(cls) -> Examples:
+        return [({}, ((3, 4),)), ({}, ((2, 3, 2, 2),))]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        return inputs[0]

@@ -8,11 +8,18 @@ Receptive-field composition across branches happens in the graph; each merge is 
 from __future__ import annotations
 
 from math import prod
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Int
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape, fmt_shape
 from cnncalc.layers.registry import register
+from cnncalc.tensor import Tensor, common
+
+if TYPE_CHECKING:
+    from cnncalc.compute import Context
+
+Examples = list[tuple[dict[str, Any], tuple[Shape, ...]]]
 
 
 def _shown(shape: Shape) -> str:
@@ -58,6 +65,20 @@ class Add(_Merge):
 
     def summary(self) -> str:
         return f"sum of {len(self.in_shapes)}"
+
+    @classmethod
+    def examples(cls) -> Examples:
+        return [
+            ({}, ((2, 3, 3), (2, 3, 3))),
+            ({}, ((4,), (4,), (4,))),
+            ({}, ((1, 2, 2, 2), (1, 2, 2, 2))),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        denominator, numerators, approximate = common(inputs)
+        return Tensor(
+            inputs[0].shape, [sum(values) for values in zip(*numerators, strict=True)], denominator, approximate
+        )
 
 
 @register
@@ -108,6 +129,28 @@ class Concat(_Merge):
     def summary(self) -> str:
         return f"dim {self.axis + 1}"
 
+    @classmethod
+    def examples(cls) -> Examples:
+        return [
+            ({}, ((2, 3, 3), (1, 3, 3))),
+            ({"dim": -1}, ((2, 2, 3), (2, 2, 1), (2, 2, 2))),
+            ({"dim": 2}, ((3, 2), (3, 1))),
+            ({}, ((3,), (2,))),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        denominator, numerators, approximate = common(inputs)
+        axis = self.axis + 1  # in the batched tensors
+        first = inputs[0].shape
+        outer = prod(first[:axis])  # batch included: every sample joins its own slices
+        blocks = [prod(t.shape[axis:]) for t in inputs]
+        out: list[int] = []
+        for index in range(outer):
+            for data, block in zip(numerators, blocks, strict=True):
+                out.extend(data[index * block : (index + 1) * block])
+        shape = first[:axis] + (sum(t.shape[axis] for t in inputs),) + first[axis + 1 :]
+        return Tensor(shape, out, denominator, approximate)
+
 
 @register
 class Mul(_Merge):
@@ -156,3 +199,67 @@ class Mul(_Merge):
 
     def summary(self) -> str:
         return f"product of {len(self.in_shapes)}"
+
+    @classmethod
+    def examples(cls) -> Examples:
+        return [
+            ({}, ((2, 3, 3), (2, 1, 1))),  # squeeze-and-excitation: one scale per channel
+            ({}, ((2, 3), (2, 3), (1, 3))),
+            ({}, ((1, 2, 1), (3, 1, 2))),  # both sides broadcast
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        shapes = [t.shape for t in inputs]
+        shape = _broadcast(shapes)
+        batch = shapes[0][0]
+        if shape is None or shape != (batch, *self.out_shape):
+            # Shapes of different ranks align the batch axis of the shorter with a feature axis (see setup).
+            shown = " and ".join(fmt_shape(s) for s in shapes)
+            outcome = (
+                "cannot broadcast them"
+                if shape is None
+                else f"broadcasts them to {fmt_shape(shape)}, not {fmt_shape((batch, *self.out_shape))}"
+            )
+            raise LayerError(
+                f"with a batch of {batch}, the inputs are {shown} (batch axis first) and PyTorch {outcome}: shapes "
+                "align from the right, so the batch axis of a shorter input meets a feature axis of a longer one",
+                arg="inputs",
+                hint="give every input the same number of axes (e.g. C x 1 x 1), or run with batch 1",
+            )
+        # Each value's denominator multiplies, so the numerators multiply as they are.
+        readers = [_broadcast_indices(t.shape, shape) for t in inputs]
+        out = [inputs[0].data[i] for i in readers[0]]
+        denominator = inputs[0].denominator
+        for tensor, reader in zip(inputs[1:], readers[1:], strict=True):
+            data = tensor.data
+            out = [v * data[i] for v, i in zip(out, reader, strict=True)]
+            denominator *= tensor.denominator
+        return Tensor(shape, out, denominator, any(t.approximate for t in inputs))
+
+
+def _broadcast(shapes: list[Shape]) -> Shape | None:
+    """PyTorch's broadcast shape of full tensor shapes (aligned from the right), or None where they clash."""
+    rank = max(len(s) for s in shapes)
+    result = []
+    for position in range(rank):
+        sizes = {s[position - rank + len(s)] for s in shapes if position - rank + len(s) >= 0} - {1}
+        if len(sizes) > 1:
+            return None
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
+def _broadcast_indices(shape: Shape, out_shape: Shape) -> list[int]:
+    """For every element of `out_shape` (row-major), the flat index it reads in a tensor of `shape`."""
+    missing = len(out_shape) - len(shape)
+    strides = [0] * missing
+    step = 1
+    own = []
+    for size in reversed(shape):
+        own.append(step if size != 1 else 0)  # a size-1 axis repeats: stride 0
+        step *= size
+    strides += reversed(own)
+    indices = [0]
+    for size, stride in zip(out_shape, strides, strict=True):
+        indices = [base + k * stride for base in indices for k in range(size)]
+    return indices

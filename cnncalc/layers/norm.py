@@ -12,17 +12,35 @@ Other ops per element: 2 to normalize ((x - mean) * inv_std), +3 when the statis
 the sum; square and add to the sum of squares), +1 for the scale and +1 for the shift when present. Per-channel or
 per-group constants (1/n, + eps, the square root) are not counted: they do not grow with the elements.
 RMSNorm does not centre: 2 per element for its statistic (square, add) and 1 to normalize (x * inv_rms).
+
+Execution (`forward`) follows PyTorch in both modes: BatchNorm uses the batch's statistics in training (and
+without running statistics), its running ones in eval; InstanceNorm its running ones only in eval with
+track_running_stats; the others always the input's. Variances are the biased ones PyTorch normalizes with.
+Means and variances are exact rationals, recorded per group (ctx.record(mean=..., var=...); RMSNorm records
+mean_square); the square root of var + eps leaves the rationals unless it is a perfect square, so it is taken to
+DIGITS significant digits and the output is marked approximate. eps is taken as the exact binary value of the
+double PyTorch adds (Fraction(1e-05), not 1/100000): that is the number torch's float64 computation uses.
+RMSNorm's eps=None is float64's machine epsilon 2**-52 (torch.finfo(x.dtype).eps, the executor reading values as
+float64).
 """
 
 from __future__ import annotations
 
-from math import prod
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from math import isqrt, lcm, log10, prod
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import Arg, Bool, Float, Int, IntList, Optional
+from cnncalc.compute import sqrt_ratio
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
 from cnncalc.layers.registry import register
+from cnncalc.tensor import DIGITS, Tensor
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from cnncalc.compute import Context
 
 AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
 
@@ -37,6 +55,80 @@ def _flag(name: str, value: object, default: object) -> list[str]:
     """'name=value' for a summary, only when it differs from PyTorch's default."""
     shown = str(value).lower() if isinstance(value, bool) else value  # as written in YAML
     return [] if value == default else [f"{name}={shown}"]
+
+
+FLOAT64_EPS = 2.0**-52  # torch.finfo(torch.float64).eps: RMSNorm's eps when none is given
+
+
+def ratio_tensor(shape: tuple[int, ...], ratios: Sequence[tuple[int, int]], rounded: bool) -> Tensor:
+    """A tensor from elements given as ratios of ints (numerator, positive denominator).
+
+    Exact values go over their least common denominator. Values already rounded (`rounded`: square roots,
+    exponentials) are each rounded once more, to SIGNIFICANT digits, and go over one power of ten: the elements'
+    own denominators (each a different 40-digit number) would multiply into thousands of digits. Each element is
+    rounded on its own, so its value never depends on the other elements (another sample, say)."""
+    if not rounded:
+        denominator = lcm(*(q for _, q in ratios)) if ratios else 1
+        return Tensor(shape, [p * (denominator // q) for p, q in ratios], denominator)
+    mantissas = [_significant(p, q) for p, q in ratios]
+    places = min(max(0, *(-exponent for _, exponent in mantissas)), MAX_PLACES)
+    data = []
+    for mantissa, exponent in mantissas:
+        shift = places + exponent
+        if shift >= 0:
+            data.append(mantissa * 10**shift)
+        else:  # below 10**-MAX_PLACES: rounded to a multiple of it
+            unit = 10**-shift
+            data.append((2 * mantissa + unit) // (2 * unit))
+    return Tensor(shape, data, 10**places, approximate=True)
+
+
+SIGNIFICANT = DIGITS + 3  # digits an approximate element keeps: DIGITS and a guard against double rounding
+# Decimal places an approximate tensor keeps at most: an element below 10**(SIGNIFICANT - MAX_PLACES), such as
+# sigmoid(-1000) = 5e-435 (float64 flushes anything below 5e-324 to 0), keeps an absolute 10**-MAX_PLACES rather
+# than SIGNIFICANT digits, so that one tiny element cannot lengthen every numerator of its tensor.
+MAX_PLACES = 400
+
+
+def _significant(p: int, q: int) -> tuple[int, int]:
+    """p/q rounded to SIGNIFICANT digits, as (mantissa, exponent): p/q ~ mantissa * 10**exponent."""
+    if p == 0:
+        return 0, 0
+    size = abs(p)
+    # The decimal exponent of |p/q| from bit lengths (within one), then made exact by comparing integers.
+    exponent = int((size.bit_length() - q.bit_length()) * log10(2)) - SIGNIFICANT + 1
+    while True:
+        top, bottom = (size, q * 10**exponent) if exponent >= 0 else (size * 10**-exponent, q)
+        if top < bottom * 10 ** (SIGNIFICANT - 1):
+            exponent -= 1
+        elif top >= bottom * 10**SIGNIFICANT:
+            exponent += 1
+        else:
+            break
+    mantissa = (2 * top + bottom) // (2 * bottom)  # to nearest
+    return (mantissa if p > 0 else -mantissa), exponent
+
+
+def _nonzero(draw: Callable[[int, int], int]) -> int:
+    """A small nonzero integer (-2, -1, 1 or 2): a zero scale would hide the normalized values."""
+    value = draw(-2, 1)
+    return value + 1 if value >= 0 else value
+
+
+def _inverse_root(total: Fraction) -> tuple[int, int, bool]:
+    """1 / sqrt(total) as (numerator, denominator, exact): exact when total is the square of a rational, else to
+    DIGITS significant digits (compute.sqrt_ratio)."""
+    top, bottom = total.numerator, total.denominator
+    top_root, bottom_root = isqrt(top), isqrt(bottom)
+    if top_root * top_root == top and bottom_root * bottom_root == bottom:
+        return bottom_root, top_root, True
+    root_top, root_bottom = sqrt_ratio(top, bottom)
+    return root_bottom, root_top, False
+
+
+def _plain(value: Fraction) -> int | Fraction:
+    """A recorded statistic as an int where it is whole, else the Fraction."""
+    return value.numerator if value.denominator == 1 else value
 
 
 class _Normalization(Layer):
@@ -91,6 +183,141 @@ class _Normalization(Layer):
             for axis, size in enumerate(self.in_shape[1:], start=1)
         )
 
+    # -- execution --------------------------------------------------------------------------------------------
+    # Both layouts below say how the flat elements of a batch of `shape` (batch axis included) fall into groups:
+    # element i belongs to group (i // size) % period, returned as (size, period).
+
+    centred: ClassVar[bool] = True  # RMSNorm divides by the root mean square without subtracting a mean
+
+    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
+        """The groups that share one mean and variance when they are taken from the input."""
+        raise NotImplementedError
+
+    def affine_layout(self, shape: Shape) -> tuple[int, int]:
+        """Which weight and bias element each element is scaled and shifted by."""
+        raise NotImplementedError
+
+    def uses_running_stats(self, ctx: Context) -> bool:
+        """True where PyTorch normalizes with the running_mean / running_var buffers in ctx's mode."""
+        return False
+
+    def check_batch(self, shape: Shape, ctx: Context) -> None:
+        """PyTorch's checks that depend on the batch and the mode (the per-sample ones are in setup)."""
+
+    def epsilon(self) -> Fraction:
+        from fractions import Fraction
+
+        return Fraction(FLOAT64_EPS if self.eps is None else self.eps)
+
+    def initial_values(self, name: str, count: int, draw: Callable[[int, int], int]) -> list[int]:
+        if name == "running_var":
+            return [draw(1, 4) for _ in range(count)]  # a variance: positive
+        if name == "num_batches_tracked":
+            return [0] * count  # a fresh module's
+        if name == "weight":
+            return [_nonzero(draw) for _ in range(count)]
+        return super().initial_values(name, count, draw)
+
+    def group_name(self, group: int, shape: Shape, running: bool) -> str:
+        """Statistics group `group` of a batch of `shape` in words, for messages."""
+        per_sample = self.statistics_layout(shape)[1] // shape[0]
+        return f"sample {group // per_sample}" + (f", group {group % per_sample}" if per_sample > 1 else "")
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        from fractions import Fraction
+
+        (x,) = inputs
+        shape = x.shape
+        running = self.uses_running_stats(ctx)
+        if running:
+            size, period = self.affine_layout(shape)  # per channel, as the buffers are
+            mean_buffer, var_buffer = params["running_mean"], params["running_var"]
+            means = [Fraction(mean_buffer.value(c)) for c in range(period)]
+            variances = [Fraction(var_buffer.value(c)) for c in range(period)]
+            approximate = x.approximate or mean_buffer.approximate or var_buffer.approximate
+        else:
+            self.check_batch(shape, ctx)
+            size, period = self.statistics_layout(shape)
+            means, variances = self.input_statistics(x, size, period)
+            approximate = x.approximate
+        if self.centred:
+            ctx.record(mean=[_plain(m) for m in means], var=[_plain(v) for v in variances])
+        else:
+            ctx.record(mean_square=[_plain(v) for v in variances])
+        eps = self.epsilon()
+        roots = []
+        for group, variance in enumerate(variances):
+            total = variance + eps
+            if total <= 0:
+                raise LayerError(
+                    f"the {'variance' if self.centred else 'mean square'} plus eps is {float(total):g} for "
+                    f"{self.group_name(group, shape, running)}: PyTorch divides by its square root and outputs "
+                    "inf or NaN, which exact arithmetic cannot represent",
+                    arg="eps",
+                    hint="use a positive eps, e.g. 1e-05",
+                )
+            roots.append(_inverse_root(total))
+        out = self.normalized(x, params, (size, period), means, roots)
+        out.approximate = out.approximate or approximate
+        return out
+
+    def normalized(
+        self,
+        x: Tensor,
+        params: dict[str, Tensor],
+        layout: tuple[int, int],
+        means: list[Fraction],
+        roots: list[tuple[int, int, bool]],
+    ) -> Tensor:
+        """(x - mean) / sqrt(var + eps) * weight + bias, given each group's mean and inverse root."""
+        weight = params["weight"] if self.scaled else None
+        bias = params["bias"] if self.shifted else None
+        w_den = 1 if weight is None else weight.denominator
+        b_den = 1 if bias is None else bias.denominator
+        # y = (x/d - a/b) * (s/t) * (W/w_den) + B/b_den with mean a/b and inverse root s/t per group:
+        #   = ((x*b - a*d) * s*b_den * W + B * d*b*t*w_den) / (d*b*t*w_den*b_den)
+        d = x.denominator
+        constants = []
+        for mean, (s, t, _) in zip(means, roots, strict=True):
+            a, b = mean.numerator, mean.denominator
+            shift_factor = d * b * t * w_den
+            constants.append((b, a * d, s * b_den, shift_factor, shift_factor * b_den))
+        size, period = layout
+        a_size, a_period = self.affine_layout(x.shape)
+        ratios = []
+        for i, value in enumerate(x.data):
+            b, ad, scale, shift_factor, denominator = constants[(i // size) % period]
+            numerator = (value * b - ad) * scale
+            if weight is not None:
+                numerator *= weight.data[(i // a_size) % a_period]
+            if bias is not None:
+                numerator += bias.data[(i // a_size) % a_period] * shift_factor
+            ratios.append((numerator, denominator))
+        out = ratio_tensor(x.shape, ratios, rounded=not all(exact for _, _, exact in roots))
+        out.approximate = out.approximate or any(p.approximate for p in (weight, bias) if p is not None)
+        return out
+
+    def input_statistics(self, x: Tensor, size: int, period: int) -> tuple[list[Fraction], list[Fraction]]:
+        """Per group, the mean and the biased variance (RMSNorm: 0 and the mean square), exactly."""
+        from fractions import Fraction
+
+        sums, squares = [0] * period, [0] * period
+        for i, value in enumerate(x.data):
+            group = (i // size) % period
+            sums[group] += value
+            squares[group] += value * value
+        n, d = len(x.data) // period, x.denominator
+        if not self.centred:
+            return [Fraction(0)] * period, [Fraction(q, n * d * d) for q in squares]
+        means = [Fraction(s, n * d) for s in sums]
+        variances = [Fraction(n * q - s * s, n * n * d * d) for s, q in zip(sums, squares, strict=True)]
+        return means, variances
+
+
+def _planes(shape: Shape) -> int:
+    """Elements per (sample, channel) of a batch of `shape`: the product of the axes after the channels."""
+    return prod(shape[2:])
+
 
 class _ChannelNorm(_Normalization):
     """PyTorch's _NormBase: BatchNorm and InstanceNorm, one mean and variance per channel (axis 0 per sample)."""
@@ -115,6 +342,16 @@ class _ChannelNorm(_Normalization):
 
     def affine_shape(self) -> Shape:
         return (self.num_features,)
+
+    def affine_layout(self, shape: Shape) -> tuple[int, int]:
+        return _planes(shape), shape[1]
+
+    def uses_running_stats(self, ctx: Context) -> bool:
+        return self.track_running_stats and not ctx.training
+
+    def group_name(self, group: int, shape: Shape, running: bool) -> str:
+        # Running statistics are per channel; InstanceNorm's own per sample and channel (BatchNorm overrides).
+        return f"channel {group}" if running else f"sample {group // shape[1]}, channel {group % shape[1]}"
 
     def buffers(self) -> dict[str, Shape]:
         if not self.track_running_stats:
@@ -173,6 +410,43 @@ class _BatchNormNd(_ChannelNorm):
                 "is false: the statistics come from the batch alone, so a batch of 1 normalizes every value to 0 "
                 "and PyTorch rejects it ('Expected more than 1 value per channel'); it needs a batch of 2 or more"
             )
+
+    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
+        return _planes(shape), shape[1]  # per channel, over the batch and the spatial axes
+
+    def group_name(self, group: int, shape: Shape, running: bool) -> str:
+        return f"channel {group}"
+
+    def check_batch(self, shape: Shape, ctx: Context) -> None:
+        if shape[0] * _planes(shape) == 1:
+            raise LayerError(
+                f"a batch of 1 with one value per channel ({fmt_shape(shape)} with the batch axis): the batch "
+                "statistics would normalize every value to 0, and PyTorch rejects it ('Expected more than 1 value "
+                "per channel when training')",
+                arg="inputs",
+                hint="use a batch of 2 or more, or eval mode with running statistics",
+            )
+        if self.eps == 0:
+            raise LayerError(
+                "eps is 0: PyTorch rejects it when normalizing with batch statistics ('batch_norm eps must be "
+                "positive during training')",
+                arg="eps",
+                hint="use eps > 0, e.g. 1e-05 (the default)",
+            )
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        sample = {1: (3, 4), 2: (2, 3, 3), 3: (2, 2, 2, 3)}[cls.dims]
+        cases: list[tuple[dict[str, Any], tuple[Shape, ...]]] = [
+            ({}, (sample,)),
+            ({"affine": False, "eps": 1e-3}, (sample,)),
+            ({"bias": False, "momentum": None}, (sample,)),
+        ]
+        if cls.dims == 1:
+            # Batch statistics in eval mode mix the samples, so only a per-sample vector (no window) fits the
+            # generic test's check that a change in one sample stays in that sample.
+            cases += [({"track_running_stats": False}, ((4,),)), ({"num_features": 5}, ((5,),))]
+        return cases
 
 
 @register
@@ -240,6 +514,30 @@ class _InstanceNormNd(_ChannelNorm):
                 hint="set track_running_stats: true to normalize with running statistics, or use a larger input",
             )
 
+    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
+        return _planes(shape), shape[0] * shape[1]  # per sample and channel, over the spatial axes
+
+    def check_batch(self, shape: Shape, ctx: Context) -> None:
+        if _planes(shape) == 1:  # reached in training with running statistics (setup rejects the rest)
+            raise LayerError(
+                f"training normalizes each channel over its spatial positions, but the input "
+                f"({fmt_shape(shape[1:])}) has one per channel, and PyTorch rejects it ('Expected more than 1 "
+                "spatial element when training')",
+                arg="inputs",
+                hint="run in eval mode (running statistics), or use a larger input",
+            )
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        sample = {1: (2, 5), 2: (2, 3, 3), 3: (2, 2, 2, 3)}[cls.dims]
+        return [
+            ({}, (sample,)),
+            ({"affine": True}, (sample,)),
+            ({"affine": True, "bias": False, "eps": 0.5}, (sample,)),
+            ({"track_running_stats": True}, (sample,)),
+            ({"track_running_stats": True, "affine": True, "momentum": None}, (sample,)),
+        ]
+
 
 @register
 class InstanceNorm1d(_InstanceNormNd):
@@ -295,6 +593,14 @@ class _TrailingNorm(_Normalization):
     def affine_shape(self) -> Shape:
         return self.normalized_shape
 
+    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
+        size = prod(self.normalized_shape)
+        return size, prod(shape) // size  # per sample and leading position, over the trailing axes
+
+    def affine_layout(self, shape: Shape) -> tuple[int, int]:
+        size = prod(self.normalized_shape)
+        return 1, size  # element-wise over the trailing axes
+
     def summary(self) -> str:
         parts = [f"over {fmt_shape(self.normalized_shape)}"]
         if self.eps is not None:
@@ -321,6 +627,15 @@ class LayerNorm(_TrailingNorm):
         self.scaled = self.elementwise_affine
         self.shifted = self.elementwise_affine and self.bias
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [
+            ({"normalized_shape": 4}, ((3, 4),)),
+            ({"normalized_shape": [3, 3]}, ((2, 3, 3),)),
+            ({"normalized_shape": [2, 2, 3], "bias": False}, ((2, 2, 3),)),
+            ({"normalized_shape": 5, "elementwise_affine": False, "eps": 0.25}, ((5,),)),
+        ]
+
 
 @register
 class RMSNorm(_TrailingNorm):
@@ -337,9 +652,19 @@ class RMSNorm(_TrailingNorm):
         Arg("elementwise_affine", Bool(), True, "learn a weight of normalized_shape"),
     )
 
+    centred = False
+
     def setup(self) -> None:
         self.check_normalized_shape()
         self.scaled = self.elementwise_affine  # no bias: RMSNorm does not shift
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [
+            ({"normalized_shape": 4}, ((3, 4),)),
+            ({"normalized_shape": [3, 3], "eps": 1e-6}, ((2, 3, 3),)),
+            ({"normalized_shape": 5, "elementwise_affine": False}, ((5,),)),
+        ]
 
 
 @register
@@ -385,6 +710,23 @@ class GroupNorm(_Normalization):
 
     def affine_shape(self) -> Shape:
         return (self.num_channels,)
+
+    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
+        # Per sample and group, over the group's channels and the spatial axes.
+        return shape[1] // self.num_groups * _planes(shape), shape[0] * self.num_groups
+
+    def affine_layout(self, shape: Shape) -> tuple[int, int]:
+        return _planes(shape), shape[1]
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [
+            ({"num_groups": 2}, ((4, 3),)),
+            ({"num_groups": 3, "eps": 1e-3}, ((6, 2, 2),)),
+            ({"num_groups": 1, "affine": False}, ((2, 3, 3),)),
+            ({"num_groups": 2, "bias": False}, ((2, 2, 2, 2),)),
+            ({"num_groups": 2}, ((4,),)),
+        ]
 
     def summary(self) -> str:
         return " ".join([f"groups={self.num_groups}", f"eps={self.eps:g}", *_flag("affine", self.affine, True)])

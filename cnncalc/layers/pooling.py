@@ -8,15 +8,25 @@ output of at least 1 along every axis; AvgPool3d alone also requires the unpadde
 
 Adaptive pools split an axis of L into `out` bins [floor(i*L/out), ceil((i+1)*L/out)), which overlap or differ
 in size unless out divides L.
+
+The executor's forward is PyTorch's: max pools pad with -inf (a padded tap never wins), average pools pad with
+zeros and divide by the window over the input and its padding (count_include_pad, the default; the part of a
+ceil_mode window past the padding is not counted), by the input elements alone, or by divisor_override.
+Averages stay exact: one common denominator per tensor, the input's times the lcm of the divisors.
 """
 
 from __future__ import annotations
 
-from math import prod
+from collections.abc import Sequence
+from itertools import product
+from math import lcm, prod
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fractions import Fraction
+
+    from cnncalc.compute import Context
+    from cnncalc.tensor import Tensor
 
 from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
 from cnncalc.errors import LayerError
@@ -93,6 +103,74 @@ def _reject_indices(layer: MaxPoolNd | AdaptiveMaxPoolNd) -> None:
         )
 
 
+# -- execution: windows as lists of input indices, reduced plane by plane ------------------------------------------
+
+Taps = list[list[int]]  # along one axis, per output index: the input indices its window reads
+
+
+def _window_taps(size: int, kernel: int, stride: int, padding: int, dilation: int, count: int) -> Taps:
+    """The input indices each of `count` sliding windows reads along one axis: taps j*stride - padding + m*dilation
+    that fall inside the input (taps over padding, or past it in ceil_mode, read nothing)."""
+    taps = []
+    for j in range(count):
+        start = j * stride - padding
+        taps.append([i for i in range(start, start + dilation * (kernel - 1) + 1, dilation) if 0 <= i < size])
+    return taps
+
+
+def _padded_counts(size: int, kernel: int, stride: int, padding: int, count: int) -> list[int]:
+    """PyTorch's count_include_pad divisor along one axis: a window's elements over the input and its padding;
+    the part of a ceil_mode window that runs past the right padding is not counted."""
+    return [min(j * stride - padding + kernel, size + padding) - (j * stride - padding) for j in range(count)]
+
+
+def _bin_taps(size: int, count: int) -> Taps:
+    """Adaptive bins along one axis: [floor(i*L/out), ceil((i+1)*L/out))."""
+    return [list(range(i * size // count, _ceil_div((i + 1) * size, count))) for i in range(count)]
+
+
+def _plane_windows(taps: Sequence[Taps], spatial: tuple[int, ...]) -> list[list[int]]:
+    """For every output position of a plane (row-major), the flat input offsets it reads: the product of the
+    axes' taps."""
+    strides = [prod(spatial[axis + 1 :]) for axis in range(len(spatial))]
+    windows: list[list[int]] = [[0]]
+    for axis_taps, stride in zip(taps, strides, strict=True):
+        windows = [
+            [base + i * stride for base in window for i in indices] for window in windows for indices in axis_taps
+        ]
+    return windows
+
+
+def _max_planes(x: Tensor, windows: list[list[int]], out_spatial: tuple[int, ...]) -> Tensor:
+    """The largest value of every window in every (sample, channel) plane; numerators compare as values do
+    because they share the positive denominator."""
+    from cnncalc.tensor import Tensor
+
+    batch, channels = x.shape[:2]
+    size = prod(x.shape[2:])
+    out: list[int] = []
+    for start in range(0, batch * channels * size, size):
+        plane = x.data[start : start + size]
+        out.extend(max(map(plane.__getitem__, window)) for window in windows)
+    return Tensor((batch, channels, *out_spatial), out, x.denominator, x.approximate)
+
+
+def _average_planes(x: Tensor, windows: list[list[int]], divisors: list[int], out_spatial: tuple[int, ...]) -> Tensor:
+    """Every window's sum divided by its divisor, exactly: over the common denominator x.denominator * lcm of the
+    divisors, each sum scaled by lcm / divisor (exact for a negative divisor_override too)."""
+    from cnncalc.tensor import Tensor
+
+    common = lcm(*(abs(d) for d in divisors))
+    scales = [common // d for d in divisors]
+    batch, channels = x.shape[:2]
+    size = prod(x.shape[2:])
+    out: list[int] = []
+    for start in range(0, batch * channels * size, size):
+        plane = x.data[start : start + size]
+        out.extend(sum(map(plane.__getitem__, window)) * scale for window, scale in zip(windows, scales, strict=True))
+    return Tensor((batch, channels, *out_spatial), out, x.denominator * common, x.approximate)
+
+
 class _WindowPoolNd(Layer):
     """What MaxPool and AvgPool share: a kernel sliding with stride (default: the kernel), padding, ceil_mode."""
 
@@ -157,6 +235,11 @@ class _WindowPoolNd(Layer):
             for k, s, p, d in zip(self.kernel_size, self.stride, self.padding, self.pool_dilation(), strict=True)
         )
 
+    def sliding_taps(self, spatial: tuple[int, ...]) -> list[Taps]:
+        """Per axis, per output index: the input indices the window reads."""
+        per_axis = (spatial, self.kernel_size, self.stride, self.padding, self.pool_dilation(), self.spatial)
+        return [_window_taps(*axis) for axis in zip(*per_axis, strict=True)]
+
     def summary(self) -> str:
         parts = [f"k{_axes(self.kernel_size)}", f"s{_axes(self.stride)}"]
         if set(self.padding) != {0}:
@@ -188,9 +271,53 @@ class MaxPoolNd(_WindowPoolNd):
     def setup(self) -> None:
         _reject_indices(self)
         super().setup()
+        for axis, j, taps in self.padding_only_windows(self.in_shape[1:]):
+            self.warn(
+                f"output {j} along {axis} reads only padding (its dilated taps {taps} miss the input), "
+                "so PyTorch outputs -inf there"
+            )
+
+    def padding_only_windows(self, spatial: tuple[int, ...]) -> list[tuple[str, int, list[int]]]:
+        """(axis, output index, taps) of every window whose taps all fall in padding or past the input: dilation
+        can step over the whole input, and PyTorch's max over no element is -inf."""
+        found = []
+        per_axis = (_axis_names(self.dims), self.sliding_taps(spatial), self.kernel_size, self.stride, self.padding)
+        for axis, taps, k, s, p, d in zip(*per_axis, self.dilation, strict=True):
+            for j, indices in enumerate(taps):
+                if not indices:
+                    start = j * s - p
+                    found.append((axis, j, list(range(start, start + d * (k - 1) + 1, d))))
+        return found
 
     def other_ops(self) -> int:
         return prod(self.out_shape) * (prod(self.kernel_size) - 1)
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        small = (5, 4, 3)[: cls.dims]
+        return [
+            ({"kernel_size": 2}, ((2, *small),)),
+            ({"kernel_size": 3, "stride": 2, "padding": 1}, ((2, *small),)),
+            ({"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, ((1, *small),)),
+            ({"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 2}, ((2, *small),)),
+            ({"kernel_size": 3, "stride": 2, "dilation": 2, "ceil_mode": True}, ((1, *(s + 2 for s in small)),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        spatial = x.shape[2:]
+        empty = self.padding_only_windows(spatial)
+        if empty:
+            axis, j, taps = empty[0]
+            raise LayerError(
+                f"output {j} along {axis} reads only padding (its dilated taps {taps} miss the input of "
+                f"{spatial[_axis_names(self.dims).index(axis)]}): PyTorch outputs -inf there, which the exact "
+                "executor cannot represent",
+                arg="dilation",
+                hint="use a smaller dilation or less padding, so that every window reaches the input",
+            )
+        windows = _plane_windows(self.sliding_taps(spatial), spatial)
+        return _max_planes(x, windows, self.out_shape[1:])
 
 
 class AvgPoolNd(_WindowPoolNd):
@@ -219,6 +346,37 @@ class AvgPoolNd(_WindowPoolNd):
 
     def other_ops(self) -> int:
         return prod(self.out_shape) * prod(self.kernel_size)
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        small = (5, 4, 3)[: cls.dims]
+        examples: list[tuple[dict[str, Any], tuple[Shape, ...]]] = [
+            ({"kernel_size": 2}, ((2, *small),)),
+            ({"kernel_size": 3, "stride": 2, "padding": 1}, ((2, *small),)),
+            ({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, ((1, *(s + 1 for s in small)),)),
+            (
+                {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+                ((2, *small),),
+            ),
+        ]
+        if cls.dims > 1:  # AvgPool1d has no divisor_override
+            examples.append(({"kernel_size": 2, "stride": 1, "padding": 1, "divisor_override": -3}, ((1, *small),)))
+        return examples
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        spatial = x.shape[2:]
+        taps = self.sliding_taps(spatial)
+        windows = _plane_windows(taps, spatial)
+        if self.divisor_override is not None:
+            divisors = [self.divisor_override] * len(windows)
+        elif self.count_include_pad:
+            per_axis = (spatial, self.kernel_size, self.stride, self.padding, self.out_shape[1:])
+            counts = [_padded_counts(*axis) for axis in zip(*per_axis, strict=True)]
+            divisors = [prod(position) for position in product(*counts)]  # row-major, as the windows
+        else:
+            divisors = [len(window) for window in windows]
+        return _average_planes(x, windows, divisors, self.out_shape[1:])
 
     def summary(self) -> str:
         parts = [super().summary()]
@@ -292,6 +450,24 @@ class _AdaptivePoolNd(Layer):
     def summary(self) -> str:
         return "-> " + "x".join(str(s) for s in self.spatial)
 
+    def bin_windows(self, spatial: tuple[int, ...]) -> list[list[int]]:
+        """For every output position of a plane, the flat input offsets of its bin (for forward)."""
+        taps = [_bin_taps(size, count) for size, count in zip(spatial, self.out_shape[1:], strict=True)]
+        return _plane_windows(taps, spatial)
+
+
+def _adaptive_examples(dims: int) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+    """Global pooling, overlapping bins (out does not divide L), more outputs than inputs, and null (2-D, 3-D)."""
+    small = (7, 5, 4)[:dims]
+    examples: list[tuple[dict[str, Any], tuple[Shape, ...]]] = [
+        ({"output_size": 1}, ((2, *small),)),
+        ({"output_size": 3}, ((2, *small),)),
+        ({"output_size": [2, 6, 3][:dims] if dims > 1 else 9}, ((1, *small),)),
+    ]
+    if dims > 1:
+        examples.append(({"output_size": [None, *(2,) * (dims - 1)]}, ((2, *small),)))
+    return examples
+
 
 def _plain(value: Fraction) -> int | Fraction:
     return value.numerator if value.denominator == 1 else value
@@ -314,6 +490,14 @@ class AdaptiveMaxPoolNd(_AdaptivePoolNd):
     def other_ops(self) -> int:
         return self.window_elements() - prod(self.out_shape)
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return _adaptive_examples(cls.dims)
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        return _max_planes(x, self.bin_windows(x.shape[2:]), self.out_shape[1:])
+
 
 class AdaptiveAvgPoolNd(_AdaptivePoolNd):
     ops_rule = f"bin elements - 1 adds + 1 divide per output element; {_BINS}"
@@ -321,6 +505,15 @@ class AdaptiveAvgPoolNd(_AdaptivePoolNd):
 
     def other_ops(self) -> int:
         return self.window_elements()
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return _adaptive_examples(cls.dims)
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        windows = self.bin_windows(x.shape[2:])
+        return _average_planes(x, windows, [len(window) for window in windows], self.out_shape[1:])
 
 
 @register

@@ -13,30 +13,44 @@ length over input length when `size` is given or recompute_scale_factor is true,
 with src = (o + 1/2)/f - 1/2. The window starts at the exact o / f or src where PyTorch reads its floor (at most
 1 lower), and ignores the clamping to the input's ends (as a convolution's window ignores padding). With
 align_corners=True src = o * (L_in - 1)/(L_out - 1) (0 when L_out = 1, as in PyTorch), so the stride is that ratio
-and the padding 0 (1 for bicubic). Like PyTorch, nearest copies index o when L_out = L_in and o // 2 when
-L_out = 2 * L_in, whatever the scale factor.
+and the padding 0 (1 for bicubic). Like PyTorch's gradient (and its forward on 2-D outputs with H + W <= 128),
+nearest copies index o when L_out = L_in and o // 2 when L_out = 2 * L_in, whatever the scale factor.
 
 Scale factors arrive as doubles from YAML. To keep a decimal such as 1.1 or 0.29 exact, f is the closest fraction
 with a denominator up to 1000 when that fraction rounds to the same double (so 0.3333333333333333 is 1/3 and 0.29 is
 29/100), else the exact decimal of the double's shortest repr, Fraction(str(x)) (1.2345678901 stays that decimal).
 Only the window uses f; the output size is PyTorch's double-precision floor above.
+
+The executor (`forward`) computes what PyTorch's CPU kernels compute. Nearest and nearest-exact read the input
+indices PyTorch reads, reproduced in its own single- and double-precision arithmetic (see `nearest_sources`: the
+2-D kernel for small outputs special-cases equal and doubled sizes, the others do not, and rounding may read one
+index lower than exact arithmetic would). Linear, bilinear, trilinear and bicubic weights are exact rationals from
+PyTorch's formulas (`interpolation_taps`), with the exact factor f above where PyTorch uses 1 / scale_factor.
+Constant padding writes its value as the decimal written, Fraction(str(value)) (0.1 is 1/10), whose nearest double
+is the value PyTorch writes.
 """
 
 from __future__ import annotations
 
 import math
 from math import lcm, prod
+from operator import mul
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, is_int, is_number
+from cnncalc.compute import pad_planes
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
 from cnncalc.layers.registry import register
+from cnncalc.tensor import Tensor
 
 if TYPE_CHECKING:
     from fractions import Fraction  # imported where used: most networks never need it
 
+    from cnncalc.compute import Context
+
 Factor = int | float
+Examples = list[tuple[dict[str, Any], tuple[Shape, ...]]]
 
 
 def exact_factor(value: Factor) -> Fraction:
@@ -269,6 +283,167 @@ class Upsample(Layer):
             what = "x" + ",".join(_fmt_number(f) for f in factors)
         return f"{what} {self.mode}" + (" align_corners" if self.align_corners else "")
 
+    @classmethod
+    def examples(cls) -> Examples:
+        return [
+            ({"scale_factor": 2}, ((2, 3),)),
+            ({"scale_factor": 1.5, "mode": "nearest-exact"}, ((1, 3, 4),)),
+            ({"size": [5, 3], "mode": "bilinear", "align_corners": True}, ((2, 3, 4),)),
+            ({"scale_factor": 1.7, "mode": "bicubic"}, ((1, 3, 3),)),
+            ({"scale_factor": [2, 1.5, 1], "mode": "trilinear"}, ((1, 2, 2, 3),)),
+            ({"scale_factor": 0.6, "mode": "linear", "recompute_scale_factor": True}, ((2, 5),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        spatial_in = x.shape[2:]
+        spatial_out = self.out_shape[1:]
+        count = len(spatial_in)
+        # PyTorch maps output to input with the scale factor itself unless it recomputes it from the sizes.
+        factors = (
+            _per_axis(self.scale_factor, count)
+            if self.scale_factor is not None and not self.recompute_scale_factor
+            else (None,) * count
+        )
+        if self.mode in ("nearest", "nearest-exact"):
+            single = count == 2 and sum(spatial_out) <= 128  # which of PyTorch's CPU kernels runs (see nearest_sources)
+            reads = [
+                [[(i, 1)] for i in nearest_sources(n, m, f, self.mode == "nearest-exact", single)]
+                for n, m, f in zip(spatial_in, spatial_out, factors, strict=True)
+            ]
+            denominators = [1] * count
+        else:
+            reads, denominators = [], []
+            for n, m, f in zip(spatial_in, spatial_out, factors, strict=True):
+                taps, denominator = interpolation_taps(
+                    n, m, None if f is None else 1 / exact_factor(f), bool(self.align_corners), self.mode == "bicubic"
+                )
+                reads.append(taps)
+                denominators.append(denominator)
+        # Interpolation is separable: resampling one axis at a time gives the very same exact sums.
+        data = x.data
+        sizes = list(x.shape)
+        for axis in range(count):
+            full_axis = axis + 2
+            outer, inner = prod(sizes[:full_axis]), prod(sizes[full_axis + 1 :])
+            data = _resample(data, outer, sizes[full_axis], inner, reads[axis])
+            sizes[full_axis] = spatial_out[axis]
+        return Tensor(tuple(sizes), data, x.denominator * prod(denominators), x.approximate)
+
+
+# -- Upsample's source indices and weights, as PyTorch's CPU kernels compute them -------------------------------------
+
+
+def _single(value: float) -> float:
+    """`value` rounded to single precision, as C converts the double argument of floorf."""
+    import struct
+
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def nearest_sources(length: int, out: int, factor: float | None, exact: bool, single: bool) -> list[int]:
+    """For each output index, the input index PyTorch reads in mode nearest (exact=False) or nearest-exact.
+
+    PyTorch computes these in floating point, and its results are not always those of exact arithmetic (at scale
+    factor 2.3, 2-D nearest-exact reads input 14 for output 34, where (34 + 1/2) / 2.3 is exactly 15), so they are
+    reproduced operation by operation. The scale is 1 / factor when the scale factor is used, else length / out;
+    the index is clamped to length - 1. Two CPU kernels differ (PyTorch 2.x, UpSampleKernel.cpp):
+    - the generic kernel (1-D, 3-D, and 2-D with output H + W > 128): the scale in double precision; nearest reads
+      floorf(scale * o), nearest-exact floorf(max(scale * (o + 0.5) - 0.5, 0) + 0.5), floorf rounding its double
+      argument to single precision first;
+    - the channels-last kernel, which PyTorch also picks for 2-D outputs with H + W <= 128 (`single`): the scale in
+      single precision; nearest copies o when out == length, reads o >> 1 when out == 2 * length, else
+      floorf(o * scale) in single precision; nearest-exact floorf((o + 0.5) * scale), a double product.
+    (Channels-last 3-D, or 2-D with C > 3, needs a 1 x 1 (x 1) input per channel here: every index is 0 anyway.)
+    """
+    if single:
+        if not exact and out == length:
+            return list(range(out))
+        if not exact and out == 2 * length:
+            return [o >> 1 for o in range(out)]
+        scale = _single(1.0 / factor) if factor else _single(_single(length) / _single(out))
+        if exact:
+            return [min(math.floor(_single((o + 0.5) * scale)), length - 1) for o in range(out)]
+        return [min(math.floor(_single(o * scale)), length - 1) for o in range(out)]
+    scale = 1.0 / factor if factor else length / out
+    if exact:
+        return [min(math.floor(_single(max(scale * (o + 0.5) - 0.5, 0.0) + 0.5)), length - 1) for o in range(out)]
+    return [min(math.floor(_single(scale * o)), length - 1) for o in range(out)]
+
+
+CUBIC_A = (-3, 4)  # Keys' parameter a = -3/4, as in PyTorch (and OpenCV) without antialiasing
+
+
+def _cubic_near(x: Fraction, a: Fraction) -> Fraction:
+    """Keys' cubic convolution kernel for |x| <= 1."""
+    return ((a + 2) * x - (a + 3)) * x * x + 1
+
+
+def _cubic_far(x: Fraction, a: Fraction) -> Fraction:
+    """Keys' cubic convolution kernel for 1 <= |x| <= 2."""
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+
+def interpolation_taps(
+    length: int, out: int, scale: Fraction | None, align_corners: bool, cubic: bool
+) -> tuple[list[list[tuple[int, int]]], int]:
+    """For each output index, the (input index, weight numerator) pairs it sums in the linear family (2 taps) or
+    bicubic (4 taps), with the weights' common denominator: PyTorch's formulas in exact rationals.
+
+    `scale` is input per output (1 / scale factor), or None for length / out. The source position is
+    src = scale * o with align_corners ((length - 1) / (out - 1), 0 for out = 1), else scale * (o + 1/2) - 1/2,
+    clamped at 0 in the linear family; the taps start at min(floor(src), length - 1), with t = src - that start
+    clamped to [0, 1], and indices clamped to the input. The linear family copies an axis whose size is unchanged
+    (whatever the scale factor); bicubic does not. PyTorch computes src in floating point: its floor may differ by
+    one where src is a whole number, but the interpolant is continuous there, so the values agree to rounding.
+    """
+    from fractions import Fraction
+
+    if not cubic and out == length:
+        return [[(o, 1)] for o in range(out)], 1
+    if align_corners:
+        step = Fraction(length - 1, out - 1) if out > 1 else Fraction(0)
+        sources = [step * o for o in range(out)]
+    else:
+        step = Fraction(length, out) if scale is None else scale
+        sources = [step * (2 * o + 1) / 2 - Fraction(1, 2) for o in range(out)]
+        if not cubic:
+            sources = [max(src, Fraction(0)) for src in sources]
+    a = Fraction(*CUBIC_A)
+    rows: list[dict[int, Fraction]] = []
+    for src in sources:
+        start = min(math.floor(src), length - 1)
+        t = min(max(src - start, Fraction(0)), Fraction(1))
+        if cubic:
+            weights = [_cubic_far(t + 1, a), _cubic_near(t, a), _cubic_near(1 - t, a), _cubic_far(2 - t, a)]
+            indices = [min(max(start - 1 + j, 0), length - 1) for j in range(4)]
+        else:
+            weights = [1 - t, t]
+            indices = [start, start + 1 if start < length - 1 else start]
+        row: dict[int, Fraction] = {}
+        for index, weight in zip(indices, weights, strict=True):
+            row[index] = row.get(index, Fraction(0)) + weight
+        rows.append({i: w for i, w in row.items() if w})
+    denominator = lcm(*(w.denominator for row in rows for w in row.values()))
+    return [[(i, int(w * denominator)) for i, w in row.items()] for row in rows], denominator
+
+
+def _resample(data: list[int], outer: int, length: int, inner: int, taps: list[list[tuple[int, int]]]) -> list[int]:
+    """Resample the middle axis of data shaped (outer, length, inner): output o sums weight * input[index]."""
+    out: list[int] = []
+    size = length * inner
+    for block in range(0, outer * size, size):
+        for reads in taps:
+            if len(reads) == 1:
+                index, weight = reads[0]
+                row = data[block + index * inner : block + (index + 1) * inner]
+                out.extend(row if weight == 1 else [weight * v for v in row])
+                continue
+            weights = [w for _, w in reads]
+            rows = [data[block + i * inner : block + (i + 1) * inner] for i, _ in reads]
+            out.extend(sum(map(mul, weights, column)) for column in zip(*rows, strict=True))
+    return out
+
 
 def _covering(extent: Fraction | int, stride: Fraction | int, padding: Fraction | int) -> Window:
     """A window that covers every input an output reads, although PyTorch floors the source position.
@@ -375,6 +550,48 @@ class PadNd(Layer):
     def summary(self) -> str:
         return "pad " + self.padding_text()
 
+    @classmethod
+    def examples(cls) -> Examples:
+        d = cls.dims
+        small = (4, 3, 3)[:d]
+        return [
+            ({"padding": 1}, ((2, *small),)),
+            ({"padding": [2, -1, 0, 1, 1, 0][: 2 * d]}, ((1, *small),)),  # a negative side crops
+            ({"padding": [1, 2, 2, 1, 0, 1][: 2 * d]}, (small,)),  # no channel axis per sample
+            ({"padding": [-1, 1, 1, -1, 1, 1][: 2 * d]}, ((2, *(s + 1 for s in small)),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        rank = len(x.shape)
+        spatial = x.shape[rank - self.dims :]
+        # The padding list runs from the last axis backwards, (before, after) for each.
+        before = tuple(self.padding[2 * k] for k in reversed(range(self.dims)))
+        after = tuple(self.padding[2 * k + 1] for k in reversed(range(self.dims)))
+        reads, sizes = self.plane_reads(spatial, before, after)
+        fill = self.fill()
+        denominator = lcm(x.denominator, fill.denominator)
+        scale, fill_numerator = denominator // x.denominator, fill.numerator * (denominator // fill.denominator)
+        plane = prod(spatial)
+        out: list[int] = []
+        for base in range(0, len(x.data), plane):
+            data = x.data[base : base + plane]
+            out.extend(data[r - 1] * scale if r else fill_numerator for r in reads)
+        return Tensor(x.shape[: rank - self.dims] + sizes, out, denominator, x.approximate)
+
+    def plane_reads(
+        self, spatial: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...]
+    ) -> tuple[list[int], tuple[int, ...]]:
+        """For every padded position of a plane, 1 + the flat input offset it copies, or 0 for the fill value."""
+        mode = "zeros" if self.mode == "constant" else self.mode
+        return pad_planes(list(range(1, prod(spatial) + 1)), 1, spatial, before, after, mode)
+
+    def fill(self) -> Fraction:
+        """What constant padding writes outside the input (reflection and the others never write it)."""
+        from fractions import Fraction
+
+        return Fraction(0)
+
 
 class ConstantPadNd(PadNd):
     mode = "constant"
@@ -445,6 +662,18 @@ class CircularPadNd(PadNd):
     def check_empty(self, empty: list[int]) -> None:
         self.warn_empty(empty)  # PyTorch's circular padding checks only for negative sizes
 
+    def plane_reads(
+        self, spatial: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...]
+    ) -> tuple[list[int], tuple[int, ...]]:
+        # PyTorch crops the negative sides first and then wraps around what is left (reflection and replication
+        # mirror and repeat the edges of the whole input instead, as compute.pad_planes does).
+        crops_before = tuple(min(b, 0) for b in before)
+        crops_after = tuple(min(a, 0) for a in after)
+        kept, kept_sizes = pad_planes(list(range(1, prod(spatial) + 1)), 1, spatial, crops_before, crops_after, "zeros")
+        grows_before = tuple(max(b, 0) for b in before)
+        grows_after = tuple(max(a, 0) for a in after)
+        return pad_planes(kept, 1, kept_sizes, grows_before, grows_after, "circular")
+
 
 _VALUE = Arg("value", Float(), REQUIRED, "the fill value")
 
@@ -472,6 +701,21 @@ class _WithValue(ConstantPadNd):
 
     def summary(self) -> str:
         return f"{super().summary()} value {_fmt_number(self.value)}"
+
+    @classmethod
+    def examples(cls) -> Examples:
+        values = (0.5, -2, 0.1, 3.25)
+        return [
+            ({**args, "value": value}, shapes) for (args, shapes), value in zip(super().examples(), values, strict=True)
+        ]
+
+    def fill(self) -> Fraction:
+        """The value as written: a decimal such as 0.1 is exactly 1/10 (the closest double differs by 5.5e-18).
+
+        PyTorch pads with the double nearest the decimal; converted back to a double, the two are the same."""
+        from fractions import Fraction
+
+        return Fraction(str(self.value)) if isinstance(self.value, float) else Fraction(self.value)
 
 
 @register
@@ -617,3 +861,25 @@ class CenterCrop(Layer):
 
     def summary(self) -> str:
         return "crop " + "x".join(str(t) for t in self.target)
+
+    @classmethod
+    def examples(cls) -> Examples:
+        return [
+            ({"size": 2}, ((2, 5, 5),)),
+            ({"size": [3, 2]}, ((1, 4, 5),)),
+            ({}, ((2, 6, 5), (1, 3, 3))),  # to the size of a second input, as U-Net crops its skips
+            ({"size": 4}, ((2, 7),)),
+            ({"size": [1, 2, 2]}, ((1, 3, 4, 3),)),
+        ]
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        x = inputs[0]
+        spatial = x.shape[2:]
+        target = inputs[1].shape[2:] if len(inputs) == 2 else _per_axis(self.size, len(spatial))
+        # torchvision's start, int(round((L - l) / 2.0)): Python's round halves to even.
+        starts = tuple(int(round((n - t) / 2.0)) for n, t in zip(spatial, target, strict=True))
+        ends = tuple(n - t - s for n, t, s in zip(spatial, target, starts, strict=True))
+        data, sizes = pad_planes(
+            x.data, x.shape[0] * x.shape[1], spatial, tuple(-s for s in starts), tuple(-e for e in ends), "zeros"
+        )
+        return Tensor(x.shape[:2] + sizes, data, x.denominator, x.approximate)
