@@ -66,7 +66,7 @@ def weights_for(graph: Graph, seed: int) -> Weights:
                 values[name] = _given_tensor(graph, node, name, given[name], shape)
             else:
                 rng = random.Random(f"{seed}:{node.name}:{name}")
-                values[name] = Tensor(shape, layer.initial_values(name, prod(shape), rng.randint))
+                values[name] = Tensor(shape, layer.initial_values(name, prod(shape), rng))
         weights[node.name] = values
     return weights
 

@@ -47,7 +47,7 @@ def params_for(layer: Layer, seed: int) -> dict[str, Tensor]:
     params = {}
     for name, shape in {**layer.weights(), **layer.buffers()}.items():
         rng = random.Random(f"{seed}:{name}")
-        params[name] = Tensor(shape, layer.initial_values(name, prod(shape), rng.randint))
+        params[name] = Tensor(shape, layer.initial_values(name, prod(shape), rng))
     return params
 
 

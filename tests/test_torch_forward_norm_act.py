@@ -57,7 +57,7 @@ def params_for(layer: Layer, seed: int, denominator: int = 1) -> dict[str, Tenso
     params = {}
     for name, shape in {**layer.weights(), **layer.buffers()}.items():
         rng = random.Random(f"{seed}:{name}")
-        values = layer.initial_values(name, prod(shape), rng.randint)
+        values = layer.initial_values(name, prod(shape), rng)
         params[name] = Tensor(shape, values, 1 if name == "num_batches_tracked" else denominator)
     return params
 

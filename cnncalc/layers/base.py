@@ -8,7 +8,6 @@ Whole-graph work (loading, walking, totals, rendering) lives outside `layers/`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -18,11 +17,15 @@ from cnncalc.errors import LayerError
 Shape = tuple[int, ...]
 if TYPE_CHECKING:  # fractions (and decimal with it) is imported only where a fractional window is built:
     from fractions import Fraction  # most networks never need it, and start-up time counts
+    from random import Random
 
     from cnncalc.compute import Context
     from cnncalc.tensor import Tensor
 
     Rational = int | Fraction
+
+
+SMALL = range(-2, 3)  # generated weights: small integers keep exact results short
 
 
 def fraction(numerator: int, denominator: int = 1) -> Fraction:
@@ -132,10 +135,11 @@ class Layer:
         `forward` to check it against this kind's rules: shape, MACs, weights read, receptive-field window."""
         return []
 
-    def initial_values(self, name: str, count: int, draw: Callable[[int, int], int]) -> list[int]:
-        """Generated values for weight or buffer `name` (small integers from `draw(low, high)`); kinds override
-        this where a value must be positive (BatchNorm's running_var) or fixed (num_batches_tracked)."""
-        return [draw(-2, 2) for _ in range(count)]
+    def initial_values(self, name: str, count: int, rng: Random) -> list[int]:
+        """Generated values for weight or buffer `name`: small integers drawn from `rng` (choices, not one
+        randint per value: VGG-16 has 138 million). Kinds override this where a value must be positive
+        (BatchNorm's running_var) or fixed (num_batches_tracked)."""
+        return rng.choices(SMALL, k=count)
 
     # -- helpers for subclasses -----------------------------------------------------------------------------
 

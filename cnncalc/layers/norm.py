@@ -26,7 +26,7 @@ float64).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from math import isqrt, lcm, log10, prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,6 +39,7 @@ from cnncalc.tensor import DIGITS, Tensor
 
 if TYPE_CHECKING:
     from fractions import Fraction
+    from random import Random
 
     from cnncalc.compute import Context
 
@@ -107,12 +108,6 @@ def _significant(p: int, q: int) -> tuple[int, int]:
             break
     mantissa = (2 * top + bottom) // (2 * bottom)  # to nearest
     return (mantissa if p > 0 else -mantissa), exponent
-
-
-def _nonzero(draw: Callable[[int, int], int]) -> int:
-    """A small nonzero integer (-2, -1, 1 or 2): a zero scale would hide the normalized values."""
-    value = draw(-2, 1)
-    return value + 1 if value >= 0 else value
 
 
 def _inverse_root(total: Fraction) -> tuple[int, int, bool]:
@@ -209,14 +204,14 @@ class _Normalization(Layer):
 
         return Fraction(FLOAT64_EPS if self.eps is None else self.eps)
 
-    def initial_values(self, name: str, count: int, draw: Callable[[int, int], int]) -> list[int]:
+    def initial_values(self, name: str, count: int, rng: Random) -> list[int]:
         if name == "running_var":
-            return [draw(1, 4) for _ in range(count)]  # a variance: positive
+            return rng.choices(range(1, 5), k=count)  # a variance: positive
         if name == "num_batches_tracked":
             return [0] * count  # a fresh module's
         if name == "weight":
-            return [_nonzero(draw) for _ in range(count)]
-        return super().initial_values(name, count, draw)
+            return rng.choices((-2, -1, 1, 2), k=count)  # a zero scale would hide the normalization
+        return super().initial_values(name, count, rng)
 
     def group_name(self, group: int, shape: Shape, running: bool) -> str:
         """Statistics group `group` of a batch of `shape` in words, for messages."""
