@@ -99,31 +99,53 @@ def source_index(i: int, size: int, mode: str) -> int | None:
     return None
 
 
-def pad_planes(
-    data: list[int], planes: int, spatial: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...], mode: str
+def plane_sources(
+    spatial: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...], mode: str
 ) -> tuple[list[int], tuple[int, ...]]:
-    """Pad every plane (the last len(spatial) axes) of `data` by before/after per axis in `mode`
-    ('zeros', 'reflect', 'replicate', 'circular'); negative amounts crop. Returns the data and padded sizes."""
+    """For every position of a padded plane, the flat offset it reads in the unpadded plane (-1: a zero), and
+    the padded sizes. Padding by before/after per axis in `mode` ('zeros', 'reflect', 'replicate', 'circular');
+    negative amounts crop."""
     from itertools import product
 
     padded = tuple(s + b + a for s, b, a in zip(spatial, before, after, strict=True))
-    # For every padded position, the flat offset it reads within a plane, or -1 for a zero.
     in_strides = [prod(spatial[k + 1 :]) for k in range(len(spatial))]
-    per_axis: list[list[int | None]] = [
+    per_axis = [
         [source_index(p - b, s, mode) for p in range(n)] for s, b, n in zip(spatial, before, padded, strict=True)
     ]
-    offsets = []
-    for position in product(*per_axis):
-        if any(i is None for i in position):
-            offsets.append(-1)
-        else:
-            offsets.append(sum(i * st for i, st in zip(position, in_strides, strict=True)))  # type: ignore[misc]
+    sources = [
+        -1 if None in position else sum(i * st for i, st in zip(position, in_strides, strict=True))  # type: ignore[misc]
+        for position in product(*per_axis)
+    ]
+    return sources, padded
+
+
+def pad_planes(
+    data: list[int], planes: int, spatial: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...], mode: str
+) -> tuple[list[int], tuple[int, ...]]:
+    """Pad every plane (the last len(spatial) axes) of `data`; returns the data and the padded sizes."""
+    sources, padded = plane_sources(spatial, before, after, mode)
     size = prod(spatial)
     out: list[int] = []
     for plane in range(planes):
         base = plane * size
-        out.extend(data[base + o] if o >= 0 else 0 for o in offsets)
+        out.extend(data[base + o] if o >= 0 else 0 for o in sources)
     return out, padded
+
+
+def fold_planes(
+    grad: list[int], planes: int, spatial: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...], mode: str
+) -> list[int]:
+    """The gradient of pad_planes: each padded position's gradient goes back to the input position it read
+    (summed where reflect, replicate or circular read one position several times); zeros padding drops it."""
+    sources, padded = plane_sources(spatial, before, after, mode)
+    size, padded_size = prod(spatial), prod(padded)
+    out = [0] * (planes * size)
+    for plane in range(planes):
+        base, padded_base = plane * size, plane * padded_size
+        for offset, source in enumerate(sources):
+            if source >= 0:
+                out[base + source] += grad[padded_base + offset]
+    return out
 
 
 def with_channel_bias(

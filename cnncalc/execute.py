@@ -124,3 +124,33 @@ def execute(graph: Graph, x: Tensor, weights: Weights, ctx: Context, on_layer: C
             on_layer()
     approximate = any(t.approximate for t in outputs.values())
     return Run(outputs[graph.output], outputs, macs, consumed, ctx.stats, approximate)
+
+
+def backward(graph: Graph, run: Run, weights: Weights, ctx: Context, grad_output: Tensor) -> dict[str, Tensor]:
+    """Exact gradients of L = sum(grad_output * output) (grad_output all ones: the sum of the outputs) with
+    respect to the input ("input") and every learnable weight ("<layer name>.<state_dict name>"), walking the
+    graph backwards and summing the gradients that reach a layer from several readers."""
+    from cnncalc.tensor import add
+
+    pending: dict[str, Tensor] = {graph.output: grad_output}
+    grads: dict[str, Tensor] = {}
+    for node in reversed(graph.nodes):
+        grad = pending.pop(node.name, None)
+        if grad is None:
+            continue  # this layer does not reach the output
+        ctx.layer = node.name
+        inputs = [run.outputs[i] for i in node.inputs]
+        try:
+            input_grads, weight_grads = node.bound().backward(
+                inputs, weights[node.name], run.outputs[node.name], grad, ctx
+            )
+        except LayerError as error:
+            raise located(graph.file, node, error) from None
+        for name, value in weight_grads.items():
+            grads[f"{node.name}.{name}"] = value.reduced()
+        for source, value in zip(node.inputs, input_grads, strict=True):
+            if value is not None:
+                pending[source] = add(pending[source], value) if source in pending else value
+    x = run.outputs[NETWORK_INPUT]
+    grads["input"] = pending.get(NETWORK_INPUT, Tensor.zeros(x.shape)).reduced()
+    return grads

@@ -123,6 +123,9 @@ def torch_op(layer: Layer, *, average_max_pools: bool = False) -> tuple[Op, torc
     if average_max_pools and layer.kind.startswith("AdaptiveMaxPool"):
         average = getattr(torch.nn, layer.kind.replace("Max", "Avg"))(layer_arguments(layer)["output_size"])
         return lambda xs: average(xs[0]), module
+    if getattr(layer, "flip", False):  # cnncalc's true convolution: cross-correlation with the kernel mirrored
+        spatial = tuple(range(2, 2 + layer.dims))
+        return lambda xs: module._conv_forward(xs[0], module.weight.flip(spatial), module.bias), module
     return lambda xs: module(xs[0]), module
 
 

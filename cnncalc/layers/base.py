@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # fractions (and decimal with it) is imported only where a fr
     Rational = int | Fraction
 
 
+Gradients = tuple[list["Tensor | None"], dict[str, "Tensor"]]  # per input, per learnable weight
 SMALL = range(-2, 3)  # generated weights: small integers keep exact results short
 
 
@@ -128,6 +129,17 @@ class Layer:
         ctx.dot so their multiplies are counted; forward never calls the analyzer rules above (macs, ...),
         so that the executor checks them."""
         raise LayerError(f"the executor cannot run {self.kind} yet", hint="cnncalc summary analyzes it")
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        """Exact gradients of a scalar loss L, given grad = dL/d(output) (the output's shape).
+
+        Returns dL/d(input) for each input (None for an input whose values are not read, such as CenterCrop's
+        second) and dL/d(weight) for each learnable weight by state_dict name. `inputs`, `params` and `output` are
+        those of the forward pass; anything else forward used (batch statistics, a dropout mask from
+        ctx.random()) is recomputed, never kept."""
+        raise LayerError(f"the executor cannot differentiate {self.kind} yet")
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:

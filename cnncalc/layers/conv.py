@@ -12,14 +12,15 @@ from math import gcd, prod
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
-from cnncalc.compute import pad_planes, with_channel_bias
+from cnncalc.compute import fold_planes, pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
 from cnncalc.layers.registry import register
+from cnncalc.tensor import Tensor
 
 if TYPE_CHECKING:
     from cnncalc.compute import Context
-    from cnncalc.tensor import Tensor
+    from cnncalc.layers.base import Gradients
 
 AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
 
@@ -171,33 +172,40 @@ class ConvNd(_ConvCommon):
             ),
         ]
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+    def geometry(self, padded: tuple[int, ...]) -> tuple[list[int], list[int]]:
+        """For a padded input plane: the offsets of one filter's taps (channel-major, like the weight's
+        (C_in/g, *k) rows, relative to a group's first channel) and the offset where each output position's
+        window starts. Shared by forward and backward, so both pair the same input with the same weight."""
         from itertools import product
 
-        (x,) = inputs
-        batch, channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
-        mode = "zeros" if self.padding_mode == "zeros" else self.padding_mode
-        data, padded = pad_planes(x.data, batch * channels, spatial, self.pad_left, self.pad_right, mode)
-        weight = params["weight"]
-        per_group_in = channels // self.groups
-        per_group_out = self.out_channels // self.groups
         plane = prod(padded)
         strides = [prod(padded[a + 1 :]) for a in range(self.dims)]
-        # Offsets of one filter's taps in the padded input, channel-major like the weight's (C_in/g, *k) rows.
         taps = [
             sum(k * d * st for k, d, st in zip(position, self.dilation, strides, strict=True))
             for position in product(*(range(k) for k in self.kernel_size))
         ]
         if self.flip:  # a true convolution pairs input tap t with the mirrored weight tap
             taps.reverse()
-        window = [c * plane + tap for c in range(per_group_in) for tap in taps]
-        row = per_group_in * prod(self.kernel_size)
-        rows = [weight.data[o * row : (o + 1) * row] for o in range(self.out_channels)]
-        out_spatial = self.out_shape[1:]
+        window = [c * plane + tap for c in range(self.in_channels // self.groups) for tap in taps]
         starts = [
             sum(o * s * st for o, s, st in zip(position, self.stride, strides, strict=True))
-            for position in product(*(range(n) for n in out_spatial))
+            for position in product(*(range(n) for n in self.out_shape[1:]))
         ]
+        return window, starts
+
+    def padded_input(self, x: Tensor) -> tuple[list[int], tuple[int, ...]]:
+        planes = x.shape[0] * x.shape[1]
+        return pad_planes(x.data, planes, x.shape[2:], self.pad_left, self.pad_right, self.padding_mode)
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        batch, channels = x.shape[0], x.shape[1]
+        data, padded = self.padded_input(x)
+        window, starts = self.geometry(padded)
+        weight = params["weight"]
+        per_group_in, per_group_out = channels // self.groups, self.out_channels // self.groups
+        plane, row = prod(padded), len(window)
+        rows = [weight.data[o * row : (o + 1) * row] for o in range(self.out_channels)]
         out_plane = len(starts)
         out = [0] * (batch * self.out_channels * out_plane)
         for n in range(batch):
@@ -210,6 +218,48 @@ class ConvNd(_ConvCommon):
         result = with_channel_bias(out, x.denominator * weight.denominator, params, self.bias, self.out_shape, batch)
         result.approximate = result.approximate or x.approximate or weight.approximate
         return result
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # Every output position's window is a patch of the padded input; each product x * w sends g * w back
+        # to x and g * x to w ("sum the gradients from different patches"), then the padding folds back.
+        (x,) = inputs
+        batch, channels = x.shape[0], x.shape[1]
+        data, padded = self.padded_input(x)
+        window, starts = self.geometry(padded)
+        weight = params["weight"]
+        per_group_in, per_group_out = channels // self.groups, self.out_channels // self.groups
+        plane, row = prod(padded), len(window)
+        out_plane = len(starts)
+        grad_padded = [0] * len(data)
+        grad_weight = [0] * len(weight.data)
+        for n in range(batch):
+            for g in range(self.groups):
+                base = (n * channels + g * per_group_in) * plane
+                for position, start in enumerate(starts):
+                    at = [base + start + w for w in window]
+                    for o in range(g * per_group_out, (g + 1) * per_group_out):
+                        go = grad.data[(n * self.out_channels + o) * out_plane + position]
+                        if not go:
+                            continue
+                        w_row = o * row
+                        for j, index in enumerate(at):
+                            grad_padded[index] += go * weight.data[w_row + j]
+                            grad_weight[w_row + j] += go * data[index]
+        grad_x = fold_planes(
+            grad_padded, batch * channels, x.shape[2:], self.pad_left, self.pad_right, self.padding_mode
+        )
+        approximate = grad.approximate or x.approximate or weight.approximate
+        grads = {"weight": Tensor(weight.shape, grad_weight, grad.denominator * x.denominator, approximate)}
+        if self.bias:
+            sums = [0] * self.out_channels
+            for n in range(batch):
+                for o in range(self.out_channels):
+                    start = (n * self.out_channels + o) * out_plane
+                    sums[o] += sum(grad.data[start : start + out_plane])
+            grads["bias"] = Tensor((self.out_channels,), sums, grad.denominator, grad.approximate)
+        return [Tensor(x.shape, grad_x, grad.denominator * weight.denominator, approximate)], grads
 
     def summary(self) -> str:
         parts = [f"k{_axes(self.kernel_size)}"]
