@@ -129,6 +129,12 @@ def run(
     mode: Mode = typer.Option(Mode.eval, "--mode", help="PyTorch's eval or train mode (BatchNorm, dropout)."),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     trace: bool = typer.Option(False, "--trace", help="Show every layer's output and the statistics used."),
+    backward: bool = typer.Option(
+        False, "--backward", help="Also the exact gradients of the sum of the outputs (input and every weight)."
+    ),
+    grad_output: str | None = typer.Option(
+        None, "--grad-output", help="Differentiate sum(G * output) for G from this file instead (implies --backward)."
+    ),
     max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
 ) -> None:
     """Run the network exactly, in pure Python with rational numbers, and print its output.
@@ -142,6 +148,7 @@ def run(
       cnncalc run specs/lenet5.yaml --seed 1
       cnncalc run net.yaml --input image.yaml --trace
       cnncalc run net.yaml --mode train --format json | jq .output
+      cnncalc run specs/conv_gradients.yaml --input specs/inputs/grid_4x4.yaml --backward
     """
     from cnncalc.render.values import render_run_json, render_run_text, run_dict
     from cnncalc.runner import read_input, run_spec
@@ -153,8 +160,13 @@ def run(
         raise UsageError("standard input ('-') can be read only once")
     graph = load_spec(spec)
     x, batched = read_input(input, graph) if input is not None else (None, graph.batch > 1)
-    outcome, _ = run_spec(graph, x, seed, mode.value, max_macs, progress=_interactive())
-    data = run_dict(graph, outcome, batched, mode.value, seed, trace)
+    execution = run_spec(graph, x, seed, mode.value, max_macs, progress=_interactive())
+    data = run_dict(graph, execution.run, batched, mode.value, seed, trace)
+    if backward or grad_output is not None:
+        from cnncalc.render.values import grad_dict
+        from cnncalc.runner import gradients
+
+        data["grad"] = grad_dict(gradients(graph, execution, grad_output), batched)
     _write(render_run_json(data) + "\n" if format is RunFormat.json else render_run_text(data))
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from cnncalc.analyze import Report, analyze
 from cnncalc.compute import Context
 from cnncalc.errors import CnncalcError, Location, UsageError
-from cnncalc.execute import Run, execute, generated_input, weights_for
+from cnncalc.execute import Run, Weights, backward, execute, generated_input, weights_for
 from cnncalc.graph import Graph
 from cnncalc.layers import fmt_shape
 from cnncalc.tensor import Tensor, flatten_nested, parse_value, shape_of_nested
@@ -31,6 +31,14 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 def read_input(path: str, graph: Graph) -> tuple[Tensor, bool]:
     """The input tensor from a YAML or JSON nested list, with or without a batch axis; and whether it had one."""
+    return read_tensor(path, graph.input_shape, f"{graph.name} takes", "the input")
+
+
+def read_tensor(
+    path: str, sample: tuple[int, ...], takes: str, what: str, batch: int | None = None
+) -> tuple[Tensor, bool]:
+    """Values of per-sample shape `sample` from a YAML or JSON nested list, with or without a batch axis (of
+    `batch` samples when given); and whether it had one."""
     from cnncalc.spec import read_spec_text
     from cnncalc.yamlsource import load_yaml
 
@@ -40,23 +48,23 @@ def read_input(path: str, graph: Graph) -> tuple[Tensor, bool]:
     try:
         shape = shape_of_nested(value) if isinstance(value, list) else ()
     except ValueError as error:
-        raise InputError(f"the input is not a rectangular nested list: {error}", location=where) from None
-    sample = graph.input_shape
-    if shape == sample or (sample[0] == 1 and shape == sample[1:]):  # a lone H x W image: one channel
+        raise InputError(f"{what} is not a rectangular nested list: {error}", location=where) from None
+    if (shape == sample or (sample[0] == 1 and shape == sample[1:])) and batch in (None, 1):  # H x W: one channel
         batched, full = False, (1, *sample)
-    elif len(shape) == len(sample) + 1 and shape[1:] == sample:
+    elif len(shape) == len(sample) + 1 and shape[1:] == sample and batch in (None, shape[0]):
         batched, full = True, shape
     else:
+        samples = "N" if batch is None else str(batch)
         raise InputError(
-            f"the input has shape {fmt_shape(shape) or 'a single number'}, but {graph.name} takes "
-            f"{fmt_shape(sample)} per sample",
+            f"{what} has shape {fmt_shape(shape) or 'a single number'}, but {takes} {fmt_shape(sample)} per sample"
+            + ("" if batch is None else f" for {batch} sample(s)"),
             location=where,
-            hint=f"give a nested list of shape {fmt_shape(sample)}, or N x {fmt_shape(sample)} for a batch",
+            hint=f"give a nested list of shape {fmt_shape(sample)}, or {samples} x {fmt_shape(sample)} for a batch",
         )
     try:
         values = [parse_value(v) for v in flatten_nested(value)]
     except ValueError as error:
-        raise InputError(f"the input holds a value that is not a number: {error}", location=where) from None
+        raise InputError(f"{what} holds a value that is not a number: {error}", location=where) from None
     return Tensor.from_values(full, values), batched
 
 
@@ -69,6 +77,13 @@ def check_budget(report: Report, max_macs: int) -> None:
         )
 
 
+class Execution(NamedTuple):
+    run: Run
+    report: Report
+    weights: Weights
+    ctx: Context
+
+
 def run_spec(
     graph: Graph,
     x: Tensor | None,
@@ -76,7 +91,7 @@ def run_spec(
     mode: str,
     max_macs: int,
     progress: bool = False,
-) -> tuple[Run, Report]:
+) -> Execution:
     """Execute `graph` on `x` (or a seeded input of the spec's batch), within the MAC budget."""
     if x is not None:
         graph.batch = x.shape[0]
@@ -86,9 +101,18 @@ def run_spec(
         x = generated_input((graph.batch, *graph.input_shape), seed)
     weights = weights_for(graph, seed)
     ctx = Context(mode=mode, seed=seed)
-    if progress:
-        return _with_progress(graph, x, weights, ctx), report
-    return execute(graph, x, weights, ctx), report
+    run = _with_progress(graph, x, weights, ctx) if progress else execute(graph, x, weights, ctx)
+    return Execution(run, report, weights, ctx)
+
+
+def gradients(graph: Graph, execution: Execution, grad_path: str | None) -> dict[str, Tensor]:
+    """Exact gradients of the sum of the outputs, or of sum(G * output) for G read from `grad_path`."""
+    output = execution.run.output
+    if grad_path is None:
+        grad = Tensor(output.shape, [1] * len(output.data))
+    else:
+        grad, _ = read_tensor(grad_path, output.shape[1:], "the output has", "--grad-output", batch=output.shape[0])
+    return backward(graph, execution.run, execution.weights, execution.ctx, grad)
 
 
 def _with_progress(graph: Graph, x: Tensor, weights: dict[str, dict[str, Tensor]], ctx: Context) -> Run:
@@ -114,7 +138,7 @@ class Check(NamedTuple):
 def verify(graph: Graph, seed: int, mode: str, max_macs: int, progress: bool = False) -> list[Check]:
     """Run the executor on one generated sample and compare each layer with the analyzers' figures."""
     graph.batch = 1
-    run, report = run_spec(graph, None, seed, mode, max_macs, progress)
+    run, report, _, _ = run_spec(graph, None, seed, mode, max_macs, progress)
     checks = []
     for row in report.rows:
         executed = run.outputs[row.name].shape[1:]

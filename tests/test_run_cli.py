@@ -35,6 +35,32 @@ def test_lecture_batch_mean() -> None:
     assert data["batch"] == 3 and data["approximate"] is True  # normalizing divides by a square root
 
 
+def test_lecture_convolution_gradients() -> None:
+    grid = [[2, 3, 2, 4], [5, 6, 6, 8], [3, 2, 1, 0], [1, 2, 3, 4]]
+    kernel = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    data = run_json("specs/conv_gradients.yaml", "--input", "specs/inputs/grid_4x4.yaml", "--backward")
+    # The gradient of the summed outputs for weight (i, j): the sum over the 2 x 2 output positions (patches) of
+    # the input pixel that weight meets there; for input pixel (y, x): the sum of the weights that meet it.
+    weight = [[sum(grid[i + a][j + b] for a in range(2) for b in range(2)) for j in range(3)] for i in range(3)]
+    assert data["grad"]["conv.weight"] == [[weight]]
+    assert data["grad"]["conv.bias"] == [4]
+    meets = [
+        [
+            sum(kernel[y - a][x - b] for a in range(2) for b in range(2) if 0 <= y - a < 3 and 0 <= x - b < 3)
+            for x in range(4)
+        ]
+        for y in range(4)
+    ]
+    assert data["grad"]["input"] == [meets]
+
+
+def test_gradient_of_a_weighted_output(tmp_path: Path) -> None:
+    given = _write(tmp_path, "g.yaml", "[[[1, 0], [0, -1]]]")
+    data = run_json("specs/conv_gradients.yaml", "--input", "specs/inputs/grid_4x4.yaml", "--grad-output", str(given))
+    assert data["grad"]["conv.bias"] == [0]  # 1 + 0 + 0 - 1
+    assert data["grad"]["conv.weight"][0][0][0] == [2 - 6, 3 - 6, 2 - 8]  # x[0][j] - x[1][j + 1]
+
+
 def test_table_output_prints_exact_values() -> None:
     result = run_cli("run", "specs/global_avg_pool.yaml", "--input", "specs/inputs/grid_4x4.yaml")
     assert result.code == 0, result.err

@@ -75,6 +75,14 @@ def run_dict(graph: Graph, run: Run, batched: bool, mode: str, seed: int, trace:
     return data
 
 
+def grad_dict(grads: dict[str, Tensor], batched: bool) -> dict[str, Any]:
+    """The gradients for output: the input's with the input's batch convention, the weights' as they are."""
+    return {
+        name: tensor_values(value, batched) if name == "input" else _convert(value.nested(), value.approximate)
+        for name, value in grads.items()
+    }
+
+
 def _stats(stats: dict[str, Any]) -> dict[str, Any]:
     return {key: _convert(value, False) for key, value in stats.items()}
 
@@ -101,6 +109,9 @@ def render_run_text(data: dict[str, Any]) -> str:
     if "layers" in data:
         lines.append("\noutput:")
     lines.append(nested_text(data["output"]))
+    for name, value in data.get("grad", {}).items():
+        lines.append(f"\ngradient w.r.t. {name}:")
+        lines.append(nested_text(value))
     return "\n".join(lines) + "\n"
 
 
