@@ -116,9 +116,10 @@ def gradients(graph: Graph, execution: Execution, grad_path: str | None) -> dict
 
 
 def _with_progress(graph: Graph, x: Tensor, weights: dict[str, dict[str, Tensor]], ctx: Context) -> Run:
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    with Progress(console=Console(stderr=True), transient=True) as bar:  # stdout stays the result alone
         task = bar.add_task("running exactly", total=len(graph.nodes))
         return execute(graph, x, weights, ctx, on_layer=lambda: bar.advance(task))
 

@@ -12,6 +12,13 @@ The others leave the rationals at any nonzero input (exp, erf, tanh of a nonzero
 elements are computed to DIGITS significant digits or better, in pure Python decimal arithmetic (erf by its
 series, erfc by its continued fraction), and the output is then marked approximate; inputs that give rational
 results (0, a softmax row of equal values) stay exact.
+
+Gradients (`backward`) follow the same split: exact slopes for the piecewise kinds, with PyTorch's values at the
+kinks (ReLU: 0 at 0; ReLU6, Hardtanh, Hardsigmoid: 0 at both bounds; LeakyReLU, PReLU, ELU: the negative side's
+slope at 0; Hardswish: 0 at -3 and 1 at 3), and 40-digit slopes elsewhere, in forms that do not cancel in the
+tails (sigmoid' = p*q / (p + q)^2 with p/q = exp(-|x|), not s * (1 - s)). Softmax's gradient is taken from
+forward's output. One divergence is deliberate: Hardsigmoid's slope is exactly 1/6, where PyTorch's CPU backward
+multiplies by the float32 constant 1.0f / 6.0f even in float64 (a relative 3e-8 off; its forward divides exactly).
 """
 
 from __future__ import annotations
@@ -30,10 +37,12 @@ from cnncalc.layers.registry import register
 from cnncalc.tensor import DIGITS, Tensor
 
 if TYPE_CHECKING:
+    from decimal import Context as DecimalContext
     from decimal import Decimal
     from fractions import Fraction
 
     from cnncalc.compute import Context
+    from cnncalc.layers.base import Gradients
 
 INPLACE = Arg("inplace", Bool(), False, "overwrite the input; changes no shape or count")
 WORKING_DIGITS = DIGITS + 10  # precision of the decimal arithmetic behind each approximate element
@@ -72,6 +81,31 @@ def map_values(x: Tensor, function: Callable[[Fraction], Ratio]) -> Tensor:
     return out
 
 
+def chain(x: Tensor, grad: Tensor, slope: Callable[[Fraction], Ratio]) -> Tensor:
+    """dL/dx = dL/dy * slope(x) element by element, for y = f(x) applied to each element alone; the slope at a
+    value met again is computed once. Approximate when some slope, the input or the gradient is."""
+    from fractions import Fraction
+
+    slopes: dict[int, Ratio] = {}
+    ratios = []
+    rounded = False
+    for numerator, g in zip(x.data, grad.data, strict=True):
+        result = slopes.get(numerator)
+        if result is None:
+            result = slopes[numerator] = slope(Fraction(numerator, x.denominator))
+            rounded = rounded or not result[2]
+        ratios.append((g * result[0], grad.denominator * result[1]))
+    out = ratio_tensor(x.shape, ratios, rounded)
+    out.approximate = out.approximate or x.approximate or grad.approximate
+    return out
+
+
+def gated(x: Tensor, grad: Tensor, passes: Callable[[int], bool]) -> Tensor:
+    """dL/dy where passes(numerator of x) and 0 elsewhere: the gradient of a function whose slope is 1 or 0."""
+    data = [g if passes(v) else 0 for v, g in zip(x.data, grad.data, strict=True)]
+    return Tensor(x.shape, data, grad.denominator, x.approximate or grad.approximate)
+
+
 def expm1_ratio(value: Fraction) -> tuple[int, int]:
     """exp(value) - 1 for value <= 0 as a ratio of ints, to WORKING_DIGITS significant digits: near 0 the
     subtraction cancels leading digits, so exp is taken with that many digits more."""
@@ -98,6 +132,33 @@ def tanh(value: Fraction) -> Ratio:
         return 0, 1, True
     p, q = expm1_ratio(-2 * abs(value))
     return (-p if value > 0 else p), p + 2 * q, False
+
+
+def sigmoid_slope(value: Fraction) -> Ratio:
+    """sigmoid'(x) = s * (1 - s) = p*q / (p + q)^2 with p/q = exp(-|x|): no 1 - s that would cancel."""
+    if value == 0:
+        return 1, 4, True
+    p, q = exp_ratio(-abs(value))
+    return p * q, (p + q) ** 2, False
+
+
+def tanh_slope(value: Fraction) -> Ratio:
+    """tanh'(x) = 1 - tanh(x)^2 = 4*p*q / (p + q)^2 with p/q = exp(-2|x|): no cancellation where tanh nears 1."""
+    if value == 0:
+        return 1, 1, True
+    p, q = exp_ratio(-2 * abs(value))
+    return 4 * p * q, (p + q) ** 2, False
+
+
+def silu_slope(value: Fraction) -> Ratio:
+    """SiLU'(x) = s * (1 + x * (1 - s)), s = sigmoid(x), both s and 1 - s taken from p/q = exp(-|x|)."""
+    if value == 0:
+        return 1, 2, True
+    p, q = exp_ratio(-abs(value))
+    kept, rest = (q, p) if value > 0 else (p, q)  # s = kept / (p + q), 1 - s = rest / (p + q)
+    total = p + q
+    top, bottom = value.numerator, value.denominator
+    return kept * (total * bottom + top * rest), total * total * bottom, False
 
 
 @lru_cache
@@ -176,10 +237,33 @@ def gelu_erf(value: Fraction) -> Ratio:
         return 0, 1, True
     context = DecimalContext(prec=WORKING_DIGITS + 5)
     x = context.divide(Decimal(value.numerator), Decimal(value.denominator))
-    tail = erfc(context.divide(context.abs(x), context.sqrt(Decimal(2))), WORKING_DIGITS + 5)
+    p, q = context.multiply(x, _normal_cdf(x, context)).as_integer_ratio()
+    return p, q, False
+
+
+def _normal_cdf(x: Decimal, context: DecimalContext) -> Decimal:
+    """Phi(x) = erfc(-x / sqrt(2)) / 2 to the context's precision."""
+    from decimal import Decimal
+
+    tail = erfc(context.divide(context.abs(x), context.sqrt(Decimal(2))), context.prec)
     half_tail = context.divide(tail, 2)
-    phi = context.subtract(1, half_tail) if x > 0 else half_tail
-    p, q = context.multiply(x, phi).as_integer_ratio()
+    return context.subtract(1, half_tail) if x > 0 else half_tail
+
+
+def gelu_erf_slope(value: Fraction) -> Ratio:
+    """d/dx x * Phi(x) = Phi(x) + x * phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density."""
+    from decimal import Context as DecimalContext
+    from decimal import Decimal
+
+    if value == 0:
+        return 1, 2, True
+    context = DecimalContext(prec=WORKING_DIGITS + 5)
+    x = context.divide(Decimal(value.numerator), Decimal(value.denominator))
+    density = context.divide(
+        context.exp(context.divide(context.minus(context.multiply(x, x)), 2)),
+        context.sqrt(context.multiply(2, _pi(context.prec + 3))),
+    )
+    p, q = context.add(_normal_cdf(x, context), context.multiply(x, density)).as_integer_ratio()
     return p, q, False
 
 
@@ -202,6 +286,20 @@ def gelu_tanh(value: Fraction) -> Ratio:
     u = _sqrt_2_over_pi() * (value + Fraction("0.044715") * value**3)
     p, q, _ = sigmoid(2 * u)
     return value.numerator * p, value.denominator * q, False
+
+
+def gelu_tanh_slope(value: Fraction) -> Ratio:
+    """d/dx x * s(2u) = s + x * s * (1 - s) * 2u', s = sigmoid(2u), u' = sqrt(2/pi) * (1 + 3 * 0.044715 x^2)."""
+    from fractions import Fraction
+
+    if value == 0:
+        return 1, 2, True
+    cubic = Fraction("0.044715")
+    u = _sqrt_2_over_pi() * (value + cubic * value**3)
+    s_top, total, _ = sigmoid(2 * u)  # s = s_top / total, 1 - s = (total - s_top) / total
+    du = _sqrt_2_over_pi() * (1 + 3 * cubic * value**2)
+    slope = Fraction(s_top, total) + value * Fraction(s_top * (total - s_top), total * total) * 2 * du
+    return slope.numerator, slope.denominator, False
 
 
 class _Elementwise(Layer):
@@ -249,6 +347,12 @@ class ReLU(_Elementwise):
         (x,) = inputs
         return Tensor(x.shape, [v if v > 0 else 0 for v in x.data], x.denominator, x.approximate)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [gated(x, grad, lambda v: v > 0)], {}  # PyTorch: slope 0 at the kink x = 0
+
 
 @register
 class ReLU6(_Elementwise):
@@ -262,6 +366,13 @@ class ReLU6(_Elementwise):
         six = 6 * x.denominator
         data = [0 if v < 0 else six if v > six else v for v in x.data]
         return Tensor(x.shape, data, x.denominator, x.approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        six = 6 * x.denominator
+        return [gated(x, grad, lambda v: 0 < v < six)], {}  # PyTorch (Hardtanh's rule): slope 0 at 0 and at 6
 
 
 @register
@@ -287,6 +398,16 @@ class LeakyReLU(_Elementwise):
         top, bottom = slope.numerator, slope.denominator
         data = [v * bottom if v > 0 else v * top for v in x.data]
         return Tensor(x.shape, data, x.denominator * bottom, x.approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        slope = as_written(self, "negative_slope")
+        top, bottom = slope.numerator, slope.denominator
+        # PyTorch: the negative slope at the kink x = 0.
+        data = [g * bottom if v > 0 else g * top for v, g in zip(x.data, grad.data, strict=True)]
+        return [Tensor(x.shape, data, grad.denominator * bottom, x.approximate or grad.approximate)], {}
 
 
 @register
@@ -338,6 +459,29 @@ class PReLU(_Elementwise):
         ]
         return Tensor(x.shape, data, x.denominator * scale, x.approximate or weight.approximate)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # y = x for x > 0, a * x otherwise (PyTorch: the slope a at the kink x = 0); da sums g * x over the
+        # non-positive elements its channel (or, shared, every channel) scales.
+        (x,) = inputs
+        weight = params["weight"]
+        slopes, scale = weight.data, weight.denominator
+        plane = prod(x.shape[2:])
+        channels = len(slopes)
+        grad_x, grad_slopes = [], [0] * channels
+        for i, (v, g) in enumerate(zip(x.data, grad.data, strict=True)):
+            if v > 0:
+                grad_x.append(g * scale)
+            else:
+                channel = (i // plane) % channels if channels > 1 else 0
+                grad_x.append(g * slopes[channel])
+                grad_slopes[channel] += g * v
+        approximate = x.approximate or grad.approximate
+        return [Tensor(x.shape, grad_x, grad.denominator * scale, approximate or weight.approximate)], {
+            "weight": Tensor(weight.shape, grad_slopes, grad.denominator * x.denominator, approximate)
+        }
+
 
 @register
 class ELU(_Elementwise):
@@ -368,6 +512,23 @@ class ELU(_Elementwise):
 
         return map_values(x, elu)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        alpha = as_written(self, "alpha")
+
+        def slope(value: Fraction) -> Ratio:
+            # PyTorch: alpha * exp(x) for x <= 0, so alpha (not 1) at the kink x = 0.
+            if value > 0:
+                return 1, 1, True
+            if value == 0 or alpha == 0:
+                return alpha.numerator, alpha.denominator, True
+            p, q = exp_ratio(value)
+            return alpha.numerator * p, alpha.denominator * q, False
+
+        return [chain(x, grad, slope)], {}
+
 
 @register
 class GELU(_Elementwise):
@@ -393,6 +554,12 @@ class GELU(_Elementwise):
         (x,) = inputs
         return map_values(x, gelu_tanh if self.approximate == "tanh" else gelu_erf)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [chain(x, grad, gelu_tanh_slope if self.approximate == "tanh" else gelu_erf_slope)], {}
+
 
 @register
 class SiLU(_Elementwise):
@@ -410,6 +577,12 @@ class SiLU(_Elementwise):
 
         return map_values(x, silu)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [chain(x, grad, silu_slope)], {}
+
 
 @register
 class Sigmoid(_Elementwise):
@@ -421,6 +594,12 @@ class Sigmoid(_Elementwise):
         (x,) = inputs
         return map_values(x, sigmoid)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [chain(x, grad, sigmoid_slope)], {}
+
 
 @register
 class Tanh(_Elementwise):
@@ -431,6 +610,12 @@ class Tanh(_Elementwise):
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         (x,) = inputs
         return map_values(x, tanh)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [chain(x, grad, tanh_slope)], {}
 
 
 @register
@@ -484,13 +669,18 @@ class Hardtanh(_Elementwise):
             ({"min_val": float("-inf"), "max_val": 0.25}, ((2, 3),)),
         ]
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+    def bounds(self) -> tuple[Fraction | None, Fraction | None]:
+        """The clip values as the decimals the spec wrote; None for an infinite one (no clipping there)."""
         from fractions import Fraction
 
-        (x,) = inputs
         infinite = (float("inf"), float("-inf"))
         low = None if self.min_val in infinite else Fraction(str(self.min_val))
         high = None if self.max_val in infinite else Fraction(str(self.max_val))
+        return low, high
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        low, high = self.bounds()
         denominator = lcm(x.denominator, *(b.denominator for b in (low, high) if b is not None))
         factor = denominator // x.denominator
         data = [v * factor for v in x.data]
@@ -501,6 +691,23 @@ class Hardtanh(_Elementwise):
             ceiling = high.numerator * (denominator // high.denominator)
             data = [v if v < ceiling else ceiling for v in data]
         return Tensor(x.shape, data, denominator, x.approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        low, high = self.bounds()
+        d = x.denominator
+        # PyTorch passes the gradient strictly between the bounds only: slope 0 at min_val and at max_val.
+        # Compared as v * q against p * d for a bound p / q, so no bound's denominator rescales the input.
+        floor = None if low is None else (low.numerator * d, low.denominator)
+        ceiling = None if high is None else (high.numerator * d, high.denominator)
+
+        def inside(v: int) -> bool:
+            above = floor is None or v * floor[1] > floor[0]
+            return above and (ceiling is None or v * ceiling[1] < ceiling[0])
+
+        return [gated(x, grad, inside)], {}
 
 
 @register
@@ -516,6 +723,20 @@ class Hardswish(_Elementwise):
         data = [v * min(max(v + 3 * d, 0), 6 * d) for v in x.data]  # over 6 d^2
         return Tensor(x.shape, data, 6 * d * d, x.approximate)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # Slope 0 for x <= -3, x / 3 + 1 / 2 = (2x + 3) / 6 for -3 < x < 3, 1 for x >= 3: PyTorch's values at
+        # the kinks (0 at -3, where the middle piece would give -1/2; 1 at 3, where it would give 3/2).
+        (x,) = inputs
+        d = x.denominator
+        three, six = 3 * d, 6 * d
+        data = [
+            0 if v <= -three else g * six if v >= three else g * (2 * v + three)
+            for v, g in zip(x.data, grad.data, strict=True)
+        ]
+        return [Tensor(x.shape, data, grad.denominator * six, x.approximate or grad.approximate)], {}
+
 
 @register
 class Hardsigmoid(_Elementwise):
@@ -529,6 +750,15 @@ class Hardsigmoid(_Elementwise):
         d = x.denominator
         data = [min(max(v + 3 * d, 0), 6 * d) for v in x.data]  # over 6 d
         return Tensor(x.shape, data, 6 * d, x.approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        three = 3 * x.denominator
+        # Slope 1/6 strictly between -3 and 3, 0 elsewhere: PyTorch gives 0 at both kinks.
+        data = [g if -three < v < three else 0 for v, g in zip(x.data, grad.data, strict=True)]
+        return [Tensor(x.shape, data, 6 * grad.denominator, x.approximate or grad.approximate)], {}
 
 
 @register
@@ -617,3 +847,27 @@ class Softmax(Layer):
         out = ratio_tensor(shape, ratios, rounded)
         out.approximate = out.approximate or x.approximate
         return out
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # dx_i = y_i * (g_i - sum_j g_j y_j) along each row, from forward's output y (its 40-digit values where
+        # they are approximate), with sum_j g_j y_j taken as sum_j g_j y_j / sum_j y_j: the same where the row sums
+        # to 1 exactly, and where it is rounded, a uniform g (the rows' sums are constant) still gives exactly 0.
+        # With y_i = Y_i / D and g_i = G_i / E: dx_i = Y_i * (G_i * sum(Y) - sum(G Y)) / (E * D * sum(Y)).
+        shape = output.shape
+        y, g = output.data, grad.data
+        size, stride = shape[self.axis], prod(shape[self.axis + 1 :])
+        ratios: list[tuple[int, int]] = [(0, 1)] * len(y)
+        scale = grad.denominator * output.denominator
+        for outer in range(prod(shape[: self.axis])):
+            for inner in range(stride):
+                row = range(outer * size * stride + inner, (outer + 1) * size * stride, stride)
+                total = sum(y[i] for i in row)
+                weighted = sum(g[i] * y[i] for i in row)
+                for i in row:
+                    ratios[i] = (y[i] * (g[i] * total - weighted), scale * total)
+        # Rounded again to SIGNIFICANT digits where y is approximate, so that long denominators do not pile up.
+        out = ratio_tensor(shape, ratios, rounded=output.approximate)
+        out.approximate = output.approximate or grad.approximate or inputs[0].approximate
+        return [out], {}

@@ -9,6 +9,7 @@ Transposed conv output size per axis:
 from __future__ import annotations
 
 from math import gcd, prod
+from operator import mul
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
@@ -349,15 +350,12 @@ class ConvTransposeNd(_ConvCommon):
             ({"out_channels": 2, "kernel_size": 3, "padding": 2}, ((1, *(s + 1 for s in small)),)),
         ]
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+    def scatter_geometry(self, spatial: tuple[int, ...]) -> tuple[tuple[int, ...], list[int], list[int]]:
+        """The full output plane before `padding` is cropped (input i meets tap m at i*s + m*d), the offset in it
+        where each input position's scatter starts, and the offsets of the kernel's taps (the weight's row-major
+        order). Shared by forward and backward, so both pair the same input and weight with the same output."""
         from itertools import product
 
-        (x,) = inputs
-        batch, channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
-        weight = params["weight"]
-        per_group_in = channels // self.groups
-        per_group_out = self.out_channels // self.groups
-        # The full output before `padding` is cropped: input i meets tap m at i*s + m*d.
         full = tuple(
             (n - 1) * s + d * (k - 1) + 1 + op
             for n, s, d, k, op in zip(
@@ -373,6 +371,15 @@ class ConvTransposeNd(_ConvCommon):
             sum(m * d * st for m, d, st in zip(position, self.dilation, strides, strict=True))
             for position in product(*(range(k) for k in self.kernel_size))
         ]
+        return full, starts, taps
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        batch, channels = x.shape[0], x.shape[1]
+        weight = params["weight"]
+        per_group_in = channels // self.groups
+        per_group_out = self.out_channels // self.groups
+        full, starts, taps = self.scatter_geometry(x.shape[2:])
         in_plane, full_plane, tap_count = len(starts), prod(full), len(taps)
         out = [0] * (batch * self.out_channels * full_plane)
         for n in range(batch):
@@ -395,6 +402,49 @@ class ConvTransposeNd(_ConvCommon):
         )
         result.approximate = result.approximate or x.approximate or weight.approximate
         return result
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # The crop's gradient goes back into the full output (zeros where `padding` cut); then each product
+        # x * w that forward scattered to a full-output position sends g * w back to x and g * x to w.
+        (x,) = inputs
+        batch, channels = x.shape[0], x.shape[1]
+        weight = params["weight"]
+        per_group_in = channels // self.groups
+        per_group_out = self.out_channels // self.groups
+        full, starts, taps = self.scatter_geometry(x.shape[2:])
+        crop = tuple(-p for p in self.padding)
+        grad_full = fold_planes(grad.data, batch * self.out_channels, full, crop, crop, "zeros")
+        in_plane, full_plane, tap_count = len(starts), prod(full), len(taps)
+        grad_x = [0] * len(x.data)
+        grad_weight = [0] * len(weight.data)
+        for n in range(batch):
+            for c in range(channels):
+                first = (c // per_group_in) * per_group_out
+                at_x = (n * channels + c) * in_plane
+                plane = x.data[at_x : at_x + in_plane]
+                for o in range(per_group_out):
+                    at_w = (c * per_group_out + o) * tap_count
+                    row = weight.data[at_w : at_w + tap_count]
+                    base = (n * self.out_channels + first + o) * full_plane
+                    for i, (start, value) in enumerate(zip(starts, plane, strict=True)):
+                        gs = [grad_full[base + start + tap] for tap in taps]  # the gradients x_i was sent to
+                        grad_x[at_x + i] += sum(map(mul, gs, row))
+                        if value:
+                            for m, g in enumerate(gs):
+                                grad_weight[at_w + m] += g * value
+        approximate = grad.approximate or x.approximate or weight.approximate
+        grads = {"weight": Tensor(weight.shape, grad_weight, grad.denominator * x.denominator, approximate)}
+        if self.bias:
+            out_plane = prod(grad.shape[2:])
+            sums = [0] * self.out_channels
+            for n in range(batch):
+                for o in range(self.out_channels):
+                    start = (n * self.out_channels + o) * out_plane
+                    sums[o] += sum(grad.data[start : start + out_plane])
+            grads["bias"] = Tensor((self.out_channels,), sums, grad.denominator, grad.approximate)
+        return [Tensor(x.shape, grad_x, grad.denominator * weight.denominator, approximate)], grads
 
     def summary(self) -> str:
         parts = [f"k{_axes(self.kernel_size)}", f"s{_axes(self.stride)}"]

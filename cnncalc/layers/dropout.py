@@ -8,7 +8,8 @@ Execution (`forward`): eval mode is the identity. Training keeps each element (e
 kinds: the same units PyTorch draws one mask value for, see `mask_unit`) with probability 1 - p, drawn from
 ctx.random() (seeded by the run's seed and the layer's name: the same mask on every run, though not torch's), and
 scales the kept values by 1 / (1 - p) exactly, p being the decimal the spec wrote (0.2 is 1/5: the scale is 5/4).
-p = 1 zeroes everything.
+p = 1 zeroes everything. The gradient (`backward`) is masked alike: the same mask, drawn again from ctx.random() (the
+same node name seeds it), zero where a unit was dropped and g / (1 - p) where it was kept; eval mode passes it on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from cnncalc.tensor import Tensor
 
 if TYPE_CHECKING:
     from cnncalc.compute import Context
+    from cnncalc.layers.base import Gradients
 
 
 class _DropoutBase(Layer):
@@ -71,24 +73,42 @@ class _DropoutBase(Layer):
             ({"p": 0.75}, (other,)),
         ]
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+    def kept(self, shape: Shape, ctx: Context) -> list[bool]:
+        """Per mask unit of a batch of `shape`, whether it is kept: drawn from ctx.random() in order, one draw per
+        unit, so that forward and backward (ctx.layer being the same node) see the same mask."""
+        rng = ctx.random()
+        units = prod(shape) // self.mask_unit(shape)
+        return [rng.random() >= self.p for _ in range(units)]  # dropped with probability p (the double nearest p)
+
+    def masked(self, t: Tensor, ctx: Context) -> Tensor:
+        """t with the dropped units zeroed and the kept ones scaled by 1 / (1 - p), exactly; in eval mode (or with
+        p = 0) t itself. The forward pass masks the input; the backward pass masks the gradient the same way, since
+        dy/dx is 0 where a unit was dropped and 1 / (1 - p) where it was kept."""
         from fractions import Fraction
 
-        (x,) = inputs
         if not ctx.training or self.p == 0:
-            return x
+            return t
         if self.p == 1:
-            return Tensor(x.shape, [0] * len(x.data), 1, x.approximate)
-        keep = 1 - Fraction(str(self.p))
-        unit = self.mask_unit(x.shape)
-        rng = ctx.random()
+            return Tensor(t.shape, [0] * len(t.data), 1, t.approximate)
+        keep = 1 - Fraction(str(self.p))  # scaled by 1 / keep = keep.denominator / keep.numerator
+        unit = self.mask_unit(t.shape)
         data: list[int] = []
-        for start in range(0, len(x.data), unit):
-            if rng.random() < self.p:  # dropped with probability p (the double nearest p: within 2**-53)
+        for number, kept in enumerate(self.kept(t.shape, ctx)):
+            start = number * unit
+            if kept:
+                data.extend(v * keep.denominator for v in t.data[start : start + unit])
+            else:
                 data.extend([0] * unit)
-            else:  # kept and scaled by 1 / keep = keep.denominator / keep.numerator
-                data.extend(v * keep.denominator for v in x.data[start : start + unit])
-        return Tensor(x.shape, data, x.denominator * keep.numerator, x.approximate)
+        return Tensor(t.shape, data, t.denominator * keep.numerator, t.approximate)
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        return self.masked(x, ctx)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        return [self.masked(grad, ctx)], {}
 
 
 @register

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import lcm, prod
+from operator import mul
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Int, Optional
@@ -13,6 +14,7 @@ from cnncalc.tensor import Tensor
 
 if TYPE_CHECKING:
     from cnncalc.compute import Context
+    from cnncalc.layers.base import Gradients
 
 Examples = list[tuple[dict[str, Any], tuple[Shape, ...]]]
 
@@ -89,6 +91,34 @@ class Linear(Layer):
         out = [v * scale + adds[i % count] for i, v in enumerate(out)]  # the bias runs along the last axis
         return Tensor(shape, out, common, approximate or bias.approximate)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # Y = X W^T + b over every row of the leading axes: dX = dY W, dW = dY^T X summed over rows, db = sum dY.
+        (x,) = inputs
+        weight = params["weight"]
+        features, outs = self.in_features, self.out_features
+        g, xs, w = grad.data, x.data, weight.data
+        columns = [w[i::features] for i in range(features)]  # W's column i: the weights input i meets
+        grad_x: list[int] = []
+        grad_weight = [0] * len(w)
+        sums = [0] * outs
+        for row in range(len(g) // outs):
+            g_row = g[row * outs : (row + 1) * outs]
+            x_row = xs[row * features : (row + 1) * features]
+            grad_x.extend(sum(map(mul, g_row, column)) for column in columns)
+            for o, go in enumerate(g_row):
+                if go:
+                    sums[o] += go
+                    at = o * features
+                    for i, value in enumerate(x_row):
+                        grad_weight[at + i] += go * value
+        approximate = grad.approximate or x.approximate or weight.approximate
+        grads = {"weight": Tensor(weight.shape, grad_weight, grad.denominator * x.denominator, approximate)}
+        if self.bias:
+            grads["bias"] = Tensor((outs,), sums, grad.denominator, grad.approximate)
+        return [Tensor(x.shape, grad_x, grad.denominator * weight.denominator, approximate)], grads
+
 
 @register
 class Flatten(Layer):
@@ -146,6 +176,11 @@ class Flatten(Layer):
         shape = x.shape[: self.start] + (prod(x.shape[self.start : self.end + 1]),) + x.shape[self.end + 1 :]
         return x.reshaped(shape)
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        return [grad.reshaped(inputs[0].shape)], {}  # the same row-major values, in the input's shape
+
 
 @register
 class Identity(Layer):
@@ -157,3 +192,8 @@ class Identity(Layer):
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         return inputs[0]
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        return [grad], {}

@@ -18,6 +18,7 @@ from cnncalc.tensor import Tensor, common
 
 if TYPE_CHECKING:
     from cnncalc.compute import Context
+    from cnncalc.layers.base import Gradients
 
 Examples = list[tuple[dict[str, Any], tuple[Shape, ...]]]
 
@@ -79,6 +80,11 @@ class Add(_Merge):
         return Tensor(
             inputs[0].shape, [sum(values) for values in zip(*numerators, strict=True)], denominator, approximate
         )
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        return [grad for _ in inputs], {}  # every input adds with weight 1
 
 
 @register
@@ -150,6 +156,24 @@ class Concat(_Merge):
                 out.extend(data[index * block : (index + 1) * block])
         shape = first[:axis] + (sum(t.shape[axis] for t in inputs),) + first[axis + 1 :]
         return Tensor(shape, out, denominator, approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # Each input gets back its own slices of every outer block, in the order forward joined them.
+        axis = self.axis + 1
+        outer = prod(inputs[0].shape[:axis])
+        blocks = [prod(t.shape[axis:]) for t in inputs]
+        joined = sum(blocks)
+        parts: list[list[int]] = [[] for _ in inputs]
+        for index in range(outer):
+            at = index * joined
+            for part, block in zip(parts, blocks, strict=True):
+                part.extend(grad.data[at : at + block])
+                at += block
+        return [
+            Tensor(t.shape, part, grad.denominator, grad.approximate) for t, part in zip(inputs, parts, strict=True)
+        ], {}
 
 
 @register
@@ -235,6 +259,29 @@ class Mul(_Merge):
             out = [v * data[i] for v, i in zip(out, reader, strict=True)]
             denominator *= tensor.denominator
         return Tensor(shape, out, denominator, any(t.approximate for t in inputs))
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # d(x_1 ... x_k)/dx_j is the product of the others, broadcast to the output; an input broadcast along an
+        # axis was read once per output element there, so its gradient sums over that axis.
+        shape = grad.shape
+        readers = [_broadcast_indices(t.shape, shape) for t in inputs]
+        approximate = grad.approximate or any(t.approximate for t in inputs)
+        grads: list[Tensor | None] = []
+        for j, (tensor, reader) in enumerate(zip(inputs, readers, strict=True)):
+            product = grad.data
+            denominator = grad.denominator
+            for k, (other, other_reader) in enumerate(zip(inputs, readers, strict=True)):
+                if k != j:
+                    data = other.data
+                    product = [v * data[i] for v, i in zip(product, other_reader, strict=True)]
+                    denominator *= other.denominator
+            summed = [0] * len(tensor.data)
+            for value, i in zip(product, reader, strict=True):
+                summed[i] += value
+            grads.append(Tensor(tensor.shape, summed, denominator, approximate))
+        return grads, {}
 
 
 def _broadcast(shapes: list[Shape]) -> Shape | None:

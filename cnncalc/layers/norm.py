@@ -22,13 +22,19 @@ DIGITS significant digits and the output is marked approximate. eps is taken as 
 double PyTorch adds (Fraction(1e-05), not 1/100000): that is the number torch's float64 computation uses.
 RMSNorm's eps=None is float64's machine epsilon 2**-52 (torch.finfo(x.dtype).eps, the executor reading values as
 float64).
+
+Gradients (`backward`) recompute the same statistics and the same 40-digit inverse roots. With running statistics
+the layer is affine per channel (dx = g * weight * r); with the input's statistics the gradient goes through the
+mean and the variance of each group too (the closed form is in `backward`), computed from the exact centred
+values, so that sums which must cancel do (the input gradient of sum(output) with weight 1 is exactly 0) and each
+element is rounded once. dweight = sum(g * xh) and dbias = sum(g) over the elements each affine entry touches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from math import isqrt, lcm, log10, prod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from cnncalc.args import Arg, Bool, Float, Int, IntList, Optional
 from cnncalc.compute import sqrt_ratio
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
     from random import Random
 
     from cnncalc.compute import Context
+    from cnncalc.layers.base import Gradients
 
 AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
 
@@ -119,6 +126,17 @@ def _inverse_root(total: Fraction) -> tuple[int, int, bool]:
         return bottom_root, top_root, True
     root_top, root_bottom = sqrt_ratio(top, bottom)
     return root_bottom, root_top, False
+
+
+class Statistics(NamedTuple):
+    """What a normalization divides by in one pass: element i belongs to group (i // size) % period."""
+
+    layout: tuple[int, int]  # (size, period)
+    means: list[Fraction]  # per group (RMSNorm: 0)
+    variances: list[Fraction]  # per group, biased (RMSNorm: the mean square)
+    roots: list[tuple[int, int, bool]]  # per group, 1 / sqrt(variance + eps) as (numerator, denominator, exact)
+    running: bool  # taken from the running_mean / running_var buffers
+    approximate: bool  # the input or a buffer was approximate
 
 
 def _plain(value: Fraction) -> int | Fraction:
@@ -218,10 +236,11 @@ class _Normalization(Layer):
         per_sample = self.statistics_layout(shape)[1] // shape[0]
         return f"sample {group // per_sample}" + (f", group {group % per_sample}" if per_sample > 1 else "")
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+    def statistics(self, x: Tensor, params: dict[str, Tensor], ctx: Context) -> Statistics:
+        """The statistics PyTorch normalizes `x` with in ctx's mode, and each group's inverse root. Shared by
+        forward and backward, so that both use the same mean and the same 40-digit root."""
         from fractions import Fraction
 
-        (x,) = inputs
         shape = x.shape
         running = self.uses_running_stats(ctx)
         if running:
@@ -235,10 +254,6 @@ class _Normalization(Layer):
             size, period = self.statistics_layout(shape)
             means, variances = self.input_statistics(x, size, period)
             approximate = x.approximate
-        if self.centred:
-            ctx.record(mean=[_plain(m) for m in means], var=[_plain(v) for v in variances])
-        else:
-            ctx.record(mean_square=[_plain(v) for v in variances])
         eps = self.epsilon()
         roots = []
         for group, variance in enumerate(variances):
@@ -252,9 +267,93 @@ class _Normalization(Layer):
                     hint="use a positive eps, e.g. 1e-05",
                 )
             roots.append(_inverse_root(total))
-        out = self.normalized(x, params, (size, period), means, roots)
-        out.approximate = out.approximate or approximate
+        return Statistics((size, period), means, variances, roots, running, approximate)
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        stats = self.statistics(x, params, ctx)
+        if self.centred:
+            ctx.record(mean=[_plain(m) for m in stats.means], var=[_plain(v) for v in stats.variances])
+        else:
+            ctx.record(mean_square=[_plain(v) for v in stats.variances])
+        out = self.normalized(x, params, stats.layout, stats.means, stats.roots)
+        out.approximate = out.approximate or stats.approximate
         return out
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # With xh = (x - mean) * r, r = 1 / sqrt(var + eps), and gh = g * weight (the gradient reaching xh):
+        # - running statistics are constants: dx = gh * r;
+        # - statistics of a group of n inputs depend on every one of them ("the full gradient through mean and
+        #   variance"): dx = r / n * (n * gh - sum(gh) - xh * sum(gh * xh)), without the sum(gh) term for
+        #   RMSNorm, which does not subtract a mean;
+        # and per affine element dweight = sum(g * xh), dbias = sum(g).
+        (x,) = inputs
+        stats = self.statistics(x, params, ctx)
+        exact = all(root_exact for _, _, root_exact in stats.roots)
+        a_size, a_period = self.affine_layout(x.shape)
+        e = grad.denominator
+        weight = params["weight"] if self.scaled else None
+        weight_grads: dict[str, Tensor] = {}
+        if weight is None:
+            gh, gh_den = grad.data, e
+        else:
+            slopes = weight.data
+            gh = [g * slopes[(i // a_size) % a_period] for i, g in enumerate(grad.data)]
+            gh_den = e * weight.denominator
+            # xh as forward computes it before the affine step (to SIGNIFICANT digits where r is approximate).
+            xh = self.normalized(x, {}, stats.layout, stats.means, stats.roots, affine=False)
+            sums = [0] * a_period
+            for i, (g, value) in enumerate(zip(grad.data, xh.data, strict=True)):
+                sums[(i // a_size) % a_period] += g * value
+            approximate = grad.approximate or xh.approximate or stats.approximate
+            weight_grads["weight"] = Tensor(self.affine_shape(), sums, e * xh.denominator, approximate)
+        if self.shifted:
+            sums = [0] * a_period
+            for i, g in enumerate(grad.data):
+                sums[(i // a_size) % a_period] += g
+            weight_grads["bias"] = Tensor(self.affine_shape(), sums, e, grad.approximate)
+        size, period = stats.layout
+        ratios: list[tuple[int, int]] = []
+        if stats.running:
+            for i, g in enumerate(gh):
+                s, t, _ = stats.roots[(i // size) % period]
+                ratios.append((g * s, gh_den * t))
+        else:
+            # Exact centred values c_i = x_i * b - a * d (mean a / b, x_i over d), so xh_i = c_i * s / (d b t) with
+            # r = s / t: the sums below cancel exactly where they should (sum(c) = 0 in every group), and the
+            # element is rounded once, at the end.
+            d = x.denominator
+            centred = [(m.denominator, m.numerator * d) for m in stats.means]
+            n = len(x.data) // period
+            plain_sums, cross_sums = [0] * period, [0] * period
+            for i, (g, value) in enumerate(zip(gh, x.data, strict=True)):
+                group = (i // size) % period
+                b, ad = centred[group]
+                plain_sums[group] += g
+                cross_sums[group] += g * (value * b - ad)
+            if not self.centred:  # RMSNorm: no mean, so no sum(gh) term
+                plain_sums = [0] * period
+            # dx_i = s * ((n gh_i - sum(gh)) (d b t)^2 - c_i sum(gh c) s^2) / (t n gh_den (d b t)^2)
+            constants = []
+            for (b, _), (s, t, _) in zip(centred, stats.roots, strict=True):
+                square = (d * b * t) ** 2
+                constants.append((square, s * s, t * n * gh_den * square))
+            for i, (g, value) in enumerate(zip(gh, x.data, strict=True)):
+                group = (i // size) % period
+                b, ad = centred[group]
+                s = stats.roots[group][0]
+                square, s_square, denominator = constants[group]
+                numerator = (n * g - plain_sums[group]) * square - (value * b - ad) * cross_sums[group] * s_square
+                ratios.append((s * numerator, denominator))
+        grad_x = ratio_tensor(x.shape, ratios, rounded=not exact)
+        if exact:  # over the least common denominator of the groups': often much shorter once reduced
+            grad_x = grad_x.reduced()
+        grad_x.approximate = grad_x.approximate or grad.approximate or stats.approximate
+        if weight is not None:
+            grad_x.approximate = grad_x.approximate or weight.approximate
+        return [grad_x], weight_grads
 
     def normalized(
         self,
@@ -263,10 +362,12 @@ class _Normalization(Layer):
         layout: tuple[int, int],
         means: list[Fraction],
         roots: list[tuple[int, int, bool]],
+        affine: bool = True,
     ) -> Tensor:
-        """(x - mean) / sqrt(var + eps) * weight + bias, given each group's mean and inverse root."""
-        weight = params["weight"] if self.scaled else None
-        bias = params["bias"] if self.shifted else None
+        """(x - mean) / sqrt(var + eps) * weight + bias, given each group's mean and inverse root; without
+        `affine`, the standardized values (x - mean) / sqrt(var + eps) alone."""
+        weight = params["weight"] if self.scaled and affine else None
+        bias = params["bias"] if self.shifted and affine else None
         w_den = 1 if weight is None else weight.denominator
         b_den = 1 if bias is None else bias.denominator
         # y = (x/d - a/b) * (s/t) * (W/w_den) + B/b_den with mean a/b and inverse root s/t per group:

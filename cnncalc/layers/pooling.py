@@ -13,6 +13,10 @@ The executor's forward is PyTorch's: max pools pad with -inf (a padded tap never
 zeros and divide by the window over the input and its padding (count_include_pad, the default; the part of a
 ceil_mode window past the padding is not counted), by the input elements alone, or by divisor_override.
 Averages stay exact: one common denominator per tensor, the input's times the lcm of the divisors.
+
+Backward reuses forward's windows: a max pool sends each output's gradient to the first maximal element of its
+window in PyTorch's scan order (row-major; a tie goes to the first), an average pool spreads it over the window's
+input elements divided by the same divisor; overlapping windows add up.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     from fractions import Fraction
 
     from cnncalc.compute import Context
+    from cnncalc.layers.base import Gradients
     from cnncalc.tensor import Tensor
 
 from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
@@ -171,6 +176,50 @@ def _average_planes(x: Tensor, windows: list[list[int]], divisors: list[int], ou
     return Tensor((batch, channels, *out_spatial), out, x.denominator * common, x.approximate)
 
 
+def _max_grad(x: Tensor, windows: list[list[int]], grad: Tensor) -> Tensor:
+    """The gradient of _max_planes: each output's gradient goes to the FIRST maximal element of its window in
+    PyTorch's scan order (row-major over the window, as _plane_windows lists it: PyTorch replaces its running
+    maximum only on a strictly larger value), summed where overlapping windows pick the same element."""
+    from cnncalc.tensor import Tensor
+
+    size = prod(x.shape[2:])
+    out = [0] * len(x.data)
+    g = grad.data
+    at = 0  # the flat index of the current output in grad
+    for start in range(0, len(x.data), size):
+        plane = x.data[start : start + size]
+        for window in windows:
+            if g[at]:
+                best = window[0]
+                for index in window:
+                    if plane[index] > plane[best]:
+                        best = index
+                out[start + best] += g[at]
+            at += 1
+    return Tensor(x.shape, out, grad.denominator, grad.approximate or x.approximate)
+
+
+def _average_grad(x: Tensor, windows: list[list[int]], divisors: list[int], grad: Tensor) -> Tensor:
+    """The gradient of _average_planes: each output's gradient divided by its divisor goes to every element its
+    window summed (taps over padding sum nothing and get nothing), over grad.denominator * lcm of the divisors."""
+    from cnncalc.tensor import Tensor
+
+    common = lcm(*(abs(d) for d in divisors))
+    scales = [common // d for d in divisors]
+    size = prod(x.shape[2:])
+    out = [0] * len(x.data)
+    g = grad.data
+    at = 0
+    for start in range(0, len(x.data), size):
+        for window, scale in zip(windows, scales, strict=True):
+            share = g[at] * scale
+            at += 1
+            if share:
+                for index in window:
+                    out[start + index] += share
+    return Tensor(x.shape, out, grad.denominator * common, grad.approximate)
+
+
 class _WindowPoolNd(Layer):
     """What MaxPool and AvgPool share: a kernel sliding with stride (default: the kernel), padding, ceil_mode."""
 
@@ -305,7 +354,17 @@ class MaxPoolNd(_WindowPoolNd):
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         (x,) = inputs
-        spatial = x.shape[2:]
+        return _max_planes(x, self.max_windows(x.shape[2:]), self.out_shape[1:])
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [_max_grad(x, self.max_windows(x.shape[2:]), grad)], {}
+
+    def max_windows(self, spatial: tuple[int, ...]) -> list[list[int]]:
+        """The flat input offsets every output's window reads (shared by forward and backward); a window over
+        padding alone is refused, as PyTorch's -inf there has no exact value."""
         empty = self.padding_only_windows(spatial)
         if empty:
             axis, j, taps = empty[0]
@@ -316,8 +375,7 @@ class MaxPoolNd(_WindowPoolNd):
                 arg="dilation",
                 hint="use a smaller dilation or less padding, so that every window reaches the input",
             )
-        windows = _plane_windows(self.sliding_taps(spatial), spatial)
-        return _max_planes(x, windows, self.out_shape[1:])
+        return _plane_windows(self.sliding_taps(spatial), spatial)
 
 
 class AvgPoolNd(_WindowPoolNd):
@@ -365,9 +423,19 @@ class AvgPoolNd(_WindowPoolNd):
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         (x,) = inputs
-        spatial = x.shape[2:]
-        taps = self.sliding_taps(spatial)
-        windows = _plane_windows(taps, spatial)
+        windows, divisors = self.averaging(x.shape[2:])
+        return _average_planes(x, windows, divisors, self.out_shape[1:])
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        windows, divisors = self.averaging(x.shape[2:])
+        return [_average_grad(x, windows, divisors, grad)], {}
+
+    def averaging(self, spatial: tuple[int, ...]) -> tuple[list[list[int]], list[int]]:
+        """Every output's window (flat input offsets) and the divisor of its sum, shared by forward and backward."""
+        windows = _plane_windows(self.sliding_taps(spatial), spatial)
         if self.divisor_override is not None:
             divisors = [self.divisor_override] * len(windows)
         elif self.count_include_pad:
@@ -376,7 +444,7 @@ class AvgPoolNd(_WindowPoolNd):
             divisors = [prod(position) for position in product(*counts)]  # row-major, as the windows
         else:
             divisors = [len(window) for window in windows]
-        return _average_planes(x, windows, divisors, self.out_shape[1:])
+        return windows, divisors
 
     def summary(self) -> str:
         parts = [super().summary()]
@@ -498,6 +566,12 @@ class AdaptiveMaxPoolNd(_AdaptivePoolNd):
         (x,) = inputs
         return _max_planes(x, self.bin_windows(x.shape[2:]), self.out_shape[1:])
 
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [_max_grad(x, self.bin_windows(x.shape[2:]), grad)], {}
+
 
 class AdaptiveAvgPoolNd(_AdaptivePoolNd):
     ops_rule = f"bin elements - 1 adds + 1 divide per output element; {_BINS}"
@@ -514,6 +588,13 @@ class AdaptiveAvgPoolNd(_AdaptivePoolNd):
         (x,) = inputs
         windows = self.bin_windows(x.shape[2:])
         return _average_planes(x, windows, [len(window) for window in windows], self.out_shape[1:])
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        windows = self.bin_windows(x.shape[2:])
+        return [_average_grad(x, windows, [len(window) for window in windows], grad)], {}
 
 
 @register

@@ -28,6 +28,13 @@ index lower than exact arithmetic would). Linear, bilinear, trilinear and bicubi
 PyTorch's formulas (`interpolation_taps`), with the exact factor f above where PyTorch uses 1 / scale_factor.
 Constant padding writes its value as the decimal written, Fraction(str(value)) (0.1 is 1/10), whose nearest double
 is the value PyTorch writes.
+
+Backward is the exact transpose of forward: Upsample scatters each output's gradient through forward's indices and
+weights, padding sends each copied element's gradient back to its source (the fill value takes none), CenterCrop
+puts the gradient back where it was cut. PyTorch's CPU backward differs where it is not the transpose of its own
+forward: nearest and bicubic along an axis whose size a scale factor leaves unchanged (or, nearest, doubles), where
+its backward copies while its forward reads through the scale factor; and an empty ReflectionPad3d output, whose
+input gradient PyTorch leaves uninitialised.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from operator import mul
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, is_int, is_number
-from cnncalc.compute import pad_planes
+from cnncalc.compute import fold_planes, pad_planes
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
 from cnncalc.layers.registry import register
@@ -48,6 +55,7 @@ if TYPE_CHECKING:
     from fractions import Fraction  # imported where used: most networks never need it
 
     from cnncalc.compute import Context
+    from cnncalc.layers.base import Gradients
 
 Factor = int | float
 Examples = list[tuple[dict[str, Any], tuple[Shape, ...]]]
@@ -296,7 +304,38 @@ class Upsample(Layer):
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         (x,) = inputs
-        spatial_in = x.shape[2:]
+        reads, denominators = self.sampling(x.shape[2:])
+        # Interpolation is separable: resampling one axis at a time gives the very same exact sums.
+        data = x.data
+        sizes = list(x.shape)
+        for axis, axis_reads in enumerate(reads):
+            full_axis = axis + 2
+            outer, inner = prod(sizes[:full_axis]), prod(sizes[full_axis + 1 :])
+            data = _resample(data, outer, sizes[full_axis], inner, axis_reads)
+            sizes[full_axis] = len(axis_reads)
+        return Tensor(tuple(sizes), data, x.denominator * prod(denominators), x.approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # The transpose of forward's reads, axis by axis: every output's gradient times each weight goes back to the
+        # input index it read. This is the exact gradient of forward (PyTorch's own forward indices); PyTorch's CPU
+        # backward for nearest and nearest-exact always computes its indices as the single-precision kernel does
+        # (nearest_idx), so where its forward used the other kernel and the indices differ, so does its gradient.
+        (x,) = inputs
+        reads, denominators = self.sampling(x.shape[2:])
+        data = grad.data
+        sizes = list(grad.shape)
+        for axis, axis_reads in enumerate(reads):
+            full_axis = axis + 2
+            outer, inner = prod(sizes[:full_axis]), prod(sizes[full_axis + 1 :])
+            data = _scatter(data, outer, x.shape[full_axis], inner, axis_reads)
+            sizes[full_axis] = x.shape[full_axis]
+        return [Tensor(x.shape, data, grad.denominator * prod(denominators), grad.approximate)], {}
+
+    def sampling(self, spatial_in: tuple[int, ...]) -> tuple[list[list[list[tuple[int, int]]]], list[int]]:
+        """Per spatial axis: for each output index, the (input index, weight numerator) pairs it sums, and the
+        weights' common denominator. Shared by forward and backward."""
         spatial_out = self.out_shape[1:]
         count = len(spatial_in)
         # PyTorch maps output to input with the scale factor itself unless it recomputes it from the sizes.
@@ -320,15 +359,7 @@ class Upsample(Layer):
                 )
                 reads.append(taps)
                 denominators.append(denominator)
-        # Interpolation is separable: resampling one axis at a time gives the very same exact sums.
-        data = x.data
-        sizes = list(x.shape)
-        for axis in range(count):
-            full_axis = axis + 2
-            outer, inner = prod(sizes[:full_axis]), prod(sizes[full_axis + 1 :])
-            data = _resample(data, outer, sizes[full_axis], inner, reads[axis])
-            sizes[full_axis] = spatial_out[axis]
-        return Tensor(tuple(sizes), data, x.denominator * prod(denominators), x.approximate)
+        return reads, denominators
 
 
 # -- Upsample's source indices and weights, as PyTorch's CPU kernels compute them -------------------------------------
@@ -442,6 +473,22 @@ def _resample(data: list[int], outer: int, length: int, inner: int, taps: list[l
             weights = [w for _, w in reads]
             rows = [data[block + i * inner : block + (i + 1) * inner] for i, _ in reads]
             out.extend(sum(map(mul, weights, column)) for column in zip(*rows, strict=True))
+    return out
+
+
+def _scatter(grad: list[int], outer: int, length: int, inner: int, taps: list[list[tuple[int, int]]]) -> list[int]:
+    """The transpose of _resample: grad shaped (outer, len(taps), inner) back to (outer, length, inner), output o's
+    gradient times each weight added to the input index it read."""
+    out = [0] * (outer * length * inner)
+    out_size = len(taps) * inner
+    for block in range(outer):
+        source, target = block * out_size, block * length * inner
+        for o, reads in enumerate(taps):
+            row = grad[source + o * inner : source + (o + 1) * inner]
+            for index, weight in reads:
+                at = target + index * inner
+                for k, value in enumerate(row):
+                    out[at + k] += weight * value
     return out
 
 
@@ -565,10 +612,7 @@ class PadNd(Layer):
         (x,) = inputs
         rank = len(x.shape)
         spatial = x.shape[rank - self.dims :]
-        # The padding list runs from the last axis backwards, (before, after) for each.
-        before = tuple(self.padding[2 * k] for k in reversed(range(self.dims)))
-        after = tuple(self.padding[2 * k + 1] for k in reversed(range(self.dims)))
-        reads, sizes = self.plane_reads(spatial, before, after)
+        reads, sizes = self.reads(spatial)
         fill = self.fill()
         denominator = lcm(x.denominator, fill.denominator)
         scale, fill_numerator = denominator // x.denominator, fill.numerator * (denominator // fill.denominator)
@@ -578,6 +622,29 @@ class PadNd(Layer):
             data = x.data[base : base + plane]
             out.extend(data[r - 1] * scale if r else fill_numerator for r in reads)
         return Tensor(x.shape[: rank - self.dims] + sizes, out, denominator, x.approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # Every padded position's gradient goes back to the input element it copied (summed where reflection,
+        # replication or wrapping copied one element several times); the fill value is a constant: nothing.
+        (x,) = inputs
+        spatial = x.shape[len(x.shape) - self.dims :]
+        reads, _ = self.reads(spatial)
+        plane, padded = prod(spatial), len(reads)
+        out = [0] * len(x.data)
+        for index in range(len(x.data) // plane):
+            base, padded_base = index * plane, index * padded  # padded may be 0: an axis padded away
+            for offset, read in enumerate(reads):
+                if read:
+                    out[base + read - 1] += grad.data[padded_base + offset]
+        return [Tensor(x.shape, out, grad.denominator, grad.approximate)], {}
+
+    def reads(self, spatial: tuple[int, ...]) -> tuple[list[int], tuple[int, ...]]:
+        """plane_reads for this layer's padding, which lists (before, after) from the last axis backwards."""
+        before = tuple(self.padding[2 * k] for k in reversed(range(self.dims)))
+        after = tuple(self.padding[2 * k + 1] for k in reversed(range(self.dims)))
+        return self.plane_reads(spatial, before, after)
 
     def plane_reads(
         self, spatial: tuple[int, ...], before: tuple[int, ...], after: tuple[int, ...]
@@ -883,3 +950,17 @@ class CenterCrop(Layer):
             x.data, x.shape[0] * x.shape[1], spatial, tuple(-s for s in starts), tuple(-e for e in ends), "zeros"
         )
         return Tensor(x.shape[:2] + sizes, data, x.denominator, x.approximate)
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        # The crop's gradient placed back where it was cut from, zeros around; the second input gives only a size.
+        x = inputs[0]
+        spatial, target = x.shape[2:], grad.shape[2:]
+        starts = tuple(int(round((n - t) / 2.0)) for n, t in zip(spatial, target, strict=True))
+        ends = tuple(n - t - s for n, t, s in zip(spatial, target, starts, strict=True))
+        data = fold_planes(
+            grad.data, x.shape[0] * x.shape[1], spatial, tuple(-s for s in starts), tuple(-e for e in ends), "zeros"
+        )
+        grads: list[Tensor | None] = [Tensor(x.shape, data, grad.denominator, grad.approximate)]
+        return grads + [None] * (len(inputs) - 1), {}

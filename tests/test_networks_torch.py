@@ -1,0 +1,99 @@
+"""Random tiny networks run by the executor and by PyTorch (float64): every layer's output, and the gradients of
+the input and every weight, in eval and train mode. Networks are drawn by hypothesis from chains of kinds with a
+residual add or a concat, small integer weights and inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cnncalc.compute import Context
+from cnncalc.execute import backward, execute, generated_input, weights_for
+from cnncalc.spec import parse_spec
+from cnncalc.tensor import Tensor
+
+torch = pytest.importorskip("torch")
+from torch_graph import TorchGraph  # noqa: E402  (needs torch)
+
+# Shape-preserving layers for C x H x W (C = 4), so any chain of them is valid.
+BODY = [
+    "conv2d: {out_channels: 4, kernel_size: 3, padding: 1}",
+    "conv2d: {out_channels: 4, kernel_size: 1, groups: 2, bias: false}",
+    "conv2d: {out_channels: 4, kernel_size: 3, padding: same, padding_mode: reflect}",
+    "batchnorm2d",
+    "groupnorm: {num_groups: 2}",
+    "relu",
+    "leakyrelu: {negative_slope: 0.25}",
+    "hardtanh: {min_val: -7, max_val: 7}",
+    "sigmoid",
+    "tanh",
+    "silu",
+    "avgpool2d: {kernel_size: 3, stride: 1, padding: 1}",
+    "maxpool2d: {kernel_size: 3, stride: 1, padding: 1}",
+    "zeropad2d: {padding: 1}\n  - conv2d: {out_channels: 4, kernel_size: 3}",
+    "convtranspose2d: {out_channels: 4, kernel_size: 3, padding: 1}",
+    "identity",
+]
+HEADS = [
+    "adaptiveavgpool2d: {output_size: 1}\n  - flatten\n  - linear: {out_features: 3}",
+    "flatten\n  - linear: {out_features: 2}\n  - softmax: {dim: 1}",
+    "conv2d: {out_channels: 2, kernel_size: 2, stride: 2}",
+]
+
+
+@st.composite
+def networks(draw: Any) -> str:
+    body = draw(st.lists(st.sampled_from(BODY), min_size=1, max_size=4))
+    lines = ["input: [4, 4, 4]", "layers:", "  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1, name: stem}"]
+    lines += [f"  - {layer}" for layer in body]
+    lines.append("  - identity: {name: body}")
+    merge = draw(st.sampled_from(["add", "concat", None]))
+    if merge == "add":
+        lines.append("  - add: {inputs: [stem, body]}")
+    elif merge == "concat":
+        lines.append("  - concat: {inputs: [stem, body]}")
+        lines.append("  - conv2d: {out_channels: 4, kernel_size: 1}")
+    lines.append(f"  - {draw(st.sampled_from(HEADS))}")
+    return "\n".join(lines) + "\n"
+
+
+def as_torch(t: Tensor, grad: bool = False) -> Any:
+    return torch.tensor([float(v) for v in t.values()], dtype=torch.float64).reshape(t.shape).requires_grad_(grad)
+
+
+def close(ours: Tensor, theirs: Any) -> bool:
+    mine = as_torch(ours)
+    scale = max(1.0, float(theirs.abs().max()))
+    return bool(torch.allclose(mine, theirs.reshape(mine.shape), rtol=1e-9, atol=1e-9 * scale))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(), st.sampled_from(["eval", "train"]), st.integers(0, 10**6))
+def test_random_networks_match_torch(text: str, mode: str, seed: int) -> None:
+    graph = parse_spec(text)
+    weights = weights_for(graph, seed)
+    x = generated_input((2, *graph.input_shape), seed)
+    ctx = Context(mode=mode, seed=seed)
+    run = execute(graph, x, weights, ctx)
+
+    net = TorchGraph(graph)
+    for name, module in net.modules.items():
+        module.train(mode == "train")
+        with torch.no_grad():
+            for key, value in {**dict(module.named_parameters()), **dict(module.named_buffers())}.items():
+                value.copy_(as_torch(weights[name][key]).to(value.dtype))
+    tx = as_torch(x, grad=True)
+    values = net(tx)
+    for node in graph.nodes:
+        assert close(run.outputs[node.name], values[node.name]), node.name
+
+    grads = backward(graph, run, weights, ctx, Tensor(run.output.shape, [1] * len(run.output.data)))
+    values[graph.output].sum().backward()
+    assert close(grads["input"], tx.grad), "input"
+    for name, module in net.modules.items():
+        for key, parameter in module.named_parameters():
+            if f"{name}.{key}" in grads:
+                assert close(grads[f"{name}.{key}"], parameter.grad), f"{name}.{key}"
