@@ -66,7 +66,7 @@ def as_torch(t: Tensor, grad: bool = False) -> Any:
 
 def close(ours: Tensor, theirs: Any) -> bool:
     mine = as_torch(ours)
-    scale = max(1.0, float(theirs.abs().max()))
+    scale = max(1.0, float(theirs.detach().abs().max()))
     return bool(torch.allclose(mine, theirs.reshape(mine.shape), rtol=1e-9, atol=1e-9 * scale))
 
 
