@@ -31,7 +31,7 @@ class Run(NamedTuple):
     approximate: bool  # some value left the rationals (square roots, exponentials)
 
 
-class _Reads(dict):  # type: ignore[type-arg]
+class RecordingParams(dict):  # type: ignore[type-arg]
     """A layer's parameters that remember which of them forward read."""
 
     def __init__(self, values: dict[str, Tensor]) -> None:
@@ -111,7 +111,7 @@ def execute(graph: Graph, x: Tensor, weights: Weights, ctx: Context, on_layer: C
     for node in graph.nodes:
         ctx.layer = node.name
         before = ctx.macs
-        params = _Reads(weights[node.name])
+        params = RecordingParams(weights[node.name])
         try:
             out = node.bound().forward([outputs[i] for i in node.inputs], params, ctx)
         except LayerError as error:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from cnncalc.compute import Context
+from cnncalc.execute import RecordingParams
 from cnncalc.layers import REGISTRY, Layer, make_layer
 from cnncalc.tensor import Tensor
 
@@ -51,20 +52,10 @@ def params_for(layer: Layer, seed: int) -> dict[str, Tensor]:
     return params
 
 
-class Reads(dict):  # type: ignore[type-arg]
-    def __init__(self, values: dict[str, Tensor]) -> None:
-        super().__init__(values)
-        self.read: set[str] = set()
-
-    def __getitem__(self, name: str) -> Tensor:
-        self.read.add(name)
-        return super().__getitem__(name)
-
-
 def run(layer: Layer, xs: list[Tensor], params: dict[str, Tensor], mode: str) -> tuple[Tensor, Context, set[str]]:
     ctx = Context(mode=mode, seed=7)
     ctx.layer = "layer"
-    reads = Reads(params)
+    reads = RecordingParams(params)
     out = layer.forward(xs, reads, ctx)
     return out, ctx, reads.read
 

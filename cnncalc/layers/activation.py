@@ -322,6 +322,25 @@ class _Elementwise(Layer):
     def other_ops(self) -> int:
         return prod(self.in_shape) * self.element_ops()
 
+    def value(self) -> Callable[[Fraction], Ratio]:
+        """The function applied to each element, exact or to 40 digits (kinds whose forward is their own
+        need not define it)."""
+        raise NotImplementedError
+
+    def slope(self) -> Callable[[Fraction], Ratio]:
+        """Its derivative, with PyTorch's value at kinks."""
+        raise NotImplementedError
+
+    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
+        (x,) = inputs
+        return map_values(x, self.value())
+
+    def backward(
+        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
+    ) -> Gradients:
+        (x,) = inputs
+        return [chain(x, grad, self.slope())], {}
+
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
         return [({}, ((3, 4),)), ({}, ((2, 2, 3),)), ({}, ((5,),))]
@@ -500,8 +519,7 @@ class ELU(_Elementwise):
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
         return [({}, ((3, 4),)), ({"alpha": 0.5}, ((2, 2, 3),)), ({"alpha": -2}, ((5,),))]
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
-        (x,) = inputs
+    def value(self) -> Callable[[Fraction], Ratio]:
         alpha = as_written(self, "alpha")
 
         def elu(value: Fraction) -> Ratio:
@@ -510,12 +528,9 @@ class ELU(_Elementwise):
             p, q = expm1_ratio(value)
             return alpha.numerator * p, alpha.denominator * q, False
 
-        return map_values(x, elu)
+        return elu
 
-    def backward(
-        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
-    ) -> Gradients:
-        (x,) = inputs
+    def slope(self) -> Callable[[Fraction], Ratio]:
         alpha = as_written(self, "alpha")
 
         def slope(value: Fraction) -> Ratio:
@@ -527,7 +542,7 @@ class ELU(_Elementwise):
             p, q = exp_ratio(value)
             return alpha.numerator * p, alpha.denominator * q, False
 
-        return [chain(x, grad, slope)], {}
+        return slope
 
 
 @register
@@ -550,15 +565,11 @@ class GELU(_Elementwise):
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
         return [({}, ((3, 4),)), ({"approximate": "tanh"}, ((2, 2, 3),)), ({"approximate": "none"}, ((5,),))]
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
-        (x,) = inputs
-        return map_values(x, gelu_tanh if self.approximate == "tanh" else gelu_erf)
+    def value(self) -> Callable[[Fraction], Ratio]:
+        return gelu_tanh if self.approximate == "tanh" else gelu_erf
 
-    def backward(
-        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
-    ) -> Gradients:
-        (x,) = inputs
-        return [chain(x, grad, gelu_tanh_slope if self.approximate == "tanh" else gelu_erf_slope)], {}
+    def slope(self) -> Callable[[Fraction], Ratio]:
+        return gelu_tanh_slope if self.approximate == "tanh" else gelu_erf_slope
 
 
 @register
@@ -568,20 +579,15 @@ class SiLU(_Elementwise):
     ops_per_element = 3
     ops_formula = "x / (1 + exp(-x)): exp, add, divide"
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
-        (x,) = inputs
-
+    def value(self) -> Callable[[Fraction], Ratio]:
         def silu(value: Fraction) -> Ratio:
             p, q, exact = sigmoid(value)
             return value.numerator * p, value.denominator * q, exact
 
-        return map_values(x, silu)
+        return silu
 
-    def backward(
-        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
-    ) -> Gradients:
-        (x,) = inputs
-        return [chain(x, grad, silu_slope)], {}
+    def slope(self) -> Callable[[Fraction], Ratio]:
+        return silu_slope
 
 
 @register
@@ -590,15 +596,11 @@ class Sigmoid(_Elementwise):
     ops_per_element = 3
     ops_formula = "1 / (1 + exp(-x)): exp, add, divide"
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
-        (x,) = inputs
-        return map_values(x, sigmoid)
+    def value(self) -> Callable[[Fraction], Ratio]:
+        return sigmoid
 
-    def backward(
-        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
-    ) -> Gradients:
-        (x,) = inputs
-        return [chain(x, grad, sigmoid_slope)], {}
+    def slope(self) -> Callable[[Fraction], Ratio]:
+        return sigmoid_slope
 
 
 @register
@@ -607,15 +609,11 @@ class Tanh(_Elementwise):
     ops_per_element = 1
     ops_formula = "tanh, one function evaluation"
 
-    def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
-        (x,) = inputs
-        return map_values(x, tanh)
+    def value(self) -> Callable[[Fraction], Ratio]:
+        return tanh
 
-    def backward(
-        self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
-    ) -> Gradients:
-        (x,) = inputs
-        return [chain(x, grad, tanh_slope)], {}
+    def slope(self) -> Callable[[Fraction], Ratio]:
+        return tanh_slope
 
 
 @register
