@@ -63,6 +63,7 @@ class Report(NamedTuple):
     rows: list[Row]
     totals: Totals
     warnings: list[str]
+    layout: str  # how shapes print (cnncalc.layout); the figures are channels-first
 
 
 def dtype_bytes(dtype: str) -> int:
@@ -76,12 +77,13 @@ def dtype_bytes(dtype: str) -> int:
     return DTYPE_BYTES[dtype]
 
 
-def analyze(graph: Graph, dtype: str = "float32") -> Report:
+def analyze(graph: Graph, dtype: str = "float32", layout: str | None = None) -> Report:
+    """Rows and totals of `graph`; shapes print in `layout` (default: the spec's)."""
     with paused_gc():
-        return _analyze(graph, dtype)
+        return _analyze(graph, dtype, layout or graph.layout)
 
 
-def _analyze(graph: Graph, dtype: str) -> Report:
+def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
     size = dtype_bytes(dtype)
     batch = graph.batch
     fields, warnings = receptive_fields(graph)
@@ -151,7 +153,9 @@ def _analyze(graph: Graph, dtype: str) -> Report:
     if unused:
         shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
         warnings.append(f"not used by the output '{graph.output}': {shown}")
-    return Report(graph.name, graph.file, graph.input_shape, batch, dtype, rows, totals, warnings + graph.warnings)
+    return Report(
+        graph.name, graph.file, graph.input_shape, batch, dtype, rows, totals, warnings + graph.warnings, layout
+    )
 
 
 def _unused_layers(graph: Graph) -> list[str]:

@@ -32,6 +32,11 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class Layout(str, Enum):
+    chw = "chw"
+    hwc = "hwc"
+
+
 class Dtype(str, Enum):
     float64 = "float64"
     float32 = "float32"
@@ -73,6 +78,9 @@ def summary(
     batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size (overrides the spec's 'batch')."),
     dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type for memory figures."),
     human: bool = typer.Option(False, "--human", "-H", help="Human units (768K, 4.09G) instead of exact integers."),
+    layout: Layout | None = typer.Option(
+        None, "--layout", help="Print volumes as C x H x W or H x W x C (default: the spec's 'layout', else chw)."
+    ),
 ) -> None:
     """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
 
@@ -90,7 +98,8 @@ def summary(
         from cnncalc.errors import UsageError
 
         raise UsageError("standard input ('-') can be read only once")
-    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value) for path in specs]
+    shapes = layout.value if layout else None
+    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value, layout=shapes) for path in specs]
     if format is Format.json:
         from cnncalc.render.json_report import render_json
 
@@ -194,7 +203,11 @@ def verify(
     from cnncalc.runner import verify as verify_graph
     from cnncalc.spec import load_spec
 
-    graph = load_spec(spec, input_shape=parse_shape(input) if input else None)
+    graph = load_spec(spec)
+    if input:  # a shape on the command line is written in the spec's layout, like its `input`
+        from cnncalc.layout import to_chw
+
+        graph = load_spec(spec, input_shape=to_chw(parse_shape(input), graph.layout))
     checks = verify_graph(graph, seed, mode.value, max_macs, progress=_interactive())
     data = verify_dict(graph, checks)
     if format is RunFormat.json:

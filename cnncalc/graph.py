@@ -65,6 +65,7 @@ class Graph:
         self.nodes = nodes  # topological order
         self.output = output  # the network's output node (the last layer in the file)
         self.warnings: list[str] = []
+        self.layout = "chw"  # how the spec wrote its input shape, and how shapes print unless told otherwise
         self.by_name = {n.name: n for n in nodes}
 
     def node(self, name: str) -> Node:

@@ -29,10 +29,11 @@ from cnncalc.errors import LayerError, SpecError
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_order
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer
+from cnncalc.layout import LAYOUTS, to_chw
 from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
 
-TOP_KEYS = ("name", "description", "input", "batch", "blocks", "layers")
+TOP_KEYS = ("name", "description", "input", "layout", "batch", "blocks", "layers")
 RESERVED = ("name", "inputs", "repeat", "trainable", "weights")
 BLOCK_KEYS = ("params", "layers", "description")
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
@@ -163,7 +164,14 @@ class _Expander:
         name = document.get("name", Path(self.file).stem if self.file != "<stdin>" else "network")
         if not isinstance(name, str):
             raise self.error(f"name: expected text, got {describe(name)}", document.value_marks["name"])
-        input_shape = self.input_shape(document["input"], document.value_marks["input"])
+        layout = document.get("layout", "chw")
+        if layout not in LAYOUTS:
+            raise self.error(
+                f"layout: expected one of {', '.join(LAYOUTS)}, got {describe(layout)}",
+                document.value_marks["layout"],
+                hint="chw: input: [C, H, W] (PyTorch's order); hwc: input: [H, W, C]",
+            )
+        input_shape = to_chw(self.input_shape(document["input"], document.value_marks["input"]), layout)
         batch = document.get("batch", 1)
         if not is_int(batch) or batch < 1:
             raise self.error(
@@ -179,7 +187,9 @@ class _Expander:
             node.inputs = [self.resolve(scope, ref, mark, node) for (scope, ref), mark in refs]
         output = self.nodes[-1].name
         nodes = topological_order(self.nodes, self.file)
-        return Graph(name, self.file, input_shape, batch, nodes, output)
+        graph = Graph(name, self.file, input_shape, batch, nodes, output)
+        graph.layout = layout
+        return graph
 
     def input_shape(self, value: Any, mark: Any) -> tuple[int, ...]:
         if isinstance(value, str):

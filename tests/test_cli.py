@@ -113,6 +113,9 @@ def test_no_color_and_narrow_terminals() -> None:
     assert result.code == 0
     assert "\x1b[" not in result.out
     assert max(len(line) for line in result.out.splitlines()) <= 80
+    header = next(line for line in result.out.splitlines() if "Params" in line)
+    assert header.split() == ["Layer", "Kind", "Output", "Params", "MACs", "RF"]  # compact, nothing cut off
+    assert " conv1 " in result.out and "64x112x112" in result.out
     colored = run_cli("summary", LENET, env={"FORCE_COLOR": "1", "NO_COLOR": ""})
     assert "\x1b[" in colored.out
 
@@ -123,3 +126,15 @@ def test_kinds_lists_every_registered_kind() -> None:
     out = run_cli("kinds").out
     for cls in REGISTRY.values():
         assert f"{cls.kind}(" in out
+
+
+def test_layouts_read_and_print_h_x_w_x_c() -> None:
+    hwc = json.loads(run_cli("summary", "specs/pointwise_hwc.yaml", "-f", "json").out)
+    chw = json.loads(run_cli("summary", "specs/pointwise.yaml", "-f", "json").out)
+    assert hwc["layout"] == "hwc" and chw["layout"] == "chw"
+    assert hwc["input_shape"] == [64, 64, 16] and hwc["totals"]["output_shape"] == [64, 64, 32]
+    assert chw["totals"]["output_shape"] == [32, 64, 64]
+    assert (hwc["totals"]["params"], hwc["totals"]["macs"]) == (chw["totals"]["params"], chw["totals"]["macs"])
+    printed = run_cli("summary", "specs/pointwise.yaml", "--layout", "hwc").out
+    assert "Output: 64 x 64 x 32" in printed
+    assert run_cli("summary", "specs/pointwise.yaml", "--layout", "whc").code == 2

@@ -220,6 +220,15 @@ CASES = [
         ["layer 'add_1' (#3, Add)", "4 x 6 x 6", "4 x 8 x 8"],
     ),
     (
+        """
+        input: [8, 8, 3]
+        layout: whc
+        layers: [identity]
+        """,
+        "test.yaml:2:9",
+        ["layout: expected one of chw, hwc, got 'whc'"],
+    ),
+    (
         "",
         "test.yaml:1:1",
         ["the spec is empty"],

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from cnncalc.analyze import Report, Row
 from cnncalc.layers import Shape
+from cnncalc.layout import shown
 from cnncalc.receptive import ReceptiveField
 from cnncalc.units import count, rational_text
 
@@ -17,6 +18,7 @@ class Style(NamedTuple):
     human: bool = False  # 768K instead of 768,000
     compact: bool = False  # narrow terminals: 64x112x112, 7/2/3, the kind without its arguments
     weights: bool = True  # show the Weight column
+    layout: str = "chw"  # volumes as C x H x W or H x W x C (weights keep PyTorch's order)
 
 
 def shape_text(shape: Shape, style: Style) -> str:
@@ -54,7 +56,7 @@ def columns(style: Style) -> list[Column]:
     chosen: list[Column] = [
         ("Layer", lambda r, s: r.name),
         ("Kind", kind_cell),
-        ("Output", lambda r, s: shape_text(r.output_shape, s)),
+        ("Output", lambda r, s: shape_text(shown(r.output_shape, s.layout), s)),
         ("Weight", weight_cell),
         ("Params", lambda r, s: count(r.params, s.human)),
         ("MACs", lambda r, s: count(r.macs, s.human)),
@@ -68,7 +70,5 @@ def row_cells(row: Row, style: Style) -> list[str]:
 
 
 def input_cells(report: Report, style: Style) -> list[str]:
-    return [
-        "input" if header == "Layer" else shape_text(report.input_shape, style) if header == "Output" else ""
-        for header, _ in columns(style)
-    ]
+    cells = {"Layer": "input", "Output": shape_text(shown(report.input_shape, style.layout), style)}
+    return [cells.get(header, "") for header, _ in columns(style)]

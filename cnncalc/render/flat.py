@@ -7,6 +7,7 @@ import io
 
 from cnncalc.analyze import Report
 from cnncalc.layers import fmt_shape
+from cnncalc.layout import shown
 from cnncalc.render.cells import Style, columns, input_cells, rf_cell, row_cells, weight_cell
 from cnncalc.render.summary_lines import totals_lines
 
@@ -20,13 +21,20 @@ def render_csv(reports: list[Report]) -> str:
     for report in reports:
         for r in report.rows:
             writer.writerow(
-                [report.name, r.name, r.kind, r.summary, " ".join(r.inputs), fmt_shape(r.output_shape)]
+                [
+                    report.name,
+                    r.name,
+                    r.kind,
+                    r.summary,
+                    " ".join(r.inputs),
+                    fmt_shape(shown(r.output_shape, report.layout)),
+                ]
                 + [weight_cell(r), r.params, r.buffers, r.macs, r.other_ops, r.flops]
                 + [r.activation_elements, r.activation_bytes, rf_cell(r.receptive_field)]
             )
         t = report.totals
         writer.writerow(
-            [report.name, "TOTAL", "", "", "", fmt_shape(t.output_shape), "", t.params, t.buffers]
+            [report.name, "TOTAL", "", "", "", fmt_shape(shown(t.output_shape, report.layout)), "", t.params, t.buffers]
             + [t.macs, t.other_ops, t.flops, t.activation_elements, t.activation_bytes, ""]
         )
     return out.getvalue()
@@ -39,7 +47,7 @@ def _md_escape(text: str) -> str:
 def render_markdown(reports: list[Report], human_units: bool) -> str:
     parts: list[str] = []
     for report in reports:
-        style = Style(human=human_units)
+        style = Style(human=human_units, layout=report.layout)
         headers = [header for header, _ in columns(style)]
         lines = [f"### {report.name}", ""]
         lines.append("| " + " | ".join(headers) + " |")

@@ -7,6 +7,7 @@ from typing import Any
 
 from cnncalc import __version__
 from cnncalc.analyze import SCHEMA_VERSION, Report
+from cnncalc.layout import shown
 from cnncalc.receptive import ReceptiveField
 from cnncalc.units import rational
 
@@ -28,7 +29,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "cnncalc_version": __version__,
         "name": report.name,
         "file": report.file,
-        "input_shape": list(report.input_shape),
+        "input_shape": list(shown(report.input_shape, report.layout)),
+        "layout": report.layout,
         "batch": report.batch,
         "dtype": report.dtype,
         "layers": [
@@ -37,7 +39,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "type": r.kind,
                 "summary": r.summary,
                 "inputs": r.inputs,
-                "output_shape": list(r.output_shape),
+                "output_shape": list(shown(r.output_shape, report.layout)),
                 "params": r.params,
                 "trainable": r.trainable,
                 "weight_shapes": {k: list(v) for k, v in r.weight_shapes.items()},
@@ -60,7 +62,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "macs": t.macs,
             "other_ops": t.other_ops,
             "flops": t.flops,
-            "output_shape": list(t.output_shape),
+            "output_shape": list(shown(t.output_shape, report.layout)),
             "input_elements": t.input_elements,
             "input_bytes": t.input_bytes,
             "activation_elements": t.activation_elements,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cnncalc.analyze import Report
 from cnncalc.layers import fmt_shape
+from cnncalc.layout import shown
 from cnncalc.units import count, nbytes
 
 
@@ -19,5 +20,5 @@ def totals_lines(report: Report, human_units: bool) -> list[str]:
         f"FLOPs: {n(t.flops)} = 2 x MACs + {n(t.other_ops)} other ops",
         f"Memory ({report.dtype}, {per}): input {b(t.input_bytes)}, activations {b(t.activation_bytes)}, "
         f"params {b(t.param_bytes)}",
-        f"Output: {fmt_shape(t.output_shape)}",
+        f"Output: {fmt_shape(shown(t.output_shape, report.layout))}",
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from cnncalc.analyze import Report
@@ -15,17 +16,22 @@ from cnncalc.render.summary_lines import totals_lines
 
 # The lecture's layout first; where the terminal is too narrow, shapes lose their spaces and kinds their
 # arguments, and then the Weight column goes (params still count the weights).
-def _styles(human: bool) -> list[Style]:
-    return [Style(human), Style(human, compact=True), Style(human, compact=True, weights=False)]
+def _styles(human: bool, layout: str) -> list[Style]:
+    return [
+        Style(human, layout=layout),
+        Style(human, compact=True, layout=layout),
+        Style(human, compact=True, weights=False, layout=layout),
+    ]
 
 
 def print_tables(reports: list[Report], console: Console, human_units: bool) -> None:
     for index, report in enumerate(reports):
         if index:
             console.print()
-        for style in _styles(human_units):
+        unbounded = console.options.update_width(10**6)  # console.measure would clamp to the width
+        for style in _styles(human_units, report.layout):
             table = _table(report, style)
-            if console.measure(table).maximum <= console.width:
+            if Measurement.get(console, unbounded, table).maximum <= console.width:
                 break
         console.print(table)
         for line in totals_lines(report, human_units):
