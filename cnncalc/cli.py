@@ -211,9 +211,9 @@ def verify(
     checks = verify_graph(graph, seed, mode.value, max_macs, progress=_interactive())
     data = verify_dict(graph, checks)
     if format is RunFormat.json:
-        import json
+        from cnncalc.render.json_report import object_text
 
-        _write(json.dumps(data, indent=1) + "\n")
+        _write(object_text(data) + "\n")
     else:
         from cnncalc.render.table import print_verify
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from cnncalc.execute import Run
 from cnncalc.graph import Graph
+from cnncalc.layout import shown
 from cnncalc.runner import Check
 from cnncalc.tensor import DIGITS, Tensor
 
@@ -118,15 +119,16 @@ def render_run_text(data: dict[str, Any]) -> str:
 def verify_dict(graph: Graph, checks: list[Check]) -> dict[str, Any]:
     return {
         "name": graph.name,
-        "input_shape": list(graph.input_shape),
+        "input_shape": list(shown(graph.input_shape, graph.layout)),
+        "layout": graph.layout,
         "ok": all(c.ok for c in checks),
         "layers": [
             {
                 "name": c.name,
                 "type": c.kind,
                 "ok": c.ok,
-                "executed_shape": list(c.shape[0]),
-                "output_shape": list(c.shape[1]),
+                "executed_shape": list(shown(c.shape[0], graph.layout)),
+                "output_shape": list(shown(c.shape[1], graph.layout)),
                 "counted_macs": c.macs[0],
                 "macs": c.macs[1],
                 "params_read": c.params[0],
