@@ -223,6 +223,67 @@ def verify(
 
 
 @app.command()
+def layer(
+    kind: str = typer.Argument(
+        ..., help="A layer kind, as in specs: conv2d, maxpool2d, linear, ...", show_default=False
+    ),
+    arguments: list[str] = typer.Argument(
+        None, help="The layer's arguments as NAME=VALUE (YAML values).", show_default=False
+    ),
+    input: str = typer.Option(
+        ..., "--input", "-i", help="The input shape of one sample, e.g. 3x32x32.", show_default=False
+    ),
+    format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
+    layout: Layout = typer.Option(Layout.chw, "--layout", help="How --input is written and shapes are printed."),
+) -> None:
+    """One layer without a spec: output shape, weights, params, MACs and receptive field, with the formulas
+    behind them and the numbers substituted.
+
+    \b
+    Examples:
+      cnncalc layer conv2d --input 3x32x32 out_channels=10 kernel_size=5 padding=2
+      cnncalc layer maxpool2d --input 20x28x28 kernel_size=2 stride=2
+      cnncalc layer conv2d --input 64x64x16 --layout hwc out_channels=32 kernel_size=1 --format json
+    """
+    from cnncalc.layers import make_layer
+    from cnncalc.layout import to_chw
+    from cnncalc.render.layer import layer_dict, layer_text
+    from cnncalc.runner import parse_shape
+
+    values = _named_values(arguments or [])
+    try:
+        built = make_layer(kind, values, to_chw(parse_shape(input), layout.value))
+    except CnncalcError as error:
+        error.layer = error.layer or kind
+        raise
+    data = layer_dict(built, layout.value)
+    if format is RunFormat.json:
+        from cnncalc.render.json_report import object_text
+
+        _write(object_text(data) + "\n")
+    else:
+        _write(layer_text(data))
+
+
+def _named_values(arguments: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs, each value read as YAML (5, [3, 5], same, true)."""
+    import yaml
+
+    from cnncalc.errors import UsageError
+
+    values: dict[str, object] = {}
+    for text in arguments:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise UsageError(f"expected NAME=VALUE, got {text!r}", hint="for example kernel_size=5 or padding=same")
+        try:
+            values[name.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            raise UsageError(f"{name}: cannot read the value {value!r}") from None
+    return values
+
+
+@app.command()
 def kinds() -> None:
     """List the layer kinds with their arguments, PyTorch defaults and how their other ops are counted."""
     from cnncalc.args import REQUIRED

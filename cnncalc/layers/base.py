@@ -120,6 +120,11 @@ class Layer:
         """A short description of the arguments for tables, e.g. 'k5 s1 p2'."""
         return ""
 
+    def explain(self) -> list[tuple[str, Any]]:
+        """(what, formula.Term) pairs deriving this layer's figures from the same rules that compute them
+        (`cnncalc layer`, `cnncalc explain`); kinds without derivations yet show their figures alone."""
+        return []
+
     # -- execution (cnncalc run / verify) -------------------------------------------------------------------
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:

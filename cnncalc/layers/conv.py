@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.compute import fold_planes, pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
+from cnncalc.formula import Term, ceil_div
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -24,6 +25,23 @@ if TYPE_CHECKING:
     from cnncalc.layers.base import Gradients
 
 AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
+AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def conv_size(size: Any, pad_left: Any, pad_right: Any, dilation: Any, kernel: Any, stride: Any) -> Any:
+    """PyTorch's convolution output size along one axis. Ints give the figure; Terms also its formula."""
+    return (size + pad_left + pad_right - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_macs(c_out: Any, out_sizes: Any, c_in: Any, groups: Any, kernel: Any) -> Any:
+    """C_out * prod(output sizes) * (C_in / groups) * prod(kernel): one multiply-accumulate per tap per output."""
+    total = c_out
+    for size in out_sizes:
+        total = total * size
+    total = total * (c_in // groups if groups != 1 else c_in)
+    for k in kernel:
+        total = total * k
+    return total
 
 
 def _axes(values: tuple[int, ...]) -> str:
@@ -133,9 +151,14 @@ class ConvNd(_ConvCommon):
                 )
 
     def output_shape(self) -> Shape:
-        spatial = tuple(
-            (size + left + right - d * (k - 1) - 1) // s + 1
-            for size, left, right, d, k, s in zip(
+        return (self.out_channels,) + tuple(conv_size(*axis) for axis in self.size_terms(plain=True))
+
+    def size_terms(self, plain: bool = False) -> list[tuple[Any, ...]]:
+        """Per spatial axis, the arguments of conv_size: ints, or (plain=False) Terms named as the lectures do."""
+        axes = AXIS_LETTERS[self.dims]
+        rows = []
+        for axis, values in enumerate(
+            zip(
                 self.in_shape[1:],
                 self.pad_left,
                 self.pad_right,
@@ -144,12 +167,46 @@ class ConvNd(_ConvCommon):
                 self.stride,
                 strict=True,
             )
-        )
-        return (self.out_channels,) + spatial
+        ):
+            if plain:
+                rows.append(values)
+                continue
+            size, left, right, d, k, s = values
+            pads = (
+                (Term.leaf("P", left), Term.leaf("P", right))
+                if left == right
+                else (Term.leaf("P_left", left), Term.leaf("P_right", right))
+            )
+            rows.append((Term.leaf(axes[axis], size), *pads, Term.leaf("D", d), Term.leaf("K", k), Term.leaf("S", s)))
+        return rows
 
     def macs(self) -> int:
-        per_output = (self.in_channels // self.groups) * prod(self.kernel_size)
-        return prod(self.out_shape) * per_output
+        return conv_macs(self.out_channels, self.out_shape[1:], self.in_channels, self.groups, self.kernel_size)
+
+    def explain(self) -> list[tuple[str, Any]]:
+        """(what, Term) pairs: each figure of `summary` with its formula, from the same rules as the figures."""
+        lines: list[tuple[str, Any]] = []
+        for axis, terms in zip(AXIS_LETTERS[self.dims], self.size_terms(), strict=True):
+            lines.append((f"output {axis} (PyTorch)", conv_size(*terms)))
+            size, left, right, d, k, s = terms
+            if left.value == right.value and d.value == 1:
+                lines.append((f"output {axis} (lecture)", ceil_div(size - k + 1 + 2 * left, s)))
+        c_in, c_out, g = (
+            Term.leaf("C_in", self.in_channels),
+            Term.leaf("C_out", self.out_channels),
+            Term.leaf("g", self.groups),
+        )
+        kernel = [
+            Term.leaf(f"K_{a}" if len(set(self.kernel_size)) > 1 else "K", k)
+            for a, k in zip(AXIS_LETTERS[self.dims], self.kernel_size, strict=True)
+        ]
+        per_filter = c_in // g if self.groups != 1 else c_in
+        for k in kernel:
+            per_filter = per_filter * k
+        lines.append(("params", (per_filter + 1) * c_out if self.bias else per_filter * c_out))
+        outputs = [Term.leaf(f"{a}'", n) for a, n in zip(AXIS_LETTERS[self.dims], self.out_shape[1:], strict=True)]
+        lines.append(("MACs", conv_macs(c_out, outputs, c_in, g, kernel)))
+        return lines
 
     def window(self) -> tuple[Window, ...]:
         return tuple(
