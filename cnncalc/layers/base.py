@@ -125,6 +125,11 @@ class Layer:
         (`cnncalc layer`, `cnncalc explain`); kinds without derivations yet show their figures alone."""
         return []
 
+    def notes(self) -> list[str]:
+        """Facts about this layer that are not figures (statistics axes, train vs eval), built from the same
+        attributes its forward uses."""
+        return []
+
     # -- execution (cnncalc run / verify) -------------------------------------------------------------------
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
