@@ -284,6 +284,35 @@ def _named_values(arguments: list[str]) -> dict[str, object]:
 
 
 @app.command()
+def explain(
+    spec: str = typer.Argument(..., help="Spec file (YAML); '-' reads it from standard input.", show_default=False),
+    layer: list[str] = typer.Option(None, "--layer", "-l", help="Only this layer (repeatable).", show_default=False),
+    layout: Layout | None = typer.Option(None, "--layout", help="Print volumes as C x H x W or H x W x C."),
+) -> None:
+    """For each layer, how every figure of `summary` is derived: output size (PyTorch's form and the lectures'),
+    parameters, MACs and other ops, receptive field from the previous layer, with the numbers substituted.
+
+    \b
+    Examples:
+      cnncalc explain specs/lenet5.yaml
+      cnncalc explain specs/resnet18.yaml --layer conv1 --layer bn1
+    """
+    from cnncalc.analyze import analyze
+    from cnncalc.render.explain import explain_text
+    from cnncalc.spec import load_spec
+
+    graph = load_spec(spec)
+    for name in layer or []:
+        if name not in graph.by_name:
+            from cnncalc.args import did_you_mean
+            from cnncalc.errors import UsageError
+
+            raise UsageError(f"{graph.name} has no layer named '{name}'", hint=did_you_mean(name, list(graph.by_name)))
+    report = analyze(graph, layout=layout.value if layout else None)
+    _write(explain_text(graph, report, list(layer or [])))
+
+
+@app.command()
 def kinds() -> None:
     """List the layer kinds with their arguments, PyTorch defaults and how their other ops are counted."""
     from cnncalc.args import REQUIRED

@@ -35,7 +35,7 @@ The walk visits every node once and every input edge once: linear in the size of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
 from cnncalc.layers.base import POINTWISE, Shape, Window, fraction
@@ -80,15 +80,21 @@ def network_input_field(shape: Shape) -> ReceptiveField | None:
     return ReceptiveField((1,) * axes, (1,) * axes, (0,) * axes)
 
 
+def compose_axis(size: Any, stride: Any, padding: Any, extent: Any, step: Any, pad: Any) -> tuple[Any, Any, Any]:
+    """One axis of one layer: (r, S, P) of the output from the input's and the layer's window (extent, stride,
+    padding). Ints and Fractions give the figures; formula Terms give `cnncalc explain`'s derivation."""
+    return size + extent * stride, stride * step, padding + pad * stride
+
+
 def compose(field: ReceptiveField, window: tuple[Window, ...]) -> ReceptiveField:
     """The field of a layer's output from its input's field and its window (same number of axes)."""
     if all(w == POINTWISE for w in window):
         return field  # element-wise layers, the most common kind: nothing changes
-    return ReceptiveField(
-        size=tuple(exact(r + w.extent * s) for r, s, w in zip(field.size, field.stride, window, strict=True)),
-        stride=tuple(exact(s * w.stride) for s, w in zip(field.stride, window, strict=True)),
-        padding=tuple(exact(p + w.padding * s) for p, s, w in zip(field.padding, field.stride, window, strict=True)),
-    )
+    axes = [
+        compose_axis(r, s, p, w.extent, w.stride, w.padding)
+        for r, s, p, w in zip(field.size, field.stride, field.padding, window, strict=True)
+    ]
+    return ReceptiveField(*(tuple(exact(axis[k]) for axis in axes) for k in range(3)))
 
 
 def _axis_name(axis: int, axes: int) -> str:

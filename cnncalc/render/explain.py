@@ -1,0 +1,82 @@
+"""`cnncalc explain`: for each layer, the derivation of every figure `summary` shows, from the same rules."""
+
+from __future__ import annotations
+
+from cnncalc.analyze import Report
+from cnncalc.formula import Term, shown
+from cnncalc.graph import NETWORK_INPUT, Graph, Node
+from cnncalc.layers import POINTWISE, fmt_shape
+from cnncalc.layout import shown as in_layout
+from cnncalc.receptive import ReceptiveField, compose_axis
+from cnncalc.units import rational_text
+
+AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def explain_text(graph: Graph, report: Report, names: list[str]) -> str:
+    rows = {row.name: row for row in report.rows}
+    fields = {row.name: row.receptive_field for row in report.rows}
+    fields[NETWORK_INPUT] = _input_field(graph)
+    blocks = []
+    for node in graph.nodes:
+        if names and node.name not in names:
+            continue
+        blocks.append(_layer_text(node, rows[node.name], fields, report.layout, graph))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _input_field(graph: Graph) -> ReceptiveField | None:
+    axes = len(graph.input_shape) - 1
+    return ReceptiveField((1,) * axes, (1,) * axes, (0,) * axes) if axes > 0 else None
+
+
+def _layer_text(node: Node, row: object, fields: dict[str, ReceptiveField | None], layout: str, graph: Graph) -> str:
+    layer = node.bound()
+    inputs = ", ".join(
+        f"{name} {fmt_shape(in_layout(shape, layout))}"
+        for name, shape in zip(node.inputs, layer.in_shapes, strict=True)
+    )
+    title = f"{node.name}: {layer.kind} {layer.summary()}".rstrip()
+    lines = [title, f"  reads {inputs}; output {fmt_shape(in_layout(layer.out_shape, layout))}"]
+    lines.extend(f"  {what}: {shown(term)}" for what, term in layer.explain())
+    explained = {what for what, _ in layer.explain()}
+    if "params" not in explained:
+        weights = ", ".join(f"{n} {fmt_shape(s)}" for n, s in layer.weights().items())
+        lines.append(f"  params: {layer.params():,}" + (f" ({weights})" if weights else ""))
+    if layer.buffers():
+        buffers = ", ".join(f"{n} {fmt_shape(s) or '1'}" for n, s in layer.buffers().items())
+        lines.append(f"  buffers: {layer.buffer_count():,} ({buffers})")
+    if "MACs" not in explained:
+        lines.append(f"  MACs: {layer.macs():,}")
+    lines.append(f"  other ops: {layer.other_ops():,} ({layer.ops_rule})")
+    lines.extend(f"  note: {note}" for note in layer.notes())
+    lines.extend(_field_lines(node, fields))
+    lines.extend(f"  warning: {text}" for text in layer.warnings)
+    return "\n".join(lines)
+
+
+def _field_lines(node: Node, fields: dict[str, ReceptiveField | None]) -> list[str]:
+    """The receptive-field step from the layer's input, per axis, with the numbers."""
+    layer = node.bound()
+    window = layer.window()
+    out = fields.get(node.name)
+    if out is None or window is None:
+        return ["  receptive field: none (the output mixes every position)"]
+    reads = node.inputs[: layer.value_inputs]
+    source = fields.get(reads[0]) if len(reads) == 1 else None
+    if source is None or len(source.size) != len(window):
+        sizes = " x ".join(rational_text(v) for v in out.size)
+        return [f"  receptive field: size {sizes} (the union of its inputs' fields)"]
+    if all(w == POINTWISE for w in window):
+        return ["  receptive field: unchanged (each output reads one input position)"]
+    lines = []
+    letters = AXIS_LETTERS.get(len(window), tuple(str(a + 1) for a in range(len(window))))
+    for axis, (letter, w) in enumerate(zip(letters, window, strict=True)):
+        r, s, p = (Term.leaf(name, value[axis]) for name, value in zip(("r", "S", "P"), source, strict=True))
+        size, stride, padding = compose_axis(
+            r, s, p, Term.leaf("e", w.extent), Term.leaf("s", w.stride), Term.leaf("p", w.padding)
+        )
+        lines.append(
+            f"  receptive field {letter}: size {shown(size)}; stride {shown(stride)}; padding {shown(padding)}"
+        )
+    return lines
