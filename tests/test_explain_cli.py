@@ -26,7 +26,7 @@ def test_one_layer_and_a_misspelt_one() -> None:
     assert result.out.startswith("conv2: Conv2d k5 p2\n") and "conv1" not in result.out
     assert "(20*5*5 + 1)*50 = 25,050" in result.out
     wrong = run_cli("explain", "specs/lenet5.yaml", "--layer", "conv3")
-    assert wrong.code == 2 and "did you mean 'conv1'?" in wrong.err
+    assert wrong.code == 2 and "did you mean 'conv2'?" in wrong.err
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda path: path.stem)
