@@ -41,3 +41,17 @@ def test_every_formula_equals_its_figure(path: Path) -> None:
             assert evaluate(term.numbers) == term.value, (node.name, what)
             if what in figures:
                 assert term.value == figures[what], (node.name, what)
+
+
+def test_foldable_batchnorm_is_noted_with_what_fuse_saves(tmp_path: Path) -> None:
+    import json
+
+    report = json.loads(run_cli("fuse", "specs/lenet5_bn.yaml", "-o", str(tmp_path / "f.yaml"), "-f", "json").out)
+    explained = run_cli("explain", "specs/lenet5_bn.yaml").out
+    for pair in report["folded"]:
+        assert (
+            f"it folds into '{pair['layer']}'" in explained
+            and f"saving {pair['params_saved']:,} params, {pair['buffers_saved']:,} buffers and "
+            f"{pair['flops_saved']:,} FLOPs"
+            in explained
+        )

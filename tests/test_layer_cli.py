@@ -46,11 +46,20 @@ def evaluate(text: str) -> Any:
 
 def figures_of(data: dict[str, Any]) -> dict[str, Any]:
     """What each formula must equal, from the analyzer's figures in the same JSON."""
-    wanted: dict[str, Any] = {"params": data["params"], "MACs": data["macs"]}
-    spatial = data["output_shape"][1:] if data["layout"] == "chw" else data["output_shape"][:-1]
-    for axis, size in zip("HW" if len(spatial) == 2 else "DHW"[-len(spatial) :], spatial, strict=False):
+    wanted: dict[str, Any] = {
+        "params": data["params"],
+        "MACs": data["macs"],
+        "buffers": data["buffers"],
+        "other ops": data["other_ops"],
+    }
+    shape = data["output_shape"]
+    chw = shape if data["layout"] == "chw" or len(shape) < 2 else [shape[-1], *shape[:-1]]
+    letters = {1: "L", 2: "HW", 3: "DHW"}.get(len(chw) - 1, "")
+    for axis, size in zip(letters, chw[1:], strict=False):
         wanted[f"output {axis} (PyTorch)"] = size
         wanted[f"output {axis} (lecture)"] = size
+    for axis, size in enumerate(chw, start=1):  # Flatten's merged axis, numbered as start_dim counts (batch = 0)
+        wanted[f"output axis {axis} (merged)"] = size
     return wanted
 
 

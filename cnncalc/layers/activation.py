@@ -31,8 +31,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.args import Arg, Bool, Choice, Float, Int, Optional
 from cnncalc.compute import exp_ratio
 from cnncalc.errors import LayerError
+from cnncalc.formula import Term
 from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
-from cnncalc.layers.norm import ratio_tensor, spanning_window
+from cnncalc.layers.norm import (
+    axis_names,
+    element_count,
+    named,
+    per_element_ops,
+    product,
+    ratio_tensor,
+    spanning_window,
+)
 from cnncalc.layers.registry import register
 from cnncalc.tensor import DIGITS, Tensor
 
@@ -320,7 +329,11 @@ class _Elementwise(Layer):
         return self.ops_per_element
 
     def other_ops(self) -> int:
-        return prod(self.in_shape) * self.element_ops()
+        return per_element_ops(prod(self.in_shape), [self.element_ops()])  # type: ignore[no-any-return]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        volume = product(named(axis_names(len(self.in_shape)), self.in_shape))
+        return [("other ops", per_element_ops(volume, [Term.leaf("k", self.element_ops())]))]
 
     def value(self) -> Callable[[Fraction], Ratio]:
         """The function applied to each element, exact or to 40 digits (kinds whose forward is their own
@@ -450,8 +463,27 @@ class PReLU(_Elementwise):
                 hint=f"use 1 (one slope shared by all channels) or {channels} (one per channel)",
             )
 
+    def slopes(self, count: Any) -> dict[str, tuple[Any, ...]]:
+        """The learnable slopes by state_dict name, `count` of them (an int, or a Term for `explain`)."""
+        return {"weight": (count,)}
+
     def weights(self) -> dict[str, tuple[int, ...]]:
-        return {"weight": (self.num_parameters,)}
+        return self.slopes(self.num_parameters)
+
+    def params(self) -> int:
+        return element_count(self.weights().values())  # type: ignore[no-any-return]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        per_channel = self.num_parameters > 1  # setup made sure it is then the number of channels
+        count = Term.leaf("C", self.num_parameters) if per_channel else self.num_parameters
+        return [("params", element_count(self.slopes(count).values())), *super().explain()]
+
+    def notes(self) -> list[str]:
+        if self.num_parameters > 1:
+            slopes = f"one learned slope a per channel, C = {self.num_parameters} of them"
+        else:
+            slopes = "one learned slope a shared by every channel"
+        return [f"y = x for x >= 0, a*x below; {slopes}, initialized to {self.init:g}"]
 
     def summary(self) -> str:
         return f"slopes={self.num_parameters} init={self.init:g}"
@@ -549,14 +581,20 @@ class ELU(_Elementwise):
 class GELU(_Elementwise):
     kind = "GELU"
     arguments = (Arg("approximate", Choice(("none", "tanh")), "none", "'tanh' for the tanh approximation"),)
-    ops_rule = (
-        "per element: 5 for 'none', 0.5 * x * (1 + erf(x / sqrt(2))): multiply, erf, add, two multiplies; "
-        "9 for 'tanh', 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))): two multiplies for x^3, "
-        "multiply, add, multiply, tanh, add, two multiplies"
+    ops_by_mode: ClassVar[dict[str, tuple[int, str]]] = {
+        "none": (5, "0.5 * x * (1 + erf(x / sqrt(2))): multiply, erf, add, two multiplies"),
+        "tanh": (
+            9,
+            "0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))): two multiplies for x^3, multiply, add, "
+            "multiply, tanh, add, two multiplies",
+        ),
+    }
+    ops_rule = "per element: " + "; ".join(
+        f"{count} for '{mode}', {text}" for mode, (count, text) in ops_by_mode.items()
     )
 
     def element_ops(self) -> int:
-        return 9 if self.approximate == "tanh" else 5
+        return self.ops_by_mode[self.approximate][0]
 
     def summary(self) -> str:
         return "tanh" if self.approximate == "tanh" else ""
@@ -765,7 +803,9 @@ class Softmax(Layer):
     arguments = (
         Arg("dim", Optional(Int()), None, "axis to normalize along, counting the batch axis as 0 as PyTorch does"),
     )
-    ops_rule = "3 per element: exp, add to the sum along dim, divide by it (the max subtraction not counted)"
+    ops_per_element = 3
+    ops_formula = "exp, add to the sum along dim, divide by it (the max subtraction not counted)"
+    ops_rule = f"{ops_per_element} per element: {ops_formula}"
 
     def setup(self) -> None:
         rank = len(self.in_shape) + 1  # PyTorch counts the batch axis
@@ -792,7 +832,18 @@ class Softmax(Layer):
             )
 
     def other_ops(self) -> int:
-        return 3 * prod(self.in_shape)
+        return per_element_ops(prod(self.in_shape), [self.ops_per_element])  # type: ignore[no-any-return]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        volume = product(named(axis_names(len(self.in_shape)), self.in_shape))
+        return [("other ops", per_element_ops(volume, [Term.leaf("k", self.ops_per_element)]))]
+
+    def notes(self) -> list[str]:
+        name = ("N", *axis_names(len(self.in_shape)))[self.axis]
+        values = f"{name} = {self.in_shape[self.axis - 1]} values" if self.axis else "N samples of the batch"
+        return [
+            f"y_i = exp(x_i) / sum_j exp(x_j) over the {values} along dim {self.axis} ({name}), which then sum to 1"
+        ]
 
     def window(self) -> tuple[Window, ...] | None:
         if len(self.in_shape) < 2:

@@ -4,6 +4,9 @@ Conv output size per axis (PyTorch's form; the lectures' ceil((L + 2p - d(k-1)) 
     floor((L + p_left + p_right - d*(k-1) - 1) / s) + 1
 Transposed conv output size per axis:
     (L - 1)*s - 2p + d*(k-1) + output_padding + 1
+
+Each rule is a function of the sizes (conv_size, conv_macs, ...): called with ints by the analyzer, and with
+formula.Terms by `explain`, so a figure and the formula shown for it cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.compute import fold_planes, pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
-from cnncalc.formula import Term, ceil_div
+from cnncalc.formula import Term, ceil_div, shown
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -31,6 +34,45 @@ AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 def conv_size(size: Any, pad_left: Any, pad_right: Any, dilation: Any, kernel: Any, stride: Any) -> Any:
     """PyTorch's convolution output size along one axis. Ints give the figure; Terms also its formula."""
     return (size + pad_left + pad_right - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def dilation_symbol(dims: int) -> str:
+    """D names the dilation, except in 3-D kinds, where D is the depth axis."""
+    return "dil" if dims == 3 else "D"
+
+
+def lecture_size(size: Any, kernel: Any, padding: Any, stride: Any) -> Any:
+    """The lectures' output size ceil((W - K + 1 + 2P) / S): PyTorch's floor form when padding is symmetric and
+    the kernel undilated (convolution and pooling alike, without ceil_mode)."""
+    return ceil_div(size - kernel + 1 + 2 * padding, stride)
+
+
+def conv_transpose_size(size: Any, stride: Any, padding: Any, dilation: Any, kernel: Any, output_padding: Any) -> Any:
+    """PyTorch's transposed convolution output size along one axis: the full scatter, `padding` cropped from both
+    ends, `output_padding` added at the end."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def conv_weight_shape(c_in: Any, c_out: Any, groups: Any, kernel: Any, in_out: bool) -> tuple[Any, ...]:
+    """The weight tensor's shape: (C_out, C_in/g, *K) for a convolution, (C_in, C_out/g, *K) for a transposed one
+    (in_out)."""
+    if in_out:
+        first = (c_in, c_out // groups if groups != 1 else c_out)
+    else:
+        first = (c_out, c_in // groups if groups != 1 else c_in)
+    return (*first, *kernel)
+
+
+def conv_transpose_macs(c_in: Any, in_sizes: Any, c_out: Any, groups: Any, kernel: Any) -> Any:
+    """C_in * prod(input sizes) * (C_out / groups) * prod(kernel): the multiplies a transposed convolution really
+    performs, every input element meeting every tap of its group's filters once."""
+    total = c_in
+    for size in in_sizes:
+        total = total * size
+    total = total * (c_out // groups if groups != 1 else c_out)
+    for k in kernel:
+        total = total * k
+    return total
 
 
 def conv_macs(c_out: Any, out_sizes: Any, c_in: Any, groups: Any, kernel: Any) -> Any:
@@ -66,17 +108,27 @@ class _ConvCommon(Layer):
                 )
 
     def weights(self) -> dict[str, Shape]:
-        if self.weight_in_out:
-            first = (self.in_channels, self.out_channels // self.groups)
-        else:
-            first = (self.out_channels, self.in_channels // self.groups)
-        shapes = {"weight": first + self.kernel_size}
+        shape = conv_weight_shape(
+            self.in_channels, self.out_channels, self.groups, self.kernel_size, self.weight_in_out
+        )
+        shapes = {"weight": shape}
         if self.bias:
             shapes["bias"] = (self.out_channels,)
         return shapes
 
     def other_ops(self) -> int:
         return prod(self.out_shape) if self.bias else 0
+
+    def channel_terms(self) -> tuple[Term, Term, Term]:
+        return Term.leaf("C_in", self.in_channels), Term.leaf("C_out", self.out_channels), Term.leaf("g", self.groups)
+
+    def kernel_terms(self) -> list[Term]:
+        """The kernel's sizes as the lectures name them: K, or K_H, K_W, ... where the axes differ."""
+        same = len(set(self.kernel_size)) == 1
+        return [
+            Term.leaf("K" if same else f"K_{a}", k)
+            for a, k in zip(AXIS_LETTERS[self.dims], self.kernel_size, strict=True)
+        ]
 
 
 class ConvNd(_ConvCommon):
@@ -177,7 +229,8 @@ class ConvNd(_ConvCommon):
                 if left == right
                 else (Term.leaf("P_left", left), Term.leaf("P_right", right))
             )
-            rows.append((Term.leaf(axes[axis], size), *pads, Term.leaf("D", d), Term.leaf("K", k), Term.leaf("S", s)))
+            dilation = Term.leaf(dilation_symbol(self.dims), d)
+            rows.append((Term.leaf(axes[axis], size), *pads, dilation, Term.leaf("K", k), Term.leaf("S", s)))
         return rows
 
     def macs(self) -> int:
@@ -190,16 +243,9 @@ class ConvNd(_ConvCommon):
             lines.append((f"output {axis} (PyTorch)", conv_size(*terms)))
             size, left, right, d, k, s = terms
             if left.value == right.value and d.value == 1:
-                lines.append((f"output {axis} (lecture)", ceil_div(size - k + 1 + 2 * left, s)))
-        c_in, c_out, g = (
-            Term.leaf("C_in", self.in_channels),
-            Term.leaf("C_out", self.out_channels),
-            Term.leaf("g", self.groups),
-        )
-        kernel = [
-            Term.leaf(f"K_{a}" if len(set(self.kernel_size)) > 1 else "K", k)
-            for a, k in zip(AXIS_LETTERS[self.dims], self.kernel_size, strict=True)
-        ]
+                lines.append((f"output {axis} (lecture)", lecture_size(size, k, left, s)))
+        c_in, c_out, g = self.channel_terms()
+        kernel = self.kernel_terms()
         per_filter = c_in // g if self.groups != 1 else c_in
         for k in kernel:
             per_filter = per_filter * k
@@ -362,31 +408,77 @@ class ConvTransposeNd(_ConvCommon):
 
     def output_shape(self) -> Shape:
         spatial = []
-        for axis, (size, s, p, d, k, op) in enumerate(
-            zip(
-                self.in_shape[1:],
-                self.stride,
-                self.padding,
-                self.dilation,
-                self.kernel_size,
-                self.output_padding,
-                strict=True,
-            )
-        ):
-            out = (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for axis, values in enumerate(self.size_terms(plain=True)):
+            out = conv_transpose_size(*values)
             if out < 1:
+                letter = AXIS_LETTERS[self.dims][axis]
                 raise LayerError(
-                    f"the output collapses along axis {axis + 1}: (L-1)*s - 2p + d*(k-1) + output_padding + 1 = "
-                    f"({size}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {out}",
+                    f"the output collapses along axis {axis + 1} ({letter}): "
+                    f"{shown(conv_transpose_size(*self.size_terms()[axis]))}",
                     arg="padding",
+                    hint=f"use padding at most {(out - 1 + 2 * values[2]) // 2} along {letter}, or a larger kernel, "
+                    "stride or input",
                 )
             spatial.append(out)
         return (self.out_channels,) + tuple(spatial)
 
+    def size_terms(self, plain: bool = False) -> list[tuple[Any, ...]]:
+        """Per spatial axis, the arguments of conv_transpose_size: ints, or (plain=False) Terms."""
+        per_axis = (
+            self.in_shape[1:],
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.kernel_size,
+            self.output_padding,
+        )
+        rows = list(zip(*per_axis, strict=True))
+        if plain:
+            return rows
+        names = ("S", "P", dilation_symbol(self.dims), "K", "output_padding")
+        return [
+            (Term.leaf(letter, row[0]), *(Term.leaf(name, v) for name, v in zip(names, row[1:], strict=True)))
+            for letter, row in zip(AXIS_LETTERS[self.dims], rows, strict=True)
+        ]
+
     def macs(self) -> int:
-        # The multiplies really performed: every input element meets every kernel tap once.
-        per_input = (self.out_channels // self.groups) * prod(self.kernel_size)
-        return prod(self.in_shape) * per_input
+        return conv_transpose_macs(
+            self.in_channels, self.in_shape[1:], self.out_channels, self.groups, self.kernel_size
+        )
+
+    def explain(self) -> list[tuple[str, Any]]:
+        """(what, Term) pairs: output sizes, params from the weight's shape, MACs, from the rules that compute them."""
+        lines: list[tuple[str, Any]] = [
+            (f"output {axis} (PyTorch)", conv_transpose_size(*terms))
+            for axis, terms in zip(AXIS_LETTERS[self.dims], self.size_terms(), strict=True)
+        ]
+        c_in, c_out, g = self.channel_terms()
+        kernel = self.kernel_terms()
+        weight = conv_weight_shape(c_in, c_out, g, kernel, in_out=True)
+        params = weight[0]
+        for size in weight[1:]:
+            params = params * size
+        lines.append(("params", params + c_out if self.bias else params))
+        inputs = [Term.leaf(a, n) for a, n in zip(AXIS_LETTERS[self.dims], self.in_shape[1:], strict=True)]
+        lines.append(("MACs", conv_transpose_macs(c_in, inputs, c_out, g, kernel)))
+        return lines
+
+    def notes(self) -> list[str]:
+        c_in, c_out, g = self.channel_terms()
+        outputs = [Term.leaf(f"{a}'", n) for a, n in zip(AXIS_LETTERS[self.dims], self.out_shape[1:], strict=True)]
+        as_conv = conv_macs(c_out, outputs, c_in, g, self.kernel_terms())
+        notes = [
+            "MACs count the multiplies really performed: every input element meets every kernel tap of its "
+            f"group once; counted like a convolution over the output, {shown(as_conv)}, most of them products "
+            "with the zeros a stride inserts between inputs"
+        ]
+        for axis, op, s in zip(AXIS_LETTERS[self.dims], self.output_padding, self.stride, strict=True):
+            if op:
+                notes.append(
+                    f"output_padding {op} along {axis} adds {op} at the end only: a convolution with stride {s} "
+                    "maps several input sizes to one output size, and output_padding picks which one to rebuild"
+                )
+        return notes
 
     def window(self) -> tuple[Window, ...]:
         # Output o reads inputs i with i*s - p + d*m = o, m in [0, k): i in [(o + p - d(k-1))/s, (o + p)/s].

@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import Arg, Bool, Float
 from cnncalc.layers.base import Layer, Shape, fmt_shape
+from cnncalc.layers.norm import decimal_text
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
 if TYPE_CHECKING:
+    from fractions import Fraction
+
     from cnncalc.compute import Context
     from cnncalc.layers.base import Gradients
 
@@ -61,6 +64,41 @@ class _DropoutBase(Layer):
         """How many consecutive elements of a batch of `shape` (batch axis included) share one draw."""
         return 1
 
+    def keep(self) -> Fraction:
+        """The probability 1 - p of keeping a unit in training, p being the decimal the spec wrote (0.2 is 1/5)."""
+        from fractions import Fraction
+
+        return 1 - Fraction(str(self.p))
+
+    def notes(self) -> list[str]:
+        """Train vs eval, with this p's numbers and the unit a mask value covers (`keep` and `mask_unit`, which
+        forward uses)."""
+        p, keep = str(self.p), self.keep()
+        unit = self.mask_unit((1, *self.in_shape))
+
+        def values(axes: Shape) -> str:
+            return f"its {fmt_shape(axes)} = {unit} values" if len(axes) > 1 else f"its {unit} values"
+
+        if self.channel_rank and len(self.in_shape) >= 2 and unit == prod(self.in_shape[1:]):
+            what = f"each channel of each sample ({values(self.in_shape[1:])} together)"
+        elif unit == 1:
+            what = "each value"
+        elif unit == prod(self.in_shape):
+            what = f"each whole sample ({values(self.in_shape)} together)"
+        else:
+            what = f"each run of {unit} consecutive values"
+        if keep == 0:
+            train = f"train: p = {p} drops {what.replace('each', 'every', 1)}: the output is all zeros"
+        elif keep == 1:
+            train = f"train: p = {p} keeps everything unscaled, as eval does"
+        else:
+            train = (
+                f"train: keeps {what} with probability 1 - p = 1 - {p} = {decimal_text(keep)} and zeroes it "
+                f"otherwise; kept values are scaled by 1/(1 - p) = 1/(1 - {p}) = {decimal_text(1 / keep)}, so "
+                "that each output's expected value is its input"
+            )
+        return [train, "eval (the mode counted here): the identity, nothing dropped and nothing scaled"]
+
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
         sample = {0: (3, 4), 2: (3, 4), 3: (2, 3, 3), 4: (2, 2, 2, 3)}[cls.channel_rank]
@@ -84,13 +122,11 @@ class _DropoutBase(Layer):
         """t with the dropped units zeroed and the kept ones scaled by 1 / (1 - p), exactly; in eval mode (or with
         p = 0) t itself. The forward pass masks the input; the backward pass masks the gradient the same way, since
         dy/dx is 0 where a unit was dropped and 1 / (1 - p) where it was kept."""
-        from fractions import Fraction
-
         if not ctx.training or self.p == 0:
             return t
         if self.p == 1:
             return Tensor(t.shape, [0] * len(t.data), 1, t.approximate)
-        keep = 1 - Fraction(str(self.p))  # scaled by 1 / keep = keep.denominator / keep.numerator
+        keep = self.keep()  # scaled by 1 / keep = keep.denominator / keep.numerator
         unit = self.mask_unit(t.shape)
         data: list[int] = []
         for number, kept in enumerate(self.kept(t.shape, ctx)):

@@ -1,14 +1,20 @@
-"""Linear (acts on the last axis), Flatten and Identity."""
+"""Linear (acts on the last axis), Flatten and Identity.
+
+The counting rules (linear_params, linear_macs, flattened_size) are written once over the sizes: the analyzer calls
+them with ints, `explain` with formula.Terms, so a figure and the formula shown for it come from the same code.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import lcm, prod
 from operator import mul
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Int, Optional
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Layer, Shape, Window
+from cnncalc.formula import Term, shown
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -17,6 +23,38 @@ if TYPE_CHECKING:
     from cnncalc.layers.base import Gradients
 
 Examples = list[tuple[dict[str, Any], tuple[Shape, ...]]]
+
+
+def axis_symbols(rank: int) -> tuple[str, ...]:
+    """Names for the axes of a per-sample shape, as cnncalc writes volumes (C x H x W, ...); N_1, N_2, ... for
+    ranks without a convention."""
+    names = {1: ("F",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}
+    return names.get(rank, tuple(f"N_{i + 1}" for i in range(rank)))
+
+
+def _product(values: Sequence[Any]) -> Any:
+    """The product of ints or Terms, written without a leading 1* (1 for no values)."""
+    if not values:
+        return 1
+    total = values[0]
+    for value in values[1:]:
+        total = total * value
+    return total
+
+
+def linear_params(in_features: Any, out_features: Any, bias: bool) -> Any:
+    """(in + 1) * out: each output's weights over the inputs, plus its bias."""
+    return (in_features + 1) * out_features if bias else in_features * out_features
+
+
+def linear_macs(leading: Sequence[Any], in_features: Any, out_features: Any) -> Any:
+    """in * out multiply-accumulates per vector, for every vector along the leading axes."""
+    return _product([*leading, in_features, out_features])
+
+
+def flattened_size(merged: Sequence[Any]) -> Any:
+    """The size of the one axis Flatten makes: the product of the axes it merges."""
+    return _product(merged)
 
 
 @register
@@ -49,7 +87,33 @@ class Linear(Layer):
         return shapes
 
     def macs(self) -> int:
-        return prod(self.out_shape) * self.in_features
+        return linear_macs(self.in_shape[:-1], self.in_features, self.out_features)
+
+    def leading_terms(self) -> list[Term]:
+        """The axes before the features, each a vector the same weight is applied to."""
+        names = axis_symbols(len(self.in_shape))
+        return [Term.leaf(name, size) for name, size in zip(names, self.in_shape[:-1], strict=False)]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        """(what, Term) pairs: params and MACs from the rules that count them."""
+        in_f, out_f = Term.leaf("in_features", self.in_features), Term.leaf("out_features", self.out_features)
+        return [
+            ("params", linear_params(in_f, out_f, self.bias)),
+            ("MACs", linear_macs(self.leading_terms(), in_f, out_f)),
+        ]
+
+    def notes(self) -> list[str]:
+        weight = self.weights()["weight"]
+        notes = [
+            f"PyTorch stores the weight out x in, {fmt_shape(weight)}, and computes y = W x + b; the lectures' "
+            f"tables write it in x out, {fmt_shape(weight[::-1])}"
+        ]
+        leading = self.leading_terms()
+        if leading:
+            notes.append(
+                f"the same weight applies to each of the {shown(_product(leading))} vectors along the last axis"
+            )
+        return notes
 
     def other_ops(self) -> int:
         return prod(self.out_shape) if self.bias else 0
@@ -151,8 +215,32 @@ class Flatten(Layer):
 
     def output_shape(self) -> Shape:
         full = (1,) + self.in_shape
-        merged = full[: self.start] + (prod(full[self.start : self.end + 1]),) + full[self.end + 1 :]
+        merged = full[: self.start] + (flattened_size(full[self.start : self.end + 1]),) + full[self.end + 1 :]
         return merged[1:]
+
+    def merged_terms(self) -> list[Term]:
+        """The per-sample axes merged into one (none when start_dim and end_dim name a single axis)."""
+        if self.end == self.start:
+            return []
+        names = axis_symbols(len(self.in_shape))
+        return [Term.leaf(names[axis - 1], self.in_shape[axis - 1]) for axis in range(self.start, self.end + 1)]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        """The merged axis's size from the rule that computes it; its index counts the batch axis as 0."""
+        merged = self.merged_terms()
+        return [(f"output axis {self.start} (merged)", flattened_size(merged))] if merged else []
+
+    def notes(self) -> list[str]:
+        span = f"start_dim {self.start_dim} to end_dim {self.end_dim} (the batch axis is 0, as in PyTorch)"
+        merged = self.merged_terms()
+        if not merged:
+            axis = "the batch axis" if self.start == 0 else f"axis {self.start}"
+            return [f"{span} name one axis, {axis}: nothing merges, the shape stays {fmt_shape(self.in_shape)}"]
+        names = " x ".join(term.symbols for term in merged)
+        return [
+            f"{span} merge axes {self.start} to {self.end}, {names}, into one axis, its elements in row-major order "
+            "(the last axis varies fastest)"
+        ]
 
     def window(self) -> tuple[Window, ...] | None:
         return super().window() if self.out_shape == self.in_shape else None

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Int
 from cnncalc.errors import LayerError
+from cnncalc.formula import Term
 from cnncalc.layers.base import Layer, Shape, fmt_shape
+from cnncalc.layers.norm import axis_names, named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor, common
 
@@ -27,13 +29,37 @@ def _shown(shape: Shape) -> str:
     return fmt_shape(shape) if shape else "a scalar"
 
 
+def merge_ops(inputs: Any, elements: Any) -> Any:
+    """(inputs - 1) * elements: n inputs take n - 1 adds (or multiplies) per output element."""
+    return (inputs - 1) * elements
+
+
+def joined_size(sizes: Any) -> Any:
+    """Concat's output size along its dim: the sum of the inputs' sizes there."""
+    total = sizes[0]
+    for size in sizes[1:]:
+        total = total + size
+    return total
+
+
 class _Merge(Layer):
     min_inputs = 2
     max_inputs = None
 
 
+class _ElementwiseMerge(_Merge):
+    """Add and Mul: one operation per output element for every input after the first."""
+
+    def other_ops(self) -> int:
+        return merge_ops(len(self.in_shapes), prod(self.out_shape))  # type: ignore[no-any-return]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        volume = product(named(axis_names(len(self.out_shape)), self.out_shape))
+        return [("other ops", merge_ops(Term.leaf("n", len(self.in_shapes)), volume))]
+
+
 @register
-class Add(_Merge):
+class Add(_ElementwiseMerge):
     """Element-wise sum; the shapes must be identical (a residual connection that broadcasts is a bug)."""
 
     kind = "Add"
@@ -60,9 +86,6 @@ class Add(_Merge):
                 hint="in a residual block, project the shortcut (1x1 conv with the block's stride) to match; "
                 "for broadcasting use mul",
             )
-
-    def other_ops(self) -> int:
-        return (len(self.in_shapes) - 1) * prod(self.out_shape)
 
     def summary(self) -> str:
         return f"sum of {len(self.in_shapes)}"
@@ -129,8 +152,20 @@ class Concat(_Merge):
                     )
 
     def output_shape(self) -> Shape:
-        joined = sum(shape[self.axis] for shape in self.in_shapes)
+        joined = joined_size([shape[self.axis] for shape in self.in_shapes])
         return self.in_shape[: self.axis] + (joined,) + self.in_shape[self.axis + 1 :]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        name = axis_names(len(self.in_shape))[self.axis]
+        sizes = [Term.leaf(f"{name}_{n}", shape[self.axis]) for n, shape in enumerate(self.in_shapes, start=1)]
+        return [(f"output {name} (PyTorch)", joined_size(sizes))]
+
+    def notes(self) -> list[str]:
+        names = axis_names(len(self.in_shape))
+        others = [axis for axis in range(len(self.in_shape)) if axis != self.axis]
+        same = " x ".join(names[axis] for axis in others) + " = " + " x ".join(str(self.in_shape[a]) for a in others)
+        must = f"; every input has the same {same}" if others else ""
+        return [f"joins the inputs one after another along dim {self.axis + 1} ({names[self.axis]}){must}"]
 
     def summary(self) -> str:
         return f"dim {self.axis + 1}"
@@ -177,7 +212,7 @@ class Concat(_Merge):
 
 
 @register
-class Mul(_Merge):
+class Mul(_ElementwiseMerge):
     """Element-wise product with PyTorch broadcasting over the (1, *shape) tensors, as in squeeze-and-excitation."""
 
     kind = "Mul"
@@ -218,11 +253,24 @@ class Mul(_Merge):
             result.append(wanted.pop() if wanted else 1)
         return tuple(result[1:])
 
-    def other_ops(self) -> int:
-        return (len(self.in_shapes) - 1) * prod(self.out_shape)
-
     def summary(self) -> str:
         return f"product of {len(self.in_shapes)}"
+
+    def notes(self) -> list[str]:
+        """Which inputs are broadcast (repeated) along which axes: the alignment from the right that
+        output_shape applies."""
+        names = axis_names(len(self.out_shape))
+        notes = []
+        for number, shape in enumerate(self.in_shapes, start=1):
+            offset = len(self.out_shape) - len(shape)  # axes missing on the left are repeated too
+            repeated = [
+                name
+                for axis, (name, size) in enumerate(zip(names, self.out_shape, strict=True))
+                if size != 1 and (axis < offset or shape[axis - offset] == 1)
+            ]
+            if repeated:
+                notes.append(f"input {number} ({_shown(shape)}) is repeated along {', '.join(repeated)}")
+        return notes
 
     @classmethod
     def examples(cls) -> Examples:

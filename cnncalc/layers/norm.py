@@ -32,13 +32,14 @@ element is rounded once. dweight = sum(g * xh) and dbias = sum(g) over the eleme
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from math import isqrt, lcm, log10, prod
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from cnncalc.args import Arg, Bool, Float, Int, IntList, Optional
-from cnncalc.compute import sqrt_ratio
+from cnncalc.compute import MODES, Context, sqrt_ratio
 from cnncalc.errors import LayerError
+from cnncalc.formula import Term
 from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
 from cnncalc.layers.registry import register
 from cnncalc.tensor import DIGITS, Tensor
@@ -47,10 +48,50 @@ if TYPE_CHECKING:
     from fractions import Fraction
     from random import Random
 
-    from cnncalc.compute import Context
     from cnncalc.layers.base import Gradients
 
 AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
+AXIS_NAMES = {1: ("C",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """Names of a sample's axes as the lectures write them (C x H x W); beyond 4 axes, d2, d3, ... by PyTorch dim."""
+    return AXIS_NAMES.get(rank) or ("C", *(f"d{dim}" for dim in range(2, rank + 1)))
+
+
+def named(names: Sequence[str], sizes: Sequence[int]) -> tuple[Term, ...]:
+    """One Term per axis: its name and its size."""
+    return tuple(Term.leaf(name, size) for name, size in zip(names, sizes, strict=True))
+
+
+def product(sizes: Iterable[Any]) -> Any:
+    """The product of ints or Terms (1 for none: a 0-d tensor holds one element)."""
+    total: Any = None
+    for size in sizes:
+        total = size if total is None else total * size
+    return 1 if total is None else total
+
+
+def element_count(shapes: Iterable[Sequence[Any]]) -> Any:
+    """Elements in tensors of `shapes`, tensors of one shape counted together: weight C and bias C give 2*C.
+    The rule behind params and buffers of the kinds here, for ints (the figure) and Terms (its formula)."""
+    groups: dict[tuple[Any, ...], list[Sequence[Any]]] = {}
+    for shape in shapes:
+        key = tuple(size.symbols if isinstance(size, Term) else size for size in shape)
+        groups.setdefault(key, []).append(shape)
+    terms = [product(same[0]) if len(same) == 1 else len(same) * product(same[0]) for same in groups.values()]
+    total: Any = 0
+    for number, term in enumerate(terms):
+        total = term if number == 0 else total + term
+    return total
+
+
+def per_element_ops(elements: Any, parts: Sequence[Any]) -> Any:
+    """elements * (sum of the ops each element costs): other ops of element-wise work."""
+    each = parts[0]
+    for part in parts[1:]:
+        each = each + part
+    return elements * each
 
 
 def spanning_window(size: int) -> Window:
@@ -128,6 +169,41 @@ def _inverse_root(total: Fraction) -> tuple[int, int, bool]:
     return root_bottom, root_top, False
 
 
+class StatisticsAxes(NamedTuple):
+    """The axes of a batch (named, with their sizes) in three runs: the statistics are averaged over `before`
+    and `after`, and there is one mean and variance per position along `groups`. GroupNorm splits the channels
+    into its groups (G) and the channels of a group (C/G)."""
+
+    before: tuple[tuple[str, int], ...]  # BatchNorm's batch axis
+    groups: tuple[tuple[str, int], ...]
+    after: tuple[tuple[str, int], ...]
+
+
+_ROLE_OF_AXIS = {"C": "channel", "G": "group"}
+_ROLE_OF_WEIGHT = {"weight": "scale", "bias": "shift"}
+
+
+def decimal_text(value: Fraction) -> str:
+    """An exact rational as a decimal where it has one (0.9, 2), else as a fraction with its value (10/7 ~ 1.4286)."""
+    denominator = value.denominator
+    for factor in (2, 5):
+        while denominator % factor == 0:
+            denominator //= factor
+    if denominator == 1:
+        from decimal import Decimal, localcontext
+
+        with localcontext() as context:
+            context.prec = 60  # enough for any decimal a spec writes: the division is exact
+            text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{value.numerator}/{value.denominator} ~ {float(value):.6g}"
+
+
+def _batch_axes(shape: Shape) -> tuple[tuple[str, int], ...]:
+    """The axes of a batch of `shape` by name: N, then the sample's (C, H, W)."""
+    return tuple(zip(("N", *axis_names(len(shape) - 1)), shape, strict=True))
+
+
 class Statistics(NamedTuple):
     """What a normalization divides by in one pass: element i belongs to group (i // size) % period."""
 
@@ -169,24 +245,116 @@ class _Normalization(Layer):
         """The shape of the weight and bias."""
         raise NotImplementedError
 
-    def weights(self) -> dict[str, Shape]:
-        shapes: dict[str, Shape] = {}
+    def affine_names(self) -> tuple[str, ...]:
+        """The input axes the weight and bias run along, by name (C; LayerNorm's last axes)."""
+        raise NotImplementedError
+
+    def affine_tensors(self, shape: Sequence[Any]) -> dict[str, Sequence[Any]]:
+        """The learnable tensors by state_dict name, each of `shape` (ints, or Terms for `explain`)."""
+        tensors: dict[str, Sequence[Any]] = {}
         if self.scaled:
-            shapes["weight"] = self.affine_shape()
+            tensors["weight"] = shape
         if self.shifted:
-            shapes["bias"] = self.affine_shape()
-        return shapes
+            tensors["bias"] = shape
+        return tensors
+
+    def weights(self) -> dict[str, Shape]:
+        return self.affine_tensors(self.affine_shape())  # type: ignore[return-value]
+
+    def buffer_tensors(self, channels: Any) -> dict[str, Sequence[Any]]:
+        """The running-statistics buffers by state_dict name, for `channels` (an int, or a Term for `explain`)."""
+        return {}
+
+    def params(self) -> int:
+        return element_count(self.weights().values())  # type: ignore[no-any-return]
+
+    def buffer_count(self) -> int:
+        return element_count(self.buffers().values())  # type: ignore[no-any-return]
 
     def check_eps(self) -> None:
         if self.eps is not None and self.eps < 0:
             # PyTorch accepts it here, but var + eps can reach 0 or below: division by zero or NaN.
             self.warn(f"eps is negative ({self.eps:g}): var + eps can be 0 or negative, giving inf or NaN")
 
+    def op_parts(self) -> list[tuple[str, int]]:
+        """The ops each element costs, by what they do (the `ops_rule`)."""
+        parts = [("statistics", self.stats_ops)] if self.input_stats else []
+        parts.append(("normalize", self.normalize_ops))
+        if self.scaled:
+            parts.append(("scale", 1))
+        if self.shifted:
+            parts.append(("shift", 1))
+        return parts
+
     def other_ops(self) -> int:
-        per_element = self.normalize_ops + int(self.scaled) + int(self.shifted)
-        if self.input_stats:
-            per_element += self.stats_ops
-        return prod(self.in_shape) * per_element
+        return per_element_ops(prod(self.in_shape), [count for _, count in self.op_parts()])  # type: ignore[no-any-return]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        """params, buffers and other ops from the rules that compute them (element_count, per_element_ops)."""
+        lines: list[tuple[str, Any]] = []
+        names = axis_names(len(self.in_shape))
+        affine = named(self.affine_names(), self.affine_shape())
+        if self.weights():
+            lines.append(("params", element_count(self.affine_tensors(affine).values())))
+        if self.buffers():
+            lines.append(("buffers", element_count(self.buffer_tensors(affine[0]).values())))
+        parts = [Term.leaf(what, count) for what, count in self.op_parts()]
+        lines.append(("other ops", per_element_ops(product(named(names, self.in_shape)), parts)))
+        return lines
+
+    def notes(self) -> list[str]:
+        """Which axes the statistics are taken over (from `statistics_axes`, which forward's layout comes from),
+        train vs eval (from `uses_running_stats`, which forward asks), and what is learned and what is kept."""
+        axes = self.statistics_axes((1, *self.in_shape))  # the batch is named N: its size plays no part
+        reduced = ", ".join(name for name, _ in axes.before + axes.after)
+        batch = " x ".join(name for name, _ in _batch_axes((1, *self.in_shape)))
+        kept = [(name, size) for name, size in axes.groups if name != "N"]
+        per_sample = prod(size for _, size in kept)
+        shape = " x ".join(name for name, _ in axes.groups)
+        if len(kept) < len(axes.groups):  # one statistic per sample (and per group or channel)
+            sizes = " x ".join(name if name == "N" else str(size) for name, size in axes.groups)
+            count = f"{shape} = {sizes} entries, {per_sample} per sample" if kept else "N entries, one per sample"
+        else:  # BatchNorm: shared by the whole batch
+            count = f"{shape} = {per_sample} entries, one per {' x '.join(_ROLE_OF_AXIS.get(n, n) for n, _ in kept)}"
+        if self.centred:
+            statistic, holder = "mean and variance", "statistics over {}: the mean and the variance each have"
+        else:
+            statistic, holder = "mean square", "statistic over {}: the mean square (RMSNorm subtracts no mean) has"
+        where = f"{reduced} of the {batch} batch{self.split_text()}"
+        notes = [f"{holder.format(where)} {count}"]
+        source = "the batch's" if axes.before else "each sample's own"
+        running = {mode: self.uses_running_stats(Context(mode)) for mode in MODES}
+        if running["eval"] and not running["train"]:
+            notes.append(
+                f"train: normalizes with {source} {statistic}, and updates running_mean and running_var: "
+                f"{self.update_rule()}"
+            )
+            notes.append(
+                "eval (the mode counted here): normalizes with the running averages running_mean and running_var, "
+                "fixed numbers per channel, so each channel is only scaled and shifted"
+            )
+        else:
+            depends = ", so at test time each output depends on the other samples of the batch" if axes.before else ""
+            notes.append(f"train and eval alike: normalizes with {source} {statistic}{depends}; no running averages")
+        learned = self.weights()
+        if learned:
+            shown = ", ".join(f"{name} ({_ROLE_OF_WEIGHT[name]}) {fmt_shape(shape)}" for name, shape in learned.items())
+            notes.append(f"learned: {shown}")
+        else:
+            notes.append("nothing learned: no weight (scale) or bias (shift)")
+        state = self.buffers()
+        if state:
+            shown = ", ".join(f"{name} {fmt_shape(shape) or 1}" for name, shape in state.items())
+            notes.append(f"buffers (in the state_dict, not learned): {shown}")
+        return notes
+
+    def split_text(self) -> str:
+        """How the channels are split where the statistics axes are not whole axes of the batch (GroupNorm)."""
+        return ""
+
+    def update_rule(self) -> str:
+        """How training updates the running statistics, in words with this layer's momentum."""
+        return ""
 
     def window(self) -> tuple[Window, ...] | None:
         if len(self.in_shape) < 2:
@@ -202,9 +370,15 @@ class _Normalization(Layer):
 
     centred: ClassVar[bool] = True  # RMSNorm divides by the root mean square without subtracting a mean
 
-    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
-        """The groups that share one mean and variance when they are taken from the input."""
+    def statistics_axes(self, shape: Shape) -> StatisticsAxes:
+        """For a batch of `shape`, the axes the statistics are taken over and those they are kept along."""
         raise NotImplementedError
+
+    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
+        """The groups that share one mean and variance when they are taken from the input: the reduced axes
+        behind the kept ones make up a group's runs of consecutive elements, the kept axes the period."""
+        axes = self.statistics_axes(shape)
+        return prod(size for _, size in axes.after), prod(size for _, size in axes.groups)
 
     def affine_layout(self, shape: Shape) -> tuple[int, int]:
         """Which weight and bias element each element is scaled and shifted by."""
@@ -439,6 +613,9 @@ class _ChannelNorm(_Normalization):
     def affine_shape(self) -> Shape:
         return (self.num_features,)
 
+    def affine_names(self) -> tuple[str, ...]:
+        return ("C",)
+
     def affine_layout(self, shape: Shape) -> tuple[int, int]:
         return _planes(shape), shape[1]
 
@@ -449,11 +626,25 @@ class _ChannelNorm(_Normalization):
         # Running statistics are per channel; InstanceNorm's own per sample and channel (BatchNorm overrides).
         return f"channel {group}" if running else f"sample {group // shape[1]}, channel {group % shape[1]}"
 
-    def buffers(self) -> dict[str, Shape]:
+    def buffer_tensors(self, channels: Any) -> dict[str, Sequence[Any]]:
         if not self.track_running_stats:
             return {}
         # num_batches_tracked is a 0-d tensor: one element, as in the state_dict.
-        return {"running_mean": (self.num_features,), "running_var": (self.num_features,), "num_batches_tracked": ()}
+        return {"running_mean": (channels,), "running_var": (channels,), "num_batches_tracked": ()}
+
+    def buffers(self) -> dict[str, Shape]:
+        return self.buffer_tensors(self.num_features)  # type: ignore[return-value]
+
+    def update_rule(self) -> str:
+        from fractions import Fraction
+
+        if self.momentum is None:
+            average = "the average of every batch so far (momentum null; num_batches_tracked counts them)"
+        else:
+            momentum = decimal_text(Fraction(str(self.momentum)))
+            kept = decimal_text(1 - Fraction(str(self.momentum)))
+            average = f"running = {kept}*running + {momentum}*batch value (momentum {momentum})"
+        return average + "; running_var averages the unbiased variance, n/(n - 1) times the one normalized with"
 
     def summary(self) -> str:
         parts = [f"eps={self.eps:g}"]
@@ -507,8 +698,9 @@ class _BatchNormNd(_ChannelNorm):
                 "and PyTorch rejects it ('Expected more than 1 value per channel'); it needs a batch of 2 or more"
             )
 
-    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
-        return _planes(shape), shape[1]  # per channel, over the batch and the spatial axes
+    def statistics_axes(self, shape: Shape) -> StatisticsAxes:
+        axes = _batch_axes(shape)  # per channel, over the batch and the spatial axes
+        return StatisticsAxes(axes[:1], axes[1:2], axes[2:])
 
     def group_name(self, group: int, shape: Shape, running: bool) -> str:
         return f"channel {group}"
@@ -610,8 +802,9 @@ class _InstanceNormNd(_ChannelNorm):
                 hint="set track_running_stats: true to normalize with running statistics, or use a larger input",
             )
 
-    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
-        return _planes(shape), shape[0] * shape[1]  # per sample and channel, over the spatial axes
+    def statistics_axes(self, shape: Shape) -> StatisticsAxes:
+        axes = _batch_axes(shape)  # per sample and channel, over the spatial axes
+        return StatisticsAxes((), axes[:2], axes[2:])
 
     def check_batch(self, shape: Shape, ctx: Context) -> None:
         if _planes(shape) == 1:  # reached in training with running statistics (setup rejects the rest)
@@ -689,9 +882,13 @@ class _TrailingNorm(_Normalization):
     def affine_shape(self) -> Shape:
         return self.normalized_shape
 
-    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
-        size = prod(self.normalized_shape)
-        return size, prod(shape) // size  # per sample and leading position, over the trailing axes
+    def affine_names(self) -> tuple[str, ...]:
+        return axis_names(len(self.in_shape))[len(self.in_shape) - len(self.normalized_shape) :]
+
+    def statistics_axes(self, shape: Shape) -> StatisticsAxes:
+        axes = _batch_axes(shape)  # per sample and leading position, over the trailing axes
+        split = len(shape) - len(self.normalized_shape)
+        return StatisticsAxes((), axes[:split], axes[split:])
 
     def affine_layout(self, shape: Shape) -> tuple[int, int]:
         size = prod(self.normalized_shape)
@@ -807,9 +1004,18 @@ class GroupNorm(_Normalization):
     def affine_shape(self) -> Shape:
         return (self.num_channels,)
 
-    def statistics_layout(self, shape: Shape) -> tuple[int, int]:
+    def affine_names(self) -> tuple[str, ...]:
+        return ("C",)
+
+    def split_text(self) -> str:
+        per_group = self.num_channels // self.num_groups
+        return f", its C = {self.num_channels} channels split into G = {self.num_groups} groups of C/G = {per_group}"
+
+    def statistics_axes(self, shape: Shape) -> StatisticsAxes:
         # Per sample and group, over the group's channels and the spatial axes.
-        return shape[1] // self.num_groups * _planes(shape), shape[0] * self.num_groups
+        axes = _batch_axes(shape)
+        groups = (axes[0], ("G", self.num_groups))
+        return StatisticsAxes((), groups, (("C/G", shape[1] // self.num_groups), *axes[2:]))
 
     def affine_layout(self, shape: Shape) -> tuple[int, int]:
         return _planes(shape), shape[1]

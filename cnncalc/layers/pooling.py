@@ -5,6 +5,10 @@ Output size per axis (PyTorch's pooling_output_shape; AvgPool has dilation 1):
 and with ceil_mode, ceil instead of floor, minus one when the last window would start past the input and the
 left padding ((out-1)*s >= L + p). PyTorch also requires p <= k // 2 (the kernel size, even when dilated) and an
 output of at least 1 along every axis; AvgPool3d alone also requires the unpadded input to hold the kernel.
+Without dilation or ceil_mode the size is the lectures' ceil((L - k + 1 + 2p) / s).
+
+The rules (pooled_size, max_pool_ops, bin_bounds, ...) are written once over the sizes: the analyzer calls them
+with ints, `explain` and `notes` with formula.Terms, so a figure and the formula shown for it come from one code.
 
 Adaptive pools split an axis of L into `out` bins [floor(i*L/out), ceil((i+1)*L/out)), which overlap or differ
 in size unless out divides L.
@@ -21,10 +25,11 @@ input elements divided by the same divisor; overlapping windows add up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from itertools import product
 from math import lcm, prod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -35,8 +40,9 @@ if TYPE_CHECKING:
 
 from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
 from cnncalc.errors import LayerError
+from cnncalc.formula import Term, ceil_div, shown
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
-from cnncalc.layers.conv import AXES
+from cnncalc.layers.conv import AXES, dilation_symbol, lecture_size
 from cnncalc.layers.registry import register
 
 
@@ -49,20 +55,68 @@ def _axis_names(dims: int) -> list[str]:
     return AXES[dims].split(" x ")[1:]
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+def last_start(count: Any, stride: Any) -> Any:
+    """Where the last of `count` windows starts, counted from the start of the padded input."""
+    return (count - 1) * stride
 
 
-def pooled_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+def pool_span(size: Any, kernel: Any, padding: Any, dilation: Any) -> Any:
+    """How far a window can slide over the padded input: L + 2P - D*(K - 1) - 1. Ints give the figure, Terms
+    also its formula; dilation None is a kind without one (AvgPool), written as PyTorch documents it: L + 2P - K."""
+    if dilation is None:
+        return size + 2 * padding - kernel
+    return size + 2 * padding - dilation * (kernel - 1) - 1
+
+
+def ceil_count(size: Any, kernel: Any, stride: Any, padding: Any, dilation: Any) -> Any:
+    """ceil_mode's window count before the last-window rule."""
+    return ceil_div(pool_span(size, kernel, padding, dilation), stride) + 1
+
+
+def pooled_size(size: Any, kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool) -> Any:
     """PyTorch's output size of a pooling window sliding over one axis (may be < 1: the caller rejects that)."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
     if not ceil_mode:
-        return span // stride + 1  # floor division rounds towards -inf, like PyTorch's div_rtn
-    out = _ceil_div(span, stride) + 1
+        # floor division rounds towards -inf, like PyTorch's div_rtn
+        return pool_span(size, kernel, padding, dilation) // stride + 1
+    out = ceil_count(size, kernel, stride, padding, dilation)
     # The last window must start inside the input or the left padding, never in the right padding alone.
-    if (out - 1) * stride >= size + padding:
-        out -= 1
+    if last_start(out, stride) >= size + padding:
+        out = out - 1
     return out
+
+
+def _product(values: Sequence[Any]) -> Any:
+    """The product of ints or Terms, written without a leading 1*."""
+    total = values[0]
+    for value in values[1:]:
+        total = total * value
+    return total
+
+
+def max_pool_ops(channels: Any, out_sizes: Sequence[Any], kernel: Sequence[Any]) -> Any:
+    """kernel elements - 1 compares per output element (taps over padding counted, as the kernel is fixed)."""
+    return _product([channels, *out_sizes]) * (_product(kernel) - 1)
+
+
+def avg_pool_ops(channels: Any, out_sizes: Sequence[Any], kernel: Sequence[Any]) -> Any:
+    """kernel elements - 1 adds and 1 divide per output element."""
+    return _product([channels, *out_sizes]) * _product(kernel)
+
+
+def adaptive_avg_ops(channels: Any, bin_totals: Sequence[Any], out_sizes: Sequence[Any]) -> Any:
+    """bin elements - 1 adds and 1 divide per output element: one operation per element read, that is per channel
+    the product over axes of the summed bin sizes (bins overlap, so an element can be read more than once)."""
+    return _product([channels, *bin_totals])
+
+
+def adaptive_max_ops(channels: Any, bin_totals: Sequence[Any], out_sizes: Sequence[Any]) -> Any:
+    """bin elements - 1 compares per output element: the elements read, less one per output."""
+    return adaptive_avg_ops(channels, bin_totals, out_sizes) - _product([channels, *out_sizes])
+
+
+def bin_bounds(size: Any, count: Any, index: Any) -> tuple[Any, Any]:
+    """Adaptive bin `index` of `count` along an axis of `size`: [floor(i*L/out), ceil((i+1)*L/out))."""
+    return index * size // count, ceil_div((index + 1) * size, count)
 
 
 class PoolAxes(PerAxis):
@@ -131,7 +185,7 @@ def _padded_counts(size: int, kernel: int, stride: int, padding: int, count: int
 
 def _bin_taps(size: int, count: int) -> Taps:
     """Adaptive bins along one axis: [floor(i*L/out), ceil((i+1)*L/out))."""
-    return [list(range(i * size // count, _ceil_div((i + 1) * size, count))) for i in range(count)]
+    return [list(range(*bin_bounds(size, count, i))) for i in range(count)]
 
 
 def _plane_windows(taps: Sequence[Taps], spatial: tuple[int, ...]) -> list[list[int]]:
@@ -223,6 +277,9 @@ def _average_grad(x: Tensor, windows: list[list[int]], divisors: list[int], grad
 class _WindowPoolNd(Layer):
     """What MaxPool and AvgPool share: a kernel sliding with stride (default: the kernel), padding, ceil_mode."""
 
+    dilated: ClassVar[bool] = False  # the kind takes a dilation argument (MaxPool)
+    count_ops: ClassVar[Callable[..., Any]]  # the other-ops rule over (channels, output sizes, kernel)
+
     def pool_dilation(self) -> tuple[int, ...]:
         return (1,) * self.dims
 
@@ -278,6 +335,62 @@ class _WindowPoolNd(Layer):
     def output_shape(self) -> Shape:
         return (self.in_shape[0],) + self.spatial
 
+    def other_ops(self) -> int:
+        return self.count_ops(self.out_shape[0], self.out_shape[1:], self.kernel_size)
+
+    def size_terms(self) -> list[tuple[Any, ...]]:
+        """Per spatial axis, the arguments of pooled_size as Terms named as the lectures do: (L, K, S, P, D), D
+        None where the kind has no dilation."""
+        per_axis = (self.in_shape[1:], self.kernel_size, self.stride, self.padding, self.pool_dilation())
+        return [
+            (
+                Term.leaf(axis, size),
+                Term.leaf("K", k),
+                Term.leaf("S", s),
+                Term.leaf("P", p),
+                Term.leaf(dilation_symbol(self.dims), d) if self.dilated else None,
+            )
+            for axis, size, k, s, p, d in zip(_axis_names(self.dims), *per_axis, strict=True)
+        ]
+
+    def explain(self) -> list[tuple[str, Any]]:
+        """(what, Term) pairs: each output size in PyTorch's form (and the lectures' where it applies) and the other
+        ops, from the same rules as the figures."""
+        lines: list[tuple[str, Any]] = []
+        for axis, (size, k, s, p, d) in zip(_axis_names(self.dims), self.size_terms(), strict=True):
+            lines.append((f"output {axis} (PyTorch)", pooled_size(size, k, s, p, d, self.ceil_mode)))
+            if not self.ceil_mode and (d is None or d.value == 1):
+                lines.append((f"output {axis} (lecture)", lecture_size(size, k, p, s)))
+        names = _axis_names(self.dims)
+        same = len(set(self.kernel_size)) == 1
+        kernel = [Term.leaf("K" if same else f"K_{a}", k) for a, k in zip(names, self.kernel_size, strict=True)]
+        outputs = [Term.leaf(f"{a}'", n) for a, n in zip(names, self.spatial, strict=True)]
+        lines.append(("other ops", self.count_ops(Term.leaf("C", self.in_shape[0]), outputs, kernel)))
+        return lines
+
+    def notes(self) -> list[str]:
+        """What ceil_mode did along each axis: a window added past the edge, or the last one dropped."""
+        if not self.ceil_mode:
+            return []
+        notes = []
+        per_axis = (_axis_names(self.dims), self.size_terms(), self.spatial)
+        for axis, (size, k, s, p, d), out in zip(*per_axis, strict=True):
+            count = ceil_count(size, k, s, p, d)
+            start, edge = last_start(Term.leaf("n", count.value), s), size + p
+            floor_out = pooled_size(size.value, k.value, s.value, p.value, 1 if d is None else d.value, False)
+            if start >= edge:
+                notes.append(
+                    f"ceil_mode along {axis} gives n = {count.value} windows, but the last would start at "
+                    f"{shown(start)} of the padded input, at or past {shown(edge)} where the right padding "
+                    f"begins, so PyTorch drops it (the final - 1 of output {axis}): {out}"
+                )
+            elif out > floor_out:
+                notes.append(
+                    f"ceil_mode along {axis} keeps a last window that runs past the end of the padded input: "
+                    f"{out} outputs where floor would give {floor_out}"
+                )
+        return notes
+
     def window(self) -> tuple[Window, ...]:
         return tuple(
             Window(d * (k - 1), s, p)
@@ -305,6 +418,8 @@ class MaxPoolNd(_WindowPoolNd):
         "kernel elements - 1 compares per output element; every output counts the full kernel, "
         "including taps over padding or past the edge in ceil_mode"
     )
+    dilated = True
+    count_ops = staticmethod(max_pool_ops)
     arguments = (
         Arg("kernel_size", POSITIVE, doc="window size per axis"),
         Arg("stride", PoolStride(), None, "step per axis; null means kernel_size"),
@@ -337,9 +452,6 @@ class MaxPoolNd(_WindowPoolNd):
                     start = j * s - p
                     found.append((axis, j, list(range(start, start + d * (k - 1) + 1, d))))
         return found
-
-    def other_ops(self) -> int:
-        return prod(self.out_shape) * (prod(self.kernel_size) - 1)
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
@@ -384,6 +496,7 @@ class AvgPoolNd(_WindowPoolNd):
         "kernel elements - 1 adds + 1 divide per output element; every output counts the full kernel, "
         "including taps over padding or past the edge in ceil_mode"
     )
+    count_ops = staticmethod(avg_pool_ops)
     arguments = (
         Arg("kernel_size", POSITIVE, doc="window size per axis"),
         Arg("stride", PoolStride(), None, "step per axis; null means kernel_size"),
@@ -402,8 +515,27 @@ class AvgPoolNd(_WindowPoolNd):
             )
         super().setup()
 
-    def other_ops(self) -> int:
-        return prod(self.out_shape) * prod(self.kernel_size)
+    def notes(self) -> list[str]:
+        """ceil_mode's effect, and what each window's sum is divided by: the divisors forward uses."""
+        notes = super().notes()
+        if self.divisor_override is not None:
+            notes.append(f"every window's sum is divided by divisor_override = {self.divisor_override}")
+        elif self.ceil_mode or set(self.padding) != {0}:
+            _, divisors = self.averaging(self.in_shape[1:])
+            tally = sorted(Counter(divisors).items(), reverse=True)
+            covered = (
+                "the elements of the input and its padding under it (count_include_pad)"
+                if self.count_include_pad
+                else "the input elements under it, padding excluded (count_include_pad false)"
+            )
+            if len(tally) == 1:
+                counts = f"{tally[0][0]} for every output"
+            else:
+                first, many = tally[0]
+                counts = f"{first} for {many} output{'s' if many > 1 else ''}, "
+                counts += ", ".join(f"{d} for {n}" for d, n in tally[1:]) + " (per channel)"
+            notes.append(f"each window's sum is divided by {covered}: {counts}")
+        return notes
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
@@ -482,11 +614,13 @@ class OutputSize(ArgType):
 
 def _bin_sizes(size: int, out: int) -> list[int]:
     """Sizes of the adaptive bins [floor(i*L/out), ceil((i+1)*L/out)) along one axis."""
-    return [_ceil_div((i + 1) * size, out) - (i * size) // out for i in range(out)]
+    return [end - start for start, end in (bin_bounds(size, out, i) for i in range(out))]
 
 
 class _AdaptivePoolNd(Layer):
     """What AdaptiveAvgPool and AdaptiveMaxPool share: bins from output_size."""
+
+    count_ops: ClassVar[Callable[..., Any]]  # the other-ops rule over (channels, summed bin sizes, output sizes)
 
     def setup(self) -> None:
         self.expect_rank(self.dims + 1, what=AXES[self.dims])
@@ -499,9 +633,42 @@ class _AdaptivePoolNd(Layer):
     def output_shape(self) -> Shape:
         return (self.in_shape[0],) + self.spatial
 
-    def window_elements(self) -> int:
-        """Input elements read over all outputs: per channel, the product over axes of the summed bin sizes."""
-        return self.in_shape[0] * prod(sum(bins) for bins in self.bins)
+    def other_ops(self) -> int:
+        totals = [sum(bins) for bins in self.bins]
+        return self.count_ops(self.in_shape[0], totals, self.spatial)
+
+    def explain(self) -> list[tuple[str, Any]]:
+        """The other ops from the same rule as the figure; B_H is the sum of the bin sizes along H (see notes)."""
+        names = _axis_names(self.dims)
+        totals = [Term.leaf(f"B_{a}", sum(bins)) for a, bins in zip(names, self.bins, strict=True)]
+        outputs = [Term.leaf(f"{a}'", n) for a, n in zip(names, self.spatial, strict=True)]
+        return [("other ops", self.count_ops(Term.leaf("C", self.in_shape[0]), totals, outputs))]
+
+    def notes(self) -> list[str]:
+        """Per axis, the bins that forward reads, from the rule that makes them, with their sizes and sum B."""
+        notes = []
+        for axis, size, count, bins in zip(
+            _axis_names(self.dims), self.in_shape[1:], self.spatial, self.bins, strict=True
+        ):
+            start, end = bin_bounds(Term.leaf(axis, size), Term.leaf(f"{axis}'", count), Term.leaf("i", 0))
+            bounds = [bin_bounds(size, count, i) for i in range(count)]
+            shown_bounds = [f"[{a}, {b})" for a, b in bounds]
+            sizes = [str(n) for n in bins]
+            if count > 8:  # a long axis: its first bins and its last
+                shown_bounds[3:-1], sizes[3:-1] = ["..."], ["..."]
+            total = f"{' + '.join(sizes)} = {sum(bins)}" if count > 1 else str(sum(bins))
+            overlap = any(later[0] < earlier[1] for earlier, later in zip(bounds, bounds[1:], strict=False))
+            uneven = len(set(bins)) > 1
+            how = " and ".join(w for w, on in (("overlap", overlap), ("differ in size", uneven)) if on)
+            if size % count == 0:
+                layout = f"{axis}' = {count} divides {axis} = {size}: equal bins of {size // count}, no overlap"
+            else:
+                layout = f"{axis}' = {count} does not divide {axis} = {size}: the bins {how}"
+            notes.append(
+                f"bins along {axis}, [{start.symbols}, {end.symbols}) for i from 0 to {axis}' - 1 = {count - 1}: "
+                f"{' '.join(shown_bounds)}; B_{axis} = {total} elements ({layout})"
+            )
+        return notes
 
     def window(self) -> tuple[Window, ...]:
         windows = []
@@ -546,6 +713,7 @@ _BINS = "bins [floor(i*L/out), ceil((i+1)*L/out)) per axis, summed exactly"
 
 class AdaptiveMaxPoolNd(_AdaptivePoolNd):
     ops_rule = f"bin elements - 1 compares per output element; {_BINS}"
+    count_ops = staticmethod(adaptive_max_ops)
     arguments = (
         Arg("output_size", OutputSize(), doc="output size per axis; null keeps the input's size"),
         Arg("return_indices", Bool(), False, "not supported: PyTorch would return a tuple"),
@@ -554,9 +722,6 @@ class AdaptiveMaxPoolNd(_AdaptivePoolNd):
     def setup(self) -> None:
         _reject_indices(self)
         super().setup()
-
-    def other_ops(self) -> int:
-        return self.window_elements() - prod(self.out_shape)
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
@@ -575,10 +740,8 @@ class AdaptiveMaxPoolNd(_AdaptivePoolNd):
 
 class AdaptiveAvgPoolNd(_AdaptivePoolNd):
     ops_rule = f"bin elements - 1 adds + 1 divide per output element; {_BINS}"
+    count_ops = staticmethod(adaptive_avg_ops)
     arguments = (Arg("output_size", OutputSize(), doc="output size per axis; null keeps the input's size"),)
-
-    def other_ops(self) -> int:
-        return self.window_elements()
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:

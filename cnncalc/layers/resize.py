@@ -47,7 +47,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, is_int, is_number
 from cnncalc.compute import fold_planes, pad_planes
 from cnncalc.errors import LayerError
+from cnncalc.formula import ATOM, PRODUCT, Term
 from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.norm import axis_names, decimal_text, named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -73,6 +75,42 @@ def exact_factor(value: Factor) -> Fraction:
 
 def _fmt_number(value: Factor) -> str:
     return f"{value:g}"
+
+
+def floor_of(value: Any) -> Any:
+    """floor() of a number, or of a Term with its formula (formula.py has floor only as a // b)."""
+    if not isinstance(value, Term):
+        return math.floor(value)
+    return Term(math.floor(value.value), f"floor({value.symbols})", f"floor({value.numbers})")
+
+
+def scaled_size(length: Any, factor: Any) -> Any:
+    """Upsample's output size along one axis, floor(L * scale_factor), the product taken as PyTorch takes it: in
+    double precision (the factor a float). Ints and floats give the figure; Terms also its formula."""
+    return floor_of(length * factor)
+
+
+def interpolation_ops(taps: Any, elements: Any) -> Any:
+    """(2*taps - 1) * output elements: each output is a weighted sum of `taps` inputs (taps multiplies and
+    taps - 1 adds)."""
+    return (2 * taps - 1) * elements
+
+
+def padded_size(length: Any, sides: list[tuple[Any, bool]]) -> Any:
+    """A padding layer's output size along one axis, L + before + after; a negative side (a crop) is subtracted as
+    its size, (amount, True), so that formulas show L - crop rather than L + -crop."""
+    total = length
+    for amount, crops in sides:
+        total = total - amount if crops else total + amount
+    return total
+
+
+def _sides(before: int, after: int) -> list[tuple[int, bool]]:
+    return [(abs(before), before < 0), (abs(after), after < 0)]
+
+
+def _ratio_text(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
 class Sizes(ArgType):
@@ -233,8 +271,7 @@ class Upsample(Layer):
             return self.in_shape[:1] + _per_axis(self.size, len(spatial))
         out = []
         for axis, (length, factor) in enumerate(zip(spatial, _per_axis(self.scale_factor, len(spatial)), strict=True)):
-            product = length * float(factor)  # in double precision, exactly as PyTorch multiplies
-            size = math.floor(product)
+            size = scaled_size(length, float(factor))  # in double precision, exactly as PyTorch multiplies
             if size < 1 or size > INT64_MAX:
                 problem = "must be at least 1" if size < 1 else "overflows a 64-bit integer"
                 raise LayerError(
@@ -277,11 +314,78 @@ class Upsample(Layer):
                     windows.append(_covering(extent, 1 / factor, lead + (factor - 1) / (2 * factor)))
         return tuple(_simplest(w) for w in windows)
 
-    def other_ops(self) -> int:
+    def taps_per_axis(self) -> int:
+        """Inputs weighted along each spatial axis: 2 in the linear family, 4 in bicubic; 0 when the output copies
+        one input (nearest)."""
         if self.mode not in INTERPOLATING:
             return 0
-        taps = 16 if self.mode == "bicubic" else 2 ** (len(self.in_shape) - 1)
-        return (2 * taps - 1) * prod(self.out_shape)
+        return 4 if self.mode == "bicubic" else 2
+
+    def taps(self) -> int:
+        """Inputs weighted into each output: the taps of every spatial axis combined (bilinear 2 x 2)."""
+        return self.taps_per_axis() ** (len(self.in_shape) - 1) if self.taps_per_axis() else 0
+
+    def other_ops(self) -> int:
+        return interpolation_ops(self.taps(), prod(self.out_shape)) if self.taps() else 0
+
+    def size_terms(self) -> list[tuple[str, Term, str]]:
+        """Per spatial axis with a scale factor: its name, scaled_size with Terms, and, where the decimal the spec
+        wrote gives another size than PyTorch's double-precision product, a sentence saying so (the formula's
+        numbers then carry the double's exact value, so that they evaluate to the figure)."""
+        from fractions import Fraction
+
+        if self.scale_factor is None:
+            return []
+        names = axis_names(len(self.in_shape))[1:]
+        rows = []
+        for name, length, factor in zip(
+            names, self.in_shape[1:], _per_axis(self.scale_factor, len(names)), strict=True
+        ):
+            figure = scaled_size(length, float(factor))
+            size = Term.leaf(name, length)
+            written, double = exact_factor(factor), Fraction(float(factor))
+            for text in (_ratio_text(written), _ratio_text(double)):
+                # The factor's value stays the float, so that the Term's arithmetic is PyTorch's.
+                term = scaled_size(size, Term(float(factor), "s", text, PRODUCT if "/" in text else ATOM))
+                if math.floor(length * Fraction(text)) == figure:
+                    break
+            else:  # the double product itself rounds across a whole number: show it as it is
+                exact = Fraction(length * float(factor))
+                term = floor_of(Term(length * float(factor), f"{name}*s", _ratio_text(exact), PRODUCT))
+            exactly = math.floor(length * written)
+            as_written = decimal_text(written).split(" ~ ")[0]  # 0.29, or 1/3 for 0.3333333333333333
+            differs = (
+                f"PyTorch multiplies in double precision: {length} * {factor!r} = {length * float(factor)!r}, so "
+                f"the output {name} is {figure}, not floor({length} * {as_written}) = {exactly}"
+                if exactly != figure
+                else ""
+            )
+            rows.append((name, term, differs))
+        return rows
+
+    def explain(self) -> list[tuple[str, Any]]:
+        lines: list[tuple[str, Any]] = [(f"output {name} (PyTorch)", term) for name, term, _ in self.size_terms()]
+        if self.taps():
+            names = axis_names(len(self.out_shape))
+            volume = product(named((names[0], *(f"{n}'" for n in names[1:])), self.out_shape))
+            lines.append(("other ops", interpolation_ops(Term.leaf("taps", self.taps()), volume)))
+        return lines
+
+    def notes(self) -> list[str]:
+        notes = [differs for _, _, differs in self.size_terms() if differs]
+        taps = self.taps()
+        if taps:
+            spatial = axis_names(len(self.in_shape))[1:]
+            axes = f"each of {', '.join(spatial)}" if len(spatial) > 1 else spatial[0]
+            along = f"{self.taps_per_axis()} along {axes}"
+            adds = f"{taps - 1} add{'s' if taps > 2 else ''}"
+            notes.append(
+                f"{self.mode}: each output weighs taps = {taps} inputs ({along}): 2*taps - 1 = {2 * taps - 1} ops, "
+                f"{taps} multiplies and {adds}"
+            )
+        else:
+            notes.append(f"{self.mode}: each output copies one input, no arithmetic")
+        return notes
 
     def summary(self) -> str:
         if self.size is not None:
@@ -586,8 +690,40 @@ class PadNd(Layer):
 
     def output_shape(self) -> Shape:
         return tuple(
-            length + sum(self.pads[axis]) if axis in self.pads else length for axis, length in enumerate(self.in_shape)
+            padded_size(length, _sides(*self.pads[axis])) if axis in self.pads else length
+            for axis, length in enumerate(self.in_shape)
         )
+
+    def explain(self) -> list[tuple[str, Any]]:
+        lines = []
+        rank = len(self.in_shape)
+        # The padded axes by the names of the input's own axes (ZeroPad1d pads W of a C x H x W input); without a
+        # channel axis they are the padding's spatial axes.
+        names = axis_names(rank)[1:] if rank > self.dims else _spatial_names(self.dims)
+        for k in reversed(range(self.dims)):  # k counts from the last axis, as the padding tuple does
+            axis, name = rank - 1 - k, names[len(names) - 1 - k]
+            sides = [
+                (Term.leaf(f"{'crop' if crops else 'P'}_{side}", amount), crops)
+                for side, (amount, crops) in zip(PAD_NAMES[2 * k : 2 * k + 2], _sides(*self.pads[axis]), strict=True)
+            ]
+            lines.append((f"output {name} (PyTorch)", padded_size(Term.leaf(name, self.in_shape[axis]), sides)))
+        return lines
+
+    def notes(self) -> list[str]:
+        fill = decimal_text(self.fill())
+        fills = {
+            "constant": f"writes {fill} in the new positions",
+            "reflect": "mirrors the input at its edges, the edge value itself not repeated",
+            "replicate": "repeats the edge values",
+            "circular": "wraps around: past one edge the input continues from the other",
+        }
+        # What forward's reads make of a row 1 2 3 padded by 2 on both sides.
+        reads, _ = self.plane_reads((3,), (2,), (2,))
+        example = " ".join(str(read) if read else fill for read in reads)
+        notes = [f"{self.mode} padding {fills[self.mode]}: a row 1 2 3 padded by 2 on both sides is {example}"]
+        if any(p < 0 for p in self.padding):
+            notes.append("a negative padding crops that many positions from its side instead")
+        return notes
 
     def window(self) -> tuple[Window, ...] | None:
         if len(self.out_shape) < 2:
@@ -928,6 +1064,18 @@ class CenterCrop(Layer):
 
     def summary(self) -> str:
         return "crop " + "x".join(str(t) for t in self.target)
+
+    def notes(self) -> list[str]:
+        """Where each axis is cut, from the offsets forward's window and crop use."""
+        names = axis_names(len(self.in_shape))[1:]
+        notes = []
+        for name, length, wanted, offset in zip(names, self.in_shape[1:], self.target, self.offsets, strict=True):
+            text = f"{name}: keeps {wanted} of {length}, positions {offset} to {offset + wanted - 1}"
+            if wanted < length:
+                text += f" (offset round(({length} - {wanted}) / 2) = {offset}, as torchvision centres"
+                text += ", Python's round taking halves to even)" if (length - wanted) % 2 else ")"
+            notes.append(text)
+        return notes
 
     @classmethod
     def examples(cls) -> Examples:

@@ -17,12 +17,40 @@ def explain_text(graph: Graph, report: Report, names: list[str]) -> str:
     rows = {row.name: row for row in report.rows}
     fields = {row.name: row.receptive_field for row in report.rows}
     fields[NETWORK_INPUT] = _input_field(graph)
+    folds = _folds(graph, report)
     blocks = []
     for node in graph.nodes:
         if names and node.name not in names:
             continue
-        blocks.append(_layer_text(node, rows[node.name], fields, report.layout, graph))
+        text = _layer_text(node, rows[node.name], fields, report.layout, graph)
+        if node.name in folds:
+            text += "\n  note: " + folds[node.name]
+        blocks.append(text)
     return "\n\n".join(blocks) + "\n"
+
+
+def _folds(graph: Graph, report: Report) -> dict[str, str]:
+    """For each BatchNorm that `cnncalc fuse` would fold at inference, what folding it saves (the analyzer's
+    figures on the spec and on the fused spec, as fuse reports them)."""
+    from cnncalc.fuse import find_pairs, fuse, report_dict, spec_text
+    from cnncalc.spec import parse_spec
+
+    if not find_pairs(graph)[0]:
+        return {}
+    fusion = fuse(graph)
+    fused = parse_spec(spec_text(fusion, with_weights=False), graph.file, batch=graph.batch)
+    from cnncalc.analyze import analyze
+
+    data = report_dict(fusion, report, analyze(fused), "")
+    return {
+        pair["batchnorm"]: (
+            f"in eval mode this BatchNorm is a fixed scale and shift per channel: it folds into "
+            f"'{pair['layer']}' (w' = w*gamma/sqrt(var + eps), b' = (b - mean)*gamma/sqrt(var + eps) + beta), "
+            f"saving {pair['params_saved']:,} params, {pair['buffers_saved']:,} buffers and "
+            f"{pair['flops_saved']:,} FLOPs (cnncalc fuse writes the folded network)"
+        )
+        for pair in data["folded"]
+    }
 
 
 def _input_field(graph: Graph) -> ReceptiveField | None:
@@ -43,12 +71,15 @@ def _layer_text(node: Node, row: object, fields: dict[str, ReceptiveField | None
     if "params" not in explained:
         weights = ", ".join(f"{n} {fmt_shape(s)}" for n, s in layer.weights().items())
         lines.append(f"  params: {layer.params():,}" + (f" ({weights})" if weights else ""))
-    if layer.buffers():
+    if layer.buffers() and "buffers" not in explained:
         buffers = ", ".join(f"{n} {fmt_shape(s) or '1'}" for n, s in layer.buffers().items())
         lines.append(f"  buffers: {layer.buffer_count():,} ({buffers})")
     if "MACs" not in explained:
         lines.append(f"  MACs: {layer.macs():,}")
-    lines.append(f"  other ops: {layer.other_ops():,} ({layer.ops_rule})")
+    if "other ops" in explained:
+        lines.append(f"  other ops counted: {layer.ops_rule}")
+    else:
+        lines.append(f"  other ops: {layer.other_ops():,} ({layer.ops_rule})")
     lines.extend(f"  note: {note}" for note in layer.notes())
     lines.extend(_field_lines(node, fields))
     lines.extend(f"  warning: {text}" for text in layer.warnings)

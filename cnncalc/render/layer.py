@@ -34,6 +34,7 @@ def layer_dict(layer: Layer, layout: str) -> dict[str, Any]:
             for what, term in layer.explain()
             if isinstance(term, Term)
         },
+        "notes": layer.notes(),
         "warnings": list(layer.warnings),
     }
 
@@ -50,9 +51,11 @@ def layer_text(data: dict[str, Any]) -> str:
     figure("output shape", fmt_shape(tuple(data["output_shape"])), "output ")
     weights = ", ".join(f"{name} {fmt_shape(tuple(shape))}" for name, shape in data["weight_shapes"].items())
     figure("weights", weights or "none")
+    if data["buffers"]:
+        figure("buffers", f"{data['buffers']:,}", "buffers")
     figure("params", f"{data['params']:,}", "params")
     figure("MACs", f"{data['macs']:,}", "MACs")
-    lines.append(f"{'FLOPs':<16} {data['flops']:,} = 2 x MACs + {data['other_ops']:,} other ops")
+    figure("FLOPs", f"{data['flops']:,} = 2 x MACs + {data['other_ops']:,} other ops", "other ops")
     rf = data["receptive_field"]
     if rf is not None:
         text = " / ".join(
@@ -60,6 +63,7 @@ def layer_text(data: dict[str, Any]) -> str:
             for k in ("size", "stride", "padding")
         )
         lines.append(f"{'receptive field':<16} {text} (size / effective stride / effective padding)")
+    lines.extend(f"note: {note}" for note in data["notes"])
     lines.extend(f"warning: {w}" for w in data["warnings"])
     return "\n".join(lines) + "\n"
 
