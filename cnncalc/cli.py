@@ -146,7 +146,7 @@ def run(
     ),
     max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
 ) -> None:
-    """Run the network exactly, in pure Python with rational numbers, and print its output.
+    """Run the network exactly (pure Python, rational numbers) and print its output.
 
     Weights come from the spec (a layer's `weights: {state_dict name: nested list}`) or, where not given, from a
     seeded generator of small integers; so does the input without --input. Integers print as integers, other
@@ -190,8 +190,10 @@ def verify(
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
 ) -> None:
-    """Check the analyzers by execution: per layer, the executed shape, the multiplies really performed and the
-    weights really read must equal what `summary` reports. Exit 0 only when every layer agrees.
+    """Check the analyzers by execution, layer by layer.
+
+    Per layer, the executed shape, the multiplies really performed and the weights really read must equal what
+    `summary` reports. Exit 0 only when every layer agrees.
 
     \b
     Examples:
@@ -236,8 +238,10 @@ def layer(
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     layout: Layout = typer.Option(Layout.chw, "--layout", help="How --input is written and shapes are printed."),
 ) -> None:
-    """One layer without a spec: output shape, weights, params, MACs and receptive field, with the formulas
-    behind them and the numbers substituted.
+    """One layer without a spec, each figure with its formula and numbers.
+
+    Output shape, weights, params, MACs, other ops and receptive field, each with the formula behind it and the
+    numbers substituted, plus notes (statistics axes, train vs eval).
 
     \b
     Examples:
@@ -287,7 +291,9 @@ def fuse(
     ),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format of the report."),
 ) -> None:
-    """Fold every BatchNorm that follows a conv or linear layer (its only reader) into that layer, for inference:
+    """Fold eval-mode BatchNorm into the conv or linear layer before it, and report the savings.
+
+    Every BatchNorm that follows a conv or linear layer (its only reader) folds into it for inference:
     w' = w * gamma / sqrt(var + eps) per output channel, b' = (b - mean) * gamma / sqrt(var + eps) + beta.
 
     The fused spec is the network as a flat list of layers with their names and inputs. Values are folded where
@@ -358,8 +364,10 @@ def explain(
     layer: list[str] = typer.Option(None, "--layer", "-l", help="Only this layer (repeatable).", show_default=False),
     layout: Layout | None = typer.Option(None, "--layout", help="Print volumes as C x H x W or H x W x C."),
 ) -> None:
-    """For each layer, how every figure of `summary` is derived: output size (PyTorch's form and the lectures'),
-    parameters, MACs and other ops, receptive field from the previous layer, with the numbers substituted.
+    """How every figure of `summary` is derived, layer by layer.
+
+    Output size (PyTorch's form and the lectures'), parameters, MACs and other ops, receptive field from the
+    previous layer, with the numbers substituted; notes on normalization, dropout and foldable BatchNorms.
 
     \b
     Examples:
