@@ -155,6 +155,7 @@ def with_channel_bias(
     bias: bool,
     out_shape: tuple[int, ...],
     batch: int,
+    approximate: bool = False,
 ) -> Tensor:
     """The output tensor (batch, *out_shape) of numerators over `denominator`, plus params['bias'] per channel
     (axis 1) when `bias`; both brought over their least common denominator."""
@@ -162,7 +163,7 @@ def with_channel_bias(
 
     shape = (batch, *out_shape)
     if not bias:
-        return Tensor(shape, numerators, denominator)
+        return Tensor(shape, numerators, denominator, approximate)
     b = params["bias"]
     common = lcm(denominator, b.denominator)
     scale, b_scale = common // denominator, common // b.denominator
@@ -174,4 +175,4 @@ def with_channel_bias(
             add = b.data[c] * b_scale
             start = (n * channels + c) * plane
             out.extend(v * scale + add for v in numerators[start : start + plane])
-    return Tensor(shape, out, common, b.approximate)
+    return Tensor(shape, out, common, approximate or b.approximate)

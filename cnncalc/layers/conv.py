@@ -319,9 +319,8 @@ class ConvNd(_ConvCommon):
                     patch = [data[base + start + w] for w in window]
                     for o in range(g * per_group_out, (g + 1) * per_group_out):
                         out[(n * self.out_channels + o) * out_plane + position] = ctx.dot(patch, rows[o])
-        result = with_channel_bias(out, x.denominator * weight.denominator, params, self.bias, self.out_shape, batch)
-        result.approximate = result.approximate or x.approximate or weight.approximate
-        return result
+        denominator, inexact = x.denominator * weight.denominator, x.approximate or weight.approximate
+        return with_channel_bias(out, denominator, params, self.bias, self.out_shape, batch, inexact)
 
     def backward(
         self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
@@ -546,11 +545,8 @@ class ConvTransposeNd(_ConvCommon):
                 ctx.multiply(in_plane * per_group_out * tap_count)
         crop = tuple(-p for p in self.padding)  # `padding` is removed from both ends of the full output
         cropped, sizes = pad_planes(out, batch * self.out_channels, full, crop, crop, "zeros")
-        result = with_channel_bias(
-            cropped, x.denominator * weight.denominator, params, self.bias, (self.out_channels, *sizes), batch
-        )
-        result.approximate = result.approximate or x.approximate or weight.approximate
-        return result
+        denominator, inexact = x.denominator * weight.denominator, x.approximate or weight.approximate
+        return with_channel_bias(cropped, denominator, params, self.bias, (self.out_channels, *sizes), batch, inexact)
 
     def backward(
         self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
