@@ -53,6 +53,18 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+JSON_SCHEMAS: dict[type, Any] = {}
+"""JSON Schema makers, (arg_type, dims) -> schema, for ArgTypes declared outside this module without a `json_schema`
+of their own (cnncalc.schema registers them). Looked up before the method: a subclass's entry wins over the method it
+inherits."""
+
+
+def json_schema_of(arg_type: ArgType, dims: int) -> dict[str, Any]:
+    """The JSON Schema of the values `arg_type` accepts (`cnncalc schema`)."""
+    make = JSON_SCHEMAS.get(type(arg_type))
+    return make(arg_type, dims) if make is not None else arg_type.json_schema(dims)
+
+
 class ArgType:
     """Parses one argument's value. `dims` is the kind's number of spatial axes (for per-axis arguments).
 
@@ -72,6 +84,11 @@ class ArgType:
 
     def fail(self, value: Any, dims: int) -> LayerError:
         return LayerError(f"expected {self.expected(dims)}, got {describe(value)}")
+
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        """The JSON Schema (draft-07) of the values `parse` accepts: their form, as far as JSON Schema can say it
+        (`cnncalc schema`). Every ArgType says its own; the schema tests compare it with `parse` value by value."""
+        raise NotImplementedError(f"{type(self).__name__} has no JSON Schema")
 
 
 class Int(ArgType):
@@ -94,6 +111,14 @@ class Int(ArgType):
         if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
             raise self.fail(value, dims)
         return value
+
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer"}
+        if self.min is not None:
+            schema["minimum"] = self.min
+        if self.max is not None:
+            schema["maximum"] = self.max
+        return schema
 
 
 class Float(ArgType):
@@ -118,6 +143,14 @@ class Float(ArgType):
             raise self.fail(value, dims)
         return value
 
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "number"}
+        if self.min is not None:
+            schema["exclusiveMinimum" if self.min_open else "minimum"] = self.min
+        if self.max is not None:
+            schema["maximum"] = self.max
+        return schema
+
 
 class Bool(ArgType):
     def expected(self, dims: int) -> str:
@@ -127,6 +160,9 @@ class Bool(ArgType):
         if not isinstance(value, bool):
             raise self.fail(value, dims)
         return value
+
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        return {"type": "boolean"}
 
 
 class Choice(ArgType):
@@ -143,6 +179,9 @@ class Choice(ArgType):
                 error.hint = did_you_mean(value, self.choices)
             raise error
         return value
+
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.choices)}
 
 
 class PerAxis(ArgType):
@@ -169,6 +208,10 @@ class PerAxis(ArgType):
         except LayerError:
             raise self.fail(value, dims) from None
 
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        item = json_schema_of(self.item, dims)
+        return {"anyOf": [item, {"type": "array", "items": item, "minItems": dims, "maxItems": dims}]}
+
 
 class Padding(ArgType):
     """Convolution padding: per-axis non-negative ints, or 'same' / 'valid'."""
@@ -187,6 +230,9 @@ class Padding(ArgType):
                 error.hint = did_you_mean(value, ("same", "valid"))
             raise error from None
 
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        return {"anyOf": [json_schema_of(PerAxis(Int(min=0)), dims), {"type": "string", "enum": ["same", "valid"]}]}
+
 
 class Optional(ArgType):
     def __init__(self, item: ArgType) -> None:
@@ -197,6 +243,9 @@ class Optional(ArgType):
 
     def parse(self, value: Any, dims: int) -> Any:
         return None if value is None else self.item.parse(value, dims)
+
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        return {"anyOf": [{"type": "null"}, json_schema_of(self.item, dims)]}
 
 
 class IntList(ArgType):
@@ -220,6 +269,10 @@ class IntList(ArgType):
             return (self.item.parse(value, dims),)
         except LayerError:
             raise self.fail(value, dims) from None
+
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        item = json_schema_of(self.item, dims)
+        return {"anyOf": [item, {"type": "array", "items": item, "minItems": 1}]}
 
 
 class Arg(NamedTuple):

@@ -176,7 +176,12 @@ def run(
         from cnncalc.runner import gradients
 
         data["grad"] = grad_dict(gradients(graph, execution, grad_output), batched)
-    _write(render_run_json(data) + "\n" if format is RunFormat.json else render_run_text(data))
+    if format is RunFormat.json:
+        from cnncalc.render.json_report import versioned
+
+        _write(render_run_json(versioned(data)) + "\n")
+    else:
+        _write(render_run_text(data))
 
 
 @app.command()
@@ -213,9 +218,9 @@ def verify(
     checks = verify_graph(graph, seed, mode.value, max_macs, progress=_interactive())
     data = verify_dict(graph, checks)
     if format is RunFormat.json:
-        from cnncalc.render.json_report import object_text
+        from cnncalc.render.json_report import object_text, versioned
 
-        _write(object_text(data) + "\n")
+        _write(object_text(versioned(data)) + "\n")
     else:
         from cnncalc.render.table import print_verify
 
@@ -262,9 +267,9 @@ def layer(
         raise
     data = layer_dict(built, layout.value)
     if format is RunFormat.json:
-        from cnncalc.render.json_report import object_text
+        from cnncalc.render.json_report import object_text, versioned
 
-        _write(object_text(data) + "\n")
+        _write(object_text(versioned(data)) + "\n")
     else:
         _write(layer_text(data))
 
@@ -311,7 +316,7 @@ def fuse(
     from cnncalc.errors import UsageError
     from cnncalc.fuse import fuse as fuse_graph
     from cnncalc.fuse import report_dict, report_text, spec_lines, spec_text
-    from cnncalc.render.json_report import object_text
+    from cnncalc.render.json_report import object_text, versioned
     from cnncalc.spec import load_spec, parse_spec
 
     graph = load_spec(spec)
@@ -326,7 +331,7 @@ def fuse(
     # The figures come from the analyzer on the fused spec itself (its values do not change them).
     fused = parse_spec(spec_text(fusion, with_weights=False), output)
     data = report_dict(fusion, analyze(graph), analyze(fused), output)
-    report = object_text(data) + "\n" if format is RunFormat.json else report_text(data)
+    report = object_text(versioned(data)) + "\n" if format is RunFormat.json else report_text(data)
     if output == "-":
         _write("".join(line + "\n" for line in spec_lines(fusion)))
         sys.stderr.write(report)
@@ -338,6 +343,163 @@ def fuse(
     except OSError as error:
         raise UsageError(f"cannot write {output}: {error.strerror}") from None
     _write(report)
+
+
+class GraphFormat(str, Enum):
+    mermaid = "mermaid"
+    dot = "dot"
+    json = "json"
+
+
+class Direction(str, Enum):
+    TB = "TB"
+    LR = "LR"
+
+
+@app.command()
+def graph(
+    spec: str = typer.Argument(..., help="Spec file (YAML); '-' reads it from standard input.", show_default=False),
+    format: GraphFormat = typer.Option(
+        GraphFormat.mermaid, "--format", "-f", help="Mermaid, Graphviz DOT or JSON.", case_sensitive=False
+    ),
+    layout: Layout | None = typer.Option(
+        None, "--layout", help="Shapes as C x H x W or H x W x C (default: the spec's 'layout', else chw)."
+    ),
+    direction: Direction = typer.Option(
+        Direction.TB, "--direction", "-d", help="Top to bottom or left to right.", case_sensitive=False
+    ),
+    figures: bool = typer.Option(False, "--figures", help="Also each layer's params and MACs (human units)."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Wrap the output in a fenced code block (```mermaid renders on GitHub)."
+    ),
+) -> None:
+    """Draw the layer graph: one node per layer, the tensor's shape on every edge, blocks as boxes.
+
+    Mermaid renders in GitHub Markdown (paste it into a ```mermaid fence, or use --markdown); DOT is for
+    Graphviz; JSON lists the nodes and edges.
+
+    \b
+    Examples:
+      cnncalc graph specs/lenet5.yaml
+      cnncalc graph specs/resnet18.yaml --markdown >> README.md
+      cnncalc graph specs/unet.yaml --format dot | dot -Tsvg > unet.svg
+      cnncalc graph specs/resnet50.yaml --format json | jq '.edges | length'
+    """
+    from cnncalc.analyze import analyze
+    from cnncalc.render import graph as draw
+    from cnncalc.spec import load_spec
+
+    loaded = load_spec(spec)
+    data = draw.graph_dict(loaded, analyze(loaded, layout=layout.value if layout else None))
+    if format is GraphFormat.json:
+        text = draw.graph_json(data)
+    elif format is GraphFormat.dot:
+        text = draw.render_dot(data, direction.value, figures)
+    else:
+        text = draw.render_mermaid(data, direction.value, figures)
+        for warning in draw.mermaid_warnings(text, data):
+            sys.stderr.write(f"warning: {warning}\n")
+    _write(f"```{format.value}\n{text}```\n" if markdown else text)
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    old: str = typer.Argument(
+        ..., help="The spec before the change; '-' reads it from standard input.", show_default=False
+    ),
+    new: str = typer.Argument(
+        ..., help="The spec after the change; '-' reads it from standard input.", show_default=False
+    ),
+    format: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help="Output format.", case_sensitive=False),
+    batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size for both (overrides the specs')."),
+    dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type for memory figures."),
+    human: bool = typer.Option(False, "--human", "-H", help="Human units (768K, 4.09G) instead of exact integers."),
+    show_all: bool = typer.Option(False, "--all", "-a", help="Also list the unchanged layers."),
+    exit_code: bool = typer.Option(
+        False, "--exit-code", help="Exit 1 when the networks differ, 0 when they do not (like git diff)."
+    ),
+) -> None:
+    """What a change did to a network: layer-by-layer and total changes in shapes, params, MACs, memory and RF.
+
+    Layers are matched by name: only in OLD is removed, only in NEW added, in both changed when the kind, output
+    shape, a figure or the receptive field differs. A renamed layer reads as removed plus added. Exit code 0
+    whenever both specs load (with --exit-code: 1 when they differ).
+
+    \b
+    Examples:
+      cnncalc diff specs/resnet18.yaml specs/resnet50.yaml
+      cnncalc diff old.yaml new.yaml --format markdown > comment.md
+      git show HEAD~1:net.yaml | cnncalc diff - net.yaml --human
+      cnncalc diff old.yaml new.yaml --format json | jq .totals.macs
+    """
+    from cnncalc.analyze import analyze
+    from cnncalc.diff import compare
+    from cnncalc.spec import load_spec
+
+    if old == "-" and new == "-":
+        from cnncalc.errors import UsageError
+
+        raise UsageError("standard input ('-') can be read only once", hint="give at least one of the specs as a file")
+    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value) for path in (old, new)]
+    comparison = compare(*reports)
+    if format is DiffFormat.json:
+        from cnncalc.render.diff import diff_dict, diff_json
+
+        _write(diff_json(diff_dict(comparison, show_all)) + "\n")
+    elif format is DiffFormat.markdown:
+        from cnncalc.render.diff import render_markdown
+
+        _write(render_markdown(comparison, human, show_all))
+    else:
+        from cnncalc.render.diff import print_diff
+
+        print_diff(comparison, _console(), human, show_all)
+    if exit_code and comparison.differs:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    output: str | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write the schema to this file ('-': standard output, the default).",
+        show_default=False,
+    ),
+) -> None:
+    """Print a JSON Schema of spec files, for editors: completion, hover help and checks as you type.
+
+    Generated from the layer registry: every kind (in any case) with its arguments, types, ranges and defaults,
+    the reserved keys, blocks ($parameters inside them) and limits. It checks a spec's form, not its shapes;
+    `cnncalc summary` checks everything.
+
+    \b
+    Examples:
+      cnncalc schema -o cnncalc-spec.schema.json
+      then, as the first line of a spec: # yaml-language-server: $schema=cnncalc-spec.schema.json
+    """
+    import json
+
+    from cnncalc.schema import spec_schema
+
+    text = json.dumps(spec_schema(), indent=2) + "\n"
+    if output is None or output == "-":
+        _write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        from cnncalc.errors import UsageError
+
+        raise UsageError(f"cannot write {output}: {error.strerror}") from None
 
 
 def _named_values(arguments: list[str]) -> dict[str, object]:
@@ -363,16 +525,25 @@ def explain(
     spec: str = typer.Argument(..., help="Spec file (YAML); '-' reads it from standard input.", show_default=False),
     layer: list[str] = typer.Option(None, "--layer", "-l", help="Only this layer (repeatable).", show_default=False),
     layout: Layout | None = typer.Option(None, "--layout", help="Print volumes as C x H x W or H x W x C."),
+    format: RunFormat = typer.Option(
+        RunFormat.table,
+        "--format",
+        "-f",
+        help="Text, or JSON (formulas with symbols, numbers and value).",
+        case_sensitive=False,
+    ),
 ) -> None:
     """How every figure of `summary` is derived, layer by layer.
 
     Output size (PyTorch's form and the lectures'), parameters, MACs and other ops, receptive field from the
     previous layer, with the numbers substituted; notes on normalization, dropout and foldable BatchNorms.
+    Figures are per sample.
 
     \b
     Examples:
       cnncalc explain specs/lenet5.yaml
       cnncalc explain specs/resnet18.yaml --layer conv1 --layer bn1
+      cnncalc explain specs/lenet5.yaml --format json | jq '.layers[0].formulas'
     """
     from cnncalc.analyze import analyze
     from cnncalc.render.explain import explain_text
@@ -386,28 +557,249 @@ def explain(
 
             raise UsageError(f"{graph.name} has no layer named '{name}'", hint=did_you_mean(name, list(graph.by_name)))
     report = analyze(graph, layout=layout.value if layout else None)
-    _write(explain_text(graph, report, list(layer or [])))
+    if format is RunFormat.json:
+        from cnncalc.render.explain import explain_dict
+        from cnncalc.render.json_report import object_text
+
+        _write(object_text(explain_dict(graph, report, list(layer or []))) + "\n")
+    else:
+        _write(explain_text(graph, report, list(layer or [])))
 
 
 @app.command()
-def kinds() -> None:
-    """List the layer kinds with their arguments, PyTorch defaults and how their other ops are counted."""
-    from cnncalc.args import REQUIRED
+def kinds(
+    format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format.", case_sensitive=False),
+) -> None:
+    """List the layer kinds with their arguments, PyTorch defaults and how their other ops are counted.
+
+    \b
+    Examples:
+      cnncalc kinds
+      cnncalc kinds --format json | jq '.kinds[] | select(.kind == "Conv2d")'
+    """
+    from cnncalc.schema import kind_signature, kinds_dict
+
+    if format is RunFormat.json:
+        import json
+
+        _write(json.dumps(kinds_dict(), indent=2) + "\n")
+        return
     from cnncalc.layers import REGISTRY
 
     lines = []
     for cls in sorted(REGISTRY.values(), key=lambda c: c.kind.lower()):
-        args = []
-        for arg in cls.arguments:
-            if arg.inferred:
-                args.append(f"{arg.name}=(inferred)")
-            elif arg.default is REQUIRED:
-                args.append(arg.name)
-            else:
-                args.append(f"{arg.name}={arg.default!r}")
-        lines.append(f"{cls.kind}({', '.join(args)})")
+        lines.append(kind_signature(cls))
         lines.append(f"    other ops: {cls.ops_rule}")
     _write("\n".join(lines) + "\n")
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
+_FORMAT_HELP = (
+    "text for terminals; json for machines; github for GitHub Actions annotations on the spec's lines; "
+    "junit for CI systems that collect JUnit XML test reports."
+)
+
+
+@app.command()
+def check(
+    specs: list[str] = typer.Argument(
+        ...,
+        help="Spec files, directories (their *.yaml files) or quoted glob patterns ('models/**/*.yaml'); '-' reads "
+        "standard input.",
+        show_default=False,
+    ),
+    max_params: str | None = typer.Option(
+        None, "--max-params", help="Budget for parameters: 25000000, 25M.", show_default=False
+    ),
+    max_macs: str | None = typer.Option(None, "--max-macs", help="Budget for MACs: 4.1G.", show_default=False),
+    max_flops: str | None = typer.Option(None, "--max-flops", help="Budget for FLOPs: 9G.", show_default=False),
+    max_activation_bytes: str | None = typer.Option(
+        None,
+        "--max-activation-bytes",
+        help="Budget for activation memory (all layer outputs, whole batch, --dtype): 512MiB, 1.5GB.",
+        show_default=False,
+    ),
+    expect_output: str | None = typer.Option(
+        None,
+        "--expect-output",
+        help="The output shape of one sample must be this: 1000, 2x256x256.",
+        show_default=False,
+    ),
+    min_receptive_field: str | None = typer.Option(
+        None,
+        "--min-receptive-field",
+        help="The receptive field of the last spatial features must reach this: 200, 200x100.",
+        show_default=False,
+    ),
+    dtype: Dtype | None = typer.Option(
+        None, "--dtype", help="Element type for activation memory (default: the spec's limits, else float32)."
+    ),
+    batch: int | None = typer.Option(
+        None, "--batch", "-b", min=1, help="Batch size (default: the spec's `batch`, else 1)."
+    ),
+    format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help=_FORMAT_HELP),
+    output: str | None = typer.Option(
+        None, "--output", "-o", help="Write the report to this file instead of standard output.", show_default=False
+    ),
+    no_lint: bool = typer.Option(False, "--no-lint", help="Check budgets only."),
+    strict: bool = typer.Option(False, "--strict", help="Lint warnings fail the check too (exit 1)."),
+    ignore: list[str] = typer.Option(
+        None, "--ignore", help="Silence a lint rule by id or name (repeatable).", show_default=False
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: show only what fails and the summary."),
+    skip_non_specs: bool = typer.Option(
+        False, "--skip-non-specs", help="Skip YAML files without 'layers' (for pre-commit hooks on all YAML files)."
+    ),
+) -> None:
+    """Hold specs to budgets and lint rules, for CI: exit 0 all hold, 1 a budget or lint error fails, 2 a spec
+    cannot be read (or a usage error).
+
+    Budgets come from the options or from the spec's own `limits:` section (the options win); numbers take units:
+    25M, 4.1G (powers of 1000), 512MiB (1024). The lint rules (`cnncalc lint --rules`) run too; warnings fail
+    only with --strict. Each failure names the spec, the budget, the measured figure and the limit.
+
+    \b
+    Examples:
+      cnncalc check specs/mobilenet_v2.yaml          # its own limits: section
+      cnncalc check specs/resnet50.yaml --max-params 30M --max-macs 4.5G
+      cnncalc check models/ --format github          # annotations on PR lines
+      cnncalc check 'models/**/*.yaml' --format junit -o cnncalc.xml
+    """
+    from cnncalc.limits import option_limit
+
+    given = {
+        "max_params": max_params,
+        "max_macs": max_macs,
+        "max_flops": max_flops,
+        "max_activation_bytes": max_activation_bytes,
+        "expect_output": expect_output,
+        "min_receptive_field": min_receptive_field,
+    }
+    limits = {key: option_limit(key, text) for key, text in given.items() if text is not None}
+    _audit("check", specs, limits, batch, dtype, format, output, not no_lint, strict, ignore, quiet, skip_non_specs)
+
+
+@app.command()
+def lint(
+    specs: list[str] = typer.Argument(
+        None,
+        help="Spec files, directories or quoted glob patterns; '-' reads standard input.",
+        show_default=False,
+    ),
+    rules: bool = typer.Option(False, "--rules", help="List the rules with their explanations and exit."),
+    batch: int | None = typer.Option(
+        None, "--batch", "-b", min=1, help="The training batch size (for small-batch-norm; default: the spec's)."
+    ),
+    format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help=_FORMAT_HELP),
+    output: str | None = typer.Option(
+        None, "--output", "-o", help="Write the report to this file instead of standard output.", show_default=False
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
+    ignore: list[str] = typer.Option(
+        None, "--ignore", help="Silence a rule by id or name (repeatable).", show_default=False
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: do not list skipped files."),
+    skip_non_specs: bool = typer.Option(
+        False, "--skip-non-specs", help="Skip YAML files without 'layers' (for pre-commit hooks on all YAML files)."
+    ),
+) -> None:
+    """Find known mistakes PyTorch accepts silently: wasted biases, unreliable BatchNorm, data dropped by strides...
+
+    Exit 0 when no finding is an error (warnings fail only with --strict), 1 otherwise, 2 when a spec cannot be
+    read. Silence a rule for one layer with `ignore: [rule]` in its arguments, for a whole spec with a top-level
+    `ignore: [rule]`, or for a run with --ignore.
+
+    \b
+    Examples:
+      cnncalc lint specs/*.yaml
+      cnncalc lint --rules
+      cnncalc lint net.yaml --format github --strict
+    """
+    if rules:
+        from cnncalc.lint import RULES
+
+        for rule in RULES:
+            _write(f"{rule.id} {rule.name} ({rule.severity}): {rule.summary}\n")
+            import textwrap
+
+            _write(textwrap.fill(rule.explanation, 100, initial_indent="    ", subsequent_indent="    ") + "\n")
+        return
+    if not specs:
+        from cnncalc.errors import UsageError
+
+        raise UsageError("no spec given", hint="cnncalc lint SPEC... (or --rules to list the rules)")
+    _audit("lint", specs, {}, batch, None, format, output, True, strict, ignore, quiet, skip_non_specs)
+
+
+def _audit(
+    command: str,
+    specs: list[str],
+    limits: dict,  # type: ignore[type-arg]
+    batch: int | None,
+    dtype: Dtype | None,
+    format: CheckFormat,
+    output: str | None,
+    linted: bool,
+    strict: bool,
+    ignore: list[str] | None,
+    quiet: bool,
+    skip_non_specs: bool,
+) -> None:
+    """What check and lint share: run over the specs, render, write, and exit with the outcome's code."""
+    from cnncalc.check import Options, check_paths, exit_code
+    from cnncalc.lint import rule_ids
+
+    options = Options(
+        limits=limits,
+        batch=batch,
+        dtype=dtype.value if dtype else None,
+        ignore=rule_ids(ignore or []),
+        lint=linted,
+        budgets=command == "check",
+        skip_non_specs=skip_non_specs,
+    )
+    results = check_paths(specs, options)
+    if format is CheckFormat.json:
+        import json
+
+        from cnncalc.render.check import result_dict
+
+        text = json.dumps(result_dict(results, strict, command), indent=2) + "\n"
+    elif format is CheckFormat.github:
+        from cnncalc.render.check import render_github
+
+        text = render_github(results, strict, command)
+    elif format is CheckFormat.junit:
+        from cnncalc.render.check import render_junit
+
+        text = render_junit(results, strict, command, linted)
+    else:
+        from cnncalc.render.check import render_text
+
+        text = render_text(results, strict, command, quiet)
+    if output is None:
+        _write(text)
+    else:
+        _write_file(output, text)
+    code = exit_code(results, strict)
+    if code:
+        raise typer.Exit(code)
+
+
+def _write_file(path: str, text: str) -> None:
+    from cnncalc.errors import UsageError
+
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
 
 
 def _console():  # type: ignore[no-untyped-def]
@@ -430,7 +822,23 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
+def _reflowed(doc: str) -> str:
+    """A docstring with its paragraphs joined into single lines, for the terminal to wrap (typer 0.28 keeps the
+    source's line breaks, which wrap raggedly in narrow terminals); `\\b` paragraphs (examples) stay as written."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+
+
+def _reflow_help() -> None:
+    for info in app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = _reflowed(info.callback.__doc__)
+
+
 def main() -> None:
+    _reflow_help()
     try:
         app()
     except CnncalcError as error:

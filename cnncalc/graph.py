@@ -18,7 +18,7 @@ class Node:
     """
 
     __slots__ = ("name", "cls", "arguments", "mark", "arg_marks", "position", "inputs", "trainable")
-    __slots__ += ("expanded_from", "values", "layer")
+    __slots__ += ("expanded_from", "values", "layer", "ignore")
 
     def __init__(
         self,
@@ -43,6 +43,7 @@ class Node:
         self.expanded_from = expanded_from  # (block name, mark of its use), outermost first
         self.values = values  # the spec's `weights`: state_dict name -> nested list (a YMap), or None
         self.layer: Layer | None = None
+        self.ignore: Any = ()  # lint rule ids silenced on this layer (`ignore:`), a frozenset once checked
 
     @property
     def kind(self) -> str:
@@ -66,6 +67,9 @@ class Graph:
         self.output = output  # the network's output node (the last layer in the file)
         self.warnings: list[str] = []
         self.layout = "chw"  # how the spec wrote its input shape, and how shapes print unless told otherwise
+        self.batch_given = False  # the spec's `batch:` or --batch: a training batch size lint may judge
+        self.limits: dict[str, Any] = {}  # the spec's `limits:` (cnncalc.limits.Limit by budget)
+        self.ignore: frozenset[str] = frozenset()  # lint rule ids silenced for the whole spec
         self.by_name = {n.name: n for n in nodes}
 
     def node(self, name: str) -> Node:

@@ -156,7 +156,7 @@ def merge(node: str, sources: list[tuple[str, ReceptiveField]], warnings: list[s
     return ReceptiveField(tuple(size), tuple(stride), tuple(padding))
 
 
-def _broadcast(in_shape: Shape, out_shape: Shape) -> bool:
+def is_broadcast(in_shape: Shape, out_shape: Shape) -> bool:
     """An input stretched over the output along some spatial axis (size 1 against a larger size)."""
     return len(in_shape) == len(out_shape) and any(
         i == 1 and o > 1 for i, o in zip(in_shape[1:], out_shape[1:], strict=True)
@@ -186,7 +186,7 @@ def node_field(
         return None if field is None or len(field.size) != len(window) else compose(field, window)
     sources: list[tuple[str, ReceptiveField]] = []
     for name in inputs:
-        if len(inputs) > 1 and _broadcast(shapes[name], layer.out_shape):
+        if len(inputs) > 1 and is_broadcast(shapes[name], layer.out_shape):
             broadcast.append(f"'{name}' into '{node.name}'")
             continue
         field = fields[name]

@@ -3,6 +3,7 @@ what the executor did with what the analyzers say."""
 
 from __future__ import annotations
 
+import re
 from math import prod
 from typing import NamedTuple
 
@@ -24,7 +25,7 @@ class InputError(CnncalcError):
 def parse_shape(text: str) -> tuple[int, ...]:
     """'3x32x32' or '3,32,32' -> (3, 32, 32)."""
     parts = [p.strip() for p in text.replace(",", "x").split("x")]
-    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+    if not parts or not all(re.fullmatch("[0-9]+", p) and int(p) > 0 for p in parts):
         raise UsageError(f"expected a shape such as 3x32x32, got {text!r}")
     return tuple(int(p) for p in parts)
 

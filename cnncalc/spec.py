@@ -33,8 +33,8 @@ from cnncalc.layout import LAYOUTS, to_chw
 from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
 
-TOP_KEYS = ("name", "description", "input", "layout", "batch", "blocks", "layers")
-RESERVED = ("name", "inputs", "repeat", "trainable", "weights")
+TOP_KEYS = ("name", "description", "input", "layout", "batch", "limits", "ignore", "blocks", "layers")
+RESERVED = ("name", "inputs", "repeat", "trainable", "weights", "ignore")
 BLOCK_KEYS = ("params", "layers", "description")
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -70,13 +70,20 @@ def parse_spec(
 ) -> Graph:
     """Expand and shape-check a spec; `batch` and `input_shape` (one sample) override the spec's own."""
     with paused_gc():
-        document = load_yaml(text, file)
-        graph = _Expander(file).network(document)
-        if batch is not None:
-            graph.batch = batch
-        if input_shape is not None:
-            graph.input_shape = input_shape
-        infer_shapes(graph)
+        return graph_from_document(load_yaml(text, file), file, batch, input_shape)
+
+
+def graph_from_document(
+    document: Any, file: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None
+) -> Graph:
+    """parse_spec after the YAML is loaded (`cnncalc check` looks at the document first)."""
+    graph = _Expander(file).network(document)
+    if batch is not None:
+        graph.batch = batch
+        graph.batch_given = True
+    if input_shape is not None:
+        graph.input_shape = input_shape
+    infer_shapes(graph)
     return graph
 
 
@@ -189,12 +196,46 @@ class _Expander:
         nodes = topological_order(self.nodes, self.file)
         graph = Graph(name, self.file, input_shape, batch, nodes, output)
         graph.layout = layout
+        graph.batch_given = "batch" in document
+        if "limits" in document:
+            from cnncalc.limits import parse_limits
+
+            graph.limits = parse_limits(document["limits"], document.value_marks["limits"], self.file)
+        if "ignore" in document:
+            graph.ignore = self.rule_names(document["ignore"], document.value_marks["ignore"])
+        for node in self.nodes:
+            if not isinstance(node.ignore, tuple):  # written in the spec (a name or a list), not the default ()
+                node.ignore = self.rule_names(node.ignore, node.arg_marks["ignore"], node.label())
         return graph
+
+    def rule_names(self, value: Any, mark: Any, layer: str | None = None) -> frozenset[str]:
+        """Lint rules to silence, by id or name (`ignore: [bias-before-norm]`), checked against the rules."""
+        from cnncalc.lint import RULES_BY_KEY
+
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self.error(
+                f"ignore: expected a lint rule or a list of them, got {describe(value)}",
+                mark,
+                hint="for example ignore: [bias-before-norm]; `cnncalc lint --rules` lists them",
+                layer=layer,
+            )
+        item_marks = getattr(names, "item_marks", [mark] * len(names))
+        for name, item_mark in zip(names, item_marks, strict=True):
+            if name.lower() not in RULES_BY_KEY:
+                raise self.error(
+                    f"ignore: no lint rule '{name}'",
+                    item_mark,
+                    hint=did_you_mean(name, [r.name for r in RULES_BY_KEY.values()])
+                    or "`cnncalc lint --rules` lists the rules",
+                    layer=layer,
+                )
+        return frozenset(RULES_BY_KEY[n.lower()].id for n in names)
 
     def input_shape(self, value: Any, mark: Any) -> tuple[int, ...]:
         if isinstance(value, str):
             parts = [p.strip() for p in re.split(r"[x,]", value)]
-            value = [int(p) if p.isdigit() else p for p in parts]
+            value = [int(p) if re.fullmatch("[0-9]+", p) else p for p in parts]
         if not isinstance(value, list) or not value or not all(is_int(v) and v > 0 for v in value):
             raise self.error(
                 f"input: expected the shape of one sample as a list of positive integers, got {describe(value)}",
@@ -300,6 +341,7 @@ class _Expander:
         if not isinstance(trainable, bool):
             raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
         values = args.pop("weights", None)  # parameter values for the executor, by state_dict name
+        ignore = args.pop("ignore", None)  # lint rules silenced here; checked once the network is built
         block = self.blocks.get(kind)
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
@@ -336,6 +378,7 @@ class _Expander:
                     previous,
                     trainable,
                     values,
+                    ignore,
                     container,
                     scope,
                 )
@@ -344,7 +387,19 @@ class _Expander:
             container.last = str(repeat - 1)
         else:
             self.place(
-                local, kind, block, None if block else cls, args, marks, mark, inputs, trainable, values, scope, scope
+                local,
+                kind,
+                block,
+                None if block else cls,
+                args,
+                marks,
+                mark,
+                inputs,
+                trainable,
+                values,
+                ignore,
+                scope,
+                scope,
             )
         scope.last = local
 
@@ -360,6 +415,7 @@ class _Expander:
         inputs: list[Ref],
         trainable: bool,
         values: Any,
+        ignore: Any,
         scope: _Scope,
         outer: _Scope,
     ) -> None:
@@ -377,6 +433,8 @@ class _Expander:
                 expanded_from=scope.expanded_from,
                 values=values,
             )
+            if ignore is not None:
+                node.ignore = ignore
             if len(self.nodes) >= MAX_NODES:
                 raise self.error(f"the network expands to more than {MAX_NODES:,} layers", mark)
             self.nodes.append(node)
@@ -406,10 +464,13 @@ class _Expander:
             self.expand_list(block.layers, block.mark, inner)
         finally:
             self.active_blocks.pop()
-        if not trainable:
+        if not trainable or ignore is not None:
             for node in self.nodes:
                 if node.name.startswith(inner.prefix):
-                    node.trainable = False
+                    node.trainable = node.trainable and trainable
+                    if ignore is not None:  # the block's layers are silenced too (both lists are checked later)
+                        node.ignore = _joined(node.ignore, ignore)
+                        node.arg_marks.setdefault("ignore", marks["ignore"])
 
     def block_params(
         self, block: Block, args: dict[str, Any], marks: dict[str, Any], mark: Any, caller: _Scope
@@ -514,3 +575,11 @@ _TOP_HINTS = {
     "input": "add 'input: [C, H, W]', the shape of one sample, e.g. [3, 224, 224]",
     "layers": "add 'layers:' with a list of layers, e.g. '- conv2d: {out_channels: 16, kernel_size: 3}'",
 }
+
+
+def _joined(first: Any, second: Any) -> Any:
+    """Two `ignore` values (a name or a list) as one list, for a layer silenced inside a silenced block."""
+    if not first:
+        return second
+    as_list = [first] if isinstance(first, str) else list(first)
+    return as_list + ([second] if isinstance(second, str) else list(second))

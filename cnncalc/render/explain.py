@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from cnncalc.analyze import Report
+from typing import Any
+
+from cnncalc import __version__
+from cnncalc.analyze import SCHEMA_VERSION, Report
 from cnncalc.formula import Term, shown
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
 from cnncalc.layers import POINTWISE, fmt_shape
 from cnncalc.layout import shown as in_layout
 from cnncalc.receptive import ReceptiveField, compose_axis
-from cnncalc.units import rational_text
+from cnncalc.units import rational, rational_text
 
 AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -24,14 +27,90 @@ def explain_text(graph: Graph, report: Report, names: list[str]) -> str:
             continue
         text = _layer_text(node, rows[node.name], fields, report.layout, graph)
         if node.name in folds:
-            text += "\n  note: " + folds[node.name]
+            text += "\n  note: " + _fold_note(folds[node.name])
         blocks.append(text)
     return "\n\n".join(blocks) + "\n"
 
 
-def _folds(graph: Graph, report: Report) -> dict[str, str]:
+def explain_dict(graph: Graph, report: Report, names: list[str]) -> dict[str, Any]:
+    """What `explain_text` shows, for machines: per layer the formulas (symbols, numbers, value, as `cnncalc layer
+    --format json` writes them), the figures, notes and the receptive-field step. Figures are per sample."""
+    fields = {row.name: row.receptive_field for row in report.rows}
+    fields[NETWORK_INPUT] = _input_field(graph)
+    folds = _folds(graph, report)
+    layers = [
+        _layer_dict(node, fields, report.layout, folds.get(node.name))
+        for node in graph.nodes
+        if not names or node.name in names
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "cnncalc_version": __version__,
+        "name": report.name,
+        "file": report.file,
+        "layout": report.layout,
+        "input_shape": list(in_layout(graph.input_shape, report.layout)),
+        "layers": layers,
+    }
+
+
+def formula_dict(term: Term) -> dict[str, Any]:
+    """One derivation as `cnncalc layer --format json` writes it; non-integer values as "p/q" strings."""
+    value = term.value if isinstance(term.value, int) else rational(term.value)
+    return {"symbols": term.symbols, "numbers": term.numbers, "value": value}
+
+
+def _layer_dict(
+    node: Node, fields: dict[str, ReceptiveField | None], layout: str, fold: dict[str, Any] | None
+) -> dict[str, Any]:
+    from cnncalc.render.json_report import rf_dict
+
+    layer = node.bound()
+    notes = list(layer.notes()) + ([_fold_note(fold)] if fold else [])
+    rule, axes = _field_step(node, fields)
+    step: dict[str, Any] = {"rule": rule}
+    if axes:
+        step["axes"] = [
+            {"axis": letter, "size": formula_dict(size), "stride": formula_dict(stride), "padding": formula_dict(pad)}
+            for letter, size, stride, pad in axes
+        ]
+    return {
+        "name": node.name,
+        "type": layer.kind,
+        "summary": layer.summary(),
+        "inputs": [
+            {"name": name, "shape": list(in_layout(shape, layout))}
+            for name, shape in zip(node.inputs, layer.in_shapes, strict=True)
+        ],
+        "output_shape": list(in_layout(layer.out_shape, layout)),
+        "formulas": {what: formula_dict(term) for what, term in layer.explain() if isinstance(term, Term)},
+        "params": layer.params(),
+        "weight_shapes": {name: list(shape) for name, shape in layer.weights().items()},
+        "buffers": layer.buffer_count(),
+        "buffer_shapes": {name: list(shape) for name, shape in layer.buffers().items()},
+        "macs": layer.macs(),
+        "other_ops": layer.other_ops(),
+        "ops_rule": layer.ops_rule,
+        "notes": notes,
+        "fold": fold,
+        "receptive_field": rf_dict(fields.get(node.name)),
+        "receptive_field_step": step,
+        "warnings": list(layer.warnings),
+    }
+
+
+def _fold_note(pair: dict[str, Any]) -> str:
+    return (
+        f"in eval mode this BatchNorm is a fixed scale and shift per channel: it folds into "
+        f"'{pair['layer']}' (w' = w*gamma/sqrt(var + eps), b' = (b - mean)*gamma/sqrt(var + eps) + beta), "
+        f"saving {pair['params_saved']:,} params, {pair['buffers_saved']:,} buffers and "
+        f"{pair['flops_saved']:,} FLOPs (cnncalc fuse writes the folded network)"
+    )
+
+
+def _folds(graph: Graph, report: Report) -> dict[str, dict[str, Any]]:
     """For each BatchNorm that `cnncalc fuse` would fold at inference, what folding it saves (the analyzer's
-    figures on the spec and on the fused spec, as fuse reports them)."""
+    figures on the spec and on the fused spec, as fuse reports them): fuse's `folded` entries by BatchNorm."""
     from cnncalc.fuse import find_pairs, fuse, report_dict, spec_text
     from cnncalc.spec import parse_spec
 
@@ -42,15 +121,8 @@ def _folds(graph: Graph, report: Report) -> dict[str, str]:
     from cnncalc.analyze import analyze
 
     data = report_dict(fusion, report, analyze(fused), "")
-    return {
-        pair["batchnorm"]: (
-            f"in eval mode this BatchNorm is a fixed scale and shift per channel: it folds into "
-            f"'{pair['layer']}' (w' = w*gamma/sqrt(var + eps), b' = (b - mean)*gamma/sqrt(var + eps) + beta), "
-            f"saving {pair['params_saved']:,} params, {pair['buffers_saved']:,} buffers and "
-            f"{pair['flops_saved']:,} FLOPs (cnncalc fuse writes the folded network)"
-        )
-        for pair in data["folded"]
-    }
+    kept = ("layer", "params_saved", "buffers_saved", "flops_saved")
+    return {pair["batchnorm"]: {key: pair[key] for key in kept} for pair in data["folded"]}
 
 
 def _input_field(graph: Graph) -> ReceptiveField | None:
@@ -88,26 +160,41 @@ def _layer_text(node: Node, row: object, fields: dict[str, ReceptiveField | None
 
 def _field_lines(node: Node, fields: dict[str, ReceptiveField | None]) -> list[str]:
     """The receptive-field step from the layer's input, per axis, with the numbers."""
+    rule, axes = _field_step(node, fields)
+    if rule == "none":
+        return ["  receptive field: none (the output mixes every position)"]
+    if rule == "union":
+        sizes = " x ".join(rational_text(v) for v in fields[node.name].size)  # type: ignore[union-attr]
+        return [f"  receptive field: size {sizes} (the union of its inputs' fields)"]
+    if rule == "unchanged":
+        return ["  receptive field: unchanged (each output reads one input position)"]
+    return [
+        f"  receptive field {letter}: size {shown(size)}; stride {shown(stride)}; padding {shown(padding)}"
+        for letter, size, stride, padding in axes
+    ]
+
+
+def _field_step(node: Node, fields: dict[str, ReceptiveField | None]) -> tuple[str, list[tuple[str, Term, Term, Term]]]:
+    """How the layer's receptive field follows from its input's: "none" (no field: the output mixes every
+    position), "union" (several inputs, or a change of axes), "unchanged" (element-wise), or "composed" with
+    per axis (letter, size, stride, padding) as formula Terms from the same compose rule as the figures."""
     layer = node.bound()
     window = layer.window()
     out = fields.get(node.name)
     if out is None or window is None:
-        return ["  receptive field: none (the output mixes every position)"]
+        return "none", []
     reads = node.inputs[: layer.value_inputs]
     source = fields.get(reads[0]) if len(reads) == 1 else None
     if source is None or len(source.size) != len(window):
-        sizes = " x ".join(rational_text(v) for v in out.size)
-        return [f"  receptive field: size {sizes} (the union of its inputs' fields)"]
+        return "union", []
     if all(w == POINTWISE for w in window):
-        return ["  receptive field: unchanged (each output reads one input position)"]
-    lines = []
+        return "unchanged", []
+    axes = []
     letters = AXIS_LETTERS.get(len(window), tuple(str(a + 1) for a in range(len(window))))
     for axis, (letter, w) in enumerate(zip(letters, window, strict=True)):
         r, s, p = (Term.leaf(name, value[axis]) for name, value in zip(("r", "S", "P"), source, strict=True))
         size, stride, padding = compose_axis(
             r, s, p, Term.leaf("e", w.extent), Term.leaf("s", w.stride), Term.leaf("p", w.padding)
         )
-        lines.append(
-            f"  receptive field {letter}: size {shown(size)}; stride {shown(stride)}; padding {shown(padding)}"
-        )
-    return lines
+        axes.append((letter, size, stride, padding))
+    return "composed", axes

@@ -73,6 +73,11 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def versioned(data: dict[str, Any]) -> dict[str, Any]:
+    """Every command's JSON starts with the schema version of its keys and the cnncalc that wrote it."""
+    return {"schema_version": SCHEMA_VERSION, "cnncalc_version": __version__, **data}
+
+
 def render_json(reports: list[Report]) -> str:
     """One spec: one JSON object. Several: a JSON array of them, in the order given.
 

@@ -1,0 +1,190 @@
+"""`cnncalc check` and `cnncalc lint` over many specs: budgets (cnncalc.limits), lint rules (cnncalc.lint).
+
+One spec's failure never stops the others: an unreadable or invalid spec becomes an error result (exit 2), a
+budget exceeded or a lint error a failure (exit 1). Renderers are in cnncalc.render.check.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Any, NamedTuple
+
+from cnncalc.analyze import Report, analyze
+from cnncalc.errors import CnncalcError, Location, UsageError
+from cnncalc.graph import NETWORK_INPUT, Graph, Node
+from cnncalc.layout import shown
+from cnncalc.limits import COUNTS, Limit
+from cnncalc.lint import ERROR, Finding, is_global_pool, lint
+from cnncalc.receptive import ReceptiveField
+from cnncalc.units import rational, rational_text
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+MEASURES = {"max_params": "params", "max_macs": "macs", "max_flops": "flops", "max_activation_bytes": None}
+
+
+class BudgetResult(NamedTuple):
+    limit: Limit
+    ok: bool
+    measured: Any  # an int, a shape (tuple), or per-axis receptive-field sizes
+    message: str  # "MACs 4,089,184,256 exceed the limit 4,000,000,000 (4G)"
+    layer: str | None  # where the figure is measured, for the receptive field
+
+
+class SpecResult(NamedTuple):
+    path: str  # as given on the command line
+    file: str  # as messages show it
+    name: str | None
+    error: CnncalcError | None  # could not be read or built
+    skipped: str | None  # why it was skipped (--skip-non-specs)
+    budgets: list[BudgetResult]
+    findings: list[Finding]
+
+    def failed(self, strict: bool) -> bool:
+        return any(not b.ok for b in self.budgets) or any(fails(f, strict) for f in self.findings)
+
+    def status(self, strict: bool) -> str:
+        if self.error is not None:
+            return "error"
+        if self.skipped is not None:
+            return "skipped"
+        return "failed" if self.failed(strict) else "passed"
+
+
+def fails(finding: Finding, strict: bool) -> bool:
+    return finding.severity == ERROR or strict
+
+
+class Options(NamedTuple):
+    limits: dict[str, Limit]  # from the command line; they override the spec's own
+    batch: int | None
+    dtype: str | None
+    ignore: frozenset[str]  # lint rule ids
+    lint: bool
+    budgets: bool
+    skip_non_specs: bool
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Specs to check: files as given, directories' *.yaml and *.yml files, and glob patterns (quoted ones the
+    shell did not expand, `**` included); '-' is standard input."""
+    expanded: list[str] = []
+    for path in paths:
+        if path == "-" or os.path.isfile(path):
+            expanded.append(path)
+        elif os.path.isdir(path):
+            found = sorted(glob.glob(os.path.join(path, "*.yaml")) + glob.glob(os.path.join(path, "*.yml")))
+            if not found:
+                raise UsageError(f"{path}: no *.yaml or *.yml files in this directory")
+            expanded.extend(found)
+        elif glob.has_magic(path):
+            found = sorted(glob.glob(path, recursive=True))
+            if not found:
+                raise UsageError(f"no file matches {path!r}")
+            expanded.extend(found)
+        else:
+            expanded.append(path)  # reported as unreadable, with the others still checked
+    if expanded.count("-") > 1:
+        raise UsageError("standard input ('-') can be read only once")
+    return expanded
+
+
+def check_paths(paths: list[str], options: Options) -> list[SpecResult]:
+    return [check_one(path, options) for path in expand_paths(paths)]
+
+
+def check_one(path: str, options: Options) -> SpecResult:
+    from cnncalc.spec import graph_from_document, read_spec_text
+    from cnncalc.speed import paused_gc
+    from cnncalc.yamlsource import YMap, load_yaml
+
+    file = "<stdin>" if path == "-" else path
+    try:
+        with paused_gc():
+            text, file = read_spec_text(path)
+            document = load_yaml(text, file)
+            if options.skip_non_specs and not (isinstance(document, YMap) and "layers" in document):
+                return SpecResult(path, file, None, None, "not a cnncalc spec (no 'layers')", [], [])
+            graph = graph_from_document(document, file, batch=options.batch)
+            dtype = options.dtype or (graph.limits["dtype"].value if "dtype" in graph.limits else "float32")
+            report = analyze(graph, dtype=dtype)
+            budgets = check_budgets(graph, report, options.limits) if options.budgets else []
+            findings = lint(graph, report, options.ignore) if options.lint else []
+    except CnncalcError as error:
+        return SpecResult(path, file, None, error, None, [], [])
+    return SpecResult(path, file, graph.name, None, None, budgets, findings)
+
+
+def check_budgets(graph: Graph, report: Report, cli_limits: dict[str, Limit]) -> list[BudgetResult]:
+    limits = {key: limit for key, limit in graph.limits.items() if key != "dtype"}
+    limits.update(cli_limits)
+    return [evaluate(limit, graph, report) for limit in limits.values()]
+
+
+def evaluate(limit: Limit, graph: Graph, report: Report) -> BudgetResult:
+    totals = report.totals
+    written = f" ({limit.written})" if limit.written.replace(",", "") != str(limit.value) else ""
+    if limit.budget in MEASURES:
+        if limit.budget in COUNTS:
+            measured, what, unit = getattr(totals, MEASURES[limit.budget] or ""), COUNTS[limit.budget], ""
+        else:
+            measured, unit = totals.activation_bytes, " B"
+            what = f"activation memory ({report.dtype}, batch {report.batch})"
+        ok = measured <= limit.value
+        figure, bound = f"{what} {measured:,}{unit}", f"the limit {limit.value:,}{unit}{written}"
+        over = measured - limit.value
+        message = (
+            f"{figure}: within {bound}"
+            if ok
+            else f"{figure}: over {bound} by {over:,}{unit} ({100 * over / max(limit.value, 1):.1f}%)"
+        )
+        return BudgetResult(limit, ok, measured, message, None)
+    if limit.budget == "expect_output":
+        measured = tuple(shown(totals.output_shape, report.layout))
+        expected = "x".join(map(str, limit.value))
+        got = "x".join(map(str, measured))
+        ok = measured == tuple(limit.value)
+        message = f"output shape {got}" + (" as expected" if ok else f" differs from the expected {expected}")
+        return BudgetResult(limit, ok, measured, message, None)
+    assert limit.budget == "min_receptive_field"
+    name, field = feature_field(graph, report)
+    if field is None:
+        return BudgetResult(limit, False, None, "the network has no receptive field (no spatial layer)", None)
+    sizes = field.size
+    wanted = tuple(limit.value) * len(sizes) if len(limit.value) == 1 else limit.value
+    got = "x".join(rational_text(s) for s in sizes)
+    if len(wanted) != len(sizes):
+        message = f"the field at '{name}' has {len(sizes)} spatial axes ({got}); the limit gives {len(limit.value)}"
+        return BudgetResult(limit, False, tuple(rational(s) for s in sizes), message, name)
+    ok = all(s >= w for s, w in zip(sizes, wanted, strict=True))
+    limit_text = "x".join(map(str, wanted))
+    message = f"receptive field at '{name}' {got} " + (
+        f"reaches the minimum {limit_text}" if ok else f"is smaller than the minimum {limit_text}"
+    )
+    return BudgetResult(limit, ok, tuple(rational(s) for s in sizes), message, name)
+
+
+def feature_field(graph: Graph, report: Report) -> tuple[str | None, ReceptiveField | None]:
+    """The network's receptive field: that of its output, or, where the output has none (Flatten, Linear) or is a
+    global pool, of the last layer before it with spatial extent (what the classifier's features see)."""
+    fields = {row.name: row.receptive_field for row in report.rows}
+    name = graph.output
+    while name != NETWORK_INPUT:
+        node: Node = graph.node(name)
+        if fields[name] is not None and not is_global_pool(node):
+            return name, fields[name]
+        if not node.inputs:
+            break
+        name = node.inputs[0]
+    return None, None
+
+
+def exit_code(results: list[SpecResult], strict: bool) -> int:
+    if any(r.error is not None for r in results):
+        return EXIT_ERROR
+    return EXIT_FAILED if any(r.failed(strict) for r in results) else EXIT_OK
+
+
+def budget_location(result: SpecResult, budget: BudgetResult) -> Location:
+    """Where an annotation points: the limit in the spec, else the spec's first line."""
+    return budget.limit.location or Location(result.file, 1, 1)
