@@ -53,18 +53,6 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-JSON_SCHEMAS: dict[type, Any] = {}
-"""JSON Schema makers, (arg_type, dims) -> schema, for ArgTypes declared outside this module without a `json_schema`
-of their own (cnncalc.schema registers them). Looked up before the method: a subclass's entry wins over the method it
-inherits."""
-
-
-def json_schema_of(arg_type: ArgType, dims: int) -> dict[str, Any]:
-    """The JSON Schema of the values `arg_type` accepts (`cnncalc schema`)."""
-    make = JSON_SCHEMAS.get(type(arg_type))
-    return make(arg_type, dims) if make is not None else arg_type.json_schema(dims)
-
-
 class ArgType:
     """Parses one argument's value. `dims` is the kind's number of spatial axes (for per-axis arguments).
 
@@ -209,7 +197,7 @@ class PerAxis(ArgType):
             raise self.fail(value, dims) from None
 
     def json_schema(self, dims: int) -> dict[str, Any]:
-        item = json_schema_of(self.item, dims)
+        item = self.item.json_schema(dims)
         return {"anyOf": [item, {"type": "array", "items": item, "minItems": dims, "maxItems": dims}]}
 
 
@@ -231,7 +219,7 @@ class Padding(ArgType):
             raise error from None
 
     def json_schema(self, dims: int) -> dict[str, Any]:
-        return {"anyOf": [json_schema_of(PerAxis(Int(min=0)), dims), {"type": "string", "enum": ["same", "valid"]}]}
+        return {"anyOf": [PerAxis(Int(min=0)).json_schema(dims), {"type": "string", "enum": ["same", "valid"]}]}
 
 
 class Optional(ArgType):
@@ -245,7 +233,7 @@ class Optional(ArgType):
         return None if value is None else self.item.parse(value, dims)
 
     def json_schema(self, dims: int) -> dict[str, Any]:
-        return {"anyOf": [{"type": "null"}, json_schema_of(self.item, dims)]}
+        return {"anyOf": [{"type": "null"}, self.item.json_schema(dims)]}
 
 
 class IntList(ArgType):
@@ -271,7 +259,7 @@ class IntList(ArgType):
             raise self.fail(value, dims) from None
 
     def json_schema(self, dims: int) -> dict[str, Any]:
-        item = json_schema_of(self.item, dims)
+        item = self.item.json_schema(dims)
         return {"anyOf": [item, {"type": "array", "items": item, "minItems": 1}]}
 
 

@@ -243,12 +243,7 @@ def small_receptive_field(ctx: Context) -> Iterator[Finding]:
         field = ctx.field(source)
         if field is None or len(field.size) != len(spatial_input):
             continue
-        short = [
-            (AXIS_NAMES[len(spatial_input)][axis], size, whole)
-            for axis, (size, whole) in enumerate(zip(field.size, spatial_input, strict=True))
-            if size < whole
-        ]
-        if short:
+        if any(size < whole for size, whole in zip(field.size, spatial_input, strict=True)):
             seen = "x".join(rational_text(s) for s in field.size)
             whole = "x".join(map(str, spatial_input))
             yield ctx.finding(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cnncalc import __version__
-from cnncalc.args import JSON_SCHEMAS, REQUIRED, Arg, json_schema_of
+from cnncalc.args import REQUIRED, Arg
 from cnncalc.layers import REGISTRY, Layer
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -126,49 +126,6 @@ def kinds_dict() -> dict[str, Any]:
 
 
 # -- fragments of the values ---------------------------------------------------------------------------------------
-
-
-def _register_layer_module_types() -> None:
-    """Schemas of the argument types declared in layer modules (registered in args.JSON_SCHEMAS: they have no
-    `json_schema` method of their own). The schema tests check them against `parse` value by value, like the rest."""
-    from cnncalc.layers import pooling, resize
-
-    def pool_axes(t: pooling.PoolAxes, dims: int) -> dict[str, Any]:  # a one-element list stands for every axis
-        item = json_schema_of(t.item, dims)
-        lists = [{"type": "array", "items": item, "minItems": n, "maxItems": n} for n in sorted({1, dims})]
-        return {"anyOf": [item, *lists]}
-
-    def pool_stride(t: pooling.PoolStride, dims: int) -> dict[str, Any]:  # null or [] mean the kernel size
-        return {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}, pool_axes(pooling.POSITIVE, dims)]}
-
-    def output_size(t: pooling.OutputSize, dims: int) -> dict[str, Any]:  # null keeps an axis (2-D and 3-D)
-        item = POSITIVE if dims == 1 else {"anyOf": [POSITIVE, {"type": "null"}]}
-        return {"anyOf": [POSITIVE, {"type": "array", "items": item, "minItems": dims, "maxItems": dims}]}
-
-    def sizes(t: resize.Sizes, dims: int) -> dict[str, Any]:  # the length is checked against the input
-        return {"anyOf": [POSITIVE, {"type": "array", "items": POSITIVE, "minItems": 1}]}
-
-    def factors(t: resize.Factors, dims: int) -> dict[str, Any]:  # signs are checked by Upsample
-        number = {"type": "number"}
-        return {"anyOf": [number, {"type": "array", "items": number, "minItems": 1}]}
-
-    def pads(t: resize.Pads, dims: int) -> dict[str, Any]:
-        integer = {"type": "integer"}
-        return {"anyOf": [integer, {"type": "array", "items": integer, "minItems": 2 * dims, "maxItems": 2 * dims}]}
-
-    JSON_SCHEMAS.update(
-        {
-            pooling.PoolAxes: pool_axes,
-            pooling.PoolStride: pool_stride,
-            pooling.OutputSize: output_size,
-            resize.Sizes: sizes,
-            resize.Factors: factors,
-            resize.Pads: pads,
-        }
-    )
-
-
-_register_layer_module_types()
 
 
 def _json_value(value: Any) -> Any:
@@ -435,7 +392,7 @@ def _reserved_refs(in_block: bool, block_use: bool) -> dict[str, Any]:
 def _kind_arguments(cls: type[Layer], in_block: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for arg in cls.arguments:
-        fragment = {"description": _arg_description(arg, cls.dims), **json_schema_of(arg.type, cls.dims)}
+        fragment = {"description": _arg_description(arg, cls.dims), **arg.type.json_schema(cls.dims)}
         if arg.default is not REQUIRED:
             try:
                 fragment["default"] = _json_value(arg.default)

@@ -87,6 +87,19 @@ def graph_from_document(
     return graph
 
 
+class Entry(NamedTuple):
+    """One layer entry as written, reserved keys taken out: what `place` needs for each copy of it."""
+
+    block: Block | None
+    cls: type[Layer] | None  # None for a block use
+    args: dict[str, Any]
+    marks: dict[str, Any]  # where each argument's value was written
+    mark: Any  # where the entry starts
+    trainable: bool
+    values: Any  # `weights`
+    ignore: Any  # `ignore`, as written
+
+
 class Block(NamedTuple):
     name: str
     params: dict[str, Any]  # name -> default (REQUIRED_PARAM when none)
@@ -363,63 +376,22 @@ class _Expander:
                 marks.get("name", kind_mark),
                 hint="every layer name must be unique",
             )
+        entry = Entry(block, None if block else cls, args, marks, mark, trainable, values, ignore)
         if repeat > 1:
             container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
             previous = inputs
             for index in range(repeat):
-                self.place(
-                    str(index),
-                    kind,
-                    block,
-                    None if block else cls,
-                    args,
-                    marks,
-                    mark,
-                    previous,
-                    trainable,
-                    values,
-                    ignore,
-                    container,
-                    scope,
-                )
+                self.place(str(index), entry, previous, container, scope)
                 previous = [((container, str(index)), mark)]
             scope.entries[local] = container
             container.last = str(repeat - 1)
         else:
-            self.place(
-                local,
-                kind,
-                block,
-                None if block else cls,
-                args,
-                marks,
-                mark,
-                inputs,
-                trainable,
-                values,
-                ignore,
-                scope,
-                scope,
-            )
+            self.place(local, entry, inputs, scope, scope)
         scope.last = local
 
-    def place(
-        self,
-        local: str,
-        kind: str,
-        block: Block | None,
-        cls: type[Layer] | None,
-        args: dict[str, Any],
-        marks: dict[str, Any],
-        mark: Any,
-        inputs: list[Ref],
-        trainable: bool,
-        values: Any,
-        ignore: Any,
-        scope: _Scope,
-        outer: _Scope,
-    ) -> None:
+    def place(self, local: str, entry: Entry, inputs: list[Ref], scope: _Scope, outer: _Scope) -> None:
         """Add one layer or one block instance named `local` to `scope`; `outer` resolves its input refs."""
+        block, cls, args, marks, mark, trainable, values, ignore = entry
         if block is None:
             assert cls is not None
             node = Node(

@@ -133,6 +133,11 @@ class PoolAxes(PerAxis):
                 raise self.fail(value, dims) from None
         return super().parse(value, dims)
 
+    def json_schema(self, dims: int) -> dict[str, Any]:  # a one-element list stands for every axis
+        item = self.item.json_schema(dims)
+        lists = [{"type": "array", "items": item, "minItems": n, "maxItems": n} for n in sorted({1, dims})]
+        return {"anyOf": [item, *lists]}
+
 
 POSITIVE = PoolAxes(Int(min=1))
 NON_NEGATIVE = PoolAxes(Int(min=0))
@@ -151,6 +156,9 @@ class PoolStride(ArgType):
             return POSITIVE.parse(value, dims)
         except LayerError:
             raise self.fail(value, dims) from None
+
+    def json_schema(self, dims: int) -> dict[str, Any]:  # null or [] mean the kernel size
+        return {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}, POSITIVE.json_schema(dims)]}
 
 
 def _reject_indices(layer: MaxPoolNd | AdaptiveMaxPoolNd) -> None:
@@ -610,6 +618,11 @@ class OutputSize(ArgType):
                 # PyTorch accepts 0 and returns an empty tensor; no later layer can use one.
                 error.hint = "an output size of 0 would make an empty tensor (PyTorch allows it); use 1 or more"
             raise error from None
+
+    def json_schema(self, dims: int) -> dict[str, Any]:  # null keeps an axis (2-D and 3-D)
+        size = Int(min=1).json_schema(dims)
+        item = size if dims == 1 else {"anyOf": [size, {"type": "null"}]}
+        return {"anyOf": [size, {"type": "array", "items": item, "minItems": dims, "maxItems": dims}]}
 
 
 def _bin_sizes(size: int, out: int) -> list[int]:

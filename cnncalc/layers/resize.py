@@ -129,6 +129,10 @@ class Sizes(ArgType):
             return value
         raise self.fail(value, dims)
 
+    def json_schema(self, dims: int) -> dict[str, Any]:  # the length is checked against the input
+        positive = {"type": "integer", "minimum": 1}
+        return {"anyOf": [positive, {"type": "array", "items": positive, "minItems": 1}]}
+
 
 class Modes(Choice):
     """Upsample's modes; F.interpolate's 'area' is adaptive average pooling, which has its own kinds."""
@@ -160,6 +164,10 @@ class Factors(ArgType):
             return value
         raise self.fail(value, dims)
 
+    def json_schema(self, dims: int) -> dict[str, Any]:  # signs are checked by Upsample
+        number = {"type": "number"}
+        return {"anyOf": [number, {"type": "array", "items": number, "minItems": 1}]}
+
 
 PAD_NAMES = ("left", "right", "top", "bottom", "front", "back")  # PyTorch's order: last axis first
 
@@ -182,6 +190,10 @@ class Pads(ArgType):
         if is_int(value):
             return (value,) * (2 * dims)
         raise self.fail(value, dims)
+
+    def json_schema(self, dims: int) -> dict[str, Any]:
+        integer = {"type": "integer"}
+        return {"anyOf": [integer, {"type": "array", "items": integer, "minItems": 2 * dims, "maxItems": 2 * dims}]}
 
 
 def _count(number: int, one: str, many: str) -> str:
