@@ -600,9 +600,22 @@ class CheckFormat(str, Enum):
     junit = "junit"
 
 
-_FORMAT_HELP = (
-    "text for terminals; json for machines; github for GitHub Actions annotations on the spec's lines; "
-    "junit for CI systems that collect JUnit XML test reports."
+# Options check and lint share (typer builds each command's parameter from these declarations).
+_AUDIT_FORMAT = typer.Option(
+    CheckFormat.text,
+    "--format",
+    "-f",
+    help="text for terminals; json for machines; github for GitHub Actions annotations on the spec's lines; "
+    "junit for CI systems that collect JUnit XML test reports.",
+)
+_AUDIT_OUTPUT = typer.Option(
+    None, "--output", "-o", help="Write the report to this file instead of standard output.", show_default=False
+)
+_AUDIT_IGNORE = typer.Option(
+    None, "--ignore", help="Silence a lint rule by id or name (repeatable).", show_default=False
+)
+_AUDIT_SKIP = typer.Option(
+    False, "--skip-non-specs", help="Skip YAML files without 'layers' (for pre-commit hooks on all YAML files)."
 )
 
 
@@ -643,19 +656,13 @@ def check(
     batch: int | None = typer.Option(
         None, "--batch", "-b", min=1, help="Batch size (default: the spec's `batch`, else 1)."
     ),
-    format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help=_FORMAT_HELP),
-    output: str | None = typer.Option(
-        None, "--output", "-o", help="Write the report to this file instead of standard output.", show_default=False
-    ),
+    format: CheckFormat = _AUDIT_FORMAT,
+    output: str | None = _AUDIT_OUTPUT,
     no_lint: bool = typer.Option(False, "--no-lint", help="Check budgets only."),
     strict: bool = typer.Option(False, "--strict", help="Lint warnings fail the check too (exit 1)."),
-    ignore: list[str] = typer.Option(
-        None, "--ignore", help="Silence a lint rule by id or name (repeatable).", show_default=False
-    ),
+    ignore: list[str] = _AUDIT_IGNORE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: show only what fails and the summary."),
-    skip_non_specs: bool = typer.Option(
-        False, "--skip-non-specs", help="Skip YAML files without 'layers' (for pre-commit hooks on all YAML files)."
-    ),
+    skip_non_specs: bool = _AUDIT_SKIP,
 ) -> None:
     """Hold specs to budgets and lint rules, for CI: exit 0 all hold, 1 a budget or lint error fails, 2 a spec
     cannot be read (or a usage error).
@@ -696,24 +703,18 @@ def lint(
     batch: int | None = typer.Option(
         None, "--batch", "-b", min=1, help="The training batch size (for small-batch-norm; default: the spec's)."
     ),
-    format: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help=_FORMAT_HELP),
-    output: str | None = typer.Option(
-        None, "--output", "-o", help="Write the report to this file instead of standard output.", show_default=False
-    ),
+    format: CheckFormat = _AUDIT_FORMAT,
+    output: str | None = _AUDIT_OUTPUT,
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
-    ignore: list[str] = typer.Option(
-        None, "--ignore", help="Silence a rule by id or name (repeatable).", show_default=False
-    ),
+    ignore: list[str] = _AUDIT_IGNORE,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: do not list skipped files."),
-    skip_non_specs: bool = typer.Option(
-        False, "--skip-non-specs", help="Skip YAML files without 'layers' (for pre-commit hooks on all YAML files)."
-    ),
+    skip_non_specs: bool = _AUDIT_SKIP,
 ) -> None:
     """Find known mistakes PyTorch accepts silently: wasted biases, unreliable BatchNorm, data dropped by strides...
 
     Exit 0 when no finding is an error (warnings fail only with --strict), 1 otherwise, 2 when a spec cannot be
-    read. Silence a rule for one layer with `ignore: [rule]` in its arguments, for a whole spec with a top-level
-    `ignore: [rule]`, or for a run with --ignore.
+    read. Silence a rule for one layer with `ignore: RULE` in its arguments, for a whole spec with a top-level
+    `ignore: RULE` (or a list of rules), or for a run with --ignore RULE.
 
     \b
     Examples:
