@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from cnncalc.compute import Context
@@ -70,8 +70,36 @@ def close(ours: Tensor, theirs: Any) -> bool:
     return bool(torch.allclose(mine, theirs.reshape(mine.shape), rtol=1e-9, atol=1e-9 * scale))
 
 
+def ambiguous_max(ours: Tensor, theirs: Any) -> bool:
+    """Whether some 3x3 (stride 1, padding 1) max-pool window's maximum is not clear-cut in both: a tie that
+    float64 rounding breaks (mathematically equal sums added in another order), or two maxima closer than float64
+    can tell apart. Which input then receives the gradient is arbitrary, so the two gradients may differ."""
+    exact = list(ours.values())
+    floats = theirs.detach().reshape(-1).tolist()
+    index = torch.arange(len(exact), dtype=torch.float64).reshape(ours.shape)
+    windows = torch.nn.functional.pad(index, (1, 1, 1, 1), value=-1.0).unfold(2, 3, 1).unfold(3, 3, 1)
+    for window in windows.reshape(-1, 9).tolist():
+        members = [int(i) for i in window if i >= 0]
+        top = sorted(members, key=lambda i: exact[i], reverse=True)[:2]
+        exact_gap = exact[top[0]] - exact[top[1]]
+        float_top = sorted((floats[i] for i in members), reverse=True)[:2]
+        float_gap = float_top[0] - float_top[1]
+        if (exact_gap == 0) != (float_gap == 0) or 0 < abs(exact_gap) < 1e-9 * max(1.0, abs(float_top[0])):
+            return True
+    return False
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks(), st.sampled_from(["eval", "train"]), st.integers(0, 10**6))
+@example(  # found by hypothesis: tanh values tie in a max-pool window, and float64 rounding breaks the tie
+    text="input: [4, 4, 4]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1, name: stem}\n"
+    "  - tanh\n  - conv2d: {out_channels: 4, kernel_size: 1, groups: 2, bias: false}\n"
+    "  - maxpool2d: {kernel_size: 3, stride: 1, padding: 1}\n  - identity: {name: body}\n"
+    "  - add: {inputs: [stem, body]}\n  - adaptiveavgpool2d: {output_size: 1}\n  - flatten\n"
+    "  - linear: {out_features: 3}\n",
+    mode="eval",
+    seed=69,
+)
 def test_random_networks_match_torch(text: str, mode: str, seed: int) -> None:
     graph = parse_spec(text)
     weights = weights_for(graph, seed)
@@ -89,6 +117,10 @@ def test_random_networks_match_torch(text: str, mode: str, seed: int) -> None:
     values = net(tx)
     for node in graph.nodes:
         assert close(run.outputs[node.name], values[node.name]), node.name
+    for node in graph.nodes:
+        if node.kind == "MaxPool2d":
+            source = node.inputs[0]
+            assume(not ambiguous_max(run.outputs[source], values[source]))
 
     grads = backward(graph, run, weights, ctx, Tensor(run.output.shape, [1] * len(run.output.data)))
     values[graph.output].sum().backward()
