@@ -24,12 +24,13 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from cnncalc.args import describe, did_you_mean, is_int
+from cnncalc.args import describe, did_you_mean, is_int, python_form
 from cnncalc.errors import LayerError, SpecError
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_order
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer
 from cnncalc.layout import LAYOUTS, to_chw
+from cnncalc.printed import is_call, named, printed_entry
 from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
 
@@ -246,6 +247,7 @@ class _Expander:
         return frozenset(RULES_BY_KEY[n.lower()].id for n in names)
 
     def input_shape(self, value: Any, mark: Any) -> tuple[int, ...]:
+        value = python_form(value)  # (3, 224, 224), as PyTorch prints a shape
         if isinstance(value, str):
             parts = [p.strip() for p in re.split(r"[x,]", value)]
             value = [int(p) if re.fullmatch("[0-9]+", p) else p for p in parts]
@@ -308,6 +310,8 @@ class _Expander:
     def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
         """(kind or block name, arguments, where the kind is written)."""
         if isinstance(item, str):
+            if "(" in item:  # a layer as PyTorch prints it: Conv2d(3, 64, kernel_size=(7, 7))
+                return self.printed(item, mark)
             return item, {}, mark
         if isinstance(item, YMap) and len(item) == 1:
             kind, args = next(iter(item.items()))
@@ -315,6 +319,10 @@ class _Expander:
                 raise self.error(f"a layer kind must be a name, got {describe(kind)}", mark)
             if args is None:
                 return kind, {}, item.key_marks[kind]
+            if isinstance(args, str) and is_call(args):  # `(conv1): Conv2d(...)`, a named layer as print(model) shows
+                kind_, printed, kind_mark = self.printed(args, item.value_marks[kind])
+                named(kind, item.key_marks[kind], printed, self.file)
+                return kind_, printed, kind_mark
             if not isinstance(args, YMap):
                 raise self.error(
                     f"the arguments of '{kind}' must be a mapping, got {describe(args)}",
@@ -333,6 +341,9 @@ class _Expander:
             f"a layer is a kind name or a one-key mapping 'kind: {{arguments}}', got {describe(item)}",
             mark,
         )
+
+    def printed(self, text: str, mark: Any) -> tuple[str, YMap, Any]:
+        return printed_entry(text, mark, self.file, self.blocks)
 
     def expand_entry(self, item: Any, mark: Any, scope: _Scope) -> None:
         kind, raw, kind_mark = self.split_entry(item, mark)

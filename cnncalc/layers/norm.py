@@ -660,7 +660,7 @@ def _channel_norm_arguments(affine: bool, track_running_stats: bool, eps: Float)
         Arg("momentum", Optional(Float()), 0.1, "running-statistics update factor; null: cumulative average"),
         Arg("affine", Bool(), affine, "learn a per-channel weight (scale) and bias (shift)"),
         Arg("track_running_stats", Bool(), track_running_stats, "keep running mean and variance buffers"),
-        Arg("bias", Bool(), True, "with affine: learn the bias too"),
+        Arg("bias", Bool(), True, "with affine: learn the bias too", keyword_only=True),
     )
 
 
@@ -972,7 +972,7 @@ class GroupNorm(_Normalization):
         Arg("num_channels", Optional(Int(min=1)), None, "channels of the input", inferred=True),
         Arg("eps", Float(), 1e-5, "added to the variance before the square root"),
         Arg("affine", Bool(), True, "learn a per-channel weight (scale) and bias (shift)"),
-        Arg("bias", Bool(), True, "with affine: learn the bias too"),
+        Arg("bias", Bool(), True, "with affine: learn the bias too", keyword_only=True),
     )
 
     def setup(self) -> None:
