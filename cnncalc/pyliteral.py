@@ -28,6 +28,7 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _KEYWORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*=(?!=)")
 _CONSTANTS: dict[str, Any] = {"None": None, "True": True, "False": False, "null": None, "true": True, "false": False}
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+_HEX_DIGITS = {"x": 2, "u": 4, "U": 8}
 _MODULE_PREFIXES = ("torch.nn.", "nn.")
 _TUPLE = "tuple"  # marks a parenthesized value that is a tuple, not just a value in parentheses
 
@@ -221,14 +222,26 @@ class _Parser:
                 self.pos += 1
                 return "".join(parts)
             if char == "\\":
-                escaped = text[self.pos + 1 : self.pos + 2]
-                if escaped not in _ESCAPES:
-                    raise LiteralError(f"unknown escape '\\{escaped}' in text in quotes", self.pos)
-                parts.append(_ESCAPES[escaped])
-                self.pos += 2
+                parts.append(self.escape())
                 continue
             parts.append(char)
             self.pos += 1
+
+    def escape(self) -> str:
+        """One backslash escape, as Python's repr writes them: \\n, \\', \\xhh, \\uhhhh, \\Uhhhhhhhh, ..."""
+        start = self.pos
+        escaped = self.text[start + 1 : start + 2]
+        if escaped in _ESCAPES:
+            self.pos += 2
+            return _ESCAPES[escaped]
+        digits = _HEX_DIGITS.get(escaped)
+        code = self.text[start + 2 : start + 2 + (digits or 0)]
+        if digits is None or len(code) != digits or not all(c in "0123456789abcdefABCDEF" for c in code):
+            raise LiteralError(f"unknown escape {self.text[start : start + 2]!r} in text in quotes", start)
+        if int(code, 16) > 0x10FFFF:
+            raise LiteralError(f"{self.text[start : start + 2 + digits]!r} is not a character", start)
+        self.pos += 2 + digits
+        return chr(int(code, 16))
 
     # -- a printed layer ----------------------------------------------------------------------------------------
 

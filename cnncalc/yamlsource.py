@@ -357,8 +357,8 @@ class _Builder:
         while index < len(nodes):
             node = nodes[index]
             index += 1
-            if _opens(node):
-                end = self.closing(node)
+            end = self.closing(node) if _opens(node) else None
+            if end is not None:
                 last = node
                 while index < len(nodes) and nodes[index].start_mark.index < end:
                     last = nodes[index]
@@ -377,8 +377,8 @@ class _Builder:
         while index < len(pairs):
             key, value = pairs[index]
             index += 1
-            if _opens(value):
-                end = self.closing(value)
+            end = self.closing(value) if _opens(value) else None
+            if end is not None:
                 last = value
                 while index < len(pairs) and pairs[index][0].start_mark.index < end:
                     last = pairs[index][1]
@@ -387,8 +387,9 @@ class _Builder:
             joined.append((key, value))
         return joined
 
-    def closing(self, node: yaml.ScalarNode) -> int:
-        """The index just after the ')' that closes the first unclosed '(' of `node`, in the source text."""
+    def closing(self, node: yaml.ScalarNode) -> int | None:
+        """The index just after the ')' that closes the first unclosed '(' of `node`, in the source text; None
+        when the flow collection ends first (an error for what can only be a tuple, `(7, 7`)."""
         depth, quote = 0, ""
         text = self.text
         for index in range(node.start_mark.index, len(text)):
@@ -406,6 +407,8 @@ class _Builder:
                     return index + 1
                 if depth <= 0:
                     break
+        if not node.value.startswith("("):
+            return None
         raise self.error(
             f"'(' in {node.value!r} is never closed",
             node,
