@@ -79,12 +79,14 @@ def form_hint(value: Any) -> str | None:
 
 
 def _python_hint(text: str) -> str | None:
-    from cnncalc.pyliteral import LiteralError, looks_like_tuple, parse_tuple_or_none
+    from cnncalc.pyliteral import LiteralError, NotATuple, looks_like_tuple, parse_tuple_or_none
 
     if not looks_like_tuple(text):
         return None
     try:
         value = parse_tuple_or_none(text)
+    except NotATuple as error:
+        return error.message
     except LiteralError as error:
         return (
             f"{text} is not a Python tuple: {error.message} (at character {error.offset + 1}); or write a list: [7, 7]"

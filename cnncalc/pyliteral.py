@@ -28,6 +28,8 @@ _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _KEYWORD = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*=(?!=)")
 _CONSTANTS: dict[str, Any] = {"None": None, "True": True, "False": False, "null": None, "true": True, "false": False}
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+# How a printed layer starts (cnncalc.schema builds its pattern from this one).
+CALL_START = re.compile(r"[ \t\r\n]*(?:torch\.nn\.|nn\.)?[A-Za-z_][A-Za-z0-9_]*[ \t\r\n]*\(")
 _HEX_DIGITS = {"x": 2, "u": 4, "U": 8}
 _MODULE_PREFIXES = ("torch.nn.", "nn.")
 _TUPLE = "tuple"  # marks a parenthesized value that is a tuple, not just a value in parentheses
@@ -39,6 +41,10 @@ class LiteralError(CnncalcError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
+
+
+class NotATuple(LiteralError):
+    """A value in parentheses without a comma: `(7)` is 7 in Python."""
 
 
 class Argument(NamedTuple):
@@ -72,7 +78,13 @@ def parse_tuple_or_none(text: str) -> Any:
     value, kind = parser.value_with_kind(0)
     parser.end()
     if kind != _TUPLE:
-        raise LiteralError(f"{text.strip(WHITESPACE)!r} is not a tuple (a tuple of one is written (7,))", 0)
+        written = text.strip(WHITESPACE)
+        inner = written[1:-1].strip(WHITESPACE)
+        if inner.startswith("("):
+            raise NotATuple(f"write {written} without the extra parentheses: {inner}", 0)
+        raise NotATuple(
+            f"{written} is {inner} in Python, not a tuple: write {inner}, or ({inner},) for a tuple of one", 0
+        )
     return value
 
 
@@ -83,9 +95,8 @@ def parse_call(text: str) -> Call:
 
 
 def is_call(text: str) -> bool:
-    """Cheap test for text that may be a printed layer: a name directly followed by '(' (the parse decides)."""
-    match = _NAME.match(text.lstrip(WHITESPACE).replace(".", "_"))
-    return match is not None and text.lstrip(WHITESPACE)[match.end() :].startswith("(")
+    """Cheap test for text that may be a printed layer: a kind's name and '(' (the parse decides)."""
+    return CALL_START.match(text) is not None
 
 
 class _Parser:

@@ -27,9 +27,10 @@ LIMITATIONS = (
     "other or the input (groups that divide the channels, padding at most half a pool's kernel), the few values a "
     "kind refuses outright (return_indices: true, the batch axis as a dim), layer names in `inputs`, block names "
     "and their parameters (a layer entry whose key is not a layer kind is taken as a use of one of the spec's "
-    "blocks, with any parameters), and whether a budget with a unit is a whole number. A number like 2.0 passes "
-    "where an integer is expected (JSON Schema counts it as one); cnncalc refuses it. `cnncalc summary` checks "
-    "everything."
+    "blocks, with any parameters), whether a budget with a unit is a whole number, and the arguments of a layer "
+    "written as PyTorch prints it (Conv2d(3, 64, kernel_size=3): only its form is checked). A number like 2.0 "
+    "passes where an integer is expected (JSON Schema counts it as one), and .inf, .nan or 1e999 where a number is; "
+    "cnncalc refuses them. `cnncalc summary` checks everything."
 )
 
 
@@ -510,10 +511,18 @@ def _layer_entry(kinds: list[type[Layer]], in_block: bool) -> dict[str, Any]:
         "patternProperties": patterns,
         "additionalProperties": {"$ref": f"#/definitions/block_use{suffix}"},
     }
+    named_printed = {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": {"type": "string", **PRINTED_LAYER},
+        "description": "(name): Kind(...), a named layer as print(model) shows it",
+    }
     return {
-        "description": "a layer: a kind name (relu) or a one-key mapping 'kind: {arguments}'; kinds are torch.nn "
-        "class names in any case. A key that is not a kind is a use of one of the spec's blocks.",
-        "anyOf": [{"$ref": "#/definitions/bare_layer"}, mapping],
+        "description": "a layer: a kind name (relu), a one-key mapping 'kind: {arguments}', or a layer as PyTorch "
+        "prints it (Conv2d(3, 64, kernel_size=3)); kinds are torch.nn class names in any case. A key that is not a "
+        "kind is a use of one of the spec's blocks.",
+        "anyOf": [{"$ref": "#/definitions/bare_layer"}, mapping, named_printed],
     }
 
 
@@ -530,8 +539,22 @@ def _bare_layer(kinds: list[type[Layer]]) -> dict[str, Any]:
                 "not": {"pattern": _one_of_words(needs_arguments)},
                 "description": "a layer kind in any case, or the name of one of the spec's blocks",
             },
+            PRINTED_LAYER,
         ],
     }
+
+
+def _printed_layer_pattern() -> str:
+    from cnncalc.pyliteral import CALL_START
+
+    return f"^{CALL_START.pattern}[\\s\\S]*\\)[ \\t\\r\\n]*$"
+
+
+PRINTED_LAYER = {
+    "pattern": _printed_layer_pattern(),
+    "description": "a layer as PyTorch prints it, Conv2d(3, 64, kernel_size=(7, 7), bias=False): the same as the "
+    "mapping form, positional values in torch.nn's order (the schema checks only its form Kind(...))",
+}
 
 
 def _required(cls: type[Layer]) -> bool:
