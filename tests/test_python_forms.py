@@ -475,3 +475,26 @@ def test_printed_torch_modules_mean_what_torch_built(example: tuple[Any, tuple[i
     assert row.buffers == sum(b.numel() for b in module.buffers()), printed
     named = net(f"(block_0): {printed}", shape=json.dumps(list(shape)))
     assert parse_spec(named, "probe.yaml").nodes[0].name == "block_0"
+
+
+def test_the_readme_example_means_its_mapping_form() -> None:
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Values as people write them") :]
+    example = section[section.index("```yaml\n") + len("```yaml\n") : section.index("```\n", section.index("```yaml"))]
+    mapped = [
+        "conv2d: {in_channels: 3, out_channels: 64, kernel_size: [7, 7], stride: [2, 2], padding: [3, 3], bias: false,"
+        " name: conv1}",
+        "batchnorm2d: {num_features: 64, eps: 0.00001, momentum: 0.1, name: bn1}",
+        "relu",
+        "maxpool2d: {kernel_size: 3, stride: 2, padding: 1}",
+        "conv2d: {out_channels: 128, kernel_size: 3, stride: 2, padding: 1, bias: false}",
+        "batchnorm2d: {momentum: null}",
+        "adaptiveavgpool2d: {output_size: 1}",
+        "flatten",
+        "dropout",
+        "linear: {out_features: 1000}",
+    ]
+    assert figures(example)[0] == figures(net(*mapped, shape="[3, 224, 224]"))[0]  # figures; inplace is not one
+    assert [n.name for n in parse_spec(example, "README.md").nodes][:2] == ["conv1", "bn1"]
