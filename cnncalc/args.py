@@ -53,11 +53,10 @@ def describe(value: Any) -> str:
 
 
 _INF = float("inf")
-# Forms YAML 1.1 (PyYAML, older tools) reads as booleans or numbers, and YAML 1.2's core schema as text.
+# Forms YAML 1.1 (PyYAML, older tools) reads as booleans or numbers, and YAML 1.2's core schema as text (the
+# pattern is compiled on the error path only).
 _YAML11_BOOLEANS = {"yes": "true", "no": "false", "on": "true", "off": "false", "y": "true", "n": "false"}
-_YAML11_NUMBER = re.compile(
-    r"[-+]?(?:0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
-)
+_YAML11_NUMBER = r"[-+]?(?:0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
 
 
 def form_hint(value: Any) -> str | None:
@@ -71,7 +70,7 @@ def form_hint(value: Any) -> str | None:
     text = value.strip()
     if text.lower() in _YAML11_BOOLEANS:
         return f"YAML 1.2 reads {text} as text, not a boolean: write {_YAML11_BOOLEANS[text.lower()]}"
-    if _YAML11_NUMBER.fullmatch(text):
+    if re.fullmatch(_YAML11_NUMBER, text):
         return f"YAML 1.2 reads {text} as text, not a number: write the number in decimal, without '_' or ':'"
     if text.lower() in (".inf", "-.inf", "+.inf", ".nan", "inf", "-inf", "nan", "infinity", "-infinity"):
         return "cnncalc computes exact values, and infinity and NaN have none: give a finite number"
@@ -389,10 +388,13 @@ def python_form(value: Any) -> Any:
 
 
 def _python_form(value: Any) -> Any:
-    from cnncalc.pyliteral import LiteralError, looks_like_tuple, parse_tuple_or_none
-
-    if not isinstance(value, str) or not (looks_like_tuple(value) or value.strip(" \t\r\n") == "None"):
+    if not isinstance(value, str):
         return _NOT_PYTHON
+    text = value.strip(" \t\r\n")  # cnncalc.pyliteral.WHITESPACE
+    if not text.startswith("(") and text != "None":
+        return _NOT_PYTHON
+    from cnncalc.pyliteral import LiteralError, parse_tuple_or_none
+
     try:
         return parse_tuple_or_none(value)
     except LiteralError:

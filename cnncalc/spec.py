@@ -30,7 +30,6 @@ from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer
 from cnncalc.layout import LAYOUTS, to_chw
-from cnncalc.printed import is_call, named, printed_entry
 from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
 
@@ -319,10 +318,13 @@ class _Expander:
                 raise self.error(f"a layer kind must be a name, got {describe(kind)}", mark)
             if args is None:
                 return kind, {}, item.key_marks[kind]
-            if isinstance(args, str) and is_call(args):  # `(conv1): Conv2d(...)`, a named layer as print(model) shows
-                kind_, printed, kind_mark = self.printed(args, item.value_marks[kind])
-                named(kind, item.key_marks[kind], printed, self.file)
-                return kind_, printed, kind_mark
+            if isinstance(args, str) and "(" in args:  # `(conv1): Conv2d(...)`, a named layer as print(model) shows
+                from cnncalc.printed import is_call, named
+
+                if is_call(args):
+                    kind_, printed, kind_mark = self.printed(args, item.value_marks[kind])
+                    named(kind, item.key_marks[kind], printed, self.file)
+                    return kind_, printed, kind_mark
             if not isinstance(args, YMap):
                 raise self.error(
                     f"the arguments of '{kind}' must be a mapping, got {describe(args)}",
@@ -343,6 +345,8 @@ class _Expander:
         )
 
     def printed(self, text: str, mark: Any) -> tuple[str, YMap, Any]:
+        from cnncalc.printed import printed_entry  # only specs that hold printed layers need the parser
+
         return printed_entry(text, mark, self.file, self.blocks)
 
     def expand_entry(self, item: Any, mark: Any, scope: _Scope) -> None:
