@@ -193,8 +193,8 @@ def _syntax_error(error: yaml.MarkedYAMLError, text: str, file: str) -> SpecErro
             return SpecError(
                 f"YAML syntax error: {problem}",
                 location=location,
-                hint="inside {...} and [...] YAML splits at every comma: write a tuple such as (7, 7) as a list, "
-                "[7, 7]",
+                hint="inside [...] and {...} a plain value ends at ',', '[', ']', '{' or '}': put a printed layer "
+                "in quotes or write it in block style (one '- ' item per line), and a tuple as a list, [7, 7]",
             )
     return SpecError(f"YAML syntax error: {problem}", location=location)
 
@@ -285,8 +285,10 @@ class _Builder:
     def source_text(self, node: yaml.ScalarNode) -> SourceText:
         text = SourceText(node.value)
         start, end = node.start_mark, node.end_mark
-        text.mark = start
-        text.exact = self.text[start.index : end.index] == node.value
+        source = self.text[start.index : end.index]
+        text.mark, text.exact = start, source == node.value
+        if not text.exact and source[1:-1] == node.value and source[:1] in ("'", '"'):  # quoted, no escapes
+            text.mark, text.exact = TextMark(start.line, start.column + 1), True
         return text
 
     def tagged(self, node: yaml.ScalarNode) -> Any:

@@ -498,3 +498,16 @@ def test_the_readme_example_means_its_mapping_form() -> None:
     ]
     assert figures(example)[0] == figures(net(*mapped, shape="[3, 224, 224]"))[0]  # figures; inplace is not one
     assert [n.name for n in parse_spec(example, "README.md").nodes][:2] == ["conv1", "bn1"]
+
+
+def test_printed_layers_in_quotes_and_in_flow_lists() -> None:
+    quoted = net('"Conv2d(3, 8, kernel_size=(3, 3, x=1)"')
+    error = error_of(quoted)
+    assert error.location == ("probe.yaml", 3, quoted.splitlines()[2].rindex("=") + 1)
+    brackets = "input: [3, 8, 8]\nlayers: [Conv2d(3, 8, kernel_size=[3, 3]), ReLU()]\n"
+    error = error_of(brackets)
+    assert "put a printed layer in quotes or write it in block style" in (error.hint or "")
+    fixed = "input: [3, 8, 8]\nlayers: ['Conv2d(3, 8, kernel_size=[3, 3])', ReLU()]\n"
+    assert figures(fixed) == figures(
+        net("conv2d: {in_channels: 3, out_channels: 8, kernel_size: 3}", "relu", shape="[3, 8, 8]")
+    )
