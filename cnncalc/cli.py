@@ -113,9 +113,9 @@ def summary(
 
         _write(render_markdown(reports, human))
     else:
-        from cnncalc.render.table import print_tables
+        from cnncalc.render.table import render_tables
 
-        print_tables(reports, _console(), human)
+        _write(render_tables(reports, human, _screen()))
 
 
 class Mode(str, Enum):
@@ -222,9 +222,9 @@ def verify(
 
         _write(object_text(versioned(data)) + "\n")
     else:
-        from cnncalc.render.table import print_verify
+        from cnncalc.render.table import render_verify
 
-        print_verify(data, _console())
+        _write(render_verify(data, _screen()))
     if not data["ok"]:
         raise typer.Exit(1)
 
@@ -457,9 +457,9 @@ def diff(
 
         _write(render_markdown(comparison, human, show_all))
     else:
-        from cnncalc.render.diff import print_diff
+        from cnncalc.render.diff import render_diff
 
-        print_diff(comparison, _console(), human, show_all)
+        _write(render_diff(comparison, human, show_all, _screen()))
     if exit_code and comparison.differs:
         raise typer.Exit(1)
 
@@ -803,14 +803,11 @@ def _write_file(path: str, text: str) -> None:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
 
 
-def _console():  # type: ignore[no-untyped-def]
-    """rich decides colour and width from the terminal; NO_COLOR (non-empty) removes every escape code, as rich
-    alone would keep bold and italic."""
-    import os
+def _screen(width: int | None = None):  # type: ignore[no-untyped-def]
+    """The width and colour of standard output for tables (cnncalc.render.screen)."""
+    from cnncalc.render.screen import detect
 
-    from rich.console import Console
-
-    return Console(color_system=None) if os.environ.get("NO_COLOR") else Console()
+    return detect(width)
 
 
 def _interactive() -> bool:

@@ -18,6 +18,7 @@ class Style(NamedTuple):
     human: bool = False  # 768K instead of 768,000
     compact: bool = False  # narrow terminals: 64x112x112, 7/2/3, the kind without its arguments
     weights: bool = True  # show the Weight column
+    kinds: bool = True  # show the Kind column
     layout: str = "chw"  # volumes as C x H x W or H x W x C (weights keep PyTorch's order)
 
 
@@ -62,7 +63,8 @@ def columns(style: Style) -> list[Column]:
         ("MACs", lambda r, s: count(r.macs, s.human)),
         ("RF", lambda r, s: rf_cell(r.receptive_field, s)),
     ]
-    return [c for c in chosen if style.weights or c[0] != "Weight"]
+    left_out = {"Weight": not style.weights, "Kind": not style.kinds}
+    return [c for c in chosen if not left_out.get(c[0])]
 
 
 def row_cells(row: Row, style: Style) -> list[str]:
