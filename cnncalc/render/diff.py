@@ -19,6 +19,7 @@ from cnncalc.layout import shown
 from cnncalc.render.cells import RF_CAPTION, Style, rf_cell, shape_text
 from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.json_report import rf_dict
+from cnncalc.render.md import md_code, md_text
 from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.units import count, nbytes
 
@@ -236,10 +237,6 @@ def diff_json(data: dict[str, Any]) -> str:
 # -- Markdown --------------------------------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _md_layer_cell(header: str, layer: LayerDiff, diff: Diff, style: Style) -> str:
     old = layer_cell(header, layer.old, diff.old, style) if layer.old is not None else None
     new = layer_cell(header, layer.new, diff.new, style) if layer.new is not None else None
@@ -258,9 +255,9 @@ def _md_layer_cell(header: str, layer: LayerDiff, diff: Diff, style: Style) -> s
 def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     style = Style(human=human_units)
     lines = [
-        f"### cnncalc diff: `{_md(diff.old.file)}` → `{_md(diff.new.file)}`",
+        f"### cnncalc diff: {md_code(diff.old.file)} → {md_code(diff.new.file)}",
         "",
-        f"{_md(diff.old.name)} → {_md(diff.new.name)} ({setting_text(diff).replace('->', '→')})",
+        f"{md_text(diff.old.name)} → {md_text(diff.new.name)} ({setting_text(diff).replace('->', '→')})",
         "",
         "| | old | new | delta | change |",
         "|---|---:|---:|---:|---:|",
@@ -268,7 +265,7 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     by_metric = {total.metric: total for total in diff.totals}
     for label, metric in TOTAL_ROWS:
         cells = [label, *total_cells(by_metric[metric], diff, style)]
-        lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
     lines += ["", counts_line(diff, show_all).replace("Layers:", "**Layers:**"), ""]
     listed = listed_layers(diff, show_all)
     if not listed:
@@ -277,8 +274,8 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     table.append("|---|" + "|".join("---:" if h in NUMERIC_HEADERS else "---" for h in LAYER_HEADERS) + "|")
     for layer in listed:
         cells = [layer.status, *(_md_layer_cell(h, layer, diff, style) for h in LAYER_HEADERS)]
-        table.append("| " + " | ".join(_md(c) for c in cells) + " |")
-    extra = [f"- {_md(line)}" for line in notes(diff, listed, "→")]
+        table.append("| " + " | ".join(md_text(c) for c in cells) + " |")
+    extra = [f"- {md_text(line)}" for line in notes(diff, listed, "→")]
     body = table + ([""] + extra if extra else [])
     if len(listed) > LONG_MARKDOWN:
         summary = f"{len(listed)} layers ({', '.join(f'{n} {s}' for s, n in diff.counts().items() if n)})"
