@@ -67,8 +67,8 @@ WIDTH = typer.Option(
     None,
     "--width",
     min=0,
-    help="Lay tables out in this many columns (0: no limit). Default: $COLUMNS, else the terminal's width; "
-    "piped output is never wrapped. Narrower tables leave optional columns out, then print a record per row; "
+    help="Lay tables out in this many columns (0: no limit). Default: $COLUMNS, else the terminal's width, else "
+    "(a pipe or a file) no limit. Narrower tables leave optional columns out, then print a record per row; "
     "figures are never cut.",
     show_default=False,
 )

@@ -80,7 +80,9 @@ def record_lines(grid: Grid, screen: Screen) -> list[str]:
     lines: list[str] = []
     for row in grid.rows:
         style = " ".join(s for s in (row.style, grid.columns[0].style) if s)
-        lines.extend(paint(text, style, screen) for text in wrap(row.cells[0], screen.width, "", RECORD_INDENT))
+        lines.extend(
+            paint(text, style, screen) for text in wrap(row.cells[0].strip(), screen.width, "", HANGING_INDENT)
+        )
         for index, (column, cell) in enumerate(zip(grid.columns[1:], row.cells[1:], strict=True), start=1):
             if not cell:
                 continue
