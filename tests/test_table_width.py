@@ -304,7 +304,7 @@ def test_several_specs_and_human_units() -> None:
 
 
 def test_colour_changes_nothing_but_escape_codes() -> None:
-    for width in (None, 80, 40):
+    for width in (None, 80, 40, 20):
         for spec in ("lenet5.yaml", "resnet18.yaml"):
             plain = render_tables([report(spec)], False, Screen(width))
             colored = render_tables([report(spec)], False, Screen(width, color=True))

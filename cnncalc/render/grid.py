@@ -114,18 +114,19 @@ def fit(forms: Sequence[Grid], records: Sequence[Grid], screen: Screen, row_word
             missing = [header for header in forms[0].headers if header not in form.headers]
             return Fitted(table_lines(form, screen), _left_out_note(missing, forms, screen.width) if missing else None)
     width = screen.width
-    candidates = [record_lines(grid, screen) for grid in records]
-    fitting = [lines for lines in candidates if all(cell_width(line) <= width for line in lines)]
+    plain = screen._replace(color=False)  # measured without escape codes
+    candidates = [record_lines(grid, plain) for grid in records]
+    fitting = [i for i, lines in enumerate(candidates) if all(cell_width(line) <= width for line in lines)]
     if fitting:
-        best = min(fitting, key=len)  # the first of the shortest: full shapes where they fit on their lines
+        best = min(fitting, key=lambda i: len(candidates[i]))  # the first of the shortest: full shapes if they fit
     else:
-        best = min(candidates, key=lambda lines: sum(max(0, cell_width(line) - width) for line in lines))
+        best = min(range(len(candidates)), key=lambda i: sum(max(0, cell_width(t) - width) for t in candidates[i]))
     narrowest = min(form.width() for form in forms)
     note = (
-        f"One record per {row_word}: the table needs {narrowest} columns, the screen has {screen.width} "
-        f"(--width {narrowest} shows it; --format json has every figure)."
+        f"One record per {row_word} to fit {width} columns (the table needs {narrowest}: --width {narrowest} "
+        "shows it; --format json has every figure)."
     )
-    return Fitted(best, note)
+    return Fitted(candidates[best] if not screen.color else record_lines(records[best], screen), note)
 
 
 def _left_out_note(missing: list[str], forms: Sequence[Grid], width: int) -> str:
