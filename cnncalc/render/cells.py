@@ -28,8 +28,15 @@ def shape_text(shape: Shape, style: Style) -> str:
 
 
 def per_axis(values: tuple[object, ...]) -> str:
-    texts = [rational_text(v) for v in values]  # type: ignore[arg-type]
-    return texts[0] if len(set(texts)) == 1 else "x".join(texts)
+    """One value where every axis has the same, else 'AxB'."""
+    first = values[0]
+    if all(value == first for value in values):
+        return _rational(first)
+    return "x".join(_rational(value) for value in values)
+
+
+def _rational(value: object) -> str:
+    return str(value) if type(value) is int else rational_text(value)  # type: ignore[arg-type]
 
 
 def rf_cell(field: ReceptiveField | None, style: Style = Style()) -> str:

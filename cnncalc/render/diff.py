@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from cnncalc import __version__
@@ -299,13 +300,10 @@ def render_diff(diff: Diff, human_units: bool, show_all: bool, screen: Screen) -
     if listed:
         full, compact = Style(human_units), Style(human_units, compact=True)
         no_activations = tuple(h for h in LAYER_HEADERS if h != "Activations")
-        forms = [
-            _layer_grid(diff, listed, full, LAYER_HEADERS),
-            _layer_grid(diff, listed, compact, LAYER_HEADERS),
-            _layer_grid(diff, listed, compact, no_activations),
-            _layer_grid(diff, listed, compact, tuple(h for h in no_activations if h != "Kind")),
-        ]
-        fitted = fit(forms, forms[:2], screen, row_word="row")
+        no_kinds = tuple(h for h in no_activations if h != "Kind")
+        variants = ((full, LAYER_HEADERS), (compact, LAYER_HEADERS), (compact, no_activations), (compact, no_kinds))
+        forms = [partial(_layer_grid, diff, listed, style, headers) for style, headers in variants]
+        fitted = fit(forms, [0, 1], screen, row_word="row")
         lines += [""] + fitted.lines + [""]
         footer = ([fitted.note] if fitted.note else []) + [RF_CAPTION]
         footer += [f"note: {line}" for line in notes(diff, listed, "->")]
@@ -313,7 +311,7 @@ def render_diff(diff: Diff, human_units: bool, show_all: bool, screen: Screen) -
     lines += wrap_all([counts_line(diff, show_all)], screen.width)
     lines += [""] + [paint(line, "bold", screen) for line in wrap(f"Totals ({setting_text(diff)})", screen.width)]
     totals = _totals_grid(diff, Style(human_units))
-    fitted = fit([totals, _without_last_column(totals)], [totals], screen, row_word="total")
+    fitted = fit([lambda: totals, partial(_without_last_column, totals)], [0], screen, row_word="total")
     lines += [""] + fitted.lines + ([""] + wrap_all([fitted.note], screen.width) if fitted.note else [])
     return "\n".join(lines) + "\n"
 

@@ -11,7 +11,7 @@ spaces apart, figures right-aligned), no trailing spaces.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from cnncalc.render.screen import Screen, cell_width, paint, units, wrap
@@ -33,20 +33,27 @@ class Line(NamedTuple):
     marks: tuple[str, ...] = ()  # per cell, a colour over the row's (changed figures in bold)
 
 
-class Grid(NamedTuple):
-    columns: tuple[Column, ...]
-    rows: tuple[Line, ...]
+class Grid:
+    """Columns and rows; the widths are measured once."""
+
+    __slots__ = ("columns", "rows", "_widths")
+
+    def __init__(self, columns: tuple[Column, ...], rows: tuple[Line, ...]) -> None:
+        self.columns = columns
+        self.rows = rows
+        self._widths: list[int] | None = None
 
     @property
     def headers(self) -> tuple[str, ...]:
         return tuple(column.header for column in self.columns)
 
     def widths(self) -> list[int]:
-        widths = [cell_width(column.header) for column in self.columns]
-        for row in self.rows:
-            for index, cell in enumerate(row.cells):
-                widths[index] = max(widths[index], cell_width(cell))
-        return widths
+        if self._widths is None:
+            widths = [cell_width(column.header) for column in self.columns]
+            for index in range(len(widths)):
+                widths[index] = max(widths[index], max((cell_width(row.cells[index]) for row in self.rows), default=0))
+            self._widths = widths
+        return self._widths
 
     def width(self) -> int:
         """The natural width: every cell whole, on one line."""
@@ -59,7 +66,19 @@ def table_lines(grid: Grid, screen: Screen) -> list[str]:
     widths = grid.widths()
     header = Line(tuple(column.header for column in grid.columns), style="bold")
     lines = [_row_text(header, grid.columns, widths, screen), " " + screen.rule * (grid.width() - 1)]
-    lines.extend(_row_text(row, grid.columns, widths, screen) for row in grid.rows)
+    if screen.color:
+        lines.extend(_row_text(row, grid.columns, widths, screen) for row in grid.rows)
+    else:  # the common case, kept lean for long tables
+        aligned = [
+            (str.rjust if column.right else str.ljust, width)
+            for column, width in zip(grid.columns, widths, strict=True)
+        ]
+        for row in grid.rows:
+            if all(cell.isascii() for cell in row.cells):
+                text = GAP.join(align(cell, width) for (align, width), cell in zip(aligned, row.cells, strict=True))
+                lines.append((" " + text).rstrip())
+            else:
+                lines.append(_row_text(row, grid.columns, widths, screen))
     return lines
 
 
@@ -76,26 +95,40 @@ def _row_text(row: Line, columns: Sequence[Column], widths: list[int], screen: S
 def record_lines(grid: Grid, screen: Screen) -> list[str]:
     """One record per row: the first cell on a line of its own, then `Header  value` for each other non-empty
     cell, values wrapped between whole units and put under their header where they do not fit beside it."""
+    return _records(grid, screen)[0]
+
+
+def _records(grid: Grid, screen: Screen) -> tuple[list[str], int]:
+    """The records' lines and how many cells they overflow the width by in all (0: every line fits)."""
+    width = screen.width if screen.width is not None else 1 << 60
     label_width = max((cell_width(c.header) for c in grid.columns[1:]), default=0)
+    labels = [RECORD_INDENT + c.header + " " * (label_width - cell_width(c.header)) + GAP for c in grid.columns]
     lines: list[str] = []
+    overflow = 0
     for row in grid.rows:
         style = " ".join(s for s in (row.style, grid.columns[0].style) if s)
-        lines.extend(
-            paint(text, style, screen) for text in wrap(row.cells[0].strip(), screen.width, "", HANGING_INDENT)
-        )
-        for index, (column, cell) in enumerate(zip(grid.columns[1:], row.cells[1:], strict=True), start=1):
+        for text in wrap(row.cells[0].strip(), screen.width, "", HANGING_INDENT):
+            overflow += max(0, cell_width(text) - width)
+            lines.append(paint(text, style, screen))
+        for index in range(1, len(row.cells)):
+            cell = row.cells[index]
             if not cell:
                 continue
-            label = RECORD_INDENT + column.header + " " * (label_width - cell_width(column.header)) + GAP
-            first = units(cell)[0]
-            if screen.width is not None and cell_width(label) + cell_width(first) > screen.width:
-                texts = [label.rstrip()] + wrap(cell, screen.width, HANGING_INDENT, HANGING_INDENT)
-            else:
-                texts = wrap(cell, screen.width, label, " " * cell_width(label))
+            label = labels[index]
             mark = row.marks[index] if index < len(row.marks) else ""
             value_style = " ".join(s for s in (row.style, mark) if s)
-            lines.extend(paint(text, value_style, screen) for text in texts)
-    return lines
+            used = len(label) + cell_width(cell)
+            if used <= width:  # the common case: beside its header, on one line
+                lines.append(paint(label + cell, value_style, screen))
+                continue
+            if len(label) + cell_width(units(cell)[0]) > width:
+                texts = [label.rstrip()] + wrap(cell, screen.width, HANGING_INDENT, HANGING_INDENT)
+            else:
+                texts = wrap(cell, screen.width, label, " " * len(label))
+            for text in texts:
+                overflow += max(0, cell_width(text) - width)
+                lines.append(paint(text, value_style, screen))
+    return lines, overflow
 
 
 class Fitted(NamedTuple):
@@ -103,30 +136,47 @@ class Fitted(NamedTuple):
     note: str | None  # what the form leaves out and how to see it; None for the fullest form
 
 
-def fit(forms: Sequence[Grid], records: Sequence[Grid], screen: Screen, row_word: str = "layer") -> Fitted:
-    """The first of `forms` (fullest first) that fits the screen, else one record per row from `records` (of the
-    candidates whose lines all fit, the shortest; else the one that overflows least). The note names what is left
-    out and the width that shows it."""
-    if screen.width is None or forms[0].width() <= screen.width:
-        return Fitted(table_lines(forms[0], screen), None)
-    for form in forms[1:]:
-        if form.width() <= screen.width:
-            missing = [header for header in forms[0].headers if header not in form.headers]
-            return Fitted(table_lines(form, screen), _left_out_note(missing, forms, screen.width) if missing else None)
+Build = Callable[[], Grid]
+
+
+class _Forms:
+    """The forms of a table, each built when first needed (a long table in a pipe needs only the first)."""
+
+    def __init__(self, builders: Sequence[Build]) -> None:
+        self.builders = builders
+        self.built: dict[int, Grid] = {}
+
+    def __getitem__(self, index: int) -> Grid:
+        if index not in self.built:
+            self.built[index] = self.builders[index]()
+        return self.built[index]
+
+    def __len__(self) -> int:
+        return len(self.builders)
+
+
+def fit(forms: Sequence[Build], records: Sequence[int], screen: Screen, row_word: str = "layer") -> Fitted:
+    """The first of `forms` (builders, fullest first) that fits the screen, else one record per row from the
+    forms numbered in `records` (of those whose lines all fit, the shortest; else the one that overflows least).
+    The note names what is left out and the width that shows it."""
+    grids = _Forms(forms)
+    if screen.width is None or grids[0].width() <= screen.width:
+        return Fitted(table_lines(grids[0], screen), None)
+    for index in range(1, len(grids)):
+        if grids[index].width() <= screen.width:
+            missing = [header for header in grids[0].headers if header not in grids[index].headers]
+            note = _left_out_note(missing, [grids[i] for i in range(index + 1)], screen.width) if missing else None
+            return Fitted(table_lines(grids[index], screen), note)
     width = screen.width
-    plain = screen._replace(color=False)  # measured without escape codes
-    candidates = [record_lines(grid, plain) for grid in records]
-    fitting = [i for i, lines in enumerate(candidates) if all(cell_width(line) <= width for line in lines)]
-    if fitting:
-        best = min(fitting, key=lambda i: len(candidates[i]))  # the first of the shortest: full shapes if they fit
-    else:
-        best = min(range(len(candidates)), key=lambda i: sum(max(0, cell_width(t) - width) for t in candidates[i]))
-    narrowest = min(form.width() for form in forms)
+    candidates = [_records(grids[index], screen) for index in records]
+    # Of the candidates that fit, the first of the shortest (full shapes where they fit); else the least overflow.
+    best = min(range(len(candidates)), key=lambda i: (candidates[i][1], len(candidates[i][0])))
+    narrowest = min(grids[i].width() for i in range(len(grids)))
     note = (
         f"One record per {row_word} to fit {width} columns (the table needs {narrowest}: --width {narrowest} "
         "shows it; --format json has every figure)."
     )
-    return Fitted(candidates[best] if not screen.color else record_lines(records[best], screen), note)
+    return Fitted(candidates[best][0], note)
 
 
 def _left_out_note(missing: list[str], forms: Sequence[Grid], width: int) -> str:

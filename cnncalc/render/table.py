@@ -8,10 +8,11 @@ Params and MACs are always shown and no figure is ever cut.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from cnncalc.analyze import Report
-from cnncalc.render.cells import RF_CAPTION, Style, columns, input_cells, row_cells
+from cnncalc.render.cells import RF_CAPTION, Style, columns, input_cells
 from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.render.summary_lines import totals_lines
@@ -36,18 +37,16 @@ def _styles(human: bool, layout: str) -> list[Style]:
 
 
 def summary_grid(report: Report, style: Style) -> Grid:
-    headers = [header for header, _ in columns(style)]
-    grid_columns = tuple(Column(h, right=h in NUMERIC, style="bold" if h == "Layer" else "") for h in headers)
+    chosen = columns(style)
+    grid_columns = tuple(Column(h, right=h in NUMERIC, style="bold" if h == "Layer" else "") for h, _ in chosen)
     rows = [Line(tuple(input_cells(report, style)), style="dim")]
-    rows += [Line(tuple(row_cells(row, style))) for row in report.rows]
+    rows += [Line(tuple([cell(row, style) for _, cell in chosen])) for row in report.rows]
     return Grid(grid_columns, tuple(rows))
 
 
 def _report_text(report: Report, human_units: bool, screen: Screen) -> str:
-    styles = _styles(human_units, report.layout)
-    forms = [summary_grid(report, style) for style in styles]
-    records = [forms[0], forms[1]]  # each record has room for every column; full shapes where they fit
-    fitted = fit(forms, records, screen)
+    forms = [partial(summary_grid, report, style) for style in _styles(human_units, report.layout)]
+    fitted = fit(forms, [0, 1], screen)  # records have room for every column: full shapes where they fit
     title = wrap(f"{report.name}  ({report.file})", screen.width, "", "  ")
     lines = [paint(line, "bold", screen) for line in title] + [""] + fitted.lines + [""]
     footer = ([fitted.note] if fitted.note else []) + [RF_CAPTION] + totals_lines(report, human_units)
@@ -96,8 +95,10 @@ def _verify_grid(data: dict[str, Any], compact: bool, kinds: bool) -> Grid:
 
 def render_verify(data: dict[str, Any], screen: Screen) -> str:
     """The per-layer comparison of `cnncalc verify`, with a verdict under it."""
-    forms = [_verify_grid(data, False, True), _verify_grid(data, True, True), _verify_grid(data, True, False)]
-    fitted = fit(forms, forms[:2], screen)
+    forms = [
+        partial(_verify_grid, data, compact, kinds) for compact, kinds in ((False, True), (True, True), (True, False))
+    ]
+    fitted = fit(forms, [0, 1], screen)
     title = f"verify {data['name']}  (input {' x '.join(map(str, data['input_shape']))})"
     lines = [paint(line, "bold", screen) for line in wrap(title, screen.width, "", "  ")] + [""]
     lines += fitted.lines + [""]
