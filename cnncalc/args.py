@@ -158,10 +158,13 @@ class Int(ArgType):
 
 
 class Float(ArgType):
-    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False) -> None:
+    def __init__(
+        self, min: float | None = None, max: float | None = None, min_open: bool = False, infinite: bool = False
+    ) -> None:
         self.min = min
         self.max = max
         self.min_open = min_open  # min itself excluded (eps > 0)
+        self.infinite = infinite  # +-infinity allowed (Hardtanh's bounds: no clipping on that side); NaN never
 
     def expected(self, dims: int) -> str:
         if self.min is not None and self.max is not None:
@@ -172,12 +175,13 @@ class Float(ArgType):
 
     def parse(self, value: Any, dims: int) -> float | int:
         """A finite number: every command computes with it exactly (run, verify, fuse, explain), and infinity and
-        NaN have no exact value (PyTorch would only propagate them)."""
+        NaN have no exact value (PyTorch would only propagate them). Infinity only where the kind gives it a
+        meaning every command handles (`infinite`)."""
         if not is_number(value):
             raise self.fail(value, dims)
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value) and not (self.infinite and value == value):
             error = self.fail(value, dims)
-            error.message = f"expected a finite number, got {describe(value)}"
+            error.message = f"expected a {'non-NaN' if self.infinite else 'finite'} number, got {describe(value)}"
             raise error
         if self.min is not None and (value < self.min or (self.min_open and value == self.min)):
             raise self.fail(value, dims)

@@ -301,14 +301,28 @@ def test_every_float_argument_is_covered() -> None:
         parse_spec(float_spec(kind, argument, "0.5"), "probe.yaml")  # the probe spec is valid with a finite value
 
 
+def takes_infinity(kind: str, argument: str) -> bool:
+    """Hardtanh's bounds take +-infinity (no clipping on that side), as PyTorch's do."""
+    arg_type = next(a.type for a in REGISTRY[kind.lower()].arguments if a.name == argument)
+    return getattr(arg_type, "item", arg_type).infinite
+
+
 @pytest.mark.parametrize(("kind", "argument"), FLOAT_ARGUMENTS)
 def test_non_finite_numbers_are_refused_at_the_argument(kind: str, argument: str) -> None:
+    infinite = takes_infinity(kind, argument)
     for value in NON_FINITE:
         text = float_spec(kind, argument, value)
+        if infinite and "nan" not in value.lower():
+            try:  # the kind's own rule refuses an infinity on the wrong side (min_val: .inf)
+                assert math.isinf(getattr(parse_spec(text, "probe.yaml").nodes[0].bound(), argument))
+            except SpecError as error:
+                assert "must be greater than" in error.message, error.render()
+            continue
         with pytest.raises(SpecError) as caught:
             parse_spec(text, "probe.yaml")
         error = caught.value
-        assert f"{argument}: expected a finite number, got " in error.message, error.render()
+        expected = "a non-NaN number" if infinite else "a finite number"
+        assert f"{argument}: expected {expected}, got " in error.message, error.render()
         assert error.location is not None and error.location.line == 3
         assert text.splitlines()[2][error.location.column - 1 :].startswith(value), error.render()
         assert "infinity and NaN" in (error.hint or "")
@@ -345,6 +359,18 @@ def test_non_finite_numbers_end_every_command_with_a_message(tmp_path: Path, arg
         shown = result.out + result.err  # check and lint report on standard output
         assert result.code == 2 and "Traceback" not in shown, (command, shown)
         assert "net.yaml:4:" in shown and f"{argument}: expected a finite number" in shown, (command, shown)
+
+
+def test_infinite_clip_values_work_in_every_command(tmp_path: Path) -> None:
+    """Hardtanh(min_val=-inf) is PyTorch's one-sided clamp: accepted, because every command handles it."""
+    spec = tmp_path / "net.yaml"
+    spec.write_text(
+        "input: [1, 6, 6]\nlayers:\n  - conv2d: {out_channels: 2, kernel_size: 3}\n"
+        "  - hardtanh: {min_val: -.inf, max_val: 0.5}\n  - hardtanh: {max_value: 1e999}\n"
+    )
+    for command in [*COMMANDS, ["run", "--backward"]]:
+        result = run_cli(*command, str(spec))
+        assert result.code == 0 and "Traceback" not in result.err, (command, result.err)
 
 
 def test_non_finite_numbers_in_the_layer_command() -> None:

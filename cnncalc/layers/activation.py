@@ -658,11 +658,11 @@ class Tanh(_Elementwise):
 class Hardtanh(_Elementwise):
     kind = "Hardtanh"
     arguments = (
-        Arg("min_val", Float(), -1.0, "lower clip value"),
-        Arg("max_val", Float(), 1.0, "upper clip value; must exceed min_val"),
+        Arg("min_val", Float(infinite=True), -1.0, "lower clip value (-.inf: none)"),
+        Arg("max_val", Float(infinite=True), 1.0, "upper clip value (.inf: none); must exceed min_val"),
         INPLACE,
-        Arg("min_value", Optional(Float()), None, "deprecated name of min_val; overrides it"),
-        Arg("max_value", Optional(Float()), None, "deprecated name of max_val; overrides it"),
+        Arg("min_value", Optional(Float(infinite=True)), None, "deprecated name of min_val; overrides it"),
+        Arg("max_value", Optional(Float(infinite=True)), None, "deprecated name of max_val; overrides it"),
     )
     ops_per_element = 2
     ops_formula = "min(max(x, min_val), max_val), two compares"
