@@ -59,10 +59,11 @@ _YAML11_BOOLEANS = {"yes": "true", "no": "false", "on": "true", "off": "false", 
 _YAML11_NUMBER = r"[-+]?(?:0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
 
 
-def form_hint(value: Any) -> str | None:
-    """What to write instead, for a value whose form is the likely mistake (YAML 1.1 habits, Python forms)."""
-    if isinstance(value, float) and value.is_integer():
-        return f"write {int(value)} (without a decimal point or exponent: YAML 1.2 reads {value!r} as a float)"
+def form_hint(value: Any, integer: bool = False) -> str | None:
+    """What to write instead, for a value whose form is the likely mistake (YAML 1.1 habits, Python forms);
+    `integer`: an integer was expected (so 1e3 or 2.0 should be written 1000 or 2)."""
+    if integer and isinstance(value, float) and value.is_integer():
+        return f"write {int(value)}: an integer is written without a decimal point or exponent (1e3 is a float)"
     if isinstance(value, float) and not math.isfinite(value):
         return "cnncalc computes exact values, and infinity and NaN have none: give a finite number"
     if not isinstance(value, str):
@@ -119,7 +120,8 @@ class ArgType:
         raise NotImplementedError
 
     def fail(self, value: Any, dims: int) -> LayerError:
-        return LayerError(f"expected {self.expected(dims)}, got {describe(value)}", hint=form_hint(value))
+        expected = self.expected(dims)
+        return LayerError(f"expected {expected}, got {describe(value)}", hint=form_hint(value, "integer" in expected))
 
     def json_schema(self, dims: int) -> dict[str, Any]:
         """The JSON Schema (draft-07) of the values `parse` accepts: their form, as far as JSON Schema can say it

@@ -301,11 +301,12 @@ class _Builder:
             if not match or match.lastgroup not in wanted:
                 what = "an integer (12, 0x1F, 0o17)" if tag == _INT else "a number (0.5, 1e-05, .inf, .nan)"
                 raise self.error(f"{shown} {value!r} is not {what}", node, hint=f"remove {shown} or fix the value")
+            if tag == _FLOAT:  # float() of the text: 1 followed by 400 zeros is .inf, not an overflow
+                return float(value) if match.lastgroup in ("int", "float") else _number(match)
             try:
-                number = _number(match)
+                return _number(match)
             except ValueError:
                 raise self.error(f"an integer of {len(value):,} digits is too long to read", node) from None
-            return float(number) if tag == _FLOAT else number
         if tag == _BOOL:
             if value.lower() not in ("true", "false"):
                 raise self.error(

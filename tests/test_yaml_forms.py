@@ -196,6 +196,7 @@ TAGGED_VALUES = {
     "!!float 1": 1.0,
     "!!float 1e-05": 1e-05,
     "!!float .inf": math.inf,
+    "!!float 1" + "0" * 400: math.inf,  # too large for a double: infinite (refused where a number is read)
     "!!bool true": True,
     "!!bool FALSE": False,
     "!!null null": None,
@@ -207,6 +208,7 @@ TAGGED_ERRORS = {
     "!!float abc": "!!float 'abc' is not a number",
     "!!int abc": "!!int 'abc' is not an integer",
     "!!int 1.5": "!!int '1.5' is not an integer",
+    "!!int " + "7" * 5000: "an integer of 5,000 digits is too long to read",
     "!!timestamp abc": "!!timestamp has no meaning",
     "!!timestamp 2001-12-14": "!!timestamp has no meaning",
     "!!bool maybe": "!!bool 'maybe' is not true or false",
