@@ -159,12 +159,9 @@ class _Scope:
         return f"{kind}_{count}"
 
 
-class _Made(NamedTuple):
-    """What a full name names, and where: for the duplicate-name message."""
-
-    what: Node | _Scope
-    mark: Any  # where its name (or, unnamed, its kind) is written
-    top: tuple[Any, str]  # the top-level entry it comes from: (where its name or kind is written, kind or block)
+# What a full name names, where its name (or, unnamed, its kind) is written, and the top-level entry it comes
+# from: (where that entry's name or kind is written, its kind or block). A plain tuple: one per layer.
+_Made = tuple[Node | _Scope, Any, tuple[Any, str]]
 
 
 class _Expander:
@@ -175,6 +172,7 @@ class _Expander:
         self.pending: list[tuple[Node, list[Ref]]] = []  # inputs are resolved once every name exists
         self.active_blocks: list[str] = []
         self.made: dict[str, _Made] = {}  # every full name: layers, block uses, repeats
+        self.scopes: list[tuple[str, _Scope]] = []  # block uses and repeats, by full name
         self.top: tuple[Any, str] = (None, "")  # the top-level entry being expanded
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
@@ -315,7 +313,10 @@ class _Expander:
                     f"block '{name}': expected a non-empty list of layers", body.value_marks.get("layers", where)
                 )
             defaults = {p: (REQUIRED_PARAM if v is None else v) for p, v in params.items()}
-            self.blocks[canonical(name)] = Block(canonical(name), defaults, layers, where)
+            name = canonical(name)
+            if name in self.blocks:
+                raise self.error(f"duplicate block name '{name}'", where)
+            self.blocks[name] = Block(name, defaults, layers, where)
 
     # -- expansion ------------------------------------------------------------------------------------------
 
@@ -371,7 +372,7 @@ class _Expander:
             raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
         values = args.pop("weights", None)  # parameter values for the executor, by state_dict name
         ignore = args.pop("ignore", None)  # lint rules silenced here; checked once the network is built
-        block = self.blocks.get(canonical(kind))
+        block = self.blocks.get(kind if kind.isascii() else canonical(kind))
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
                 "weights: expected a mapping of state_dict names to nested lists, on a single layer",
@@ -395,6 +396,7 @@ class _Expander:
             container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
             container.what = block.name if block else cls.kind
             self.claim(scope.prefix + local, container, where)
+            self.scopes.append((scope.prefix + local, container))
             container.first_position = len(self.nodes) + 1
             previous = inputs
             for index in range(repeat):
@@ -421,20 +423,21 @@ class _Expander:
         """Record a full name; a name already taken is a duplicate, reported where the second one is written."""
         first = self.made.get(full)
         if first is None:
-            self.made[full] = _Made(what, where, self.top)
+            self.made[full] = (what, where, self.top)
             return
-        noun = "layer" if isinstance(what, Node) else "block"
-        if first.top == self.top:  # both in what one top-level entry expands to: point inside it
+        first_what, first_mark, first_top = first
+        noun = "layer" if isinstance(what, Node) else "block use"
+        if first_top == self.top:  # both in what one top-level entry expands to: point inside it
             location, note = where, self.expansion_note(what)
         else:  # a block use making a name an earlier entry took: point at the use
             location, note = self.top[0], None
             if where is not self.top[0]:
-                note = f"'{self.top[1]}' here makes a {noun} named '{full}'"
-        earlier = "a layer" if isinstance(first.what, Node) else "a block use"
-        if first.mark is first.top[0] or first.top == self.top:
-            said = f"{earlier} at line {first.mark.line + 1} has this name"
+                note = f"block '{self.top[1]}' used here makes a {noun} named '{full}'"
+        earlier = "a layer" if isinstance(first_what, Node) else "a block use"
+        if first_mark is first_top[0] or first_top == self.top:
+            said = f"{earlier} at line {first_mark.line + 1} has this name"
         else:
-            said = f"'{first.top[1]}' at line {first.top[0].line + 1} made {earlier} of this name"
+            said = f"block '{first_top[1]}' used at line {first_top[0].line + 1} made {earlier} of this name"
         raise SpecError(
             f"duplicate {noun} name '{full}': {said}",
             location=at(self.file, location),
@@ -470,7 +473,9 @@ class _Expander:
                 node.ignore = ignore
             if len(self.nodes) >= MAX_NODES:
                 raise self.error(f"the network expands to more than {MAX_NODES:,} layers", mark)
-            self.claim(node.name, node, where)
+            if node.name in self.made:
+                self.claim(node.name, node, where)  # a duplicate: reported there
+            self.made[node.name] = (node, where, self.top)
             self.nodes.append(node)
             self.pending.append((node, inputs))
             scope.last = local
@@ -491,6 +496,7 @@ class _Expander:
             expanded_from=scope.expanded_from + ((block.name, mark),),
         )
         self.claim(scope.prefix + local, inner, where)
+        self.scopes.append((scope.prefix + local, inner))
         scope.last = local
         inner.first_position = len(self.nodes) + 1
         self.active_blocks.append(block.name)
@@ -587,7 +593,7 @@ class _Expander:
         """The layer an `inputs` entry names: a layer's full name under the scope's prefix, `input`, or a block
         use or repeat, which stands for its last layer."""
         seen: set[tuple[int, str]] = set()
-        current, name = scope, canonical(ref)
+        current, name = scope, ref if ref.isascii() else canonical(ref)
         while True:
             if (id(current), name) in seen:
                 raise self.error(f"the name '{ref}' refers to itself", mark, layer=node.label())
@@ -600,9 +606,10 @@ class _Expander:
             made = self.made.get(current.prefix + name)
             if made is None:
                 raise self.unknown_input(current, name, ref, mark, node)
-            if isinstance(made.what, Node):
-                return made.what.name
-            current, name = made.what, str(made.what.last)
+            what = made[0]
+            if isinstance(what, Node):
+                return what.name
+            current, name = what, str(what.last)
 
     def unknown_input(self, scope: _Scope, name: str, ref: str, mark: Any, node: Node) -> SpecError:
         """No layer of that name in the scope: say so, with the closest layer or block name there."""
@@ -611,9 +618,8 @@ class _Expander:
         parts = name.split(".")
         for end in range(len(parts) - 1, 0, -1):  # `conv1.x` where conv1 is a layer: it has nothing inside
             made = self.made.get(scope.prefix + ".".join(parts[:end]))
-            if made is not None and isinstance(made.what, Node):
-                hint = hint or f"'{'.'.join(parts[:end])}' is a layer, not a block use: nothing is inside it"
-                break
+            if hint is None and made is not None and isinstance(made[0], Node):
+                hint = f"'{'.'.join(parts[:end])}' is a layer, not a block use: nothing is inside it"
         return self.error(
             f"inputs: no layer named '{ref}'" + (f" in block '{scope.block}'" if scope.block else ""),
             mark,
@@ -624,12 +630,11 @@ class _Expander:
     def groups(self) -> dict[str, Group]:
         """Every block use and repeat, as graph.Group: what `explain --layer NAME` selects."""
         groups: dict[str, Group] = {}
-        for full, made in self.made.items():
-            scope = made.what
-            if isinstance(scope, _Scope) and scope.last_position >= scope.first_position > 0:
-                output = scope
+        for full, scope in self.scopes:
+            if scope.last_position >= scope.first_position > 0:
+                output: Node | _Scope = scope
                 while isinstance(output, _Scope):
-                    output = self.made[output.prefix + str(output.last)].what
+                    output = self.made[output.prefix + str(output.last)][0]
                 groups[full] = Group(scope.what, output.name, scope.first_position, scope.last_position)
         return groups
 
