@@ -392,7 +392,7 @@ class _Expander:
             self.top = (where, block.name if block else cls.kind)
         key_marks = getattr(raw, "key_marks", {})
         entry = Entry(block, None if block else cls, args, marks, key_marks, mark, trainable, values, ignore)
-        if repeat > 1:
+        if "repeat" in marks:  # copies named name.0 ... name.N-1, even one (torchvision's layer4.0 of one block)
             container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
             container.what = block.name if block else cls.kind
             self.claim(scope.prefix + local, container, where)
