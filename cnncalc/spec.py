@@ -506,12 +506,12 @@ class _Expander:
             self.active_blocks.pop()
         inner.last_position = len(self.nodes)
         if not trainable or ignore is not None:
-            for node in self.nodes:
-                if node.name.startswith(inner.prefix):
-                    node.trainable = node.trainable and trainable
-                    if ignore is not None:  # the block's layers are silenced too (both lists are checked later)
-                        node.ignore = _joined(node.ignore, ignore)
-                        node.arg_marks.setdefault("ignore", marks["ignore"])
+            # The layers expanded just now (not every name under the prefix: a flat layer may be named layer1.x).
+            for node in self.nodes[inner.first_position - 1 :]:
+                node.trainable = node.trainable and trainable
+                if ignore is not None:  # the block's layers are silenced too (both lists are checked later)
+                    node.ignore = _joined(node.ignore, ignore)
+                    node.arg_marks.setdefault("ignore", marks["ignore"])
 
     def block_params(
         self,

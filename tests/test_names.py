@@ -326,6 +326,18 @@ def test_repeat_one_names_its_copy_like_torchvision() -> None:
     assert graph.groups["layer4"].output == graph.groups["layer4.0"].output == "layer4.0.relu_1"
 
 
+def test_freezing_a_block_use_freezes_its_layers_not_a_flat_layer_under_its_name() -> None:
+    graph = parse_spec(
+        spec_of(UNIT)
+        + spec_of("""
+        - conv2d: {name: layer1.head, out_channels: 3, kernel_size: 1}
+        - unit: {name: layer1, trainable: false, ignore: bias-before-norm}
+        """)
+    )
+    frozen = {n.name: (n.trainable, bool(n.ignore)) for n in graph.nodes}
+    assert frozen == {"layer1.head": (True, False), "layer1.conv1": (False, True), "layer1.relu_1": (False, True)}
+
+
 def test_an_unknown_input_gets_the_closest_block_name() -> None:
     message = error_of(UNIT + "  - unit: {name: layer1, repeat: 2}\n  - identity: {inputs: [layr1.1]}\n")
     assert message.startswith("test.yaml:9:25") and "did you mean 'layer1.1'?" in message
