@@ -127,6 +127,8 @@ def check_one(target: Target, options: Options) -> SpecResult:
     try:
         with paused_gc():
             text, file = read_spec_text(path)
+            if skip_non_spec and is_empty_yaml(text):
+                return SpecResult(path, file, None, None, "not a cnncalc spec (empty)", [], [])
             document = load_yaml(text, file)
             if skip_non_spec and not (isinstance(document, YMap) and "layers" in document):
                 return SpecResult(path, file, None, None, "not a cnncalc spec (no 'layers')", [], [])
@@ -138,6 +140,14 @@ def check_one(target: Target, options: Options) -> SpecResult:
     except CnncalcError as error:
         return SpecResult(path, file, None, error, None, [], [])
     return SpecResult(path, file, graph.name, None, None, budgets, findings)
+
+
+def is_empty_yaml(text: str) -> bool:
+    """No document: only blank lines, comments and document markers (load_yaml refuses such a spec)."""
+    return all(
+        not line.strip() or line.lstrip().startswith("#") or line.rstrip() in ("---", "...")
+        for line in text.splitlines()
+    )
 
 
 def check_budgets(graph: Graph, report: Report, cli_limits: dict[str, Limit]) -> list[BudgetResult]:

@@ -65,8 +65,12 @@ FAILING: dict[str, str] = {
     "(the executor change raises the default so the README's examples run)",
 }
 
-# Printed command -> its documented exit code, where that is not 0.
-EXPECTED_EXIT: dict[str, int] = {}
+# Printed command -> its documented exit codes, where that is not 0 alone.
+EXPECTED_EXIT: dict[str, tuple[int, ...]] = {
+    # "Exit codes": head may leave before cnncalc's last write (141, quietly) or after it (0)
+    "cnncalc summary specs/resnet50.yaml | head -1": (0, 141),
+    "cnncalc check specs/ | head -1": (0, 141),
+}
 
 
 class Documented(NamedTuple):
@@ -154,7 +158,10 @@ def inline_commands(path: Path) -> list[Documented]:
         if line.strip().startswith("```"):
             fence = not fence
         elif not fence:
-            found.extend(Documented(f"{name}:{number}", span) for span in re.findall(r"`(cnncalc [^`]*)`", line))
+            spans = re.findall(r"`(cnncalc [^`]*)`", line)
+            if line.lstrip().startswith("|"):  # in a table, a code span writes its pipes as \|
+                spans = [span.replace("\\|", "|") for span in spans]
+            found.extend(Documented(f"{name}:{number}", span) for span in spans)
     return found
 
 
@@ -196,13 +203,19 @@ def is_synopsis(span: str) -> bool:
 
 
 def is_reference(span: str) -> bool:
-    """`cnncalc check`, `cnncalc diff --exit-code`: a command (and its options) named in prose, not a command to
-    run — it gives no operand although the command takes some."""
+    """`cnncalc check`, `cnncalc diff --exit-code`, `cnncalc check --min-receptive-field`: a command (and its
+    options) named in prose, not a command to run: it gives no operand although the command takes some."""
     words = shlex.split(span.split("|")[0])
     command = click_command(words[1]) if len(words) > 1 else None
-    takes_operands = command is not None and any(p.param_type_name == "argument" for p in command.params)
-    options = [word for word in words[2:] if word.startswith("-")]
-    return takes_operands and len(words) - 2 == len(options) + sum(_takes_value(words[1], o) for o in options)
+    if command is None or not any(p.param_type_name == "argument" for p in command.params):
+        return False
+    rest = iter(words[2:])
+    for word in rest:
+        if not word.startswith("-"):
+            return False  # an operand
+        if _takes_value(words[1], word):
+            next(rest, None)
+    return True
 
 
 def _takes_value(command_name: str, option: str) -> bool:
@@ -321,7 +334,7 @@ def test_documented_command_runs_as_printed(item: Documented, sandbox: Sandbox) 
     )
     shown = f"{item.where}: `{command}`\nexit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     assert "Traceback" not in done.stderr, shown
-    assert done.returncode == EXPECTED_EXIT.get(item.key, 0), shown
+    assert done.returncode in EXPECTED_EXIT.get(item.key, (0,)), shown
     for file in written_files(command):
         path = sandbox.root / file
         assert path.is_file() and path.stat().st_size > 0, f"{shown}\nwrote nothing to {file}"
