@@ -26,13 +26,13 @@ from collections.abc import Iterator
 from math import isqrt, lcm, prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cnncalc.budget import DEFAULT_MAX_ELEMENTS, PRACTICAL, units_up
 from cnncalc.compute import decimal_exponent, sqrt_ratio
 from cnncalc.errors import CnncalcError, LayerError, SpecError, UsageError
 from cnncalc.execute import Weights, weights_for
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, located
 from cnncalc.layers import Layer, fmt_shape
 from cnncalc.layout import shown
-from cnncalc.runner import DEFAULT_MAX_ELEMENTS, PRACTICAL, units_up
 from cnncalc.spec import NAME_PATTERN
 from cnncalc.tensor import DIGITS, Tensor
 from cnncalc.yamlsource import at

@@ -9,6 +9,7 @@ from math import prod
 from typing import NamedTuple
 
 from cnncalc.analyze import Report, analyze
+from cnncalc.budget import PRACTICAL, Budget, units_up
 from cnncalc.compute import Context
 from cnncalc.errors import CnncalcError, Location, UsageError
 from cnncalc.execute import Run, Weights, backward, execute, generated_input, weights_for
@@ -72,17 +73,6 @@ def read_tensor(
 
 # -- the budget: counted from the shapes before anything runs ---------------------------------------------------
 
-DEFAULT_MAX_MACS = 100_000_000  # ResNet-50 at 3x32x32 needs 85 M: some ten seconds of pure-Python integer products
-DEFAULT_MAX_ELEMENTS = 50_000_000  # ResNet-50 at 3x32x32 needs 29 M, mostly its 25.6 M generated weights
-PRACTICAL = 10**12  # above this many MACs or values, raising the budget is no advice: it would run for days
-
-
-class Budget(NamedTuple):
-    """What the executor may do in one run; both are checked before it starts."""
-
-    max_macs: int = DEFAULT_MAX_MACS  # multiply-accumulates of inner products (conv, linear)
-    max_elements: int = DEFAULT_MAX_ELEMENTS  # values read and written by every layer, see Workload
-
 
 class Workload(NamedTuple):
     """What a forward pass does, from the analyzers' rules and the shapes alone (nothing is run).
@@ -117,19 +107,6 @@ def workload(graph: Graph) -> Workload:
             largest = (node.name, layer.kind, moved * graph.batch + held)
     batch = graph.batch
     return Workload(macs * batch, per_sample * batch + weights, macs, per_sample, weights, largest)
-
-
-def parse_budget(option: str, text: str) -> int:
-    """A budget option's value: 100000000, 100M, 1.5G (powers of 1000, as `cnncalc check` reads them)."""
-    from cnncalc.limits import COUNT_UNITS, parse_amount
-
-    try:
-        value = parse_amount(text, COUNT_UNITS)
-    except ValueError as error:
-        raise UsageError(f"{option}: {error}, got {text!r}", hint=f"for example {option} 100M") from None
-    if value < 1:
-        raise UsageError(f"{option}: expected a budget of at least 1, got {text!r}", hint=f"for example {option} 100M")
-    return value
 
 
 def check_budget(graph: Graph, budget: Budget, command: str = "run", input_file: bool = False) -> Workload:
@@ -197,57 +174,71 @@ def _samples_that_fit(budget: Budget, work: Workload) -> int:
 
 def _smaller_input(graph: Graph, budget: Budget) -> tuple[int, ...] | None:
     """The largest input whose spatial axes (all but the channels) shrink alike, keeping their proportions, that
-    is valid and within `budget`; None where there is none (no spatial axes, or too small before it fits).
-    Some ten shape inferences: milliseconds even for ResNet-50."""
-    from cnncalc.graph import infer_shapes
+    is valid and within `budget`, as far as a few shape inferences find it; None where there is none.
 
-    original = graph.input_shape
-    spatial = original[1:]
-    if not spatial:
+    One inference at half the size tells what grows with the input: work = fixed + growing * scale**axes (weights
+    and pooled classifiers stay, feature maps shrink). That model gives the candidate size; it and the power-of-
+    two fractions of the input below it (which keep a U-Net's sizes divisible) are checked until one fits. Where
+    the model says nothing fits (an adaptive pool's huge output does not shrink), the search stops after that one
+    inference, so it never costs much more than the analysis already done."""
+    spatial = graph.input_shape[1:]
+    longest = max(spatial, default=0)
+    if longest < 2:
         return None
-    longest = max(spatial)
-
-    def scaled(size: int) -> tuple[int, ...]:
-        return (original[0], *(max(1, s * size // longest) for s in spatial))
-
-    def fits(size: int) -> bool | None:
-        graph.input_shape = scaled(size)
-        try:
-            infer_shapes(graph)
-        except CnncalcError:
-            return None  # too small for some layer
-        work = workload(graph)
-        return work.macs <= budget.max_macs and work.elements <= budget.max_elements
-
+    original, layers = graph.input_shape, [node.layer for node in graph.nodes]
     try:
-        low, high = 0, longest  # fits(high) is False (the input given); find the largest size that fits
-        while high - low > 1:
-            middle = (low + high) // 2
-            if fits(middle) is False:
-                high = middle
-            else:
-                low = middle
-        found = scaled(low) if low and fits(low) else None
+        full, half = workload(graph), _workload_at(graph, original, longest // 2)
+        candidate = _modelled_size(full, half, longest, len(spatial), budget)
+        tried = 0
+        while candidate >= 1 and tried < 6:
+            work = _workload_at(graph, original, candidate)
+            if work is not None and work.macs <= budget.max_macs and work.elements <= budget.max_elements:
+                return graph.input_shape
+            tried += 1
+            below = [longest >> j for j in range(1, longest.bit_length()) if longest >> j < candidate]
+            candidate = below[0] if below else 0
     finally:
         graph.input_shape = original
+        for node, layer in zip(graph.nodes, layers, strict=True):
+            node.layer = layer
+    return None
+
+
+def _workload_at(graph: Graph, original: tuple[int, ...], size: int) -> Workload | None:
+    """The workload with the longest spatial axis of the `original` input at `size` (the others in proportion);
+    None where some layer refuses that input. Leaves the graph at that size: the caller restores it."""
+    from cnncalc.graph import infer_shapes
+
+    channels, *spatial = original
+    longest = max(spatial)
+    graph.input_shape = (channels, *(max(1, s * size // longest) for s in spatial))
+    try:
         infer_shapes(graph)
-    return found if found != original else None
+    except CnncalcError:
+        return None
+    return workload(graph)
 
 
-def units_up(count: int) -> str:
-    """count rounded up to two significant digits in the units budgets take: 4,089,184,256 -> 4.1G."""
-    from cnncalc.limits import COUNT_UNITS
+def _modelled_size(full: Workload, half: Workload | None, longest: int, axes: int, budget: Budget) -> int:
+    """The largest size at which fixed + growing * (size / longest)**axes stays within both budgets, the two
+    parts of each count fitted to the workloads at `longest` and at half of it (where half the size was refused,
+    the weights alone are taken as fixed). Exact fractions: the counts may have any number of digits."""
+    from fractions import Fraction
 
-    if count < 1000:
-        return str(count)
-    for unit, scale in reversed(COUNT_UNITS.items()):
-        if unit and count >= scale:
-            break
-    digits = len(str(count // scale))
-    step = scale * 10 ** max(0, digits - 2) // (10 if digits == 1 else 1)
-    value = -(-count // step) * step
-    whole, rest = divmod(value, scale)
-    return f"{whole}{f'.{rest * 10 // scale}' if rest else ''}{unit}"
+    shrink = Fraction(longest // 2, longest) ** axes
+    size = Fraction(longest - 1)
+    for limit, at_full, at_half, weights in (
+        (budget.max_macs, full.macs, None if half is None else half.macs, 0),
+        (budget.max_elements, full.elements, None if half is None else half.elements, full.weights),
+    ):
+        if at_full <= limit:
+            continue
+        growing = (at_full - at_half) / (1 - shrink) if at_half is not None else Fraction(at_full - weights)
+        fixed = at_full - growing
+        if fixed >= limit or growing <= 0:
+            return 0
+        size = min(size, longest * float((limit - fixed) / growing) ** (1 / axes))
+    return int(size)
 
 
 class Execution(NamedTuple):

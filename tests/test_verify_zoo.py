@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cnncalc.budget import Budget
 from cnncalc.runner import verify
 from cnncalc.spec import load_spec
 
@@ -30,7 +31,7 @@ def test_verify_agrees_on_every_spec(path: Path) -> None:
     if path.stem in TOO_LARGE:
         pytest.skip(TOO_LARGE[path.stem])
     graph = load_spec(str(path), input_shape=REDUCED.get(path.stem))
-    checks = verify(graph, seed=0, mode="eval", max_macs=10**9)
+    checks = verify(graph, seed=0, mode="eval", budget=Budget(max_macs=10**9, max_elements=10**9))
     differing = [check for check in checks if not check.ok]
     assert not differing, differing
     assert len(checks) == len(graph.nodes)
