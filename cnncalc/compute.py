@@ -121,11 +121,20 @@ def to_ratio(value: Decimal, flush: bool = True) -> tuple[int, int]:
     return value.as_integer_ratio()
 
 
-def exp_decimal(value: Fraction | int) -> Decimal:
-    """exp(value) to WORKING_DIGITS significant digits, in bounded time for any value <= 0 (and any value > 0
-    whose result fits in memory)."""
-    context = working()
-    return context.exp(argument(value))
+# Below this, exp is taken as 0 without computing it: e**EXP_FLOOR is 10**-(UNDERFLOW + 400), too small to count
+# even multiplied by the largest float a spec can write (1.8e308, an ELU's alpha). Most values a deep stack of
+# generated integer weights reaches lie far beyond it, and decimal's exp costs tens of microseconds.
+EXP_FLOOR = -int((UNDERFLOW + 400) * 2.302585092994046)
+
+
+def exp_decimal(value: Fraction | int | Decimal, context: DecimalContext | None = None) -> Decimal:
+    """exp(value) to WORKING_DIGITS significant digits (or the context's), in bounded time for any value <= 0 (and
+    any value > 0 whose result fits in memory); a Decimal value is taken as it is."""
+    from decimal import Decimal
+
+    if value < EXP_FLOOR:
+        return Decimal(0)
+    return (context or working()).exp(value if isinstance(value, Decimal) else argument(value))
 
 
 def exp_ratio(value: Fraction | int) -> tuple[int, int]:
@@ -140,6 +149,8 @@ def expm1_decimal(value: Fraction | int) -> Decimal:
     numerator, denominator = value.numerator, value.denominator
     if numerator == 0:
         return to_decimal(0)
+    if value < EXP_FLOOR:
+        return to_decimal(-1)
     magnitude = decimal_exponent(numerator, denominator)
     if magnitude < -WORKING_DIGITS:
         context = working(5)

@@ -126,7 +126,7 @@ def gated(x: Tensor, grad: Tensor, passes: Callable[[int], bool]) -> Tensor:
 
 def _sigmoid(x: Decimal, context: DecimalContext) -> Decimal:
     """1 / (1 + exp(-x)), exp taken of -|x| only, so that it never overflows and 1 - s never cancels."""
-    e = context.exp(x.copy_abs().copy_negate())
+    e = exp_decimal(x.copy_abs().copy_negate(), context)
     total = context.add(1, e)
     return context.divide(1 if x > 0 else e, total)
 
