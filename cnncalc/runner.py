@@ -128,7 +128,7 @@ def check_budget(graph: Graph, budget: Budget, command: str = "run", input_file:
     name, kind, most = work.largest
     share = ""
     if any(option == "--max-elements" for _, _, _, option in over) and name != NETWORK_INPUT:
-        share = f"; the most in layer '{name}' ({kind}): {most:,}"
+        share = f"; the largest share, {most:,}, in layer '{name}' ({kind})"
     raise UsageError(
         f"this {command} needs {needs} (batch {graph.batch}), above the budget{'s' if len(over) > 1 else ''} of "
         f"{limits}{share}; the exact executor is pure Python, and checks this before it starts",

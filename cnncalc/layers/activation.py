@@ -9,9 +9,10 @@ Execution (`forward`): the piecewise-rational kinds (ReLU, ReLU6, LeakyReLU, PRe
 Hardsigmoid) stay exact. Their constants are taken as the decimals the spec wrote (negative_slope 0.01 is 1/100,
 Fraction(str(0.01)), where PyTorch multiplies by the nearest double: the two differ by less than 1e-16 relatively).
 The others leave the rationals at any nonzero input (exp, erf, tanh of a nonzero rational are irrational): those
-elements are computed to DIGITS significant digits or better, in pure Python decimal arithmetic (erf by its
-series, erfc by its continued fraction), and the output is then marked approximate; inputs that give rational
-results (0, a softmax row of equal values) stay exact.
+elements are computed to DIGITS significant digits or better, in pure Python decimal arithmetic at a fixed
+precision (compute.py: the argument is rounded first, so the time does not grow with its size or its digits; erf
+by its series, erfc by its continued fraction), and the output is then marked approximate; inputs that give
+rational results (0, a softmax row of equal values) stay exact.
 
 Gradients (`backward`) follow the same split: exact slopes for the piecewise kinds, with PyTorch's values at the
 kinks (ReLU: 0 at 0; ReLU6, Hardtanh, Hardsigmoid: 0 at both bounds; LeakyReLU, PReLU, ELU: the negative side's
