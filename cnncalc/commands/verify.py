@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cnncalc.commands.budget_options import MAX_ELEMENTS, MAX_MACS, budget
-from cnncalc.commands.common import Mode, RunFormat, console, interactive, write
+from cnncalc.commands.common import WIDTH, Mode, RunFormat, interactive, screen, write
 
 
 def verify(
@@ -18,6 +18,7 @@ def verify(
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     max_macs: str = MAX_MACS,
     max_elements: str = MAX_ELEMENTS,
+    width: int | None = WIDTH,
 ) -> None:
     """Check the analyzers by execution, layer by layer.
 
@@ -46,8 +47,8 @@ def verify(
 
         write(object_text(versioned(data)) + "\n")
     else:
-        from cnncalc.render.table import print_verify
+        from cnncalc.render.table import render_verify
 
-        print_verify(data, console())
+        write(render_verify(data, screen(width)))
     if not data["ok"]:
         raise typer.Exit(1)
