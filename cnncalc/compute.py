@@ -122,24 +122,60 @@ def to_ratio(value: Decimal, flush: bool = True) -> tuple[int, int]:
 
 
 # Below this, exp is taken as 0 without computing it: e**EXP_FLOOR is 10**-(UNDERFLOW + 400), too small to count
-# even multiplied by the largest float a spec can write (1.8e308, an ELU's alpha). Most values a deep stack of
-# generated integer weights reaches lie far beyond it, and decimal's exp costs tens of microseconds.
+# even multiplied by the largest float a spec can write (1.8e308, an ELU's alpha). Many values a deep stack of
+# generated integer weights reaches lie beyond it.
 EXP_FLOOR = -int((UNDERFLOW + 400) * 2.302585092994046)
 
 
-def exp_decimal(value: Fraction | int | Decimal, context: DecimalContext | None = None) -> Decimal:
-    """exp(value) to WORKING_DIGITS significant digits (or the context's), in bounded time for any value <= 0 (and
-    any value > 0 whose result fits in memory); a Decimal value is taken as it is."""
-    from decimal import Decimal
+EXP_BITS = 240  # binary digits of exp_ratio's fixed-point arithmetic: 72 decimal digits, 60 after the squarings
+_HALVINGS = 10  # exp(r) as exp(r / 2**10) squared ten times: a short series
 
-    if value < EXP_FLOOR:
-        return Decimal(0)
-    return (context or working()).exp(value if isinstance(value, Decimal) else argument(value))
+
+@lru_cache
+def _ln2(bits: int) -> int:
+    """ln(2) * 2**bits, rounded down."""
+    context = working(bits // 3 - WORKING_DIGITS + 20)
+    return int(context.multiply(context.ln(2), context.power(2, bits)))
 
 
 def exp_ratio(value: Fraction | int) -> tuple[int, int]:
-    """exp(value) as a ratio of ints, good to DIGITS significant digits (0 below 10**-UNDERFLOW)."""
-    return to_ratio(exp_decimal(value))
+    """exp(value) as a ratio of ints (a power of two below), good to 60 significant digits; 0 below e**EXP_FLOOR.
+
+    In binary fixed point with EXP_BITS digits after the point, three times faster than decimal's exp: value is
+    read once (an integer division, linear in its length), reduced to r = value - k ln 2 with |r| <= ln(2) / 2,
+    exp(r / 2**_HALVINGS) summed as a series of some ten terms and squared back; then exp(value) = 2**k exp(r).
+    The error of the fixed point is absolute in value, hence relative in exp(value): 2**-200 or better for any
+    value above EXP_FLOOR."""
+    if value < EXP_FLOOR:
+        return 0, 1
+    if value == 0:
+        return 1, 1  # the one rational value
+    bits = EXP_BITS
+    x = (value.numerator << bits) // value.denominator
+    ln2 = _ln2(bits)
+    k = (2 * x + ln2) // (2 * ln2)  # the nearest integer to value / ln 2
+    r = (x - k * ln2) >> _HALVINGS
+    term = total = 1 << bits
+    n = 1
+    while term:
+        term = (term * r >> bits) // n
+        total += term
+        n += 1
+    for _ in range(_HALVINGS):
+        total = total * total >> bits
+    return (total << (k - bits), 1) if k >= bits else (total, 1 << (bits - k))
+
+
+def shortened(value: Fraction) -> Fraction:
+    """value itself where its denominator is short (the executor's tensors keep theirs below 10**400 or so), else
+    value rounded to WORKING_DIGITS + 10 significant digits (0 below 10**-UNDERFLOW): what an approximate function
+    needs of the argument it multiplies by, so that results stay short ratios whatever the input was written with."""
+    from fractions import Fraction
+
+    if value.denominator.bit_length() <= 2048:
+        return value
+    rounded = to_decimal(value, WORKING_DIGITS + 10)
+    return Fraction(*to_ratio(rounded)) if rounded.adjusted() >= -UNDERFLOW else Fraction(0)
 
 
 def expm1_decimal(value: Fraction | int) -> Decimal:

@@ -52,7 +52,9 @@ ARGUMENTS = [
     Fraction(10**6 * HUGE + 7, HUGE),
     Fraction(123456789, 1000),
 ]
-MAX_BITS = 4000  # a result's numerator and denominator: some 1,200 digits at most (10**-UNDERFLOW and 50 digits)
+# A result's numerator and denominator: exp's smallest kept value (e**-2072, some 2**-2990, over 2**240) squared in
+# the slopes' (1 + e)^2 gives the longest, some 6,500 bits, whatever the argument.
+MAX_BITS = 8000
 
 
 def mp(value: Fraction) -> Any:

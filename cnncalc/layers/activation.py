@@ -34,10 +34,10 @@ from cnncalc.compute import (
     UNDERFLOW,
     WORKING_DIGITS,
     argument,
-    exp_decimal,
     exp_ratio,
     expm1_decimal,
     expm1_ratio,
+    shortened,
     to_ratio,
     working,
 )
@@ -125,18 +125,6 @@ def gated(x: Tensor, grad: Tensor, passes: Callable[[int], bool]) -> Tensor:
     return Tensor(x.shape, data, grad.denominator, x.approximate or grad.approximate)
 
 
-def _sigmoid(x: Decimal, context: DecimalContext) -> Decimal:
-    """1 / (1 + exp(-x)), exp taken of -|x| only, so that it never overflows and 1 - s never cancels."""
-    e = exp_decimal(x.copy_abs().copy_negate(), context)
-    total = context.add(1, e)
-    return context.divide(1 if x > 0 else e, total)
-
-
-def _complement(x: Decimal, context: DecimalContext) -> Decimal:
-    """1 - sigmoid(x) = sigmoid(-x), without the subtraction."""
-    return _sigmoid(x.copy_negate(), context)
-
-
 def _approximate(value: Decimal) -> Ratio:
     """A result that left the rationals, as a ratio of ints (0 below 10**-UNDERFLOW: compute.to_ratio)."""
     p, q = to_ratio(working().plus(value))
@@ -144,10 +132,11 @@ def _approximate(value: Decimal) -> Ratio:
 
 
 def sigmoid(value: Fraction) -> Ratio:
-    """1 / (1 + exp(-value)); exactly 1/2 at 0."""
+    """1 / (1 + exp(-value)), exp taken of -|value| only, so that it never overflows; exactly 1/2 at 0."""
     if value == 0:
         return 1, 2, True
-    return _approximate(_sigmoid(argument(value), working(5)))
+    p, q = exp_ratio(-abs(value))  # exp(-|value|) = p / q
+    return (q if value > 0 else p), p + q, False
 
 
 def tanh(value: Fraction) -> Ratio:
@@ -161,43 +150,41 @@ def tanh(value: Fraction) -> Ratio:
 
 
 def sigmoid_slope(value: Fraction) -> Ratio:
-    """sigmoid'(x) = s * (1 - s) = e / (1 + e)^2 with e = exp(-|x|): no 1 - s that would cancel."""
+    """sigmoid'(x) = s * (1 - s) = p*q / (p + q)^2 with p/q = exp(-|x|): no 1 - s that would cancel."""
     if value == 0:
         return 1, 4, True
-    context = working(5)
-    e = exp_decimal(-abs(value))
-    total = context.add(1, e)
-    return _approximate(context.divide(e, context.multiply(total, total)))
+    p, q = exp_ratio(-abs(value))
+    return p * q, (p + q) ** 2, False
 
 
 def tanh_slope(value: Fraction) -> Ratio:
-    """tanh'(x) = 1 - tanh(x)^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation where tanh nears 1."""
+    """tanh'(x) = 1 - tanh(x)^2 = 4*p*q / (p + q)^2 with p/q = exp(-2|x|): no cancellation where tanh nears 1."""
     if value == 0:
         return 1, 1, True
-    context = working(5)
-    e = exp_decimal(-2 * abs(value))
-    total = context.add(1, e)
-    return _approximate(context.divide(context.multiply(4, e), context.multiply(total, total)))
+    p, q = exp_ratio(-2 * abs(value))
+    return 4 * p * q, (p + q) ** 2, False
 
 
 def silu(value: Fraction) -> Ratio:
-    """x * sigmoid(x)."""
+    """x * sigmoid(x), x rounded to WORKING_DIGITS + 10 digits first where it is written with long integers."""
     if value == 0:
         return 0, 1, True
-    context = working(5)
-    x = argument(value)
-    return _approximate(context.multiply(x, _sigmoid(x, context)))
+    x = shortened(value)
+    p, q, _ = sigmoid(x)
+    return x.numerator * p, x.denominator * q, False
 
 
 def silu_slope(value: Fraction) -> Ratio:
-    """SiLU'(x) = s * (1 + x * (1 - s)), s = sigmoid(x), 1 - s = sigmoid(-x); with 10 more digits, as near its
-    zero (x ~ -1.28) the sum cancels."""
+    """SiLU'(x) = s * (1 + x * (1 - s)), s = sigmoid(x), both s and 1 - s taken from p/q = exp(-|x|); exact
+    arithmetic from there, so that near its zero (x ~ -1.28) the sum loses no more than exp's 60 digits."""
     if value == 0:
         return 1, 2, True
-    context = working(15)
-    x = argument(value)
-    s, rest = _sigmoid(x, context), _complement(x, context)
-    return _approximate(context.multiply(s, context.add(1, context.multiply(x, rest))))
+    x = shortened(value)
+    p, q = exp_ratio(-abs(x))
+    kept, rest = (q, p) if x > 0 else (p, q)  # s = kept / (p + q), 1 - s = rest / (p + q)
+    total = p + q
+    top, bottom = x.numerator, x.denominator
+    return kept * (total * bottom + top * rest), total * total * bottom, False
 
 
 @lru_cache
@@ -301,44 +288,42 @@ def gelu_erf_slope(value: Fraction) -> Ratio:
 
 
 @lru_cache
-def _sqrt_2_over_pi() -> Decimal:
+def _sqrt_2_over_pi() -> Fraction:
+    from fractions import Fraction
+
     context = working(20)
-    return context.sqrt(context.divide(2, _pi(context.prec + 5)))
+    return Fraction(*context.sqrt(context.divide(2, _pi(context.prec + 5))).as_integer_ratio())
 
 
 GELU_CUBIC = "0.044715"  # the tanh approximation's constant, as PyTorch writes it
 
 
-def _gelu_tanh_argument(x: Decimal, context: DecimalContext) -> Decimal:
-    """2u, u = sqrt(2/pi) * (x + 0.044715 x^3): both terms have x's sign, so the sum never cancels."""
-    cube = context.multiply(context.multiply(x, x), x)
-    inner = context.add(x, context.multiply(context.create_decimal(GELU_CUBIC), cube))
-    return context.multiply(2, context.multiply(_sqrt_2_over_pi(), inner))
-
-
 def gelu_tanh(value: Fraction) -> Ratio:
     """0.5 * x * (1 + tanh(u)) = x * sigmoid(2u), u = sqrt(2/pi) * (x + 0.044715 x^3): 1 + tanh(u) for very
     negative u would cancel, the sigmoid form does not."""
+    from fractions import Fraction
+
     if value == 0:
         return 0, 1, True
-    context = working(5)
-    x = argument(value)
-    return _approximate(context.multiply(x, _sigmoid(_gelu_tanh_argument(x, context), context)))
+    x = shortened(value)
+    u = _sqrt_2_over_pi() * (x + Fraction(GELU_CUBIC) * x**3)
+    p, q, _ = sigmoid(2 * u)
+    return x.numerator * p, x.denominator * q, False
 
 
 def gelu_tanh_slope(value: Fraction) -> Ratio:
-    """d/dx x * s(2u) = s + x * s * (1 - s) * 2u', s = sigmoid(2u), u' = sqrt(2/pi) * (1 + 3 * 0.044715 x^2);
-    with 10 more digits, as near its zero (x ~ -0.75) the sum cancels."""
+    """d/dx x * s(2u) = s + x * s * (1 - s) * 2u', s = sigmoid(2u), u' = sqrt(2/pi) * (1 + 3 * 0.044715 x^2)."""
+    from fractions import Fraction
+
     if value == 0:
         return 1, 2, True
-    context = working(15)
-    x = argument(value)
-    two_u = _gelu_tanh_argument(x, context)
-    s, rest = _sigmoid(two_u, context), _complement(two_u, context)
-    cubic = context.multiply(3, context.create_decimal(GELU_CUBIC))
-    du = context.multiply(_sqrt_2_over_pi(), context.add(1, context.multiply(cubic, context.multiply(x, x))))
-    product = context.multiply(context.multiply(x, context.multiply(s, rest)), context.multiply(2, du))
-    return _approximate(context.add(s, product))
+    cubic = Fraction(GELU_CUBIC)
+    x = shortened(value)
+    u = _sqrt_2_over_pi() * (x + cubic * x**3)
+    s_top, total, _ = sigmoid(2 * u)  # s = s_top / total, 1 - s = (total - s_top) / total
+    du = _sqrt_2_over_pi() * (1 + 3 * cubic * x**2)
+    slope = Fraction(s_top, total) + x * Fraction(s_top * (total - s_top), total * total) * 2 * du
+    return slope.numerator, slope.denominator, False
 
 
 class _Elementwise(Layer):
