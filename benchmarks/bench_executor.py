@@ -158,7 +158,7 @@ def efficientnet(repeats: int) -> None:
 
 
 def argument_sizes(repeats: int) -> None:
-    calls = 200
+    calls = 2000
     small = Fraction(1, 3)
     print(f"4. sigmoid(x), {calls} calls, against sigmoid(1/3):")
     arguments = (("-1e3", Fraction(-1000)), ("-1e6", Fraction(-(10**6))), ("1e6 + 1/7", Fraction(7 * 10**6 + 1, 7)))
