@@ -55,13 +55,13 @@ class Context:
 
 # -- 40-digit arithmetic ----------------------------------------------------------------------------------------
 #
-# Where a value leaves the rationals (exp, erf, square roots), it is computed in decimal floating point at
-# WORKING_DIGITS significant digits and handed back as a ratio of ints. The work is bounded whatever the argument:
-# the argument is first rounded to a decimal of a fixed number of digits (one integer division, linear in its
-# length), decimal's exp and sqrt reduce the range themselves (exp(-1e6) costs what exp(-1) costs), and a result
-# whose magnitude is below 10**-UNDERFLOW becomes 0 rather than a ratio with a denominator of 10**434294 digits.
-# That is far below what an approximate tensor keeps anyway (layers/norm.py's ratio_tensor: 10**-400 absolute)
-# and below float64's smallest value (5e-324), so no figure the executor prints changes.
+# Where a value leaves the rationals (exp, erf, square roots), it is computed with a fixed number of digits, exp in
+# binary fixed point (exp_ratio), the rest in decimal floating point at WORKING_DIGITS, and handed back as a ratio
+# of ints. The work is bounded whatever the argument: the argument is first read to a fixed number of digits (one
+# integer division, linear in its length), exp reduces the range itself (exp(-1e6) costs what exp(-1) costs), and
+# a result whose magnitude is below 10**-UNDERFLOW becomes 0 rather than a ratio of 434,294-digit integers. That is
+# far below what an approximate tensor keeps anyway (layers/norm.py's ratio_tensor: 10**-400 absolute) and below
+# float64's smallest value (5e-324), so no figure the executor prints changes.
 
 WORKING_DIGITS = DIGITS + 10  # significant digits of the decimal arithmetic behind each approximate value
 UNDERFLOW = 500  # an approximate result below 10**-UNDERFLOW in magnitude is 0

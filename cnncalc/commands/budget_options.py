@@ -9,11 +9,13 @@ from cnncalc.budget import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_MACS, Budget, parse
 MAX_MACS = typer.Option(
     units_up(DEFAULT_MAX_MACS),
     "--max-macs",
+    metavar="COUNT",
     help="Refuse runs above this many multiply-accumulates, counted from the shapes before running (100M, 1.5G).",
 )
 MAX_ELEMENTS = typer.Option(
     units_up(DEFAULT_MAX_ELEMENTS),
     "--max-elements",
+    metavar="COUNT",
     help="Refuse runs above this many values read and written by all layers (inputs, outputs, weights, other "
     "ops), counted before running (50M, 1G).",
 )

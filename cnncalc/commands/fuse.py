@@ -33,6 +33,7 @@ def fuse(
     max_elements: str = typer.Option(
         units_up(DEFAULT_MAX_ELEMENTS),
         "--max-elements",
+        metavar="COUNT",
         help="With --seed-weights, refuse networks with more weights and buffers than this (50M, 1G).",
     ),
 ) -> None:
