@@ -1,6 +1,6 @@
 """Spec loading: YAML text -> expanded layer graph with inferred shapes.
 
-The basic form is ../shared/design.md's: `input`, `layers` (a kind name or a one-key mapping `kind: {arguments}`),
+The basic form is docs/design.md's: `input`, `layers` (a kind name or a one-key mapping `kind: {arguments}`),
 reserved argument keys `name` and `inputs`, and `batch`. On top of it, reusable blocks:
 
     blocks:
