@@ -8,7 +8,7 @@
 2. Exponentials: four 3x3 convs then a Sigmoid (2.4 M MACs, values near 1e6: exp of them used to become ratios of
    hundreds of thousands of digits, 62 s), against the same network with a ReLU instead. Goal: the Sigmoid adds at
    most as much as the convs take (ratio <= 2), the whole in about a second.
-3. EfficientNet-B0 (tests/fixtures/efficientnet_b0.yaml: MBConv with squeeze-and-excitation, SiLU, Sigmoid,
+3. EfficientNet-B0 (specs/efficientnet_b0.yaml: MBConv with squeeze-and-excitation, SiLU, Sigmoid,
    BatchNorm) verified at 3x32x32, against the same network with ReLU for SiLU and Hardsigmoid for Sigmoid. Goal:
    seconds, and the 40-digit activations at most 3x the exact ones.
 4. One sigmoid at arguments of growing size (-1e3, -1e6, 1e6 + 1/7), against sigmoid(1/3), and at a value written
@@ -38,7 +38,7 @@ from cnncalc.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "lenet5.yaml"
-EFFICIENTNET = ROOT / "tests" / "fixtures" / "efficientnet_b0.yaml"
+EFFICIENTNET = ROOT / "specs" / "efficientnet_b0.yaml"
 CONVS_THEN = """name: convs_then_{last}
 input: [16, 16, 16]
 layers:
