@@ -407,7 +407,7 @@ def test_verify_executed_at_every_width() -> None:
     from cnncalc.runner import verify
 
     graph = load_spec(str(SPECS / "lenet5_bn.yaml"))
-    data = verify_dict(graph, verify(graph, 0, "eval", 50_000_000))
+    data = verify_dict(graph, verify(graph, 0, "eval"))  # the default budget
     for width in WIDTHS:
         check_verify(render_verify(data, Screen(width)), data, width, lambda screen: render_verify(data, screen))
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
+from cnncalc.commands.budget_options import MAX_ELEMENTS, MAX_MACS, budget
 from cnncalc.commands.common import Mode, RunFormat, interactive, write
 
 
@@ -22,7 +25,8 @@ def run(
     grad_output: str | None = typer.Option(
         None, "--grad-output", help="Differentiate sum(G * output) for G from this file instead (implies --backward)."
     ),
-    max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
+    max_macs: str = MAX_MACS,
+    max_elements: str = MAX_ELEMENTS,
 ) -> None:
     """Run the network exactly (pure Python, rational numbers) and print its output.
 
@@ -47,7 +51,11 @@ def run(
         raise UsageError("standard input ('-') can be read only once")
     graph = load_spec(spec)
     x, batched = read_input(input, graph) if input is not None else (None, graph.batch > 1)
-    execution = run_spec(graph, x, seed, mode.value, max_macs, progress=interactive())
+    execution = run_spec(graph, x, seed, mode.value, budget(max_macs, max_elements), progress=interactive())
+    # Exact results may have more digits than Python's guard against slow int parsing (4,300) lets str() print;
+    # everything read from files is parsed by now. (Python before 3.10.7 has no guard.)
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
     data = run_dict(graph, execution.run, batched, mode.value, seed, trace)
     if backward or grad_output is not None:
         from cnncalc.render.values import grad_dict

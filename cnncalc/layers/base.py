@@ -140,6 +140,11 @@ class Layer:
         so that the executor checks them."""
         raise LayerError(f"the executor cannot run {self.kind} yet", hint="cnncalc summary analyzes it")
 
+    def scratch_elements(self) -> int:
+        """Values forward holds per sample besides its inputs, output and weights (a convolution's padded copy of
+        its input): counted, with those, in the executor's budget before anything runs."""
+        return 0
+
     def backward(
         self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
     ) -> Gradients:

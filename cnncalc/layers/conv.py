@@ -297,6 +297,11 @@ class ConvNd(_ConvCommon):
         ]
         return window, starts
 
+    def scratch_elements(self) -> int:
+        """The padded input forward builds (compute.pad_planes): with a large stride, far more than the output."""
+        spatial = zip(self.in_shape[1:], self.pad_left, self.pad_right, strict=True)
+        return self.in_shape[0] * prod(s + left + right for s, left, right in spatial)
+
     def padded_input(self, x: Tensor) -> tuple[list[int], tuple[int, ...]]:
         planes = x.shape[0] * x.shape[1]
         return pad_planes(x.data, planes, x.shape[2:], self.pad_left, self.pad_right, self.padding_mode)
@@ -520,6 +525,10 @@ class ConvTransposeNd(_ConvCommon):
             for position in product(*(range(k) for k in self.kernel_size))
         ]
         return full, starts, taps
+
+    def scratch_elements(self) -> int:
+        """The full output forward scatters into before `padding` is cropped from both ends."""
+        return self.out_channels * prod(size + 2 * p for size, p in zip(self.out_shape[1:], self.padding, strict=True))
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         (x,) = inputs
