@@ -377,6 +377,15 @@ class _Expander:
                 hint="every layer name must be unique",
             )
         entry = Entry(block, None if block else cls, args, marks, mark, trainable, values, ignore)
+        # Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers.
+        size = repeat * (1 if block is None else _block_size(block, args, self.blocks, {}, ()))
+        if len(self.nodes) + size > MAX_NODES:
+            raise self.error(
+                f"the network expands to at least {len(self.nodes) + size:,} layers; cnncalc builds at most "
+                f"{MAX_NODES:,}",
+                marks.get("repeat", mark),
+                hint="a smaller repeat" if repeat > 1 else None,
+            )
         if repeat > 1:
             container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
             previous = inputs
@@ -555,3 +564,24 @@ def _joined(first: Any, second: Any) -> Any:
         return second
     as_list = [first] if isinstance(first, str) else list(first)
     return as_list + ([second] if isinstance(second, str) else list(second))
+
+
+def _block_size(block: Block, args: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, int], using: Any) -> int:
+    """How many layers one use of `block` with arguments `args` expands to, counted without building them: repeats multiply, and each block is counted once per distinction of its arguments.
+    What expansion would refuse (a bad repeat, a block using itself) counts as it is: expansion reports it."""
+    params = {**{k: v for k, v in block.params.items() if v is not REQUIRED_PARAM}, **args}
+    key = (block.name, repr(sorted(params.items(), key=lambda item: str(item[0]))))
+    if key in seen or block.name in using:
+        return seen.get(key, 0)
+    total = 0
+    for item in block.layers:
+        kind, raw = (item, {}) if isinstance(item, str) else next(iter(item.items()), (None, None))
+        raw = raw if isinstance(raw, dict) else {}
+        values = {k: params.get(v[1:], v) if isinstance(v, str) and v.startswith("$") else v for k, v in raw.items()}
+        repeat = values.get("repeat", 1)
+        repeat = repeat if is_int(repeat) and repeat >= 1 else 1
+        inner = blocks.get(kind) if isinstance(kind, str) else None
+        used = {k: v for k, v in values.items() if k not in RESERVED}
+        total += repeat * (1 if inner is None else _block_size(inner, used, blocks, seen, (*using, block.name)))
+    seen[key] = total
+    return total

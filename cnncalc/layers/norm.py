@@ -960,6 +960,15 @@ class RMSNorm(_TrailingNorm):
         ]
 
 
+def _divisors(number: int, tried: int = 10_000) -> tuple[list[int], bool]:
+    """The divisors of `number` in order, by trial division up to `tried` (so a hint about 10^30 channels takes
+    no longer than one about 64), and whether the list is complete (number <= tried^2)."""
+    small = [g for g in range(1, min(isqrt(number), tried) + 1) if number % g == 0]
+    complete = isqrt(number) <= tried
+    large = sorted({number // g for g in small} - set(small)) if complete else []
+    return small + large, complete
+
+
 @register
 class GroupNorm(_Normalization):
     kind = "GroupNorm"
@@ -979,8 +988,9 @@ class GroupNorm(_Normalization):
         self.expect_rank(*range(1, 9))
         channels = self.infer("num_channels", self.in_shape[0], "channels")
         if channels % self.num_groups:
-            divisors = [g for g in range(1, channels + 1) if channels % g == 0]
-            shown = ", ".join(str(g) for g in divisors[:12]) + (", ..." if len(divisors) > 12 else "")
+            divisors, complete = _divisors(channels)
+            more = len(divisors) > 12 or not complete
+            shown = ", ".join(str(g) for g in divisors[:12]) + (", ..." if more else "")
             raise LayerError(
                 f"num_channels ({channels}) must be divisible by num_groups ({self.num_groups})",
                 arg="num_groups",
