@@ -16,7 +16,8 @@ from typing import NamedTuple
 from cnncalc.analyze import Report, Row
 from cnncalc.errors import Location
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, location
-from cnncalc.receptive import AXIS_NAMES, ReceptiveField, is_broadcast, network_input_field
+from cnncalc.layers.base import spatial_names
+from cnncalc.receptive import ReceptiveField, is_broadcast, network_input_field
 from cnncalc.units import rational_text
 
 ERROR = "error"
@@ -156,7 +157,7 @@ def stride_drops_input(ctx: Context) -> Iterator[Finding]:
                 continue  # the window skips rows between its steps by design (a 1x1 stride-2 shortcut)
             last_read = (out - 1) * w.stride - w.padding + w.extent
             if last_read < size - 1:
-                name = AXIS_NAMES[len(window)][axis]
+                name = spatial_names(len(window))[axis]
                 lost = size - 1 - last_read
                 things = {"W": "columns", "L": "positions", "D": "slices"}.get(name, "rows")
                 dropped.append(
@@ -185,7 +186,7 @@ def even_kernel_same(ctx: Context) -> Iterator[Finding]:
         if getattr(layer, "padding", None) != "same":
             continue
         uneven = [
-            f"{AXIS_NAMES[layer.dims][axis]}: {left} before, {right} after"
+            f"{spatial_names(layer.dims)[axis]}: {left} before, {right} after"
             for axis, (left, right) in enumerate(zip(layer.pad_left, layer.pad_right, strict=True))
             if left != right
         ]
@@ -281,7 +282,7 @@ def misaligned_branches(ctx: Context) -> Iterator[Finding]:
                 problem = f"their fields are centred at different places ({shown}, + j*S)"
             else:
                 continue
-            problems.setdefault(problem, []).append(AXIS_NAMES[axes][axis])
+            problems.setdefault(problem, []).append(spatial_names(axes)[axis])
         if problems:
             yield ctx.finding(
                 node,

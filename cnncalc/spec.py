@@ -567,8 +567,9 @@ def _joined(first: Any, second: Any) -> Any:
 
 
 def _block_size(block: Block, args: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, int], using: Any) -> int:
-    """How many layers one use of `block` with arguments `args` expands to, counted without building them: repeats multiply, and each block is counted once per distinction of its arguments.
-    What expansion would refuse (a bad repeat, a block using itself) counts as it is: expansion reports it."""
+    """How many layers one use of `block` with arguments `args` expands to, counted without building them: repeats
+    multiply, and a block is counted once per set of arguments. What expansion would refuse (a bad repeat, a block
+    using itself) counts as it is: expansion reports it."""
     params = {**{k: v for k, v in block.params.items() if v is not REQUIRED_PARAM}, **args}
     key = (block.name, repr(sorted(params.items(), key=lambda item: str(item[0]))))
     if key in seen or block.name in using:

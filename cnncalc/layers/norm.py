@@ -40,7 +40,7 @@ from cnncalc.args import Arg, Bool, Float, Int, IntList, Optional
 from cnncalc.compute import MODES, Context, sqrt_ratio
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, axis_names, fmt_shape, volume_names
 from cnncalc.layers.registry import register
 from cnncalc.tensor import DIGITS, Tensor
 
@@ -50,13 +50,7 @@ if TYPE_CHECKING:
 
     from cnncalc.layers.base import Gradients
 
-AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
-AXIS_NAMES = {1: ("C",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}
-
-
-def axis_names(rank: int) -> tuple[str, ...]:
-    """Names of a sample's axes as the lectures write them (C x H x W); beyond 4 axes, d2, d3, ... by PyTorch dim."""
-    return AXIS_NAMES.get(rank) or ("C", *(f"d{dim}" for dim in range(2, rank + 1)))
+AXES = {dims: volume_names(dims + 1) for dims in (1, 2, 3)}  # a dims-d kind's input: C x H x W
 
 
 def named(names: Sequence[str], sizes: Sequence[int]) -> tuple[Term, ...]:

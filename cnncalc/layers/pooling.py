@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div, shown
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction, spatial_names
 from cnncalc.layers.conv import AXES, dilation_symbol, lecture_size
 from cnncalc.layers.registry import register
 
@@ -52,7 +52,7 @@ def _axes(values: tuple[int, ...]) -> str:
 
 
 def _axis_names(dims: int) -> list[str]:
-    return AXES[dims].split(" x ")[1:]
+    return list(spatial_names(dims))
 
 
 def last_start(count: Any, stride: Any) -> Any:
@@ -606,10 +606,8 @@ class AvgPoolNd(_WindowPoolNd):
         """How many outputs divide by each divisor, largest divisor first: '9 for 1 output, 6 for 4, 4 for 4'.
         Counted per axis from the edge windows alone (the others divide by the kernel), as the product over the
         axes; where the edges are too many to list, the divisors' range instead."""
-        per_axis = [
-            _AxisDivisors(size, k, s, p, out, self.count_include_pad)
-            for size, k, s, p, out in zip(self.in_shape[1:], self.kernel_size, self.stride, self.padding, self.spatial)
-        ]
+        sizes = (self.in_shape[1:], self.kernel_size, self.stride, self.padding, self.spatial)
+        per_axis = [_AxisDivisors(*axis, self.count_include_pad) for axis in zip(*sizes, strict=True)]
         tallies = [axis.tally() for axis in per_axis]
         if all(tallies) and prod(len(t) for t in tallies) <= 4096:  # type: ignore[arg-type]
             tally: Counter[int] = Counter()
