@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
-from cnncalc.errors import LayerError, SpecError
+from cnncalc.errors import CnncalcError, LayerError, SpecError
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_order
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer
+from cnncalc.layers.registry import suggest_kind
 from cnncalc.layout import LAYOUTS, to_chw
 from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
@@ -157,6 +158,7 @@ class _Expander:
         self.nodes: list[Node] = []
         self.pending: list[tuple[Node, list[Ref]]] = []  # inputs are resolved once every name exists
         self.active_blocks: list[str] = []
+        self.shape: tuple[int, ...] = ()
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -192,6 +194,7 @@ class _Expander:
                 hint="chw: input: [C, H, W] (PyTorch's order); hwc: input: [H, W, C]",
             )
         input_shape = to_chw(self.input_shape(document["input"], document.value_marks["input"]), layout)
+        self.shape = input_shape  # for did-you-mean's input rank
         batch = document.get("batch", 1)
         if not is_int(batch) or batch < 1:
             raise self.error(
@@ -366,7 +369,7 @@ class _Expander:
             try:
                 cls = lookup(kind)
             except LayerError as error:
-                hint = error.hint
+                hint = suggest_kind(kind, self.input_rank(inputs)) or error.hint
                 close = did_you_mean(kind, list(self.blocks))
                 raise self.error(error.message, kind_mark, hint=close or hint) from None
         local = name or scope.default_name(block.name if block else cls.kind.lower())
@@ -520,6 +523,19 @@ class _Expander:
         item_marks = getattr(names, "item_marks", [mark] * len(names))
         # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
         return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
+
+    def input_rank(self, inputs: list[Ref]) -> int | None:
+        """Best effort, for did-you-mean only: the rank of an entry's first input, from the layers built so far
+        (None where that cannot be told: a forward reference, an error in an earlier layer)."""
+        shapes: dict[str, tuple[int, ...]] = {NETWORK_INPUT: self.shape}
+        try:
+            for node, refs in self.pending:
+                names = [self.resolve(scope, ref, mark, node) for (scope, ref), mark in refs]
+                shapes[node.name] = node.cls(node.arguments, tuple(shapes[n] for n in names)).out_shape
+            (scope, ref), mark = inputs[0]
+            return len(shapes[self.resolve(scope, ref, mark, self.pending[-1][0] if self.pending else None)])
+        except (CnncalcError, KeyError, AttributeError):
+            return None
 
     # -- name resolution ------------------------------------------------------------------------------------
 

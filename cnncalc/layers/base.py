@@ -178,6 +178,12 @@ class Layer:
         raise LayerError(f"the executor cannot differentiate {self.kind} yet")
 
     @classmethod
+    def fits_rank(cls, rank: int) -> bool:
+        """Whether the kind takes a per-sample input with `rank` axes, for did-you-mean: an Nd kind takes C and
+        its N spatial axes; kinds that take any rank say yes."""
+        return not cls.dims or rank == cls.dims + 1
+
+    @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
         """Small configurations (arguments, per-sample input shapes) that the generic executor test runs through
         `forward` to check it against this kind's rules: shape, MACs, weights read, receptive-field window."""

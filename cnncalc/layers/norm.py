@@ -588,6 +588,11 @@ class _ChannelNorm(_Normalization):
 
     # Per-sample ranks accepted, and how the axes are named in messages.
     ranks: ClassVar[tuple[int, ...]] = ()
+
+    @classmethod
+    def fits_rank(cls, rank: int) -> bool:
+        return rank in cls.ranks
+
     axes_text: ClassVar[str] = ""
     # PyTorch's defaults, so that summaries show only what differs.
     affine_default: ClassVar[bool] = True
