@@ -75,7 +75,23 @@ class Linear(Layer):
                 arg="inputs",
                 hint="add a flatten layer before it",
             )
+        if len(self.in_shape) > 1 and self.in_features not in (None, self.in_shape[-1]):
+            self.refuse_unflattened()
         self.infer("in_features", self.in_shape[-1], "features on its last axis")
+
+    def refuse_unflattened(self) -> None:
+        """in_features that does not fit the last axis of a multi-axis input: most likely the flatten that a
+        PyTorch model does in forward() (torchvision's torch.flatten(x, 1)) is missing from the spec."""
+        whole = prod(self.in_shape)
+        last = self.in_shape[-1]
+        fits = " = in_features" if whole == self.in_features else f"; in_features must then be {whole}"
+        raise LayerError(
+            f"in_features is {self.in_features} but the input is {fmt_shape(self.in_shape)}: Linear acts on the "
+            f"last axis only, which has {last} feature{'s' if last != 1 else ''}",
+            arg="in_features",
+            hint=f"insert '- flatten' before it ({fmt_shape(self.in_shape)} flattens to {whole:,}{fits}); "
+            f"or, for a Linear along the last axis, set in_features to {last}",
+        )
 
     def output_shape(self) -> Shape:
         return self.in_shape[:-1] + (self.out_features,)
