@@ -142,6 +142,11 @@ class Layer:
         axes that map to the input's (Flatten, Linear on features)."""
         return (POINTWISE,) * (len(self.out_shape) - 1) if len(self.out_shape) > 1 else None
 
+    def check_batch_size(self, batch: int) -> None:
+        """Refuse, with a LayerError, a batch size that PyTorch refuses in every mode (BatchNorm without running
+        statistics on one value per channel). The analyzers call it with the batch they count for: shapes are per
+        sample, so this is the one rule that needs the batch."""
+
     def summary(self) -> str:
         """A short description of the arguments for tables, e.g. 'k5 s1 p2'."""
         return ""

@@ -697,6 +697,19 @@ class _BatchNormNd(_ChannelNorm):
                 "and PyTorch rejects it ('Expected more than 1 value per channel'); it needs a batch of 2 or more"
             )
 
+    def check_batch_size(self, batch: int) -> None:
+        """Without running statistics, BatchNorm normalizes with the batch's statistics in eval mode too, so one
+        value per channel (batch 1, one position) is refused in every mode, as PyTorch refuses it."""
+        if not self.track_running_stats and batch * self.spatial == 1:
+            raise LayerError(
+                f"a batch of 1 with one value per channel ({fmt_shape(self.in_shape)} per sample) and "
+                "track_running_stats false: BatchNorm then normalizes with the batch's own statistics in training "
+                "and in eval mode, every value would become 0, and PyTorch refuses it in every mode ('Expected "
+                "more than 1 value per channel when training')",
+                arg="track_running_stats" if "track_running_stats" in self.given else "inputs",
+                hint="set batch: 2 or more (or --batch 2), or keep running statistics (track_running_stats: true)",
+            )
+
     def statistics_axes(self, shape: Shape) -> StatisticsAxes:
         axes = _batch_axes(shape)  # per channel, over the batch and the spatial axes
         return StatisticsAxes(axes[:1], axes[1:2], axes[2:])
