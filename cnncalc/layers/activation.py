@@ -827,7 +827,7 @@ class Softmax(Layer):
             )
         if self.axis == 0:
             self.warn(
-                "softmax along dim 0, the batch axis: each value is normalized against the other samples' values, "
+                "softmax along dim 0 (the batch axis): each value is normalized against the other samples' values, "
                 "so a batch of 1 gives 1 everywhere"
             )
 
