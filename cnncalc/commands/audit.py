@@ -1,0 +1,90 @@
+"""What `check` and `lint` share: their options, the run over the specs, the report and the exit code."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import typer
+
+from cnncalc.commands.common import Dtype, write, write_file
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
+# Options check and lint share (typer builds each command's parameter from these declarations).
+AUDIT_FORMAT = typer.Option(
+    CheckFormat.text,
+    "--format",
+    "-f",
+    help="text for terminals; json for machines; github for GitHub Actions annotations on the spec's lines; "
+    "junit for CI systems that collect JUnit XML test reports.",
+)
+AUDIT_OUTPUT = typer.Option(
+    None, "--output", "-o", help="Write the report to this file instead of standard output.", show_default=False
+)
+AUDIT_IGNORE = typer.Option(
+    None, "--ignore", help="Silence a lint rule by id or name (repeatable).", show_default=False
+)
+AUDIT_SKIP = typer.Option(
+    False, "--skip-non-specs", help="Skip YAML files without 'layers' (for pre-commit hooks on all YAML files)."
+)
+
+
+def audit(
+    command: str,
+    specs: list[str],
+    limits: dict,  # type: ignore[type-arg]
+    batch: int | None,
+    dtype: Dtype | None,
+    format: CheckFormat,
+    output: str | None,
+    linted: bool,
+    strict: bool,
+    ignore: list[str] | None,
+    quiet: bool,
+    skip_non_specs: bool,
+) -> None:
+    """What check and lint share: run over the specs, render, write, and exit with the outcome's code."""
+    from cnncalc.check import Options, check_paths, exit_code
+    from cnncalc.lint import rule_ids
+
+    options = Options(
+        limits=limits,
+        batch=batch,
+        dtype=dtype.value if dtype else None,
+        ignore=rule_ids(ignore or []),
+        lint=linted,
+        budgets=command == "check",
+        skip_non_specs=skip_non_specs,
+    )
+    results = check_paths(specs, options)
+    if format is CheckFormat.json:
+        import json
+
+        from cnncalc.render.check import result_dict
+
+        text = json.dumps(result_dict(results, strict, command), indent=2) + "\n"
+    elif format is CheckFormat.github:
+        from cnncalc.render.check import render_github
+
+        text = render_github(results, strict, command)
+    elif format is CheckFormat.junit:
+        from cnncalc.render.check import render_junit
+
+        text = render_junit(results, strict, command, linted)
+    else:
+        from cnncalc.render.check import render_text
+
+        text = render_text(results, strict, command, quiet)
+    if output is None:
+        write(text)
+    else:
+        write_file(output, text)
+    code = exit_code(results, strict)
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,89 @@
+"""What the commands share: output formats and element types, writing to stdout or a file, the console."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Layout(str, Enum):
+    chw = "chw"
+    hwc = "hwc"
+
+
+class Dtype(str, Enum):
+    float64 = "float64"
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+    float8 = "float8"
+    int64 = "int64"
+    int32 = "int32"
+    int16 = "int16"
+    int8 = "int8"
+    uint8 = "uint8"
+
+
+class Mode(str, Enum):
+    eval = "eval"
+    train = "train"
+
+
+class RunFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def write_file(path: str, text: str) -> None:
+    from cnncalc.errors import UsageError
+
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+
+
+def console():  # type: ignore[no-untyped-def]
+    """rich decides colour and width from the terminal; NO_COLOR (non-empty) removes every escape code, as rich
+    alone would keep bold and italic."""
+    import os
+
+    from rich.console import Console
+
+    return Console(color_system=None) if os.environ.get("NO_COLOR") else Console()
+
+
+def interactive() -> bool:
+    """Progress bars only where a person watches (standard error is a terminal)."""
+    return sys.stderr.isatty()
+
+
+def named_values(arguments: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs, each value read as YAML (5, [3, 5], same, true)."""
+    import yaml
+
+    from cnncalc.errors import UsageError
+
+    values: dict[str, object] = {}
+    for text in arguments:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise UsageError(f"expected NAME=VALUE, got {text!r}", hint="for example kernel_size=5 or padding=same")
+        try:
+            values[name.strip()] = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            raise UsageError(f"{name}: cannot read the value {value!r}") from None
+    return values

@@ -1,0 +1,70 @@
+"""`cnncalc diff`: what a change did to a network, layer by layer and in total."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import typer
+
+from cnncalc.commands.common import Dtype, console, write
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+def diff(
+    old: str = typer.Argument(
+        ..., help="The spec before the change; '-' reads it from standard input.", show_default=False
+    ),
+    new: str = typer.Argument(
+        ..., help="The spec after the change; '-' reads it from standard input.", show_default=False
+    ),
+    format: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help="Output format.", case_sensitive=False),
+    batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size for both (overrides the specs')."),
+    dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type for memory figures."),
+    human: bool = typer.Option(False, "--human", "-H", help="Human units (768K, 4.09G) instead of exact integers."),
+    show_all: bool = typer.Option(False, "--all", "-a", help="Also list the unchanged layers."),
+    exit_code: bool = typer.Option(
+        False, "--exit-code", help="Exit 1 when the networks differ, 0 when they do not (like git diff)."
+    ),
+) -> None:
+    """What a change did to a network: layer-by-layer and total changes in shapes, params, MACs, memory and RF.
+
+    Layers are matched by name: only in OLD is removed, only in NEW added, in both changed when the kind, output
+    shape, a figure or the receptive field differs. A renamed layer reads as removed plus added. Exit code 0
+    whenever both specs load (with --exit-code: 1 when they differ).
+
+    \b
+    Examples:
+      cnncalc diff specs/resnet18.yaml specs/resnet50.yaml
+      cnncalc diff old.yaml new.yaml --format markdown > comment.md
+      git show HEAD~1:net.yaml | cnncalc diff - net.yaml --human
+      cnncalc diff old.yaml new.yaml --format json | jq .totals.macs
+    """
+    from cnncalc.analyze import analyze
+    from cnncalc.diff import compare
+    from cnncalc.spec import load_spec
+
+    if old == "-" and new == "-":
+        from cnncalc.errors import UsageError
+
+        raise UsageError("standard input ('-') can be read only once", hint="give at least one of the specs as a file")
+    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value) for path in (old, new)]
+    comparison = compare(*reports)
+    if format is DiffFormat.json:
+        from cnncalc.render.diff import diff_dict, diff_json
+
+        write(diff_json(diff_dict(comparison, show_all)) + "\n")
+    elif format is DiffFormat.markdown:
+        from cnncalc.render.diff import render_markdown
+
+        write(render_markdown(comparison, human, show_all))
+    else:
+        from cnncalc.render.diff import print_diff
+
+        print_diff(comparison, console(), human, show_all)
+    if exit_code and comparison.differs:
+        raise typer.Exit(1)

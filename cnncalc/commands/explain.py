@@ -1,0 +1,52 @@
+"""`cnncalc explain`: how every figure of `summary` is derived."""
+
+from __future__ import annotations
+
+import typer
+
+from cnncalc.commands.common import Layout, RunFormat, write
+
+
+def explain(
+    spec: str = typer.Argument(..., help="Spec file (YAML); '-' reads it from standard input.", show_default=False),
+    layer: list[str] = typer.Option(None, "--layer", "-l", help="Only this layer (repeatable).", show_default=False),
+    layout: Layout | None = typer.Option(None, "--layout", help="Print volumes as C x H x W or H x W x C."),
+    format: RunFormat = typer.Option(
+        RunFormat.table,
+        "--format",
+        "-f",
+        help="Text, or JSON (formulas with symbols, numbers and value).",
+        case_sensitive=False,
+    ),
+) -> None:
+    """How every figure of `summary` is derived, layer by layer.
+
+    Output size (PyTorch's form and the lectures'), parameters, MACs and other ops, receptive field from the
+    previous layer, with the numbers substituted; notes on normalization, dropout and foldable BatchNorms.
+    Figures are per sample.
+
+    \b
+    Examples:
+      cnncalc explain specs/lenet5.yaml
+      cnncalc explain specs/resnet18.yaml --layer conv1 --layer bn1
+      cnncalc explain specs/lenet5.yaml --format json | jq '.layers[0].formulas'
+    """
+    from cnncalc.analyze import analyze
+    from cnncalc.render.explain import explain_text
+    from cnncalc.spec import load_spec
+
+    graph = load_spec(spec)
+    for name in layer or []:
+        if name not in graph.by_name:
+            from cnncalc.args import did_you_mean
+            from cnncalc.errors import UsageError
+
+            raise UsageError(f"{graph.name} has no layer named '{name}'", hint=did_you_mean(name, list(graph.by_name)))
+    report = analyze(graph, layout=layout.value if layout else None)
+    if format is RunFormat.json:
+        from cnncalc.render.explain import explain_dict
+        from cnncalc.render.json_report import object_text
+
+        write(object_text(explain_dict(graph, report, list(layer or []))) + "\n")
+    else:
+        write(explain_text(graph, report, list(layer or [])))

@@ -1,0 +1,53 @@
+"""`cnncalc lint`: known mistakes PyTorch accepts silently."""
+
+from __future__ import annotations
+
+import typer
+
+from cnncalc.commands.audit import AUDIT_FORMAT, AUDIT_IGNORE, AUDIT_OUTPUT, AUDIT_SKIP, CheckFormat, audit
+from cnncalc.commands.common import write
+
+
+def lint(
+    specs: list[str] = typer.Argument(
+        None,
+        help="Spec files, directories or quoted glob patterns; '-' reads standard input.",
+        show_default=False,
+    ),
+    rules: bool = typer.Option(False, "--rules", help="List the rules with their explanations and exit."),
+    batch: int | None = typer.Option(
+        None, "--batch", "-b", min=1, help="The training batch size (for small-batch-norm; default: the spec's)."
+    ),
+    format: CheckFormat = AUDIT_FORMAT,
+    output: str | None = AUDIT_OUTPUT,
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
+    ignore: list[str] = AUDIT_IGNORE,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: do not list skipped files."),
+    skip_non_specs: bool = AUDIT_SKIP,
+) -> None:
+    """Find known mistakes PyTorch accepts silently: wasted biases, unreliable BatchNorm, data dropped by strides...
+
+    Exit 0 when no finding is an error (warnings fail only with --strict), 1 otherwise, 2 when a spec cannot be
+    read. Silence a rule for one layer with `ignore: RULE` in its arguments, for a whole spec with a top-level
+    `ignore: RULE` (or a list of rules), or for a run with --ignore RULE.
+
+    \b
+    Examples:
+      cnncalc lint specs/*.yaml
+      cnncalc lint --rules
+      cnncalc lint net.yaml --format github --strict
+    """
+    if rules:
+        from cnncalc.lint import RULES
+
+        for rule in RULES:
+            write(f"{rule.id} {rule.name} ({rule.severity}): {rule.summary}\n")
+            import textwrap
+
+            write(textwrap.fill(rule.explanation, 100, initial_indent="    ", subsequent_indent="    ") + "\n")
+        return
+    if not specs:
+        from cnncalc.errors import UsageError
+
+        raise UsageError("no spec given", hint="cnncalc lint SPEC... (or --rules to list the rules)")
+    audit("lint", specs, {}, batch, None, format, output, True, strict, ignore, quiet, skip_non_specs)

@@ -1,0 +1,55 @@
+"""`cnncalc summary`: the layer table with totals (or JSON, CSV, Markdown)."""
+
+from __future__ import annotations
+
+import typer
+
+from cnncalc.commands.common import Dtype, Format, Layout, console, write
+
+
+def summary(
+    specs: list[str] = typer.Argument(
+        ..., help="Spec files (YAML); '-' reads one from standard input.", show_default=False
+    ),
+    format: Format = typer.Option(Format.table, "--format", "-f", help="Output format.", case_sensitive=False),
+    batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size (overrides the spec's 'batch')."),
+    dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type for memory figures."),
+    human: bool = typer.Option(False, "--human", "-H", help="Human units (768K, 4.09G) instead of exact integers."),
+    layout: Layout | None = typer.Option(
+        None, "--layout", help="Print volumes as C x H x W or H x W x C (default: the spec's 'layout', else chw)."
+    ),
+) -> None:
+    """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
+
+    \b
+    Examples:
+      cnncalc summary specs/lenet5.yaml
+      cnncalc summary specs/resnet50.yaml --format json | jq .totals.macs
+      cnncalc summary specs/vgg16.yaml --batch 32 --dtype float16 --human
+      cat net.yaml | cnncalc summary -
+    """
+    from cnncalc.analyze import analyze
+    from cnncalc.spec import load_spec
+
+    if specs.count("-") > 1:
+        from cnncalc.errors import UsageError
+
+        raise UsageError("standard input ('-') can be read only once")
+    shapes = layout.value if layout else None
+    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value, layout=shapes) for path in specs]
+    if format is Format.json:
+        from cnncalc.render.json_report import render_json
+
+        write(render_json(reports) + "\n")
+    elif format is Format.csv:
+        from cnncalc.render.flat import render_csv
+
+        write(render_csv(reports))
+    elif format is Format.markdown:
+        from cnncalc.render.flat import render_markdown
+
+        write(render_markdown(reports, human))
+    else:
+        from cnncalc.render.table import print_tables
+
+        print_tables(reports, console(), human)
