@@ -233,3 +233,15 @@ def test_small_receptive_field_judges_a_pool_that_also_feeds_the_classifier() ->
     text = SQUEEZE_EXCITE.replace("adaptiveavgpool2d: {output_size: 1, name: gap}", "identity: {inputs: se_pool}")
     found = [f for f in findings(text) if f.name == "small-receptive-field"]
     assert [f.layer for f in found] == ["se_pool"]
+
+
+def test_misaligned_branches_on_more_than_three_spatial_axes_names_them() -> None:
+    """Four spatial axes have no letters: they are named by PyTorch's dim (d2 ... d5), never a crash."""
+    text = spec(
+        "identity: {name: a}\nzeropad3d: {padding: [1, -1, 0, 0, 0, 0], inputs: input, name: b}\n"
+        "add: {inputs: [a, b], name: sum}",
+        input="[1, 4, 4, 4, 4]",
+    )
+    (found,) = findings(text)
+    assert (found.name, found.layer) == ("misaligned-branches", "sum")
+    assert "along d5 their fields are centred at different places" in found.message
