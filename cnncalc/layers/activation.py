@@ -43,7 +43,7 @@ from cnncalc.compute import (
 )
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, dim_name, fmt_shape
 from cnncalc.layers.norm import (
     axis_names,
     element_count,
@@ -824,8 +824,8 @@ class Softmax(Layer):
             # PyTorch's deprecated implicit choice (_get_softmax_dim): axis 0 for 0-, 1- and 3-axis tensors, else 1.
             self.axis = 0 if rank in (0, 1, 3) else 1
             self.warn(
-                f"softmax without dim: PyTorch picks dim={self.axis} for a {rank}-axis tensor (the batch axis "
-                "counts) and warns that this implicit choice is deprecated; give dim explicitly"
+                f"softmax without dim: PyTorch picks {dim_name(self.axis, rank - 1)} for a {rank}-axis tensor (the "
+                "batch axis counts) and warns that this implicit choice is deprecated; give dim explicitly"
             )
         elif -rank <= self.dim < rank:
             self.axis = self.dim % rank
@@ -838,7 +838,7 @@ class Softmax(Layer):
             )
         if self.axis == 0:
             self.warn(
-                "softmax along dim 0, the batch axis: each value is normalized against the other samples' values, "
+                "softmax along dim 0 (the batch axis): each value is normalized against the other samples' values, "
                 "so a batch of 1 gives 1 everywhere"
             )
 

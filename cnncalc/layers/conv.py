@@ -19,7 +19,7 @@ from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.compute import fold_planes, pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div, shown
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction, spatial_names, volume_names
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from cnncalc.compute import Context
     from cnncalc.layers.base import Gradients
 
-AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
-AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+AXES = {dims: volume_names(dims + 1) for dims in (1, 2, 3)}  # a dims-d kind's input: C x H x W
+AXIS_LETTERS = {dims: spatial_names(dims) for dims in (1, 2, 3)}
 
 
 def conv_size(size: Any, pad_left: Any, pad_right: Any, dilation: Any, kernel: Any, stride: Any) -> Any:
@@ -170,7 +170,8 @@ class ConvNd(_ConvCommon):
                 if left != right:
                     # Output j is then centred on input j + 1/2, not j (PyTorch warns too, with zero padding).
                     self.warn(
-                        f"padding='same' pads axis {axis + 1} unevenly ({left} before, {right} after) because "
+                        f"padding='same' pads {AXIS_LETTERS[self.dims][axis]} unevenly ({left} before, {right} after) "
+                        "because "
                         f"dilation * (kernel_size - 1) = {dilated[axis]} is odd"
                     )
         elif self.padding == "valid":
@@ -184,7 +185,8 @@ class ConvNd(_ConvCommon):
                 limit = size - 1 if self.padding_mode == "reflect" else size
                 if max(left, right) > limit:
                     raise LayerError(
-                        f"padding_mode='{self.padding_mode}' allows padding up to {limit} along axis {axis + 1} "
+                        f"padding_mode='{self.padding_mode}' allows padding up to {limit} along "
+                        f"{AXIS_LETTERS[self.dims][axis]} "
                         f"(input size {size}), got {max(left, right)}",
                         arg="padding",
                         hint=f"use padding <= {limit} there, or padding_mode 'zeros' or 'replicate'",
@@ -194,9 +196,10 @@ class ConvNd(_ConvCommon):
         ):
             if size + left + right < extent + 1:
                 raise LayerError(
-                    f"a {extent + 1}-wide kernel does not fit a padded input of {size + left + right} along axis "
-                    f"{axis + 1} (kernel: dilation {self.dilation[axis]} * (kernel_size {self.kernel_size[axis]} - 1)"
-                    f" + 1 = {extent + 1}; padded input: {left} + {size} + {right} = {size + left + right})",
+                    f"a {extent + 1}-wide kernel does not fit a padded input of {size + left + right} along "
+                    f"{AXIS_LETTERS[self.dims][axis]} (kernel: dilation {self.dilation[axis]} * "
+                    f"(kernel_size {self.kernel_size[axis]} - 1) + 1 = {extent + 1}; padded input: "
+                    f"{left} + {size} + {right} = {size + left + right})",
                     arg="kernel_size",
                     hint=f"input shape is {fmt_shape(self.in_shape)}; use a kernel spanning at most "
                     f"{size + left + right} or more padding",
@@ -406,7 +409,7 @@ class ConvTransposeNd(_ConvCommon):
             if op >= s and op >= d:
                 raise LayerError(
                     f"output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d}) "
-                    f"along axis {axis + 1}",
+                    f"along {AXIS_LETTERS[self.dims][axis]}",
                     arg="output_padding",
                 )
 
@@ -417,8 +420,7 @@ class ConvTransposeNd(_ConvCommon):
             if out < 1:
                 letter = AXIS_LETTERS[self.dims][axis]
                 raise LayerError(
-                    f"the output collapses along axis {axis + 1} ({letter}): "
-                    f"{shown(conv_transpose_size(*self.size_terms()[axis]))}",
+                    f"the output collapses along {letter}: {shown(conv_transpose_size(*self.size_terms()[axis]))}",
                     arg="padding",
                     hint=f"use padding at most {(out - 1 + 2 * values[2]) // 2} along {letter}, or a larger kernel, "
                     "stride or input",
