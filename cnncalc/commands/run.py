@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from cnncalc.commands.budget_options import MAX_ELEMENTS, MAX_MACS, budget
@@ -52,10 +50,6 @@ def run(
     graph = load_spec(spec)
     x, batched = read_input(input, graph) if input is not None else (None, graph.batch > 1)
     execution = run_spec(graph, x, seed, mode.value, budget(max_macs, max_elements), progress=interactive())
-    # Exact results may have more digits than Python's guard against slow int parsing (4,300) lets str() print;
-    # everything read from files is parsed by now. (Python before 3.10.7 has no guard.)
-    if hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)
     data = run_dict(graph, execution.run, batched, mode.value, seed, trace)
     if backward or grad_output is not None:
         from cnncalc.render.values import grad_dict

@@ -283,13 +283,15 @@ class Upsample(Layer):
             return self.in_shape[:1] + _per_axis(self.size, len(spatial))
         out = []
         for axis, (length, factor) in enumerate(zip(spatial, _per_axis(self.scale_factor, len(spatial)), strict=True)):
-            size = scaled_size(length, float(factor))  # in double precision, exactly as PyTorch multiplies
+            # In double precision, exactly as PyTorch multiplies; a product past float's range overflows too.
+            product = length * float(factor)
+            size = scaled_size(length, float(factor)) if math.isfinite(product) else INT64_MAX + 1
             if size < 1 or size > INT64_MAX:
                 problem = "must be at least 1" if size < 1 else "overflows a 64-bit integer"
                 raise LayerError(
                     f"the output size along {spatial_names(len(spatial))[axis]} would be "
                     f"floor({length} * {_fmt_number(factor)}) = "
-                    f"{size}, which {problem}",
+                    f"{size if math.isfinite(product) else 'inf'}, which {problem}",
                     arg="scale_factor",
                 )
             out.append(size)
