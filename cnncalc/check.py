@@ -32,11 +32,11 @@ class BudgetResult(NamedTuple):
 
 
 class SpecResult(NamedTuple):
-    path: str  # as given on the command line
+    path: str  # as given on the command line, or as found in a directory
     file: str  # as messages show it
     name: str | None
     error: CnncalcError | None  # could not be read or built
-    skipped: str | None  # why it was skipped (--skip-non-specs)
+    skipped: str | None  # why it was skipped (not a spec, found in a directory or named with --skip-non-specs)
     budgets: list[BudgetResult]
     findings: list[Finding]
 
@@ -62,48 +62,75 @@ class Options(NamedTuple):
     ignore: frozenset[str]  # lint rule ids
     lint: bool
     budgets: bool
-    skip_non_specs: bool
+    skip_non_specs: bool  # skip named files that are not specs too (pre-commit passes every changed YAML file)
 
 
-def expand_paths(paths: list[str]) -> list[str]:
-    """Specs to check: files as given, directories' *.yaml and *.yml files, and glob patterns (quoted ones the
-    shell did not expand, `**` included); '-' is standard input."""
-    expanded: list[str] = []
+class Target(NamedTuple):
+    """One file to check, and whether the user named it (a file argument) or cnncalc found it (in a directory or
+    by a quoted glob pattern): found YAML files that are not specs are skipped with a notice, named ones fail."""
+
+    path: str
+    named: bool
+
+
+def expand_paths(paths: list[str]) -> list[Target]:
+    """Specs to check: files as given; directories' *.yaml and *.yml files, subfolders included; glob patterns
+    (quoted ones the shell did not expand, `**` included); '-' is standard input."""
+    expanded: list[Target] = []
     for path in paths:
         if path == "-" or os.path.isfile(path):
-            expanded.append(path)
+            expanded.append(Target(path, named=True))
         elif os.path.isdir(path):
-            found = sorted(glob.glob(os.path.join(path, "*.yaml")) + glob.glob(os.path.join(path, "*.yml")))
+            found = yaml_files_under(path)
             if not found:
-                raise UsageError(f"{path}: no *.yaml or *.yml files in this directory")
-            expanded.extend(found)
+                raise UsageError(f"{path}: no *.yaml or *.yml files in this directory or its subfolders")
+            expanded.extend(Target(file, named=False) for file in found)
         elif glob.has_magic(path):
             found = sorted(glob.glob(path, recursive=True))
             if not found:
                 raise UsageError(f"no file matches {path!r}")
-            expanded.extend(found)
+            expanded.extend(Target(file, named=False) for file in found)
         else:
-            expanded.append(path)  # reported as unreadable, with the others still checked
-    if expanded.count("-") > 1:
+            expanded.append(Target(path, named=True))  # reported as unreadable, with the others still checked
+    if [target.path for target in expanded].count("-") > 1:
         raise UsageError("standard input ('-') can be read only once")
     return expanded
 
 
+def yaml_files_under(directory: str) -> list[str]:
+    """The *.yaml and *.yml files in a directory and its subfolders, sorted. Hidden files and folders (.git,
+    .venv) are left out, as glob's `**` does; symbolic links to folders are not followed, so a cycle cannot
+    hang the walk."""
+    found: list[str] = []
+    for folder, subfolders, files in os.walk(directory):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found.extend(
+            os.path.join(folder, name)
+            for name in files
+            if name.endswith((".yaml", ".yml")) and not name.startswith(".")
+        )
+    return sorted(found)
+
+
 def check_paths(paths: list[str], options: Options) -> list[SpecResult]:
-    return [check_one(path, options) for path in expand_paths(paths)]
+    return [check_one(target, options) for target in expand_paths(paths)]
 
 
-def check_one(path: str, options: Options) -> SpecResult:
+def check_one(target: Target, options: Options) -> SpecResult:
     from cnncalc.spec import graph_from_document, read_spec_text
     from cnncalc.speed import paused_gc
     from cnncalc.yamlsource import YMap, load_yaml
 
+    path = target.path
     file = "<stdin>" if path == "-" else path
+    skip_non_spec = options.skip_non_specs or not target.named
     try:
         with paused_gc():
             text, file = read_spec_text(path)
+            if skip_non_spec and is_empty_yaml(text):
+                return SpecResult(path, file, None, None, "not a cnncalc spec (empty)", [], [])
             document = load_yaml(text, file)
-            if options.skip_non_specs and not (isinstance(document, YMap) and "layers" in document):
+            if skip_non_spec and not (isinstance(document, YMap) and "layers" in document):
                 return SpecResult(path, file, None, None, "not a cnncalc spec (no 'layers')", [], [])
             graph = graph_from_document(document, file, batch=options.batch)
             dtype = options.dtype or (graph.limits["dtype"].value if "dtype" in graph.limits else "float32")
@@ -113,6 +140,14 @@ def check_one(path: str, options: Options) -> SpecResult:
     except CnncalcError as error:
         return SpecResult(path, file, None, error, None, [], [])
     return SpecResult(path, file, graph.name, None, None, budgets, findings)
+
+
+def is_empty_yaml(text: str) -> bool:
+    """No document: only blank lines, comments and document markers (load_yaml refuses such a spec)."""
+    return all(
+        not line.strip() or line.lstrip().startswith("#") or line.rstrip() in ("---", "...")
+        for line in text.splitlines()
+    )
 
 
 def check_budgets(graph: Graph, report: Report, cli_limits: dict[str, Limit]) -> list[BudgetResult]:

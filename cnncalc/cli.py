@@ -1,12 +1,15 @@
 """The command line: the typer app, its commands (one module each under cnncalc.commands) and the exit codes.
 
-Exit codes: 0 success; 1 a check failed (budgets, `cnncalc check`); 2 usage errors and invalid or unreadable specs.
+Exit codes (README.md, "Exit codes"): 0 success; 1 a check failed (`check`, `lint`, `verify`, `diff --exit-code`);
+2 usage errors and invalid or unreadable specs; 130 interrupted (Ctrl-C); 141 standard output's reader left
+(`cnncalc ... | head -1`), quietly.
 Command modules import the library inside their functions, so that a JSON run never imports rich (start-up time is
 a feature).
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -14,6 +17,9 @@ import typer
 from cnncalc import __version__
 from cnncalc.commands import check, diff, explain, fuse, graph, kinds, layer, lint, run, schema, summary, verify
 from cnncalc.errors import CnncalcError
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for Ctrl-C
+EXIT_READER_LEFT = 141  # 128 + SIGPIPE: what shells report for a writer whose reader left; never 1 ("check failed")
 
 app = typer.Typer(
     name="cnncalc",
@@ -81,16 +87,37 @@ def _reflow_help() -> None:
 def main() -> None:
     _reflow_help()
     try:
-        app()
+        try:
+            app()
+        finally:
+            # Flush here, not at interpreter exit, where a closed pipe would print "Exception ignored" and exit 120.
+            sys.stdout.flush()
     except CnncalcError as error:
         sys.stderr.write(error.render() + "\n")
         sys.exit(error.exit_code)
+    except SystemExit as done:
+        if _reader_left(done):
+            _quiet_exit_reader_left()
+        raise
     except BrokenPipeError:
-        # `cnncalc ... | head`: the reader left; say nothing more.
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
+        _quiet_exit_reader_left()
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _reader_left(done: SystemExit) -> bool:
+    """Whether an exit was caused by a write to a closed pipe. Click (in typer) and rich both turn a broken pipe
+    into exit 1, the code for "a check failed"; both exit while handling the pipe's OSError, which Python keeps
+    as the exit's context."""
+    cause = done.__context__
+    return isinstance(cause, OSError) and cause.errno == errno.EPIPE
+
+
+def _quiet_exit_reader_left() -> None:
+    """`cnncalc ... | head -1`: the reader has what it wanted. Say nothing more, and send what is still buffered
+    nowhere rather than to the pipe, which would fail again at exit."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_READER_LEFT)

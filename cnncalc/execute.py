@@ -59,6 +59,7 @@ def weights_for(graph: Graph, seed: int) -> Weights:
                     str(name),
                     f"weights: {layer.kind} has no state_dict entry '{name}' (its entries: {known})",
                     did_you_mean(str(name), list(declared)),
+                    at_name=True,
                 )
         values: dict[str, Tensor] = {}
         for name, shape in declared.items():
@@ -90,9 +91,12 @@ def _given_tensor(graph: Graph, node: Node, name: str, value: Any, shape: Shape)
         raise _at_values(graph, node, name, f"weights: {name}: {error}") from None
 
 
-def _at_values(graph: Graph, node: Node, name: str, message: str, hint: str | None = None) -> SpecError:
+def _at_values(
+    graph: Graph, node: Node, name: str, message: str, hint: str | None = None, at_name: bool = False
+) -> SpecError:
+    """An error about one `weights` entry, at its value (or, `at_name`, at its name: an unknown entry)."""
     values = node.values
-    marks = getattr(values, "value_marks", {})
+    marks = getattr(values, "key_marks" if at_name else "value_marks", {})
     mark = marks.get(name, node.arg_marks.get("weights", node.mark))
     return SpecError(message, location=at(graph.file, mark), layer=node.label(), hint=hint)
 

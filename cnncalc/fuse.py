@@ -14,7 +14,7 @@ sqrt(var_c + eps) comes from compute.sqrt_ratio and every folded value is rounde
 digits; eps is the exact binary value of the double PyTorch adds, as the executor takes it.
 
 The fused spec is the expanded network as a flat list of layers, each with its name and its `inputs`, so
-branches survive; names that a spec cannot spell (block paths such as layer1.0.conv1) become layer1_0_conv1.
+branches survive; names are kept, block paths such as layer1.0.conv1 included (a flat spec can write them).
 Layers carry `weights` where the original spec gave them or, with a seed, every value the seeded generator
 (execute.weights_for) gives, so that `cnncalc run OUT --seed N` computes what `cnncalc run SPEC --seed N` does.
 """
@@ -32,7 +32,6 @@ from cnncalc.execute import Weights, weights_for
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, located
 from cnncalc.layers import Layer, fmt_shape
 from cnncalc.layout import shown
-from cnncalc.spec import NAME_PATTERN
 from cnncalc.tensor import DIGITS, Tensor
 from cnncalc.yamlsource import at
 
@@ -252,26 +251,10 @@ def needed(layer: Layer, norm: bool) -> list[str]:
 
 
 def flat_names(graph: Graph) -> dict[str, str]:
-    """A spec-writable, unique name for every node: names a spec can spell stay, block paths such as
-    'layer1.0.conv1' become 'layer1_0_conv1' (as torch.fx names submodules)."""
-    taken = {NETWORK_INPUT}
-    names: dict[str, str] = {}
-    for node in graph.nodes:
-        if NAME_PATTERN.match(node.name) and node.name not in taken:
-            names[node.name] = node.name
-            taken.add(node.name)
-    for node in graph.nodes:
-        if node.name in names:
-            continue
-        base = re.sub(r"[^A-Za-z0-9_\-]", "_", node.name)
-        base = base if NAME_PATTERN.match(base) else "_" + base
-        name, count = base, 1
-        while name in taken:
-            count += 1
-            name = f"{base}_{count}"
-        names[node.name] = name
-        taken.add(name)
-    return names
+    """Every node's name in the fused spec: its own. Full names are unique and a flat spec can write every one of
+    them, block paths (layer1.0.conv1) included, so state_dict keys survive the fuse (the report's `renamed` is
+    therefore empty)."""
+    return {node.name: node.name for node in graph.nodes}
 
 
 def _subgraph(graph: Graph, nodes: list[Node]) -> Graph:
@@ -370,6 +353,7 @@ def _fold_pair(
 # -- the fused spec as YAML ------------------------------------------------------------------------------------
 
 _YAML_WORDS = {"yes", "no", "true", "false", "on", "off", "null", "y", "n", "~"}
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")  # text YAML reads as text when written unquoted (but _YAML_WORDS)
 
 
 def scalar_text(value: Any) -> str:
@@ -389,7 +373,7 @@ def scalar_text(value: Any) -> str:
         # PyYAML reads 1e-05 as text: a float needs its point.
         return text.replace("e", ".0e", 1) if "e" in text and "." not in text else text
     if isinstance(value, str):
-        plain = NAME_PATTERN.match(value) and value.lower() not in _YAML_WORDS
+        plain = _PLAIN.match(value) and value.lower() not in _YAML_WORDS
         return value if plain else _quoted(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(scalar_text(v) for v in value) + "]"
@@ -467,8 +451,6 @@ def spec_lines(fusion: Fusion, with_weights: bool = True) -> Iterator[str]:
     exact = all(f.exact is not False for f in fusion.folded)
     yield f"# cnncalc fuse {graph.file}: {folds} BatchNorm layer(s) folded into the conv or linear layer before them."
     yield "# Valid in eval mode (running statistics); the network is flattened: one entry per layer, with its inputs."
-    if fusion.renamed:
-        yield "# Block paths in names became '_' (layer1.0.conv1 -> layer1_0_conv1)."
     if fusion.seed is not None:
         yield f"# Values: the spec's where it gives them, else cnncalc's seeded generator with seed {fusion.seed}."
     if not exact:
@@ -584,8 +566,6 @@ def report_text(data: dict[str, Any]) -> str:
         lines.extend(f"  {s['batchnorm']}: {s['reason']}" for s in data["skipped"])
     elif not count:
         lines.append("  (it has no BatchNorm layer)")
-    if data["renamed"]:
-        lines.append(f"renamed {len(data['renamed'])} layer(s) whose block paths a spec cannot spell ('.' -> '_')")
     lines.append(f"values: {data['values']}")
     header = f"{'':8}{'before':>16}{'after':>16}{'saved':>16}"
     lines.append(header)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from cnncalc.errors import LayerError, Location, SpecError
+from cnncalc.errors import LayerError, Location, SpecError, UsageError
 from cnncalc.layers import Layer, Shape
+from cnncalc.names import canonical
 from cnncalc.yamlsource import at
 
 NETWORK_INPUT = "input"
@@ -18,7 +19,7 @@ class Node:
     """
 
     __slots__ = ("name", "cls", "arguments", "mark", "arg_marks", "position", "inputs", "trainable")
-    __slots__ += ("expanded_from", "values", "layer", "ignore")
+    __slots__ += ("expanded_from", "values", "layer", "ignore", "key_marks")
 
     def __init__(
         self,
@@ -31,6 +32,7 @@ class Node:
         trainable: bool = True,
         expanded_from: tuple[tuple[str, Any], ...] = (),
         values: Any = None,
+        key_marks: dict[str, Any] | None = None,
     ) -> None:
         self.name = name  # unique, dotted inside blocks: "layer1.0.conv2d_1"
         self.cls = cls
@@ -44,6 +46,7 @@ class Node:
         self.values = values  # the spec's `weights`: state_dict name -> nested list (a YMap), or None
         self.layer: Layer | None = None
         self.ignore: Any = ()  # lint rule ids silenced on this layer (`ignore:`), a frozenset once checked
+        self.key_marks = key_marks or {}  # where each argument's name was written (an unknown one is reported there)
 
     @property
     def kind(self) -> str:
@@ -55,6 +58,16 @@ class Node:
     def bound(self) -> Layer:
         assert self.layer is not None, "shapes not inferred yet"
         return self.layer
+
+
+class Group(NamedTuple):
+    """A block use or a `repeat` as a whole: its name stands for its last layer (`output`) and contains the layers
+    at positions first..last (file order; a block's layers are expanded one after the other)."""
+
+    block: str  # the block used, or the kind repeated
+    output: str
+    first: int
+    last: int
 
 
 class Graph:
@@ -71,9 +84,25 @@ class Graph:
         self.limits: dict[str, Any] = {}  # the spec's `limits:` (cnncalc.limits.Limit by budget)
         self.ignore: frozenset[str] = frozenset()  # lint rule ids silenced for the whole spec
         self.by_name = {n.name: n for n in nodes}
+        self.groups: dict[str, Group] = {}  # block uses and repeats by full name ("layer1", "layer1.0")
 
     def node(self, name: str) -> Node:
         return self.by_name[name]
+
+    def select(self, name: str) -> list[Node]:
+        """The layers a name given on the command line stands for: one layer, or every layer of a block use or a
+        repeat (in file order). A UsageError, with the closest layer or block name, when there is none."""
+        name = canonical(name)
+        if name in self.by_name:
+            return [self.by_name[name]]
+        group = self.groups.get(name)
+        if group is None:
+            from cnncalc.args import did_you_mean
+
+            hint = did_you_mean(name, [*self.by_name, *self.groups])
+            raise UsageError(f"{self.name} has no layer or block named '{name}'", hint=hint)
+        in_file_order = sorted(self.nodes, key=lambda n: n.position)
+        return in_file_order[group.first - 1 : group.last]
 
     def shape_of(self, name: str) -> Shape:
         return self.input_shape if name == NETWORK_INPUT else self.by_name[name].bound().out_shape
@@ -84,8 +113,11 @@ class Graph:
 
 
 def located(file: str, node: Node, error: LayerError) -> SpecError:
-    """A kind's LayerError, placed at the argument (or entry) it concerns, naming the layer."""
+    """A kind's LayerError, placed at the argument (or entry) it concerns, naming the layer: at its value, or at
+    its name when the kind has no such argument."""
     mark = node.arg_marks.get(error.arg or "", node.mark)
+    if error.arg in node.arguments and all(a.name != error.arg for a in node.cls.arguments):
+        mark = node.key_marks.get(error.arg, mark)
     note = None
     if node.expanded_from:
         note = "expanded from " + ", ".join(f"block '{b}' used at line {m.line + 1}" for b, m in node.expanded_from)

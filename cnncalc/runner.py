@@ -74,7 +74,8 @@ def check_budget(report: Report, max_macs: int) -> None:
         raise UsageError(
             f"this run needs {report.totals.macs:,} multiply-accumulates (batch {report.batch}), above the "
             f"budget of {max_macs:,}; the exact executor is pure Python",
-            hint="use a smaller input (cnncalc verify --input 3x32x32) or raise the budget with --max-macs",
+            # Never a fixed input size: it may be the very one given (`verify --input 3x32x32`).
+            hint=f"raise the budget to cover this run (--max-macs {report.totals.macs}), or give a smaller input",
         )
 
 

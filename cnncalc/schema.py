@@ -174,9 +174,10 @@ def _one_of_words(words: list[str]) -> str:
 
 
 def _name_pattern() -> str:
-    from cnncalc.spec import NAME_PATTERN
+    """A block's name (or a kind's, where either is written); cnncalc.names says where it is looser than cnncalc."""
+    from cnncalc.names import BLOCK_NAME_PATTERN
 
-    return NAME_PATTERN.pattern
+    return BLOCK_NAME_PATTERN
 
 
 # -- the spec's parts ----------------------------------------------------------------------------------------------
@@ -342,15 +343,17 @@ def _block() -> dict[str, Any]:
 def _reserved(in_block: bool, block_use: bool) -> dict[str, Any]:
     """The reserved keys every layer entry takes besides its arguments."""
     from cnncalc.graph import NETWORK_INPUT
+    from cnncalc.names import LAYER_NAME_PATTERN
     from cnncalc.spec import RESERVED
 
     layer_name = {"type": "string", "minLength": 1, "not": {"pattern": r"^\$"}}
     fragments: dict[str, dict[str, Any]] = {
         "name": {
-            "description": "a unique layer name (default: kind plus index, conv2d_1): letters, digits, '_' and '-'",
+            "description": "a unique layer name (default: kind plus index, conv2d_1): PyTorch's module path, parts "
+            "of letters, digits, '_' and '-' joined by '.' (layer2.0.conv1, features.0)",
             "anyOf": [
                 {"type": "null"},
-                {"type": "string", "pattern": _name_pattern(), "not": {"enum": [NETWORK_INPUT]}},
+                {"type": "string", "pattern": LAYER_NAME_PATTERN, "not": {"enum": [NETWORK_INPUT]}},
             ],
         },
         "inputs": {

@@ -1,6 +1,6 @@
 """Spec loading: YAML text -> expanded layer graph with inferred shapes.
 
-The basic form is ../shared/design.md's: `input`, `layers` (a kind name or a one-key mapping `kind: {arguments}`),
+The basic form is docs/design.md's: `input`, `layers` (a kind name or a one-key mapping `kind: {arguments}`),
 reserved argument keys `name` and `inputs`, and `batch`. On top of it, reusable blocks:
 
     blocks:
@@ -16,6 +16,12 @@ A block is used like a layer kind; `$param` values are substituted (whole values
 evaluated). Inside a block, `input` is the block's input and names are local; outside, the block's name stands
 for its last layer and `name.local` reaches inside. `repeat: N` (any entry) chains N copies named name.0 ...
 name.N-1, like torchvision's layer1.0. `trainable: false` freezes a layer's parameters.
+
+Names are PyTorch's module paths (cnncalc.names), so a flat spec may name its layers as torchvision does
+(`layer1.0.conv1`). Every layer, block use and repeat has a full name (the prefix of the block uses it sits in,
+then its own name), and full names are unique across the network: a layer named `layer1.0.conv1` and a block use
+`layer1` that makes one are a duplicate, reported at the second. `inputs` look a name up by its full name under
+the current block's prefix.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import LayerError, SpecError
-from cnncalc.graph import NETWORK_INPUT, Graph, Node, infer_shapes, topological_order
+from cnncalc.graph import NETWORK_INPUT, Graph, Group, Node, infer_shapes, topological_order
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer
 from cnncalc.layout import LAYOUTS, to_chw
+from cnncalc.names import BLOCK_RULE, RULE, canonical, is_block_name, is_layer_name
 from cnncalc.speed import paused_gc
 from cnncalc.yamlsource import YList, YMap, at, load_yaml
 
@@ -37,7 +44,6 @@ TOP_KEYS = ("name", "description", "input", "layout", "batch", "limits", "ignore
 RESERVED = ("name", "inputs", "repeat", "trainable", "weights", "ignore")
 BLOCK_KEYS = ("params", "layers", "description")
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
 def read_spec_text(path: str) -> tuple[str, str]:
@@ -94,6 +100,7 @@ class Entry(NamedTuple):
     cls: type[Layer] | None  # None for a block use
     args: dict[str, Any]
     marks: dict[str, Any]  # where each argument's value was written
+    key_marks: dict[str, Any]  # where each argument's name was written
     mark: Any  # where the entry starts
     trainable: bool
     values: Any  # `weights`
@@ -140,14 +147,21 @@ class _Scope:
         self.params = params  # block parameters: name -> (value, mark of the value)
         self.block = block  # the block being expanded, for messages
         self.expanded_from = expanded_from
-        self.entries: dict[str, Node | _Scope] = {}
         self.counters: dict[str, int] = {}
         self.last: str | None = None  # local name of the last entry: the scope's output
+        self.first_position = 0  # the positions of its first and last layers, once expanded (graph.Group)
+        self.last_position = 0
+        self.what = block or ""  # the block used or the kind repeated, for graph.Group
 
     def default_name(self, kind: str) -> str:
         count = self.counters.get(kind, 0) + 1
         self.counters[kind] = count
         return f"{kind}_{count}"
+
+
+# What a full name names, where its name (or, unnamed, its kind) is written, and the top-level entry it comes
+# from: (where that entry's name or kind is written, its kind or block). A plain tuple: one per layer.
+_Made = tuple[Node | _Scope, Any, tuple[Any, str]]
 
 
 class _Expander:
@@ -157,6 +171,9 @@ class _Expander:
         self.nodes: list[Node] = []
         self.pending: list[tuple[Node, list[Ref]]] = []  # inputs are resolved once every name exists
         self.active_blocks: list[str] = []
+        self.made: dict[str, _Made] = {}  # every full name: layers, block uses, repeats
+        self.scopes: list[tuple[str, _Scope]] = []  # block uses and repeats, by full name
+        self.top: tuple[Any, str] = (None, "")  # the top-level entry being expanded
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -208,6 +225,7 @@ class _Expander:
         output = self.nodes[-1].name
         nodes = topological_order(self.nodes, self.file)
         graph = Graph(name, self.file, input_shape, batch, nodes, output)
+        graph.groups = self.groups()
         graph.layout = layout
         graph.batch_given = "batch" in document
         if "limits" in document:
@@ -264,8 +282,8 @@ class _Expander:
             raise self.error("blocks: expected a mapping of block names to {params, layers}", mark)
         for name, body in blocks.items():
             where = blocks.key_marks[name]
-            if not isinstance(name, str) or not NAME_PATTERN.match(name):
-                raise self.error(f"block name {describe(name)} is not a plain name", where)
+            if not is_block_name(name):
+                raise self.error(f"block name {describe(name)} is not a plain name", where, hint=BLOCK_RULE)
             if name.lower() in REGISTRY:
                 raise self.error(f"block '{name}' has the name of a layer kind", where, hint="rename the block")
             if not isinstance(body, YMap):
@@ -295,6 +313,9 @@ class _Expander:
                     f"block '{name}': expected a non-empty list of layers", body.value_marks.get("layers", where)
                 )
             defaults = {p: (REQUIRED_PARAM if v is None else v) for p, v in params.items()}
+            name = canonical(name)
+            if name in self.blocks:
+                raise self.error(f"duplicate block name '{name}'", where)
             self.blocks[name] = Block(name, defaults, layers, where)
 
     # -- expansion ------------------------------------------------------------------------------------------
@@ -341,12 +362,8 @@ class _Expander:
         if not is_int(repeat) or repeat < 1:
             raise self.error(f"repeat: expected a positive integer, got {describe(repeat)}", marks["repeat"])
         name = args.pop("name", None)
-        if name is not None and (not isinstance(name, str) or not NAME_PATTERN.match(name) or name == NETWORK_INPUT):
-            raise self.error(
-                f"name: {describe(name)} is not a valid layer name",
-                marks["name"],
-                hint="names are letters, digits, '_' and '-', not starting with a digit, and not 'input'",
-            )
+        if name is not None:
+            name = self.layer_name(name, marks["name"])
         inputs = self.input_refs(args.pop("inputs", None), marks, scope)
         if inputs is None:  # default: the previous entry of the scope, or the scope's input
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
@@ -355,7 +372,7 @@ class _Expander:
             raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
         values = args.pop("weights", None)  # parameter values for the executor, by state_dict name
         ignore = args.pop("ignore", None)  # lint rules silenced here; checked once the network is built
-        block = self.blocks.get(kind)
+        block = self.blocks.get(kind if kind.isascii() else canonical(kind))
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
                 "weights: expected a mapping of state_dict names to nested lists, on a single layer",
@@ -370,28 +387,74 @@ class _Expander:
                 close = did_you_mean(kind, list(self.blocks))
                 raise self.error(error.message, kind_mark, hint=close or hint) from None
         local = name or scope.default_name(block.name if block else cls.kind.lower())
-        if local in scope.entries:
-            raise self.error(
-                f"duplicate layer name '{scope.prefix}{local}'",
-                marks.get("name", kind_mark),
-                hint="every layer name must be unique",
-            )
-        entry = Entry(block, None if block else cls, args, marks, mark, trainable, values, ignore)
-        if repeat > 1:
+        where = marks.get("name", kind_mark)
+        if not scope.expanded_from:
+            self.top = (where, block.name if block else cls.kind)
+        key_marks = getattr(raw, "key_marks", {})
+        entry = Entry(block, None if block else cls, args, marks, key_marks, mark, trainable, values, ignore)
+        if "repeat" in marks:  # copies named name.0 ... name.N-1, even one (torchvision's layer4.0 of one block)
             container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
+            container.what = block.name if block else cls.kind
+            self.claim(scope.prefix + local, container, where)
+            self.scopes.append((scope.prefix + local, container))
+            container.first_position = len(self.nodes) + 1
             previous = inputs
             for index in range(repeat):
-                self.place(str(index), entry, previous, container, scope)
+                self.place(str(index), entry, previous, container, scope, where)
                 previous = [((container, str(index)), mark)]
-            scope.entries[local] = container
             container.last = str(repeat - 1)
+            container.last_position = len(self.nodes)
         else:
-            self.place(local, entry, inputs, scope, scope)
+            self.place(local, entry, inputs, scope, scope, where)
         scope.last = local
 
-    def place(self, local: str, entry: Entry, inputs: list[Ref], scope: _Scope, outer: _Scope) -> None:
-        """Add one layer or one block instance named `local` to `scope`; `outer` resolves its input refs."""
-        block, cls, args, marks, mark, trainable, values, ignore = entry
+    def layer_name(self, name: Any, mark: Any) -> str:
+        """A `name:` value checked against the naming rule, in its canonical form."""
+        if not is_layer_name(name) or name == NETWORK_INPUT:
+            quote = f" (write name: '{name}': quoted, a number is text)" if is_int(name) and name >= 0 else ""
+            raise self.error(
+                f"name: {describe(name)} is not a valid layer name{quote}",
+                mark,
+                hint=f"{RULE}; 'input' is reserved for the network's input",
+            )
+        return canonical(name)
+
+    def claim(self, full: str, what: Node | _Scope, where: Any) -> None:
+        """Record a full name; a name already taken is a duplicate, reported where the second one is written."""
+        first = self.made.get(full)
+        if first is None:
+            self.made[full] = (what, where, self.top)
+            return
+        first_what, first_mark, first_top = first
+        noun = "layer" if isinstance(what, Node) else "block use"
+        if first_top == self.top:  # both in what one top-level entry expands to: point inside it
+            location, note = where, self.expansion_note(what)
+        else:  # a block use making a name an earlier entry took: point at the use
+            location, note = self.top[0], None
+            if where is not self.top[0]:
+                note = f"block '{self.top[1]}' used here makes a {noun} named '{full}'"
+        earlier = "a layer" if isinstance(first_what, Node) else "a block use"
+        if first_mark is first_top[0] or first_top == self.top:
+            said = f"{earlier} at line {first_mark.line + 1} has this name"
+        else:
+            said = f"block '{first_top[1]}' used at line {first_top[0].line + 1} made {earlier} of this name"
+        raise SpecError(
+            f"duplicate {noun} name '{full}': {said}",
+            location=at(self.file, location),
+            hint="every layer, block use and repeat needs its own full name (block uses prefix their layers' names)",
+            note=note,
+        )
+
+    def expansion_note(self, what: Node | _Scope) -> str | None:
+        uses = what.expanded_from
+        if not uses:
+            return None
+        return "expanded from " + ", ".join(f"block '{b}' used at line {m.line + 1}" for b, m in uses)
+
+    def place(self, local: str, entry: Entry, inputs: list[Ref], scope: _Scope, outer: _Scope, where: Any) -> None:
+        """Add one layer or one block instance named `local` to `scope`; `outer` resolves its input refs; `where`
+        is where its name (or kind) is written."""
+        block, cls, args, marks, key_marks, mark, trainable, values, ignore = entry
         if block is None:
             assert cls is not None
             node = Node(
@@ -404,14 +467,17 @@ class _Expander:
                 trainable=trainable,
                 expanded_from=scope.expanded_from,
                 values=values,
+                key_marks=key_marks,
             )
             if ignore is not None:
                 node.ignore = ignore
             if len(self.nodes) >= MAX_NODES:
                 raise self.error(f"the network expands to more than {MAX_NODES:,} layers", mark)
+            if node.name in self.made:
+                self.claim(node.name, node, where)  # a duplicate: reported there
+            self.made[node.name] = (node, where, self.top)
             self.nodes.append(node)
             self.pending.append((node, inputs))
-            scope.entries[local] = node
             scope.last = local
             return
         if block.name in self.active_blocks:
@@ -420,7 +486,7 @@ class _Expander:
             )
         if len(inputs) != 1:
             raise self.error(f"block '{block.name}' takes one input, got {len(inputs)}", marks.get("inputs", mark))
-        params = self.block_params(block, args, marks, mark, outer)
+        params = self.block_params(block, args, marks, key_marks, mark, outer)
         (ref_scope, ref_name), ref_mark = inputs[0]
         inner = _Scope(
             prefix=scope.prefix + local + ".",
@@ -429,23 +495,32 @@ class _Expander:
             block=block.name,
             expanded_from=scope.expanded_from + ((block.name, mark),),
         )
-        scope.entries[local] = inner
+        self.claim(scope.prefix + local, inner, where)
+        self.scopes.append((scope.prefix + local, inner))
         scope.last = local
+        inner.first_position = len(self.nodes) + 1
         self.active_blocks.append(block.name)
         try:
             self.expand_list(block.layers, block.mark, inner)
         finally:
             self.active_blocks.pop()
+        inner.last_position = len(self.nodes)
         if not trainable or ignore is not None:
-            for node in self.nodes:
-                if node.name.startswith(inner.prefix):
-                    node.trainable = node.trainable and trainable
-                    if ignore is not None:  # the block's layers are silenced too (both lists are checked later)
-                        node.ignore = _joined(node.ignore, ignore)
-                        node.arg_marks.setdefault("ignore", marks["ignore"])
+            # The layers expanded just now (not every name under the prefix: a flat layer may be named layer1.x).
+            for node in self.nodes[inner.first_position - 1 :]:
+                node.trainable = node.trainable and trainable
+                if ignore is not None:  # the block's layers are silenced too (both lists are checked later)
+                    node.ignore = _joined(node.ignore, ignore)
+                    node.arg_marks.setdefault("ignore", marks["ignore"])
 
     def block_params(
-        self, block: Block, args: dict[str, Any], marks: dict[str, Any], mark: Any, caller: _Scope
+        self,
+        block: Block,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        key_marks: dict[str, Any],
+        mark: Any,
+        caller: _Scope,
     ) -> dict[str, tuple[Any, Any]]:
         values: dict[str, tuple[Any, Any]] = {}
         for key, value in args.items():
@@ -453,7 +528,7 @@ class _Expander:
                 valid = ", ".join(block.params) or "none"
                 raise self.error(
                     f"block '{block.name}' has no parameter '{key}' (its parameters: {valid})",
-                    marks.get(key, mark),
+                    key_marks.get(key, mark),
                     hint=did_you_mean(key, list(block.params)),
                 )
             if isinstance(value, str) and not isinstance(value, CallerName):
@@ -515,8 +590,10 @@ class _Expander:
     # -- name resolution ------------------------------------------------------------------------------------
 
     def resolve(self, scope: _Scope, ref: str, mark: Any, node: Node) -> str:
+        """The layer an `inputs` entry names: a layer's full name under the scope's prefix, `input`, or a block
+        use or repeat, which stands for its last layer."""
         seen: set[tuple[int, str]] = set()
-        current, name = scope, ref
+        current, name = scope, ref if ref.isascii() else canonical(ref)
         while True:
             if (id(current), name) in seen:
                 raise self.error(f"the name '{ref}' refers to itself", mark, layer=node.label())
@@ -526,21 +603,40 @@ class _Expander:
                     return NETWORK_INPUT
                 current, name, mark = current.input_ref
                 continue
-            head, _, rest = name.partition(".")
-            entry = current.entries.get(head)
-            if entry is None:
-                known = [n for n in current.entries] + [NETWORK_INPUT]
-                raise self.error(
-                    f"inputs: no layer named '{ref}'" + (f" in block '{current.block}'" if current.block else ""),
-                    mark,
-                    layer=node.label(),
-                    hint=did_you_mean(head, known) or "names are the layers' 'name' or kind_N defaults, like conv2d_1",
-                )
-            if isinstance(entry, Node):
-                if rest:
-                    raise self.error(f"inputs: '{head}' is a layer, not a block", mark, layer=node.label())
-                return entry.name
-            current, name = entry, rest or str(entry.last)
+            made = self.made.get(current.prefix + name)
+            if made is None:
+                raise self.unknown_input(current, name, ref, mark, node)
+            what = made[0]
+            if isinstance(what, Node):
+                return what.name
+            current, name = what, str(what.last)
+
+    def unknown_input(self, scope: _Scope, name: str, ref: str, mark: Any, node: Node) -> SpecError:
+        """No layer of that name in the scope: say so, with the closest layer or block name there."""
+        visible = [full[len(scope.prefix) :] for full in self.made if full.startswith(scope.prefix)]
+        hint = did_you_mean(name, [*visible, NETWORK_INPUT])
+        parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):  # `conv1.x` where conv1 is a layer: it has nothing inside
+            made = self.made.get(scope.prefix + ".".join(parts[:end]))
+            if hint is None and made is not None and isinstance(made[0], Node):
+                hint = f"'{'.'.join(parts[:end])}' is a layer, not a block use: nothing is inside it"
+        return self.error(
+            f"inputs: no layer named '{ref}'" + (f" in block '{scope.block}'" if scope.block else ""),
+            mark,
+            layer=node.label(),
+            hint=hint or "names are the layers' 'name' or kind_N defaults, like conv2d_1",
+        )
+
+    def groups(self) -> dict[str, Group]:
+        """Every block use and repeat, as graph.Group: what `explain --layer NAME` selects."""
+        groups: dict[str, Group] = {}
+        for full, scope in self.scopes:
+            if scope.last_position >= scope.first_position > 0:
+                output: Node | _Scope = scope
+                while isinstance(output, _Scope):
+                    output = self.made[output.prefix + str(output.last)][0]
+                groups[full] = Group(scope.what, output.name, scope.first_position, scope.last_position)
+        return groups
 
 
 _TOP_HINTS = {

@@ -114,7 +114,9 @@ def test_no_color_and_narrow_terminals() -> None:
     assert "\x1b[" not in result.out
     assert max(len(line) for line in result.out.splitlines()) <= 80
     header = next(line for line in result.out.splitlines() if "Params" in line)
-    assert header.split() == ["Layer", "Kind", "Output", "Params", "MACs", "RF"]  # compact, nothing cut off
+    # Compact, and the Kind column goes rather than fold 'layer4.last.body.conv1' over two lines; nothing cut off.
+    assert header.split() == ["Layer", "Output", "Params", "MACs", "RF"]
+    assert "Kind and Weight columns left out to fit 80 columns (--width " in result.out
     assert " conv1 " in result.out and "64x112x112" in result.out
     colored = run_cli("summary", LENET, env={"FORCE_COLOR": "1", "NO_COLOR": ""})
     assert "\x1b[" in colored.out

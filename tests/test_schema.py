@@ -127,7 +127,8 @@ BROKEN = {
     "input: 3x0x8": spec(input="3x0x8"),
     "input: an empty list": spec(input=[]),
     "a layer named input": with_conv_key("name", "input"),
-    "a layer name with a dot": with_conv_key("name", "a.b"),
+    "a layer name with an empty part": with_conv_key("name", "a..b"),
+    "a layer name ending in a dot": with_conv_key("name", "features."),
     "repeat: 0": with_conv_key("repeat", 0),
     "trainable: 'no'": with_conv_key("trainable", "no"),
     "weights as a list": with_conv_key("weights", [1, 2]),
@@ -391,8 +392,12 @@ LIMIT_PROBES: dict[str, list[Any]] = {
     "expect_output": SIZES,
     "min_receptive_field": SIZES,
 }
+LAYER_NAMES: list[Any] = [
+    "conv", "ok-name", "_x", "input", "1abc", "a.b", None, 3, "$x", "", "layer2.0.conv1", "features.0", "0", "a..b",
+    "a.", ".a", "-a", "a.-b", "a.1b", "input.0", "Schicht_ä", "слой.0", "层1",
+]  # fmt: skip
 RESERVED_PROBES: dict[str, list[Any]] = {
-    "name": ["conv", "ok-name", "_x", "input", "1abc", "a.b", None, 3, "$x", ""],
+    "name": LAYER_NAMES,
     "inputs": ["input", ["input"], [], "", "$x", 3, None, ["input", 3], [None]],
     "repeat": [1, 2, 0, -1, True, None, "2", 2.5],
     "trainable": [True, False, None, "no", 0],
@@ -443,7 +448,8 @@ def test_block_definitions_agree() -> None:
         for params in [None, {}, [], "", 0, False, {"w": 1}, {"w": [1]}, {"name": 1}, {"ignore": 1}, [1], "x", 1]
     ]
     documents += [(layers, block({"layers": layers})) for layers in [[], None, "relu", ["relu"], [{"relu": None}]]]
-    documents += [(name, block({"layers": ["relu"]}, name)) for name in ["my-block", "_b", "1block", "relu", "Conv2D"]]
+    names = ["my-block", "_b", "1block", "relu", "Conv2D", "a.b", "0", "Block_ä"]
+    documents += [(name, block({"layers": ["relu"]}, name)) for name in names]
     documents += [(body, block(body)) for body in [None, [], "relu", {"layers": ["relu"], "description": 3}]]
     assert disagreements(documents) == []
 
@@ -501,7 +507,8 @@ def test_patterns_mean_the_same_to_editors() -> None:
 
     patterns = sorted(schema_patterns(SCHEMA))
     words = ["conv2d", "Conv2d", "CONV2D", "conv2", "my-block", "$w", "", "3x224x224", " 3, 8 ", "4.1G", "1.5GiB",
-             "1,000", "25X", "CN001", "bias-before-norm", "input", "a.b", "_x"]  # fmt: skip
+             "1,000", "25X", "CN001", "bias-before-norm", "input", "a.b", "_x", "layer2.0.conv1", "features.0", "a..b",
+             "0", "-a", "Schicht_ä", "слой.0", "𝔞.0"]  # fmt: skip
     script = (
         "const [patterns, words] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
         "console.log(JSON.stringify(patterns.map(p => words.map(w => new RegExp(p, 'u').test(w)))));"

@@ -33,7 +33,7 @@ CASES = [
         layers:
           - conv2d: {out_channels: 8, kernal_size: 3}
         """,
-        "test.yaml:3:44",
+        "test.yaml:3:31",  # the unknown argument's name, not its value
         ["layer 'conv2d_1' (#1, Conv2d)", "no argument 'kernal_size'", "did you mean 'kernel_size'?"],
     ),
     (
@@ -158,7 +158,7 @@ CASES = [
         layers:
           - unit: {widht: 4}
         """,
-        "test.yaml:8:19",
+        "test.yaml:8:12",  # the unknown parameter's name
         ["block 'unit' has no parameter 'widht'", "did you mean 'width'?"],
     ),
     (

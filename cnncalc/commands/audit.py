@@ -31,7 +31,17 @@ AUDIT_IGNORE = typer.Option(
     None, "--ignore", help="Silence a lint rule by id or name (repeatable).", show_default=False
 )
 AUDIT_SKIP = typer.Option(
-    False, "--skip-non-specs", help="Skip YAML files without 'layers' (for pre-commit hooks on all YAML files)."
+    False,
+    "--skip-non-specs",
+    help="Skip named YAML files without 'layers' too (files found in directories are always skipped), for "
+    "pre-commit hooks that pass every changed YAML file.",
+)
+AUDIT_QUIET = typer.Option(
+    False,
+    "--quiet",
+    "-q",
+    help="Show only what fails (unreadable specs, exceeded budgets, failing lint findings) and the one-line "
+    "summary: no warnings, no skipped-file notices, no passing specs. Text and github formats.",
 )
 
 
@@ -72,7 +82,7 @@ def audit(
     elif format is CheckFormat.github:
         from cnncalc.render.check import render_github
 
-        text = render_github(results, strict, command)
+        text = render_github(results, strict, command, quiet)
     elif format is CheckFormat.junit:
         from cnncalc.render.check import render_junit
 

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import typer
 
-from cnncalc.commands.audit import AUDIT_FORMAT, AUDIT_IGNORE, AUDIT_OUTPUT, AUDIT_SKIP, CheckFormat, audit
+from cnncalc.commands.audit import (
+    AUDIT_FORMAT,
+    AUDIT_IGNORE,
+    AUDIT_OUTPUT,
+    AUDIT_QUIET,
+    AUDIT_SKIP,
+    CheckFormat,
+    audit,
+)
 from cnncalc.commands.common import Dtype
 
 
 def check(
     specs: list[str] = typer.Argument(
         ...,
-        help="Spec files, directories (their *.yaml files) or quoted glob patterns ('models/**/*.yaml'); '-' reads "
-        "standard input.",
+        help="Spec files, directories (their *.yaml and *.yml files, subfolders included; YAML files there that are "
+        "not specs are skipped with a notice) or quoted glob patterns ('models/**/*.yaml'); '-' reads standard input.",
         show_default=False,
     ),
     max_params: str | None = typer.Option(
@@ -49,7 +57,7 @@ def check(
     no_lint: bool = typer.Option(False, "--no-lint", help="Check budgets only."),
     strict: bool = typer.Option(False, "--strict", help="Lint warnings fail the check too (exit 1)."),
     ignore: list[str] = AUDIT_IGNORE,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: show only what fails and the summary."),
+    quiet: bool = AUDIT_QUIET,
     skip_non_specs: bool = AUDIT_SKIP,
 ) -> None:
     """Hold specs to budgets and lint rules, for CI: exit 0 all hold, 1 a budget or lint error fails, 2 a spec

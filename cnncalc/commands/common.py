@@ -1,9 +1,15 @@
-"""What the commands share: output formats and element types, writing to stdout or a file, the console."""
+"""What the commands share: output formats and element types, writing to stdout or a file, the screen."""
 
 from __future__ import annotations
 
 import sys
 from enum import Enum
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from cnncalc.render.screen import Screen
 
 
 class Format(str, Enum):
@@ -56,14 +62,24 @@ def write_file(path: str, text: str) -> None:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
 
 
-def console():  # type: ignore[no-untyped-def]
-    """rich decides colour and width from the terminal; NO_COLOR (non-empty) removes every escape code, as rich
-    alone would keep bold and italic."""
-    import os
+# The commands that print tables share this option (typer builds each command's parameter from it).
+WIDTH = typer.Option(
+    None,
+    "--width",
+    min=0,
+    help="Lay tables out in this many columns (0: no limit). Default: $COLUMNS, else the terminal's width, else "
+    "(a pipe or a file) no limit. Narrower tables leave optional columns out, then print a record per row; "
+    "figures are never cut.",
+    show_default=False,
+)
 
-    from rich.console import Console
 
-    return Console(color_system=None) if os.environ.get("NO_COLOR") else Console()
+def screen(width: int | None = None) -> Screen:
+    """The width and colour of standard output for tables (cnncalc.render.screen): --width, else $COLUMNS, else
+    the terminal's width; no limit in a pipe. Colour only on a terminal (or FORCE_COLOR), never with NO_COLOR."""
+    from cnncalc.render.screen import detect
+
+    return detect(width)
 
 
 def interactive() -> bool:

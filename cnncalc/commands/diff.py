@@ -6,7 +6,7 @@ from enum import Enum
 
 import typer
 
-from cnncalc.commands.common import Dtype, console, write
+from cnncalc.commands.common import WIDTH, Dtype, screen, write
 
 
 class DiffFormat(str, Enum):
@@ -30,6 +30,7 @@ def diff(
     exit_code: bool = typer.Option(
         False, "--exit-code", help="Exit 1 when the networks differ, 0 when they do not (like git diff)."
     ),
+    width: int | None = WIDTH,
 ) -> None:
     """What a change did to a network: layer-by-layer and total changes in shapes, params, MACs, memory and RF.
 
@@ -63,8 +64,8 @@ def diff(
 
         write(render_markdown(comparison, human, show_all))
     else:
-        from cnncalc.render.diff import print_diff
+        from cnncalc.render.diff import render_diff
 
-        print_diff(comparison, console(), human, show_all)
+        write(render_diff(comparison, human, show_all, screen(width)))
     if exit_code and comparison.differs:
         raise typer.Exit(1)

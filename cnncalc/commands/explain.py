@@ -9,7 +9,13 @@ from cnncalc.commands.common import Layout, RunFormat, write
 
 def explain(
     spec: str = typer.Argument(..., help="Spec file (YAML); '-' reads it from standard input.", show_default=False),
-    layer: list[str] = typer.Option(None, "--layer", "-l", help="Only this layer (repeatable).", show_default=False),
+    layer: list[str] = typer.Option(
+        None,
+        "--layer",
+        "-l",
+        help="Only this layer, or every layer of this block use or repeat (layer1, layer1.0); repeatable.",
+        show_default=False,
+    ),
     layout: Layout | None = typer.Option(None, "--layout", help="Print volumes as C x H x W or H x W x C."),
     format: RunFormat = typer.Option(
         RunFormat.table,
@@ -29,6 +35,7 @@ def explain(
     Examples:
       cnncalc explain specs/lenet5.yaml
       cnncalc explain specs/resnet18.yaml --layer conv1 --layer bn1
+      cnncalc explain specs/resnet18.yaml --layer layer2.first
       cnncalc explain specs/lenet5.yaml --format json | jq '.layers[0].formulas'
     """
     from cnncalc.analyze import analyze
@@ -36,17 +43,13 @@ def explain(
     from cnncalc.spec import load_spec
 
     graph = load_spec(spec)
-    for name in layer or []:
-        if name not in graph.by_name:
-            from cnncalc.args import did_you_mean
-            from cnncalc.errors import UsageError
-
-            raise UsageError(f"{graph.name} has no layer named '{name}'", hint=did_you_mean(name, list(graph.by_name)))
+    # A block use's name selects all of its layers (graph.select), each once, in the network's order.
+    names = list(dict.fromkeys(node.name for name in layer or [] for node in graph.select(name)))
     report = analyze(graph, layout=layout.value if layout else None)
     if format is RunFormat.json:
         from cnncalc.render.explain import explain_dict
         from cnncalc.render.json_report import object_text
 
-        write(object_text(explain_dict(graph, report, list(layer or []))) + "\n")
+        write(object_text(explain_dict(graph, report, names)) + "\n")
     else:
-        write(explain_text(graph, report, list(layer or [])))
+        write(explain_text(graph, report, names))

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import typer
 
-from cnncalc.commands.audit import AUDIT_FORMAT, AUDIT_IGNORE, AUDIT_OUTPUT, AUDIT_SKIP, CheckFormat, audit
+from cnncalc.commands.audit import (
+    AUDIT_FORMAT,
+    AUDIT_IGNORE,
+    AUDIT_OUTPUT,
+    AUDIT_QUIET,
+    AUDIT_SKIP,
+    CheckFormat,
+    audit,
+)
 from cnncalc.commands.common import write
 
 
 def lint(
     specs: list[str] = typer.Argument(
         None,
-        help="Spec files, directories or quoted glob patterns; '-' reads standard input.",
+        help="Spec files, directories (subfolders included; YAML files there that are not specs are skipped with a "
+        "notice) or quoted glob patterns; '-' reads standard input.",
         show_default=False,
     ),
     rules: bool = typer.Option(False, "--rules", help="List the rules with their explanations and exit."),
@@ -22,7 +31,7 @@ def lint(
     output: str | None = AUDIT_OUTPUT,
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
     ignore: list[str] = AUDIT_IGNORE,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: do not list skipped files."),
+    quiet: bool = AUDIT_QUIET,
     skip_non_specs: bool = AUDIT_SKIP,
 ) -> None:
     """Find known mistakes PyTorch accepts silently: wasted biases, unreliable BatchNorm, data dropped by strides...

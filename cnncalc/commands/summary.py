@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cnncalc.commands.common import Dtype, Format, Layout, console, write
+from cnncalc.commands.common import WIDTH, Dtype, Format, Layout, screen, write
 
 
 def summary(
@@ -18,6 +18,7 @@ def summary(
     layout: Layout | None = typer.Option(
         None, "--layout", help="Print volumes as C x H x W or H x W x C (default: the spec's 'layout', else chw)."
     ),
+    width: int | None = WIDTH,
 ) -> None:
     """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
 
@@ -50,6 +51,6 @@ def summary(
 
         write(render_markdown(reports, human))
     else:
-        from cnncalc.render.table import print_tables
+        from cnncalc.render.table import render_tables
 
-        print_tables(reports, console(), human)
+        write(render_tables(reports, human, screen(width)))

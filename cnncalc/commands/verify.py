@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cnncalc.commands.common import Mode, RunFormat, console, interactive, write
+from cnncalc.commands.common import WIDTH, Mode, RunFormat, interactive, screen, write
 
 
 def verify(
@@ -16,6 +16,7 @@ def verify(
     mode: Mode = typer.Option(Mode.eval, "--mode", help="PyTorch's eval or train mode."),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
+    width: int | None = WIDTH,
 ) -> None:
     """Check the analyzers by execution, layer by layer.
 
@@ -44,8 +45,8 @@ def verify(
 
         write(object_text(versioned(data)) + "\n")
     else:
-        from cnncalc.render.table import print_verify
+        from cnncalc.render.table import render_verify
 
-        print_verify(data, console())
+        write(render_verify(data, screen(width)))
     if not data["ok"]:
         raise typer.Exit(1)

@@ -18,6 +18,7 @@ class Style(NamedTuple):
     human: bool = False  # 768K instead of 768,000
     compact: bool = False  # narrow terminals: 64x112x112, 7/2/3, the kind without its arguments
     weights: bool = True  # show the Weight column
+    kinds: bool = True  # show the Kind column
     layout: str = "chw"  # volumes as C x H x W or H x W x C (weights keep PyTorch's order)
 
 
@@ -27,8 +28,15 @@ def shape_text(shape: Shape, style: Style) -> str:
 
 
 def per_axis(values: tuple[object, ...]) -> str:
-    texts = [rational_text(v) for v in values]  # type: ignore[arg-type]
-    return texts[0] if len(set(texts)) == 1 else "x".join(texts)
+    """One value where every axis has the same, else 'AxB'."""
+    first = values[0]
+    if all(value == first for value in values):
+        return _rational(first)
+    return "x".join(_rational(value) for value in values)
+
+
+def _rational(value: object) -> str:
+    return str(value) if type(value) is int else rational_text(value)  # type: ignore[arg-type]
 
 
 def rf_cell(field: ReceptiveField | None, style: Style = Style()) -> str:
@@ -62,7 +70,8 @@ def columns(style: Style) -> list[Column]:
         ("MACs", lambda r, s: count(r.macs, s.human)),
         ("RF", lambda r, s: rf_cell(r.receptive_field, s)),
     ]
-    return [c for c in chosen if style.weights or c[0] != "Weight"]
+    left_out = {"Weight": not style.weights, "Kind": not style.kinds}
+    return [c for c in chosen if not left_out.get(c[0])]
 
 
 def row_cells(row: Row, style: Style) -> list[str]:

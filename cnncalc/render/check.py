@@ -30,10 +30,13 @@ def counts(results: list[SpecResult], strict: bool) -> dict[str, int]:
 def summary_line(results: list[SpecResult], strict: bool, command: str) -> str:
     n = counts(results, strict)
     parts = [f"{n['passed']} passed"]
-    for key, word in (("failed", "failed"), ("errors", "could not be read"), ("skipped", "skipped")):
+    for key, word in (("failed", "failed"), ("errors", "could not be read")):
         if n[key]:
             parts.append(f"{n[key]} {word}")
-    line = f"{command}: {n['specs']} spec{'s' if n['specs'] != 1 else ''}, " + ", ".join(parts)
+    specs = n["specs"] - n["skipped"]  # files that are not specs are not counted as specs
+    line = f"{command}: {specs} spec{'s' if specs != 1 else ''}, " + ", ".join(parts)
+    if n["skipped"]:
+        line += f"; {n['skipped']} YAML file{'s' if n['skipped'] != 1 else ''} skipped (not specs)"
     if command == "check" and n["budgets_checked"]:
         line += f"; budgets: {n['budgets_checked'] - n['budgets_failed']} held, {n['budgets_failed']} exceeded"
     line += f"; lint: {n['lint_errors']} error(s), {n['lint_warnings']} warning(s)"
@@ -50,6 +53,8 @@ def finding_text(finding: Finding) -> str:
 
 
 def render_text(results: list[SpecResult], strict: bool, command: str, quiet: bool = False) -> str:
+    """The report for terminals and logs; `quiet` keeps only what fails (unreadable specs, exceeded budgets, lint
+    findings that fail) and the summary line: no notices, no warnings, no passing specs."""
     lines: list[str] = []
     for result in results:
         status = result.status(strict)
@@ -66,7 +71,7 @@ def render_text(results: list[SpecResult], strict: bool, command: str, quiet: bo
             for budget in result.budgets:
                 if not budget.ok or not quiet:
                     lines.append(f"  {'ok  ' if budget.ok else 'FAIL'} {budget_text(budget)}")
-        lines.extend(finding_text(f) for f in result.findings)
+        lines.extend(finding_text(f) for f in result.findings if fails(f, strict) or not quiet)
     lines.append(summary_line(results, strict, command))
     return "\n".join(lines) + "\n"
 
@@ -173,8 +178,9 @@ def annotation(level: str, location: Location | None, title: str, message: str, 
     return f"::{level} {','.join(properties)}::{_escape_data(message)}"
 
 
-def render_github(results: list[SpecResult], strict: bool, command: str) -> str:
-    """Annotations that GitHub shows on the spec's lines in a pull request, then the summary as plain log text."""
+def render_github(results: list[SpecResult], strict: bool, command: str, quiet: bool = False) -> str:
+    """Annotations that GitHub shows on the spec's lines in a pull request, then the summary as plain log text;
+    `quiet` leaves out the warnings that do not fail."""
     lines: list[str] = []
     for result in results:
         if result.error is not None:
@@ -191,6 +197,8 @@ def render_github(results: list[SpecResult], strict: bool, command: str) -> str:
                 lines.append(annotation("error", budget_location(result, budget), title, message))
         for finding in result.findings:
             level = "error" if fails(finding, strict) else "warning"
+            if quiet and level == "warning":
+                continue
             message = f"{finding.label}: {finding.message}" + (f"\nhint: {finding.hint}" if finding.hint else "")
             lines.append(annotation(level, finding.location, f"cnncalc {finding.rule} {finding.name}", message))
     lines.append(summary_line(results, strict, command))

@@ -2,26 +2,27 @@
 
 The terminal table reads like a unified diff: a changed layer is a `-` row (before) and a `+` row (after), an added
 layer a `+` row, a removed one a `-` row; the markers carry the meaning where there is no colour (pipes, NO_COLOR).
-Changes that no column shows (trainable, buffers, other ops) are written under the table. rich is imported only
-when the table is printed, so a JSON run never loads it.
+Changes that no column shows (trainable, buffers, other ops) are written under the table. Plain text
+(cnncalc.render.grid): no terminal library is loaded.
 """
 
 from __future__ import annotations
 
 import json
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 from cnncalc import __version__
 from cnncalc.analyze import SCHEMA_VERSION, Report, Row
 from cnncalc.diff import ADDED, CHANGED, LAYER_KEYS, REMOVED, UNCHANGED, Diff, LayerDiff, TotalDiff, layer_value
 from cnncalc.layout import shown
 from cnncalc.render.cells import RF_CAPTION, Style, rf_cell, shape_text
+from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.json_report import rf_dict
+from cnncalc.render.md import md_code, md_text
+from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.units import count, nbytes
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 # Markdown collapses the layer table into a <details> block above this many rows.
 LONG_MARKDOWN = 20
@@ -237,10 +238,6 @@ def diff_json(data: dict[str, Any]) -> str:
 # -- Markdown --------------------------------------------------------------------------------------------------------
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def _md_layer_cell(header: str, layer: LayerDiff, diff: Diff, style: Style) -> str:
     old = layer_cell(header, layer.old, diff.old, style) if layer.old is not None else None
     new = layer_cell(header, layer.new, diff.new, style) if layer.new is not None else None
@@ -259,9 +256,9 @@ def _md_layer_cell(header: str, layer: LayerDiff, diff: Diff, style: Style) -> s
 def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     style = Style(human=human_units)
     lines = [
-        f"### cnncalc diff: `{_md(diff.old.file)}` → `{_md(diff.new.file)}`",
+        f"### cnncalc diff: {md_code(diff.old.file)} → {md_code(diff.new.file)}",
         "",
-        f"{_md(diff.old.name)} → {_md(diff.new.name)} ({setting_text(diff).replace('->', '→')})",
+        f"{md_text(diff.old.name)} → {md_text(diff.new.name)} ({setting_text(diff).replace('->', '→')})",
         "",
         "| | old | new | delta | change |",
         "|---|---:|---:|---:|---:|",
@@ -269,7 +266,7 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     by_metric = {total.metric: total for total in diff.totals}
     for label, metric in TOTAL_ROWS:
         cells = [label, *total_cells(by_metric[metric], diff, style)]
-        lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
     lines += ["", counts_line(diff, show_all).replace("Layers:", "**Layers:**"), ""]
     listed = listed_layers(diff, show_all)
     if not listed:
@@ -278,8 +275,8 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     table.append("|---|" + "|".join("---:" if h in NUMERIC_HEADERS else "---" for h in LAYER_HEADERS) + "|")
     for layer in listed:
         cells = [layer.status, *(_md_layer_cell(h, layer, diff, style) for h in LAYER_HEADERS)]
-        table.append("| " + " | ".join(_md(c) for c in cells) + " |")
-    extra = [f"- {_md(line)}" for line in notes(diff, listed, "→")]
+        table.append("| " + " | ".join(md_text(c) for c in cells) + " |")
+    extra = [f"- {md_text(line)}" for line in notes(diff, listed, "→")]
     body = table + ([""] + extra if extra else [])
     if len(listed) > LONG_MARKDOWN:
         summary = f"{len(listed)} layers ({', '.join(f'{n} {s}' for s, n in diff.counts().items() if n)})"
@@ -293,116 +290,60 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
 _MARKERS = {CHANGED: ("-", "+"), ADDED: ("", "+"), REMOVED: ("-", ""), UNCHANGED: ("", " ")}
 
 
-def print_diff(diff: Diff, console: Console, human_units: bool, show_all: bool) -> None:
-    """Title, the listed layers (two rows for a changed one), notes, layer counts, then the totals."""
-    from rich.measure import Measurement
-    from rich.text import Text
-
+def render_diff(diff: Diff, human_units: bool, show_all: bool, screen: Screen) -> str:
+    """Title, the listed layers (two rows for a changed one), notes, layer counts, then the totals. Where the
+    full table does not fit: compact shapes and kinds, then no Activations column (the output shape shows the
+    change), then no Kind column, then one record per row; figures are never cut."""
     title = f"{diff.old.name}  ({diff.old.file})  ->  {diff.new.name}  ({diff.new.file})"
-    console.print(Text(title, style="bold"), soft_wrap=True)
+    lines = [paint(line, "bold", screen) for line in wrap(title, screen.width, "", "  ")]
     listed = listed_layers(diff, show_all)
     if listed:
-        unbounded = console.options.update_width(10**6)  # console.measure would clamp to the width
-        # Where the full table does not fit: compact shapes and kinds, then no Activations column (the output
-        # shape shows the change); names and kinds fold last, figures never.
-        compact = Style(human_units, compact=True)
-        narrow = tuple(h for h in LAYER_HEADERS if h != "Activations")
-        for style, headers in ((Style(human_units), LAYER_HEADERS), (compact, LAYER_HEADERS), (compact, narrow)):
-            table = _layer_table(diff, listed, style, headers)
-            excess = Measurement.get(console, unbounded, table).maximum - console.width
-            if excess <= 0:
-                break
-        else:
-            table = _layer_table(diff, listed, style, headers, _fold_widths(diff, listed, style, excess))
-        console.print(table)
-        for line in notes(diff, listed, "->"):
-            console.print(Text(f"note: {line}"), soft_wrap=True)
-    console.print(Text(counts_line(diff, show_all)), soft_wrap=True)
-    console.print()
-    console.print(_totals_table(diff, Style(human_units)))
+        full, compact = Style(human_units), Style(human_units, compact=True)
+        no_activations = tuple(h for h in LAYER_HEADERS if h != "Activations")
+        no_kinds = tuple(h for h in no_activations if h != "Kind")
+        variants = ((full, LAYER_HEADERS), (compact, LAYER_HEADERS), (compact, no_activations), (compact, no_kinds))
+        forms = [partial(_layer_grid, diff, listed, style, headers) for style, headers in variants]
+        fitted = fit(forms, [0, 1], screen, row_word="row")
+        lines += [""] + fitted.lines + [""]
+        footer = ([fitted.note] if fitted.note else []) + [RF_CAPTION]
+        footer += [f"note: {line}" for line in notes(diff, listed, "->")]
+        lines += wrap_all(footer, screen.width)
+    lines += wrap_all([counts_line(diff, show_all)], screen.width)
+    lines += [""] + [paint(line, "bold", screen) for line in wrap(f"Totals ({setting_text(diff)})", screen.width)]
+    totals = _totals_grid(diff, Style(human_units))
+    fitted = fit([lambda: totals, partial(_without_last_column, totals)], [0], screen, row_word="total")
+    lines += [""] + fitted.lines + ([""] + wrap_all([fitted.note], screen.width) if fitted.note else [])
+    return "\n".join(lines) + "\n"
 
 
-def _fold_widths(diff: Diff, listed: list[LayerDiff], style: Style, excess: int) -> dict[str, int]:
-    """Widths for Kind and Layer that take `excess` columns off the table: from the kinds first, since names
-    matter most; neither below 8."""
-    from rich.cells import cell_len
-
-    rows = [(row, report) for layer in listed for row, report in ((layer.old, diff.old), (layer.new, diff.new)) if row]
-    widest = {
-        header: max(cell_len(layer_cell(header, row, report, style)) for row, report in rows)
-        for header in ("Kind", "Layer")
-    }
-    widest["Layer"] += 2  # the marker before the name
-    widths = {}
-    for header in ("Kind", "Layer"):
-        widths[header] = max(8, widest[header] - excess)
-        excess -= widest[header] - widths[header]
-    return widths
-
-
-def _layer_table(
-    diff: Diff,
-    listed: list[LayerDiff],
-    style: Style,
-    headers: tuple[str, ...],
-    widths: dict[str, int] | None = None,
-) -> Any:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-        caption=RF_CAPTION,
-        caption_justify="left",
-    )
-    for header in headers:
-        folds = header in ("Layer", "Kind")
-        table.add_column(
-            header,
-            justify="right" if header in NUMERIC_HEADERS else "left",
-            no_wrap=not folds,
-            overflow="fold",
-            min_width=8 if folds else None,
-            width=(widths or {}).get(header),
-        )
+def _layer_grid(diff: Diff, listed: list[LayerDiff], style: Style, headers: tuple[str, ...]) -> Grid:
+    columns = tuple(Column(h, right=h in NUMERIC_HEADERS) for h in headers)
+    rows = []
     for layer in listed:
         before, after = _MARKERS[layer.status]
         old_cells = [layer_cell(h, layer.old, diff.old, style) for h in headers] if layer.old else None
         new_cells = [layer_cell(h, layer.new, diff.new, style) for h in headers] if layer.new else None
-        # The marker leads the name, so that it survives any folding.
+        # The marker leads the name: it carries the meaning where there is no colour.
         if before and old_cells is not None:
-            table.add_row(Text(f"{before} {old_cells[0]}"), *(Text(c) for c in old_cells[1:]), style="red")
+            rows.append(Line((f"{before} {old_cells[0]}", *old_cells[1:]), style="red"))
         if after and new_cells is not None:
-            marked = [
-                Text(c, style="bold" if old_cells is not None and c != old_cells[i] else "")
-                for i, c in enumerate(new_cells)
-            ]
-            marked[0] = Text(f"{after} ") + marked[0]
-            table.add_row(*marked, style="green" if layer.status != UNCHANGED else None)
-    return table
+            changed = tuple(
+                "bold" if old_cells is not None and cell != old_cells[i] else "" for i, cell in enumerate(new_cells)
+            )
+            style_name = "green" if layer.status != UNCHANGED else ""
+            rows.append(Line((f"{after} {new_cells[0]}", *new_cells[1:]), style=style_name, marks=changed))
+    return Grid(columns, tuple(rows))
 
 
-def _totals_table(diff: Diff, style: Style) -> Any:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
+def _without_last_column(grid: Grid) -> Grid:
+    return Grid(grid.columns[:-1], tuple(Line(row.cells[:-1], row.style, row.marks[:-1]) for row in grid.rows))
 
-    table = Table(
-        title=f"Totals ({setting_text(diff)})",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    table.add_column("Total", no_wrap=True)
-    for header in ("Old", "New", "Delta", "Change"):
-        table.add_column(header, justify="right", no_wrap=True)
+
+def _totals_grid(diff: Diff, style: Style) -> Grid:
+    columns = (Column("Total"), *(Column(header, right=True) for header in ("Old", "New", "Delta", "Change")))
     by_metric = {total.metric: total for total in diff.totals}
+    rows = []
     for label, metric in TOTAL_ROWS:
         total = by_metric[metric]
-        cells = total_cells(total, diff, style)
-        table.add_row(Text(label), *(Text(c) for c in cells), style="bold" if total.differs else None)
-    return table
+        rows.append(Line((label, *total_cells(total, diff, style)), style="bold" if total.differs else ""))
+    return Grid(columns, tuple(rows))

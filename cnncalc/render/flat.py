@@ -9,6 +9,7 @@ from cnncalc.analyze import Report
 from cnncalc.layers import fmt_shape
 from cnncalc.layout import shown
 from cnncalc.render.cells import Style, columns, input_cells, rf_cell, row_cells, weight_cell
+from cnncalc.render.md import md_text
 from cnncalc.render.summary_lines import totals_lines
 
 
@@ -40,22 +41,18 @@ def render_csv(reports: list[Report]) -> str:
     return out.getvalue()
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_markdown(reports: list[Report], human_units: bool) -> str:
     parts: list[str] = []
     for report in reports:
         style = Style(human=human_units, layout=report.layout)
         headers = [header for header, _ in columns(style)]
-        lines = [f"### {report.name}", ""]
+        lines = [f"### {md_text(report.name)}", ""]
         lines.append("| " + " | ".join(headers) + " |")
         lines.append("|" + "|".join("---:" if h in ("Params", "MACs") else "---" for h in headers) + "|")
         for cells in [input_cells(report, style)] + [row_cells(r, style) for r in report.rows]:
-            lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
+            lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
         lines.append("")
-        lines.extend(f"- {line}" for line in totals_lines(report, human_units))
-        lines.extend(f"- warning: {w}" for w in report.warnings)
+        lines.extend(f"- {md_text(line)}" for line in totals_lines(report, human_units))
+        lines.extend(f"- warning: {md_text(w)}" for w in report.warnings)
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"

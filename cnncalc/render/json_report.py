@@ -1,4 +1,4 @@
-"""The JSON report (../shared/design.md section 2; schema documented in the README). Keys are never renamed."""
+"""The JSON report (its keys and their meaning: docs/design.md, "The JSON report"). Keys are never renamed."""
 
 from __future__ import annotations
 

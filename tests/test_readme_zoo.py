@@ -1,0 +1,34 @@
+"""README's table of shipped specs gives each spec's totals as the analyzer computes them (typed figures drift)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cnncalc.analyze import analyze
+from cnncalc.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+ROW = re.compile(r"^\| `(?P<file>[a-z0-9_]+\.yaml)` \| (?P<params>[0-9,]+) \| (?P<macs>[0-9,]+) \|$", re.MULTILINE)
+
+
+def readme_rows() -> dict[str, tuple[int, int]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## The shipped specs", 1)[1].split("\n## ", 1)[0]
+    return {
+        m["file"]: (int(m["params"].replace(",", "")), int(m["macs"].replace(",", ""))) for m in ROW.finditer(section)
+    }
+
+
+def test_the_table_lists_the_torchvision_networks() -> None:
+    assert {"efficientnet_b0.yaml", "mobilenet_v3_small.yaml", "mobilenet_v2.yaml", "resnet50.yaml"} <= set(
+        readme_rows()
+    )
+
+
+@pytest.mark.parametrize("file", sorted(readme_rows()))
+def test_readme_totals_are_the_analyzers(file: str) -> None:
+    totals = analyze(load_spec(str(ROOT / "specs" / file))).totals
+    assert (totals.params, totals.macs) == readme_rows()[file]
