@@ -42,7 +42,7 @@ VALUE_FILES = {  # the input values shipped for a spec (`cnncalc run --input FIL
     "conv_gradients": "grid_4x4.yaml",
     "batch_mean": "batch_of_three.yaml",
 }
-EXEC_BUDGET = "300000"  # run/verify: a tiny MAC budget keeps them fast; larger networks are refused at once
+EXEC_BUDGET = "1000000"  # run/verify: a tiny MAC budget keeps them fast; larger networks are refused at once
 
 # Command -> weight. Everything parses the spec; run, verify and fuse also execute it, so they get a smaller share.
 COMMANDS = {
@@ -400,6 +400,22 @@ def s_swap_kind(ctx: Context, doc: Any) -> str:
     return f"{path}[{index}] {shape[0]} -> {kind}"
 
 
+def s_append_layer(ctx: Context, doc: Any) -> str:
+    """A layer of a kind that fits the input's rank, after the others or late in the network: likely valid."""
+    lists = [(p, items) for p, items in layer_lists(doc) if items]
+    if not lists:
+        return s_new_layer(ctx, doc)
+    shape = doc.get("input") if isinstance(doc, dict) else None
+    rank = f"{len(shape) - 1}d" if isinstance(shape, list) else "2d"
+    fitting = [k for k in ctx.kinds if k["kind"][-2:].lower() == rank or not k["kind"][-2:-1].isdigit()]
+    kind = ctx.rng.choice(fitting or ctx.kinds)
+    layer = new_layer(Context(ctx.rng, [kind], ctx.raw, ctx.executing))
+    path, items = ctx.rng.choice(lists)
+    index = ctx.rng.randint(len(items) // 2, len(items))
+    items.insert(index, layer)
+    return f"{path}[{index}] inserted {layer!r}"
+
+
 def s_new_layer(ctx: Context, doc: Any) -> str:
     lists = layer_lists(doc)
     if not lists:
@@ -641,7 +657,7 @@ def s_shrink_input(ctx: Context, doc: Any) -> str:
         return "input not shrunk"
     shape = doc["input"]
     spatial = range(0, len(shape) - 1) if doc.get("layout") == "hwc" else range(1, len(shape))
-    size = ctx.rng.choice([1, 2, 4, 8, 16, 32])
+    size = ctx.rng.choice([1, 2, 4, 8, 16])
     for axis in spatial:
         if isinstance(shape[axis], int):
             shape[axis] = size
@@ -655,6 +671,7 @@ STRUCTURE_OPS = [
     (s_unknown_argument, 4),
     (s_swap_kind, 8),
     (s_new_layer, 8),
+    (s_append_layer, 3),
     (s_reorder, 8),
     (s_inputs, 5),
     (s_name, 4),
@@ -664,6 +681,15 @@ STRUCTURE_OPS = [
     (s_blocks, 5),
     (s_deep, 1),
     (s_long, 1),
+]
+
+
+GENTLE_OPS = [
+    (s_plausible_argument, 10),
+    (s_number_edge, 4),
+    (s_append_layer, 10),
+    (s_swap_kind, 2),
+    (s_reorder, 2),
 ]
 
 
@@ -903,17 +929,21 @@ def make_case(seed: str, index: int, kinds: list[dict[str, Any]]) -> Case:
 
 
 def mutant_text(ctx: Context, base: str) -> tuple[str, list[str]]:
+    """Gentle mutants (mostly valid: they reach the layer rules and the executor), structure mutants (also
+    invalid ones: the spec checks), text mutants (the YAML reader)."""
     rng = ctx.rng
     mutations: list[str] = []
     text = spec_texts()[base]
-    if rng.random() < 0.6 or ctx.executing:
+    gentle = rng.random() < (0.7 if ctx.executing else 0.3)
+    if gentle or rng.random() < 0.5 or ctx.executing:
         doc = copy.deepcopy(spec_documents()[base])
-        if ctx.executing and (base not in SMALL or rng.random() < 0.5):
+        if ctx.executing and rng.random() < 0.8:
             mutations.append(s_shrink_input(ctx, doc))
-        for _ in range(weighted(rng, {0: 1, 1: 10, 2: 6, 3: 3}) if ctx.executing else weighted(rng, {1: 8, 2: 4})):
-            mutations.append(weighted(rng, STRUCTURE_OPS)(ctx, doc))
+        counts = {0: 1, 1: 10, 2: 6, 3: 3} if ctx.executing else {1: 8, 2: 4}
+        for _ in range(weighted(rng, counts)):
+            mutations.append(weighted(rng, GENTLE_OPS if gentle else STRUCTURE_OPS)(ctx, doc))
         text = dump(doc, ctx.raw)
-        if rng.random() < 0.25:
+        if not gentle and rng.random() < 0.25:
             text, what = weighted(rng, TEXT_OPS)(ctx, text)
             mutations.append(what)
     else:
@@ -935,7 +965,8 @@ def command_argv(ctx: Context, command: str, base: str, text: str, files: dict[s
         argv = ["summary", mutant, "--format", fmt]
         argv += maybe(rng, 0.15, "--batch", rng.choice(["2", "7", "1000000", str(10**12), str(10**30)]))
         argv += maybe(rng, 0.2, "--human") + maybe(rng, 0.1, "--layout", rng.choice(["hwc", "chw"]))
-        return argv + maybe(rng, 0.1, "--dtype", rng.choice(["float16", "int8", "float64", "bfloat16"]))
+        argv += maybe(rng, 0.1, "--dtype", rng.choice(["float16", "int8", "float64", "bfloat16"]))
+        return argv + width(rng)
     if command == "explain":
         argv = ["explain", mutant, "--format", rng.choice(["table", "json"])]
         names = re.findall(r"name: ([\w.\-]+)", text)
@@ -964,7 +995,8 @@ def command_argv(ctx: Context, command: str, base: str, text: str, files: dict[s
         files["original.yaml"] = spec_texts()[base]
         pair = ["{dir}/original.yaml", mutant] if rng.random() < 0.5 else [mutant, "{dir}/original.yaml"]
         argv = ["diff", *pair, "--format", rng.choice(["table", "json", "markdown"])]
-        return argv + maybe(rng, 0.3, "--all") + maybe(rng, 0.3, "--exit-code") + maybe(rng, 0.1, "--human")
+        argv += maybe(rng, 0.3, "--all") + maybe(rng, 0.3, "--exit-code") + maybe(rng, 0.1, "--human")
+        return argv + width(rng)
     if command == "run":
         argv = ["run", mutant, "--max-macs", EXEC_BUDGET, "--seed", str(rng.choice([0, 1, 7, 2**40]))]
         argv += ["--format", rng.choice(["table", "json"]), "--mode", rng.choice(["eval", "train"])]
@@ -978,12 +1010,18 @@ def command_argv(ctx: Context, command: str, base: str, text: str, files: dict[s
     if command == "verify":
         argv = ["verify", mutant, "--max-macs", EXEC_BUDGET, "--format", rng.choice(["table", "json"])]
         argv += maybe(rng, 0.3, "--mode", "train") + maybe(rng, 0.3, "--seed", str(rng.choice([0, 3, 99])))
-        return argv + maybe(rng, 0.2, "--input", rng.choice(["1x8x8", "3x4x4", "8", "2x3", "1x1x1x1", "0x4x4"]))
+        argv += maybe(rng, 0.2, "--input", rng.choice(["1x8x8", "3x4x4", "8", "2x3", "1x1x1x1", "0x4x4"]))
+        return argv + width(rng)
     # fuse: the spec to a file, the report to stdout
     argv = ["fuse", mutant, "-o", "{dir}/fused.yaml", "--format", rng.choice(["table", "json"])]
     if base in SMALL and rng.random() < 0.4 or rng.random() < 0.03:
         argv += ["--seed-weights", str(rng.choice([0, 1, 5]))]
     return argv + maybe(rng, 0.15, "--input", rng.choice(["1x8x8", "3x4x4", "2x2", "1x1x1"]))
+
+
+def width(rng: random.Random) -> list[str]:
+    """--width for the table commands (the COLUMNS variable is drawn apart)."""
+    return maybe(rng, 0.15, "--width", rng.choice(["0", "1", "20", "40", "60", "80", "200", "100000"]))
 
 
 def values_text(ctx: Context, text: str) -> str:

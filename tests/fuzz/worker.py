@@ -185,7 +185,7 @@ def check_exit(case: Case, code: Any, out: CappedText, err: CappedText, seconds:
         problem = _json_problem(out.getvalue())
         if problem:
             return Outcome(case.index, "json", code, seconds, f"json {case.command}: {problem}", problem, tail)
-    return Outcome(case.index, "ok", code, seconds)
+    return Outcome(case.index, "ok", code, seconds, message=stderr.strip().partition("\n")[0][:300])
 
 
 def _prints_json(argv: list[str]) -> bool:
