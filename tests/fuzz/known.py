@@ -9,6 +9,7 @@ spec and the command line).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -124,6 +125,8 @@ KNOWN: list[Known] = [
 
 
 def match(case: Case, outcome: Outcome) -> Known | None:
+    if os.environ.get("CNNCALC_FUZZ_NO_KNOWN"):  # report the known failures as failures too
+        return None
     text = case.mutant + "\n" + " ".join(case.argv)
     for known in KNOWN:
         if known.commands and case.command not in known.commands:

@@ -919,6 +919,8 @@ def make_case(seed: str, index: int, kinds: list[dict[str, Any]]) -> Case:
     else:
         base = rng.choice(names)
     text, mutations = mutant_text(ctx, base)
+    for key, raw in registry.items():  # the descriptions show what the text holds
+        mutations = [m.replace(repr(key), raw).replace(key, raw) for m in mutations]
     files = {"mutant.yaml": text}
     argv = command_argv(ctx, command, base, text, files)
     env = {"COLUMNS": rng.choice(["80", "80", "100", "0", "1", "20", "40", "60", "200"])} if rng.random() < 0.5 else {}
