@@ -75,6 +75,12 @@ def _allocates() -> None:
     bytearray(3 * 1024**3)
 
 
+def _grows() -> None:
+    chunks = []
+    while True:  # gradual exhaustion: the MemoryError's traceback may be cut short, the watcher's stack is not
+        chunks.append(bytearray(8 * 1024 * 1024))
+
+
 def _exits_3() -> None:
     sys.exit(3)
 
@@ -103,6 +109,7 @@ def _exits_cleanly() -> None:
         (_loops, "timeout", "timeout at test_fuzz.py:_loops"),
         (_loops_in_c, "timeout", "timeout at test_fuzz.py:_loops_in_c"),
         (_allocates, "memory", "memory MemoryError at test_fuzz.py:_allocates"),
+        (_grows, "memory", "memory MemoryError at test_fuzz.py:_grows"),
         (_exits_3, "exit-code", "exit-code 3"),
         (_segfaults, "crash", "crash at test_fuzz.py:_segfaults"),
         (_prints_nan, "json", "json summary: NaN is not JSON"),

@@ -28,6 +28,7 @@ import resource
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -100,9 +101,12 @@ def _in_package(file: str) -> bool:
 
 
 def dumped_frames(log: str) -> list[tuple[str, str]]:
-    """The main thread's stack in a faulthandler dump, innermost last (faulthandler writes it innermost first)."""
-    stack = log.split("(most recent call first):")[1] if "(most recent call first):" in log else log
-    stack = re.split(r"\n\s*\n|Thread 0x|Current thread", stack)[0]
+    """The main thread's stack in a faulthandler dump, innermost last (faulthandler writes it innermost first).
+    The dump holds every thread; the main one is named by the id the worker wrote at its start (MAIN_THREAD)."""
+    main = re.search(r"^main thread (0x[0-9a-f]+)$", log, re.M)
+    blocks = re.split(r"^(?:Current thread|Thread) (0x[0-9a-f]+) \(most recent call first\):$", log, flags=re.M)
+    stacks = dict(zip(blocks[1::2], blocks[2::2], strict=True))
+    stack = stacks.get(main.group(1), "") if main else next(iter(stacks.values()), "")
     return list(reversed(re.findall(r'File "([^"]+)", line \d+ in (\S+)', stack)))
 
 
@@ -110,15 +114,44 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise CaseTimeout()
 
 
+def _address_space() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def _limit_memory(megabytes: int) -> None:
     """Bound the address space to the worker's size now plus `megabytes` (the parent may hold a large torch)."""
-    with open("/proc/self/statm") as statm:
-        current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    limit = current + megabytes * 1024 * 1024
+    limit = _address_space() + megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+class MemoryWatch(threading.Thread):
+    """Notes the main thread's stack when the address space passes 3/4 of the limit: where the memory went, even
+    when the MemoryError's own traceback is cut short (unwinding needs memory too)."""
+
+    def __init__(self, megabytes: int) -> None:
+        super().__init__(daemon=True)
+        self.threshold = _address_space() + megabytes * 1024 * 1024 * 3 // 4
+        self.main_id = threading.get_ident()
+        self.stack: list[tuple[str, str]] | None = None
+        self.armed = False
+
+    def arm(self) -> None:
+        self.stack = None
+        self.armed = True
+
+    def run(self) -> None:
+        while True:
+            time.sleep(0.02)
+            if self.armed and self.stack is None and _address_space() > self.threshold:
+                frame = sys._current_frames().get(self.main_id)
+                if frame is not None:
+                    self.stack = [(f.filename, f.name) for f in traceback.extract_stack(frame)]
+                del frame
+
+
 _CRASHLOG: Any = None  # the worker's faulthandler file: the stack of a crash or of the watchdog lands here
+_WATCH: MemoryWatch | None = None
 
 
 def run_case(case: Case, directory: str, timeout: float, main: Callable[[], None]) -> Outcome:
@@ -133,6 +166,8 @@ def run_case(case: Case, directory: str, timeout: float, main: Callable[[], None
     code: Any = None
     failure: tuple[str, BaseException] | None = None
     start = time.perf_counter()
+    if _WATCH is not None:
+        _WATCH.arm()
     # At the deadline the watchdog thread writes the stack (even while one long C call holds the interpreter, when
     # the alarm's handler cannot run yet); the alarm then ends the command, or the parent ends the worker.
     faulthandler.dump_traceback_later(timeout, exit=False, file=_CRASHLOG or sys.__stderr__)
@@ -151,6 +186,8 @@ def run_case(case: Case, directory: str, timeout: float, main: Callable[[], None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         faulthandler.cancel_dump_traceback_later()
+        if _WATCH is not None:
+            _WATCH.armed = False
         seconds = time.perf_counter() - start
         sys.stdout, sys.stderr, sys.stdin, sys.argv = saved[:4]
         os.environ.clear()
@@ -163,6 +200,9 @@ def run_case(case: Case, directory: str, timeout: float, main: Callable[[], None
             return Outcome(case.index, kind, None, seconds, f"timeout at {where(frames)}", "no answer", log[-4000:])
         frames = [(f.filename, f.name) for f in traceback.extract_tb(error.__traceback__)]
         detail = "".join(traceback.format_exception(error))
+        if kind == "memory" and _WATCH is not None and _WATCH.stack:
+            frames = _WATCH.stack
+            detail = "where the memory went (at 3/4 of the limit):\n" + "\n".join(f"  {f}: {n}" for f, n in frames)
         signature = f"{kind} {type(error).__name__} at {where(frames)}"
         return Outcome(case.index, kind, None, seconds, signature, str(error)[:2000], detail)
     return check_exit(case, code, out, err, seconds)
@@ -210,16 +250,19 @@ def crash_log() -> str:
     """What the watchdog wrote (it writes at the deadline, a moment before the alarm; wait a little for it)."""
     if _CRASHLOG is None:
         return ""
+    text = ""
     for _ in range(50):
         text = Path(_CRASHLOG.name).read_text(errors="replace")
-        if text:
-            return text
+        if "most recent call first" in text:
+            break
         time.sleep(0.02)
-    return ""
+    return text
 
 
 def worker_main(conn: Connection, directory: str, timeout: float, megabytes: int, main: Callable[[], None]) -> None:
-    global _CRASHLOG
+    global _CRASHLOG, _WATCH
+    _WATCH = MemoryWatch(megabytes)
+    _WATCH.start()
     _limit_memory(megabytes)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -231,6 +274,8 @@ def worker_main(conn: Connection, directory: str, timeout: float, megabytes: int
             return
         crashlog.seek(0)
         crashlog.truncate()
+        crashlog.write(f"main thread 0x{threading.get_ident():016x}\n")
+        crashlog.flush()
         outcome = run_case(case, directory, timeout, main)
         conn.send(outcome)
         if outcome.kind in RETIRING:
