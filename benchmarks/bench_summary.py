@@ -375,9 +375,9 @@ def section_sizes(sizes: tuple[int, ...]) -> Callable[[int], str]:
 
     generate, form = spec_generator()
     print(f"\n3. Generated specs, text to report (parse_spec + analyze): {form}")
-    c_loader = _Loader.__name__.startswith("C")
+    c_loader = issubclass(_Loader, getattr(yaml, "CSafeLoader", ()))
     print(
-        f"        yaml.__with_libyaml__ = {yaml.__with_libyaml__}; cnncalc loads with {_Loader.__name__}"
+        f"        yaml.__with_libyaml__ = {yaml.__with_libyaml__}; cnncalc loads with {_Loader.__mro__[1].__name__}"
         + ("" if c_loader else "  <- pure-Python YAML parsing, several times slower")
     )
     per_layer: dict[int, float] = {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from math import prod
 from typing import Any, NamedTuple
 
-from cnncalc.errors import UsageError
-from cnncalc.graph import NETWORK_INPUT, Graph
+from cnncalc.errors import LayerError, UsageError
+from cnncalc.graph import NETWORK_INPUT, Graph, located
 from cnncalc.layers import Shape
 from cnncalc.receptive import ReceptiveField, receptive_fields
 from cnncalc.speed import paused_gc
@@ -93,6 +93,10 @@ def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
         layer = node.bound()
         known = figures.get(id(layer))
         if known is None:
+            try:
+                layer.check_batch_size(batch)
+            except LayerError as error:
+                raise located(graph.file, node, error) from None
             weights = layer.weights()
             buffers = layer.buffers()
             known = figures[id(layer)] = (

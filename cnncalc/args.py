@@ -6,6 +6,8 @@ declaration is data, so the same table drives validation, defaults, did-you-mean
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, NamedTuple
 
 from cnncalc.errors import LayerError
@@ -39,10 +41,57 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, float) and value.is_integer():
-        return f"{value!r} (a float)"
+        return repr(str(value))
+    if isinstance(value, float):
+        if value != value:
+            return ".nan (not a number)"
+        if value in (_INF, -_INF):
+            return f"{'-' if value < 0 else ''}.inf (infinite)"
+        if value.is_integer():
+            return f"{value!r} (a float)"
     return repr(value) if not isinstance(value, (list, dict)) else str(value)
+
+
+_INF = float("inf")
+# Forms YAML 1.1 (PyYAML, older tools) reads as booleans or numbers, and YAML 1.2's core schema as text (the
+# pattern is compiled on the error path only).
+_YAML11_BOOLEANS = {"yes": "true", "no": "false", "on": "true", "off": "false", "y": "true", "n": "false"}
+_YAML11_NUMBER = r"[-+]?(?:0b[01_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[0-9_]*_[0-9_]*(?:\.[0-9_]*)?)"
+
+
+def form_hint(value: Any, integer: bool = False) -> str | None:
+    """What to write instead, for a value whose form is the likely mistake (YAML 1.1 habits, Python forms);
+    `integer`: an integer was expected (so 1e3 or 2.0 should be written 1000 or 2)."""
+    if integer and isinstance(value, float) and value.is_integer():
+        return f"write {int(value)}: an integer is written without a decimal point or exponent (1e3 is a float)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "cnncalc computes exact values, and infinity and NaN have none: give a finite number"
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.lower() in _YAML11_BOOLEANS:
+        return f"YAML 1.2 reads {text} as text, not a boolean: write {_YAML11_BOOLEANS[text.lower()]}"
+    if re.fullmatch(_YAML11_NUMBER, text):
+        return f"YAML 1.2 reads {text} as text, not a number: write the number in decimal, without '_' or ':'"
+    if text.lower() in (".inf", "-.inf", "+.inf", ".nan", "inf", "-inf", "nan", "infinity", "-infinity"):
+        return "cnncalc computes exact values, and infinity and NaN have none: give a finite number"
+    return _python_hint(text)
+
+
+def _python_hint(text: str) -> str | None:
+    from cnncalc.pyliteral import LiteralError, NotATuple, looks_like_tuple, parse_tuple_or_none
+
+    if not looks_like_tuple(text):
+        return None
+    try:
+        value = parse_tuple_or_none(text)
+    except NotATuple as error:
+        return error.message
+    except LiteralError as error:
+        return (
+            f"{text} is not a Python tuple: {error.message} (at character {error.offset + 1}); or write a list: [7, 7]"
+        )
+    return f"the tuple {text} reads as the list {value}"
 
 
 def is_int(value: Any) -> bool:
@@ -71,7 +120,8 @@ class ArgType:
         raise NotImplementedError
 
     def fail(self, value: Any, dims: int) -> LayerError:
-        return LayerError(f"expected {self.expected(dims)}, got {describe(value)}")
+        expected = self.expected(dims)
+        return LayerError(f"expected {expected}, got {describe(value)}", hint=form_hint(value, "integer" in expected))
 
     def json_schema(self, dims: int) -> dict[str, Any]:
         """The JSON Schema (draft-07) of the values `parse` accepts: their form, as far as JSON Schema can say it
@@ -110,10 +160,13 @@ class Int(ArgType):
 
 
 class Float(ArgType):
-    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False) -> None:
+    def __init__(
+        self, min: float | None = None, max: float | None = None, min_open: bool = False, infinite: bool = False
+    ) -> None:
         self.min = min
         self.max = max
         self.min_open = min_open  # min itself excluded (eps > 0)
+        self.infinite = infinite  # +-infinity allowed (Hardtanh's bounds: no clipping on that side); NaN never
 
     def expected(self, dims: int) -> str:
         if self.min is not None and self.max is not None:
@@ -123,8 +176,15 @@ class Float(ArgType):
         return "a number"
 
     def parse(self, value: Any, dims: int) -> float | int:
+        """A finite number: every command computes with it exactly (run, verify, fuse, explain), and infinity and
+        NaN have no exact value (PyTorch would only propagate them). Infinity only where the kind gives it a
+        meaning every command handles (`infinite`)."""
         if not is_number(value):
             raise self.fail(value, dims)
+        if isinstance(value, float) and not math.isfinite(value) and not (self.infinite and value == value):
+            error = self.fail(value, dims)
+            error.message = f"expected a {'non-NaN' if self.infinite else 'finite'} number, got {describe(value)}"
+            raise error
         if self.min is not None and (value < self.min or (self.min_open and value == self.min)):
             raise self.fail(value, dims)
         if self.max is not None and value > self.max:
@@ -164,7 +224,7 @@ class Choice(ArgType):
         if value not in self.choices or not isinstance(value, str):
             error = self.fail(value, dims)
             if isinstance(value, str):
-                error.hint = did_you_mean(value, self.choices)
+                error.hint = did_you_mean(value, self.choices) or error.hint
             raise error
         return value
 
@@ -215,7 +275,7 @@ class Padding(ArgType):
         except LayerError:
             error = self.fail(value, dims)
             if isinstance(value, str):
-                error.hint = did_you_mean(value, ("same", "valid"))
+                error.hint = did_you_mean(value, ("same", "valid")) or error.hint
             raise error from None
 
     def json_schema(self, dims: int) -> dict[str, Any]:
@@ -272,6 +332,12 @@ class Arg(NamedTuple):
     doc: str = ""
     inferred: bool = False  # an input size (in_channels, ...): inferred from the graph, checked when given
     pytorch: bool = True  # False for cnncalc's own arguments (conv's flip), which torch.nn does not take
+    keyword_only: bool = False  # torch.nn takes it by name only (BatchNorm's bias): not a positional argument
+
+
+def positional_names(declared: tuple[Arg, ...]) -> list[str]:
+    """The arguments torch.nn's constructor takes by position, in its order (a printed layer's leading values)."""
+    return [a.name for a in declared if a.pytorch and not a.keyword_only]
 
 
 def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int, kind: str) -> dict[str, Any]:
@@ -294,7 +360,7 @@ def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int,
                 parsed[arg.name] = None
                 continue
             try:
-                parsed[arg.name] = arg.type.parse(value, dims)
+                parsed[arg.name] = parse_value(arg.type, value, dims)
             except LayerError as error:
                 error.message = f"{arg.name}: {error.message}"
                 error.arg = arg.name
@@ -304,6 +370,41 @@ def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int,
         else:
             parsed[arg.name] = _parsed_default(arg, dims)
     return parsed
+
+
+def parse_value(arg_type: ArgType, value: Any, dims: int) -> Any:
+    """`arg_type.parse`, where a value refused as text is read again as the Python form it may be, as copied from
+    `print(model)`: a tuple `(7, 7)` for a list, `None` for null (whether YAML saw it quoted or not)."""
+    try:
+        return arg_type.parse(value, dims)
+    except LayerError:
+        python = _python_form(value)
+        if python is _NOT_PYTHON:
+            raise
+    return arg_type.parse(python, dims)
+
+
+_NOT_PYTHON: Any = _Marker("NOT_PYTHON")
+
+
+def python_form(value: Any) -> Any:
+    """`value` read as the Python tuple or None it spells (`(3, 224, 224)` -> [3, 224, 224]), else unchanged."""
+    python = _python_form(value)
+    return value if python is _NOT_PYTHON else python
+
+
+def _python_form(value: Any) -> Any:
+    if not isinstance(value, str):
+        return _NOT_PYTHON
+    text = value.strip(" \t\r\n")  # cnncalc.pyliteral.WHITESPACE
+    if not text.startswith("(") and text != "None":
+        return _NOT_PYTHON
+    from cnncalc.pyliteral import LiteralError, parse_tuple_or_none
+
+    try:
+        return parse_tuple_or_none(value)
+    except LiteralError:
+        return _NOT_PYTHON  # the first error stands, with form_hint's reason
 
 
 _defaults: dict[tuple[int, int], Any] = {}

@@ -86,6 +86,11 @@ def _reflow_help() -> None:
 
 def main() -> None:
     _reflow_help()
+    # Exact figures (a product of huge axes, an executed value) may have more digits than Python's guard against
+    # slow int parsing (4,300) lets str() print. The guard is not needed for reading: the YAML loader refuses
+    # integers that long itself. (Python before 3.10.7 has no guard.)
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
     try:
         try:
             app()

@@ -5,13 +5,16 @@ executor checks the analyzers instead of repeating them."""
 from __future__ import annotations
 
 import random
-from math import gcd, isqrt, lcm, prod
+from functools import lru_cache
+from math import lcm, prod
 from operator import mul
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.tensor import DIGITS
 
 if TYPE_CHECKING:
+    from decimal import Context as DecimalContext
+    from decimal import Decimal
     from fractions import Fraction
 
     from cnncalc.tensor import Tensor
@@ -50,37 +53,166 @@ class Context:
         self.stats.setdefault(self.layer, {}).update(stats)
 
 
+# -- 40-digit arithmetic ----------------------------------------------------------------------------------------
+#
+# Where a value leaves the rationals (exp, erf, square roots), it is computed with a fixed number of digits, exp in
+# binary fixed point (exp_ratio), the rest in decimal floating point at WORKING_DIGITS, and handed back as a ratio
+# of ints. The work is bounded whatever the argument: the argument is first read to a fixed number of digits (one
+# integer division, linear in its length), exp reduces the range itself (exp(-1e6) costs what exp(-1) costs), and
+# a result whose magnitude is below 10**-UNDERFLOW becomes 0 rather than a ratio of 434,294-digit integers. That is
+# far below what an approximate tensor keeps anyway (layers/norm.py's ratio_tensor: 10**-400 absolute) and below
+# float64's smallest value (5e-324), so no figure the executor prints changes.
+
+WORKING_DIGITS = DIGITS + 10  # significant digits of the decimal arithmetic behind each approximate value
+UNDERFLOW = 500  # an approximate result below 10**-UNDERFLOW in magnitude is 0
+_LOG10_2 = 0.30102999566398120
+
+
+@lru_cache
+def working(extra: int = 0) -> DecimalContext:
+    """A decimal context of WORKING_DIGITS + extra digits whose exponents never overflow or underflow (decimal's
+    default range stops at 10**999999, below which exp would return 0 with no error)."""
+    from decimal import MAX_EMAX, MIN_EMIN
+    from decimal import Context as DecimalContext
+
+    return DecimalContext(prec=WORKING_DIGITS + extra, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def decimal_exponent(numerator: int, denominator: int) -> int:
+    """The decimal exponent of |numerator / denominator| (numerator != 0), within one: from bit lengths, O(1)."""
+    return int((abs(numerator).bit_length() - denominator.bit_length()) * _LOG10_2)
+
+
+def to_decimal(value: Fraction | int, digits: int = WORKING_DIGITS) -> Decimal:
+    """value rounded toward zero to at least `digits` significant digits (see decimal_of)."""
+    return decimal_of(value.numerator, value.denominator, digits)
+
+
+def decimal_of(numerator: int, denominator: int, digits: int = WORKING_DIGITS) -> Decimal:
+    """numerator / denominator (denominator > 0) rounded toward zero to at least `digits` significant digits. One
+    integer division whose quotient has about `digits` digits, so the cost is linear in the operands' lengths
+    (decimal's own conversion of a long int is quadratic: 0.2 s for 100,000 digits; so is a Fraction's gcd)."""
+    from decimal import Decimal
+
+    if numerator == 0:
+        return Decimal(0)
+    size = abs(numerator)
+    if denominator == 1 and size.bit_length() < 3.3 * digits:
+        return Decimal(numerator)  # exactly
+    shift = digits + 2 - decimal_exponent(size, denominator)  # the quotient gets digits + 1 to digits + 3 digits
+    mantissa = (size * 10**shift) // denominator if shift >= 0 else size // (denominator * 10**-shift)
+    return Decimal(f"{'-' if numerator < 0 else ''}{mantissa}E{-shift}")
+
+
+def argument(value: Fraction | int) -> Decimal:
+    """value as the argument of exp or erf: WORKING_DIGITS + 5 significant digits and as many more as its integer
+    part has, so that exp(value) keeps WORKING_DIGITS relative digits (the error of exp(x) is x's absolute one)."""
+    numerator = value.numerator
+    if numerator == 0:
+        return to_decimal(value)
+    whole = max(0, decimal_exponent(numerator, value.denominator) + 1)
+    return to_decimal(value, WORKING_DIGITS + 5 + whole)
+
+
+def to_ratio(value: Decimal, flush: bool = True) -> tuple[int, int]:
+    """A finite decimal as a ratio of ints; with `flush`, 0 where |value| < 10**-UNDERFLOW (see above)."""
+    if not value or (flush and value.adjusted() < -UNDERFLOW):
+        return 0, 1
+    return value.as_integer_ratio()
+
+
+# Below this, exp is taken as 0 without computing it: e**EXP_FLOOR is 10**-(UNDERFLOW + 400), too small to count
+# even multiplied by the largest float a spec can write (1.8e308, an ELU's alpha). Many values a deep stack of
+# generated integer weights reaches lie beyond it.
+EXP_FLOOR = -int((UNDERFLOW + 400) * 2.302585092994046)
+
+
+EXP_BITS = 240  # binary digits of exp_ratio's fixed-point arithmetic: 72 decimal digits, 60 after the squarings
+_HALVINGS = 10  # exp(r) as exp(r / 2**10) squared ten times: a short series
+
+
+@lru_cache
+def _ln2(bits: int) -> int:
+    """ln(2) * 2**bits, rounded down."""
+    context = working(bits // 3 - WORKING_DIGITS + 20)
+    return int(context.multiply(context.ln(2), context.power(2, bits)))
+
+
+def exp_ratio(value: Fraction | int) -> tuple[int, int]:
+    """exp(value) as a ratio of ints (a power of two below), good to 60 significant digits; 0 below e**EXP_FLOOR.
+
+    In binary fixed point with EXP_BITS digits after the point, three times faster than decimal's exp: value is
+    read once (an integer division, linear in its length), reduced to r = value - k ln 2 with |r| <= ln(2) / 2,
+    exp(r / 2**_HALVINGS) summed as a series of some ten terms and squared back; then exp(value) = 2**k exp(r).
+    The error of the fixed point is absolute in value, hence relative in exp(value): 2**-200 or better for any
+    value above EXP_FLOOR."""
+    if value < EXP_FLOOR:
+        return 0, 1
+    if value == 0:
+        return 1, 1  # the one rational value
+    bits = EXP_BITS
+    x = (value.numerator << bits) // value.denominator
+    ln2 = _ln2(bits)
+    k = (2 * x + ln2) // (2 * ln2)  # the nearest integer to value / ln 2
+    r = (x - k * ln2) >> _HALVINGS
+    term = total = 1 << bits
+    n = 1
+    while term:
+        term = (term * r >> bits) // n
+        total += term
+        n += 1
+    for _ in range(_HALVINGS):
+        total = total * total >> bits
+    return (total << (k - bits), 1) if k >= bits else (total, 1 << (bits - k))
+
+
+def shortened(value: Fraction) -> Fraction:
+    """value itself where its denominator is short (the executor's tensors keep theirs below 10**400 or so), else
+    value rounded to WORKING_DIGITS + 10 significant digits (0 below 10**-UNDERFLOW): what an approximate function
+    needs of the argument it multiplies by, so that results stay short ratios whatever the input was written with."""
+    from fractions import Fraction
+
+    if value.denominator.bit_length() <= 2048:
+        return value
+    rounded = to_decimal(value, WORKING_DIGITS + 10)
+    return Fraction(*to_ratio(rounded)) if rounded.adjusted() >= -UNDERFLOW else Fraction(0)
+
+
+def expm1_decimal(value: Fraction | int) -> Decimal:
+    """exp(value) - 1 to WORKING_DIGITS significant digits. Near 0 the subtraction cancels as many leading digits
+    as value has leading zeros, so exp is taken with that many more (at most WORKING_DIGITS more: below
+    10**-WORKING_DIGITS, value + value**2 / 2 is exp(value) - 1 to twice the digits kept)."""
+    numerator, denominator = value.numerator, value.denominator
+    if numerator == 0:
+        return to_decimal(0)
+    if value < EXP_FLOOR:
+        return to_decimal(-1)
+    magnitude = decimal_exponent(numerator, denominator)
+    if magnitude < -WORKING_DIGITS:
+        context = working(5)
+        x = to_decimal(value, WORKING_DIGITS + 5)
+        return context.add(x, context.divide(context.multiply(x, x), 2))
+    lost = max(0, -magnitude) + 2
+    context = working(lost)
+    whole = max(0, magnitude + 1)
+    x = to_decimal(value, WORKING_DIGITS + lost + 5 + whole)
+    return working().plus(context.subtract(context.exp(x), 1))
+
+
+def expm1_ratio(value: Fraction | int) -> tuple[int, int]:
+    """exp(value) - 1 as a ratio of ints, good to DIGITS significant digits (0 below 10**-UNDERFLOW)."""
+    return to_ratio(expm1_decimal(value))
+
+
 def sqrt_ratio(numerator: int, denominator: int) -> tuple[int, int]:
-    """sqrt(numerator / denominator) as a ratio of ints, good to DIGITS significant digits (rounded down)."""
+    """sqrt(numerator / denominator) as a ratio of ints, good to DIGITS significant digits, in time linear in
+    the operands' lengths; a power of ten as the denominator (never flushed to 0: it is divided by)."""
     if numerator < 0 or denominator <= 0:
         raise ValueError("square root of a negative number")
     if numerator == 0:
         return 0, 1
-    # Scale so the integer square root has at least DIGITS digits whatever the magnitude.
-    shift = DIGITS + max(0, len(str(denominator)) - len(str(numerator))) // 2 + 1
-    scale = 10**shift
-    root = isqrt(numerator * denominator * scale * scale)
-    out_den = denominator * scale
-    common = gcd(root, out_den)
-    return root // common, out_den // common
-
-
-def exp_ratio(value: Fraction | int) -> tuple[int, int]:
-    """exp(value) as a ratio of ints, good to DIGITS significant digits."""
-    from decimal import Context as DecimalContext
-    from decimal import Decimal
-
-    context = DecimalContext(prec=DIGITS + 10)
-    numerator = getattr(value, "numerator", value)
-    denominator = getattr(value, "denominator", 1)
-    result = context.divide(Decimal(numerator), Decimal(denominator)).exp(context)
-    return result.as_integer_ratio()
-
-
-def tanh_ratio(value: Fraction | int) -> tuple[int, int]:
-    """tanh(value) = (e^2x - 1) / (e^2x + 1) as a ratio of ints, good to DIGITS significant digits."""
-    p, q = exp_ratio(2 * value)
-    return p - q, p + q
+    context = working()
+    return to_ratio(context.sqrt(decimal_of(numerator, denominator, WORKING_DIGITS + 5)), flush=False)
 
 
 def source_index(i: int, size: int, mode: str) -> int | None:

@@ -43,8 +43,9 @@ class RecordingParams(dict):  # type: ignore[type-arg]
         return super().__getitem__(name)
 
 
-def weights_for(graph: Graph, seed: int) -> Weights:
-    """Every layer's weights and buffers: the spec's `weights` where given, else small seeded integers."""
+def weights_for(graph: Graph, seed: int, generate: bool = True) -> Weights:
+    """Every layer's weights and buffers: the spec's `weights` where given, else small seeded integers (without
+    `generate`, only the spec's: nothing is allocated for the entries it does not give)."""
     weights: Weights = {}
     for node in graph.nodes:
         layer = node.bound()
@@ -65,7 +66,7 @@ def weights_for(graph: Graph, seed: int) -> Weights:
         for name, shape in declared.items():
             if name in given:
                 values[name] = _given_tensor(graph, node, name, given[name], shape)
-            else:
+            elif generate:
                 rng = random.Random(f"{seed}:{node.name}:{name}")
                 values[name] = Tensor(shape, layer.initial_values(name, prod(shape), rng))
         weights[node.name] = values

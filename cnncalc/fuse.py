@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from math import isqrt, lcm, prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cnncalc.compute import sqrt_ratio
-from cnncalc.errors import CnncalcError, LayerError, SpecError
+from cnncalc.budget import DEFAULT_MAX_ELEMENTS, PRACTICAL, units_up
+from cnncalc.compute import decimal_exponent, sqrt_ratio
+from cnncalc.errors import CnncalcError, LayerError, SpecError, UsageError
 from cnncalc.execute import Weights, weights_for
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, located
 from cnncalc.layers import Layer, fmt_shape
@@ -170,7 +171,7 @@ def round_significant(numerator: int, denominator: int, digits: int = DIGITS) ->
     if numerator == 0:
         return Fraction(0)
     size = abs(numerator)
-    shift = digits - (len(str(size)) - len(str(denominator)))  # within one of the right shift; settled below
+    shift = digits - 1 - decimal_exponent(size, denominator)  # within one of the right shift; settled below
     while True:
         top, bottom = (size * 10**shift, denominator) if shift >= 0 else (size, denominator * 10**-shift)
         mantissa = (2 * top + bottom) // (2 * bottom)
@@ -266,15 +267,32 @@ def given_values(graph: Graph, nodes: list[Node]) -> Weights:
     carriers = [n for n in nodes if n.values is not None]
     if not carriers:
         return {}
-    generated = weights_for(_subgraph(graph, carriers), 0)  # fills what is not given too: dropped below
-    return {n.name: {k: v for k, v in generated[n.name].items() if k in n.values} for n in carriers}
+    return weights_for(_subgraph(graph, carriers), 0, generate=False)
 
 
-def fuse(graph: Graph, seed: int | None = None) -> Fusion:
+def check_seeded_values(graph: Graph, max_elements: int) -> None:
+    """Refuse --seed-weights before generating anything when the network holds more than `max_elements` weights
+    and buffers: each is generated, folded and written out as text (ResNet-18's 11.7 M make some 500 MB)."""
+    count = sum(node.bound().params() + node.bound().buffer_count() for node in graph.nodes)
+    if count <= max_elements:
+        return
+    hint = "without --seed-weights, only the values the spec gives are folded and written"
+    if count <= PRACTICAL:
+        hint += f"; or raise the budget: --max-elements {units_up(count)}"
+    raise UsageError(
+        f"--seed-weights would generate and write {count:,} values (every weight and buffer of the network), above "
+        f"the budget of {max_elements:,} (--max-elements)",
+        hint=hint,
+    )
+
+
+def fuse(graph: Graph, seed: int | None = None, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Fusion:
     """Fold every foldable BatchNorm of `graph`. With `seed`, values come from execute.weights_for(graph, seed)
     (the spec's where given, seeded elsewhere) and every layer carries them; without, only the spec's values are
     folded and kept, and a pair with some values given and some not is an error."""
     pairs, skipped = find_pairs(graph)
+    if seed is not None:
+        check_seeded_values(graph, max_elements)
     # With a seed, every value; without, the spec's own (checked here, so a bad one fails now, not at `run`).
     values = weights_for(graph, seed) if seed is not None else given_values(graph, graph.nodes)
     names = flat_names(graph)

@@ -34,7 +34,9 @@ BYTE_UNITS = {
 COUNTS = {"max_params": "params", "max_macs": "MACs", "max_flops": "FLOPs"}
 BUDGETS = (*COUNTS, "max_activation_bytes", "expect_output", "min_receptive_field")
 LIMIT_KEYS = (*BUDGETS, "dtype")
-_NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
+# A decimal number, with an exponent as YAML 1.2 and JSON write them (1e9, 4.1e9), then a unit. The exponent has
+# at most two digits: 10**(10**9) would take forever to write out, and no budget needs it.
+_NUMBER = re.compile(r"^\s*((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,2})?)\s*([A-Za-z]*)\s*$")
 
 
 class Limit(NamedTuple):
@@ -49,8 +51,8 @@ class Limit(NamedTuple):
 
 def parse_amount(value: Any, units: dict[str, int]) -> int:
     """An exact non-negative integer from 25000000, '25M', '4.1G', '1.5GiB'; ValueError with the reason."""
-    if isinstance(value, float) and value.is_integer() and value >= 0:  # YAML reads 1.5e+6 as a float
-        value = int(value)
+    if isinstance(value, float) and value.is_integer() and value >= 0:  # YAML reads 1e9 and 1.5e+6 as floats
+        return int(Fraction(repr(value)))  # the decimal written, not the double's binary value: 1.1e17 is 11 * 10**16
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("expected a whole number, optionally with a unit (25M, 4.1G)")
     if isinstance(value, int):
@@ -71,7 +73,10 @@ def parse_amount(value: Any, units: dict[str, int]) -> int:
 
 
 def parse_sizes(value: Any, what: str) -> tuple[int, ...]:
-    """A shape or per-axis sizes: 10, [2, 256, 256] or '2x256x256'."""
+    """A shape or per-axis sizes: 10, [2, 256, 256], '2x256x256' or (2, 256, 256)."""
+    from cnncalc.args import python_form
+
+    value = python_form(value)
     if isinstance(value, str):
         parts = [p.strip() for p in re.split(r"[x,]", value)]
         if all(re.fullmatch("[0-9]+", p) for p in parts):

@@ -16,7 +16,8 @@ from typing import NamedTuple
 from cnncalc.analyze import Report, Row
 from cnncalc.errors import Location
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, location
-from cnncalc.receptive import AXIS_NAMES, ReceptiveField, is_broadcast, network_input_field
+from cnncalc.layers.base import spatial_names
+from cnncalc.receptive import ReceptiveField, is_broadcast, network_input_field
 from cnncalc.units import rational_text
 
 ERROR = "error"
@@ -156,7 +157,7 @@ def stride_drops_input(ctx: Context) -> Iterator[Finding]:
                 continue  # the window skips rows between its steps by design (a 1x1 stride-2 shortcut)
             last_read = (out - 1) * w.stride - w.padding + w.extent
             if last_read < size - 1:
-                name = AXIS_NAMES[len(window)][axis]
+                name = spatial_names(len(window))[axis]
                 lost = size - 1 - last_read
                 things = {"W": "columns", "L": "positions", "D": "slices"}.get(name, "rows")
                 dropped.append(
@@ -185,7 +186,7 @@ def even_kernel_same(ctx: Context) -> Iterator[Finding]:
         if getattr(layer, "padding", None) != "same":
             continue
         uneven = [
-            f"{AXIS_NAMES[layer.dims][axis]}: {left} before, {right} after"
+            f"{spatial_names(layer.dims)[axis]}: {left} before, {right} after"
             for axis, (left, right) in enumerate(zip(layer.pad_left, layer.pad_right, strict=True))
             if left != right
         ]
@@ -230,12 +231,32 @@ def dropout_before_norm(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def only_gates(ctx: Context, node: Node) -> bool:
+    """Whether every path from `node`'s output ends as the broadcast input of a merge (a squeeze-and-excitation
+    gate: pool, convs, sigmoid, then mul with the feature map) before it reaches the network's output: the pooled
+    values then scale channels, and the features that go on are the full map's, not the pooled ones."""
+    pending, seen = [node], {node.name}
+    while pending:
+        current = pending.pop()
+        if current.name == ctx.graph.output:
+            return False
+        shape = current.bound().out_shape
+        for reader in ctx.readers.get(current.name, []):
+            layer = reader.bound()
+            gated = len(reader.inputs) > 1 and is_broadcast(shape, layer.out_shape)
+            if not gated and reader.name not in seen:
+                seen.add(reader.name)
+                pending.append(reader)
+    return True
+
+
 def small_receptive_field(ctx: Context) -> Iterator[Finding]:
-    """Global pooling of features that each see only part of the input (Flatten + Linear is not flagged: its
-    weights are per position, so the classifier does see the whole input)."""
+    """Global pooling of features that each see only part of the input, where the pooled features go on to the
+    classifier; not a squeeze-and-excitation pool, whose values only gate channels (Flatten + Linear is not
+    flagged either: its weights are per position, so the classifier does see the whole input)."""
     spatial_input = ctx.graph.input_shape[1:]
     for node in ctx.graph.nodes:
-        if not is_global_pool(node):
+        if not is_global_pool(node) or only_gates(ctx, node):
             continue
         source = node.inputs[0]
         if source == NETWORK_INPUT:
@@ -281,7 +302,7 @@ def misaligned_branches(ctx: Context) -> Iterator[Finding]:
                 problem = f"their fields are centred at different places ({shown}, + j*S)"
             else:
                 continue
-            problems.setdefault(problem, []).append(AXIS_NAMES[axes][axis])
+            problems.setdefault(problem, []).append(spatial_names(axes)[axis])
         if problems:
             yield ctx.finding(
                 node,
@@ -365,7 +386,9 @@ RULES: tuple[Rule, ...] = (
         "global pooling of features whose receptive field is smaller than the input",
         "A global average (or max) pool before the classifier combines features that each see only their "
         "receptive field; if that is smaller than the input, the network never relates parts of the input "
-        "further apart than the field. (Flatten followed by Linear is not flagged: its weights differ per "
+        "further apart than the field. Only pools whose values go on to the network's output are judged: a "
+        "squeeze-and-excitation pool, whose values only scale the channels of a feature map (through a `mul` "
+        "that broadcasts them), is not flagged. (Nor is Flatten followed by Linear: its weights differ per "
         "position, so it does see the whole input.)",
         small_receptive_field,
     ),

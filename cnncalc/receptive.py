@@ -38,13 +38,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
-from cnncalc.layers.base import POINTWISE, Shape, Window, fraction
+from cnncalc.layers.base import POINTWISE, Shape, Window, fraction, spatial_names
 from cnncalc.units import rational_text
 
 if TYPE_CHECKING:
     from cnncalc.layers.base import Rational
 
-AXIS_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 LISTED = 5  # names shown in a warning before "and N more"
 
 
@@ -98,8 +97,7 @@ def compose(field: ReceptiveField, window: tuple[Window, ...]) -> ReceptiveField
 
 
 def _axis_name(axis: int, axes: int) -> str:
-    names = AXIS_NAMES.get(axes)
-    return names[axis] if names else f"axis {axis + 1}"
+    return spatial_names(axes)[axis]
 
 
 def _listing(items: list[str]) -> str:

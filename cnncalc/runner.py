@@ -1,5 +1,6 @@
-"""`cnncalc run` and `cnncalc verify` as library functions: input files, the MAC budget, and the comparison of
-what the executor did with what the analyzers say."""
+"""`cnncalc run` and `cnncalc verify` as library functions: input files, the budget (MACs and values read and
+written, counted from the shapes before anything runs), and the comparison of what the executor did with what the
+analyzers say."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from math import prod
 from typing import NamedTuple
 
 from cnncalc.analyze import Report, analyze
+from cnncalc.budget import PRACTICAL, Budget, units_up
 from cnncalc.compute import Context
 from cnncalc.errors import CnncalcError, Location, UsageError
 from cnncalc.execute import Run, Weights, backward, execute, generated_input, weights_for
-from cnncalc.graph import Graph
+from cnncalc.graph import NETWORK_INPUT, Graph
 from cnncalc.layers import fmt_shape
 from cnncalc.tensor import Tensor, flatten_nested, parse_value, shape_of_nested
 
@@ -69,14 +71,174 @@ def read_tensor(
     return Tensor.from_values(full, values), batched
 
 
-def check_budget(report: Report, max_macs: int) -> None:
-    if report.totals.macs > max_macs:
-        raise UsageError(
-            f"this run needs {report.totals.macs:,} multiply-accumulates (batch {report.batch}), above the "
-            f"budget of {max_macs:,}; the exact executor is pure Python",
-            # Never a fixed input size: it may be the very one given (`verify --input 3x32x32`).
-            hint=f"raise the budget to cover this run (--max-macs {report.totals.macs}), or give a smaller input",
+# -- the budget: counted from the shapes before anything runs ---------------------------------------------------
+
+
+class Workload(NamedTuple):
+    """What a forward pass does, from the analyzers' rules and the shapes alone (nothing is run).
+
+    `elements` counts, per layer, the values it reads (its inputs, weights and buffers), the values it writes
+    (its output), its other ops (the window compares and adds of pooling, the statistics of normalization) and
+    the scratch values its forward holds (a convolution's padded input), plus the network input; all for the
+    whole batch, weights once. Where no layer multiplies (upsampling, padding, pooling), elements still grow."""
+
+    macs: int
+    elements: int
+    sample_macs: int  # per sample: the part that grows with the batch
+    sample_elements: int
+    weights: int  # weights and buffers: generated once, whatever the batch
+    largest: tuple[str, str, int]  # the layer with the most elements: name, kind, elements
+
+
+def workload(graph: Graph) -> Workload:
+    sizes = {NETWORK_INPUT: prod(graph.input_shape)}
+    macs = weights = 0
+    per_sample = sizes[NETWORK_INPUT]
+    largest = (NETWORK_INPUT, "", 0)
+    for node in graph.nodes:
+        layer = node.bound()
+        sizes[node.name] = out = prod(layer.out_shape)
+        moved = sum(sizes[i] for i in node.inputs) + out + layer.other_ops() + layer.scratch_elements()
+        held = layer.params() + layer.buffer_count()
+        macs += layer.macs()
+        per_sample += moved
+        weights += held
+        if moved * graph.batch + held > largest[2]:
+            largest = (node.name, layer.kind, moved * graph.batch + held)
+    batch = graph.batch
+    return Workload(macs * batch, per_sample * batch + weights, macs, per_sample, weights, largest)
+
+
+def check_budget(graph: Graph, budget: Budget, command: str = "run", input_file: bool = False) -> Workload:
+    """Refuse a run of `graph` (at graph.batch) above `budget`, before anything is allocated: the message gives
+    the counts and the budgets, the hint an input size (or batch) that fits and the budget that would do."""
+    work = workload(graph)
+    over = [
+        (what, needed, limit, option)
+        for what, needed, limit, option in (
+            ("multiply-accumulates", work.macs, budget.max_macs, "--max-macs"),
+            ("values read and written", work.elements, budget.max_elements, "--max-elements"),
         )
+        if needed > limit
+    ]
+    if not over:
+        return work
+    needs = " and ".join(f"{needed:,} {what}" for what, needed, _, _ in over)
+    limits = " and ".join(f"{limit:,} ({option})" for _, _, limit, option in over)
+    name, kind, most = work.largest
+    share = ""
+    if any(option == "--max-elements" for _, _, _, option in over) and name != NETWORK_INPUT:
+        share = f"; the largest share, {most:,}, in layer '{name}' ({kind})"
+    raise UsageError(
+        f"this {command} needs {needs} (batch {graph.batch}), above the budget{'s' if len(over) > 1 else ''} of "
+        f"{limits}{share}; the exact executor is pure Python, and checks this before it starts",
+        hint=_budget_hint(graph, budget, work, over, command, input_file),
+    )
+
+
+def _budget_hint(
+    graph: Graph, budget: Budget, work: Workload, over: list[tuple[str, int, int, str]], command: str, input_file: bool
+) -> str:
+    """What would fit: fewer samples, else a smaller input (never the one given); and the budget that would do."""
+    from cnncalc.layout import shown
+
+    fits = []
+    samples = _samples_that_fit(budget, work)
+    if graph.batch > 1 and samples:
+        where = "in the input file" if input_file else "batch: in the spec"
+        fits.append(f"run at most {samples} sample(s) at once ({where})")
+    else:
+        smaller = _smaller_input(graph, budget)
+        if smaller is not None:
+            written = shown(smaller, graph.layout)
+            if command == "verify":
+                fits.append(f"use a smaller input: --input {'x'.join(map(str, written))}")
+            elif input_file:
+                fits.append(f"use a smaller input: {' x '.join(map(str, written))} fits")
+            else:
+                fits.append(f"use a smaller input: input: [{', '.join(map(str, written))}] in the spec fits")
+    if all(needed <= PRACTICAL for _, needed, _, _ in over):
+        fits.append("raise the budget: " + " ".join(f"{option} {units_up(needed)}" for _, needed, _, option in over))
+    if not fits:
+        return "no input size brings it within the budget; cnncalc summary gives its figures without running it"
+    return "; or ".join(fits)
+
+
+def _samples_that_fit(budget: Budget, work: Workload) -> int:
+    """The largest batch within both budgets at this input size (0 when not even one sample fits)."""
+    most = (budget.max_elements - work.weights) // work.sample_elements
+    if work.sample_macs:
+        most = min(most, budget.max_macs // work.sample_macs)
+    return max(0, most)
+
+
+def _smaller_input(graph: Graph, budget: Budget) -> tuple[int, ...] | None:
+    """The largest input whose spatial axes (all but the channels) shrink alike, keeping their proportions, that
+    is valid and within `budget`, as far as a few shape inferences find it; None where there is none.
+
+    One inference at half the size tells what grows with the input: work = fixed + growing * scale**axes (weights
+    and pooled classifiers stay, feature maps shrink). That model gives the candidate size; it and the power-of-
+    two fractions of the input below it (which keep a U-Net's sizes divisible) are checked until one fits. Where
+    the model says nothing fits (an adaptive pool's huge output does not shrink), the search stops after that one
+    inference, so it never costs much more than the analysis already done."""
+    spatial = graph.input_shape[1:]
+    longest = max(spatial, default=0)
+    if longest < 2:
+        return None
+    original, layers = graph.input_shape, [node.layer for node in graph.nodes]
+    try:
+        full, half = workload(graph), _workload_at(graph, original, longest // 2)
+        candidate = _modelled_size(full, half, longest, len(spatial), budget)
+        tried = 0
+        while candidate >= 1 and tried < 6:
+            work = _workload_at(graph, original, candidate)
+            if work is not None and work.macs <= budget.max_macs and work.elements <= budget.max_elements:
+                return graph.input_shape
+            tried += 1
+            below = [longest >> j for j in range(1, longest.bit_length()) if longest >> j < candidate]
+            candidate = below[0] if below else 0
+    finally:
+        graph.input_shape = original
+        for node, layer in zip(graph.nodes, layers, strict=True):
+            node.layer = layer
+    return None
+
+
+def _workload_at(graph: Graph, original: tuple[int, ...], size: int) -> Workload | None:
+    """The workload with the longest spatial axis of the `original` input at `size` (the others in proportion);
+    None where some layer refuses that input. Leaves the graph at that size: the caller restores it."""
+    from cnncalc.graph import infer_shapes
+
+    channels, *spatial = original
+    longest = max(spatial)
+    graph.input_shape = (channels, *(max(1, s * size // longest) for s in spatial))
+    try:
+        infer_shapes(graph)
+    except CnncalcError:
+        return None
+    return workload(graph)
+
+
+def _modelled_size(full: Workload, half: Workload | None, longest: int, axes: int, budget: Budget) -> int:
+    """The largest size at which fixed + growing * (size / longest)**axes stays within both budgets, the two
+    parts of each count fitted to the workloads at `longest` and at half of it (where half the size was refused,
+    the weights alone are taken as fixed). Exact fractions: the counts may have any number of digits."""
+    from fractions import Fraction
+
+    shrink = Fraction(longest // 2, longest) ** axes
+    size = Fraction(longest - 1)
+    for limit, at_full, at_half, weights in (
+        (budget.max_macs, full.macs, None if half is None else half.macs, 0),
+        (budget.max_elements, full.elements, None if half is None else half.elements, full.weights),
+    ):
+        if at_full <= limit:
+            continue
+        growing = (at_full - at_half) / (1 - shrink) if at_half is not None else Fraction(at_full - weights)
+        fixed = at_full - growing
+        if fixed >= limit or growing <= 0:
+            return 0
+        size = min(size, longest * float((limit - fixed) / growing) ** (1 / axes))
+    return int(size)
 
 
 class Execution(NamedTuple):
@@ -91,14 +253,15 @@ def run_spec(
     x: Tensor | None,
     seed: int,
     mode: str,
-    max_macs: int,
+    budget: Budget = Budget(),
     progress: bool = False,
+    command: str = "run",
 ) -> Execution:
-    """Execute `graph` on `x` (or a seeded input of the spec's batch), within the MAC budget."""
+    """Execute `graph` on `x` (or a seeded input of the spec's batch), within `budget` (checked first)."""
     if x is not None:
         graph.batch = x.shape[0]
+    check_budget(graph, budget, command, input_file=x is not None)
     report = analyze(graph)
-    check_budget(report, max_macs)
     if x is None:
         x = generated_input((graph.batch, *graph.input_shape), seed)
     weights = weights_for(graph, seed)
@@ -138,10 +301,10 @@ class Check(NamedTuple):
         return self.shape[0] == self.shape[1] and self.macs[0] == self.macs[1] and self.params[0] == self.params[1]
 
 
-def verify(graph: Graph, seed: int, mode: str, max_macs: int, progress: bool = False) -> list[Check]:
+def verify(graph: Graph, seed: int, mode: str, budget: Budget = Budget(), progress: bool = False) -> list[Check]:
     """Run the executor on one generated sample and compare each layer with the analyzers' figures."""
     graph.batch = 1
-    run, report, _, _ = run_spec(graph, None, seed, mode, max_macs, progress)
+    run, report, _, _ = run_spec(graph, None, seed, mode, budget, progress, command="verify")
     checks = []
     for row in report.rows:
         executed = run.outputs[row.name].shape[1:]

@@ -27,9 +27,10 @@ LIMITATIONS = (
     "other or the input (groups that divide the channels, padding at most half a pool's kernel), the few values a "
     "kind refuses outright (return_indices: true, the batch axis as a dim), layer names in `inputs`, block names "
     "and their parameters (a layer entry whose key is not a layer kind is taken as a use of one of the spec's "
-    "blocks, with any parameters), and whether a budget with a unit is a whole number. A number like 2.0 passes "
-    "where an integer is expected (JSON Schema counts it as one); cnncalc refuses it. `cnncalc summary` checks "
-    "everything."
+    "blocks, with any parameters), whether a budget with a unit is a whole number, and the arguments of a layer "
+    "written as PyTorch prints it (Conv2d(3, 64, kernel_size=3): only its form is checked). A number like 2.0 "
+    "passes where an integer is expected (JSON Schema counts it as one), and .inf, .nan or 1e999 where a number is; "
+    "cnncalc refuses them. `cnncalc summary` checks everything."
 )
 
 
@@ -180,6 +181,68 @@ def _name_pattern() -> str:
     return BLOCK_NAME_PATTERN
 
 
+# -- Python forms: (7, 7) for a list, None for null ---------------------------------------------------------------
+
+_SPACE = "[ \\t\\r\\n]*"  # cnncalc.pyliteral.WHITESPACE
+_NULL_TEXT = "None|null"
+_FINITE_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+
+
+def python_forms(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with the text forms cnncalc.args.parse_value also reads: where it takes a list, a Python tuple
+    `(7, 7)` of the same items; where it takes null, `None`. (YAML editors see both as text.)"""
+    forms = _flat_forms(schema)
+    alternatives = [_tuple_text(f) for f in forms if f.get("type") == "array"]
+    if any(f.get("type") == "null" for f in forms):
+        alternatives.append("None")
+    if not alternatives:
+        return schema
+    text = {"type": "string", "pattern": f"^{_SPACE}(?:{'|'.join(alternatives)}){_SPACE}$"}
+    return {"anyOf": [schema, text]}
+
+
+def _flat_forms(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    if "anyOf" in schema:
+        return [form for nested in schema["anyOf"] for form in _flat_forms(nested)]
+    return [schema]
+
+
+def _tuple_text(array: dict[str, Any]) -> str:
+    """A regex of the Python tuples (as cnncalc.pyliteral writes them) holding what `array` allows."""
+    low, high = array.get("minItems", 0), array.get("maxItems")
+    if high == 0:
+        return rf"\({_SPACE}\)"
+    item = f"(?:{_item_text(array['items'])})"
+    forms = []
+    if low == 0:
+        forms.append(rf"\({_SPACE}\)")
+    if low <= 1 and (high is None or high >= 1):
+        forms.append(rf"\({_SPACE}{item}{_SPACE},{_SPACE}\)")  # (7,): a tuple of one needs its comma
+    if high is None or high >= 2:
+        more = f"{{{max(low, 2) - 1},{'' if high is None else high - 1}}}"
+        forms.append(rf"\({_SPACE}{item}{_SPACE}(?:,{_SPACE}{item}{_SPACE}){more}(?:,{_SPACE})?\)")
+    return "|".join(forms)
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    """A regex of the literals cnncalc.pyliteral reads as a value `item` allows; only the item forms kinds use."""
+    if "anyOf" in item:
+        return "|".join(_item_text(form) for form in item["anyOf"])
+    if item == {"type": "null"}:
+        return _NULL_TEXT
+    if item == {"type": "number"}:
+        return _FINITE_NUMBER
+    if item.get("type") == "integer" and set(item) <= {"type", "minimum"}:
+        minimum = item.get("minimum")
+        if minimum is None:
+            return "[-+]?[0-9]+"
+        if minimum == 0:
+            return r"\+?[0-9]+|-0+"
+        if minimum == 1:
+            return r"\+?0*[1-9][0-9]*"
+    raise RuntimeError(f"no Python-tuple pattern for the item schema {item}")
+
+
 # -- the spec's parts ----------------------------------------------------------------------------------------------
 
 
@@ -241,7 +304,7 @@ def _sizes(single_int: bool) -> dict[str, Any]:
         {"type": "array", "minItems": 1, "items": POSITIVE},
         {"type": "string", "pattern": SIZES_TEXT},
     ]
-    return {"anyOf": [POSITIVE, *forms] if single_int else forms}
+    return python_forms({"anyOf": [POSITIVE, *forms] if single_int else forms})
 
 
 def _rule() -> dict[str, Any]:
@@ -307,7 +370,8 @@ def _amount(units: dict[str, int]) -> dict[str, Any]:
     gap = "[,_]*"
     unit = "|".join(gap.join(_escaped(c) for c in u) for u in sorted(spelled, key=lambda u: (-len(u), u)))
     number = rf"(?:[0-9][0-9,_]*(?:\.[0-9,_]*)?|\.{gap}[0-9][0-9,_]*)"
-    text = rf"^[\s,_]*{number}[\s,_]*(?:{unit})?[\s,_]*$"
+    exponent = rf"(?:[eE]{gap}[-+]?{gap}[0-9]{gap}(?:[0-9]{gap})?)?"  # 1e9; two digits at most, as limits.py
+    text = rf"^[\s,_]*{number}{exponent}[\s,_]*(?:{unit})?[\s,_]*$"
     return {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": text}]}
 
 
@@ -395,7 +459,7 @@ def _reserved_refs(in_block: bool, block_use: bool) -> dict[str, Any]:
 def _kind_arguments(cls: type[Layer], in_block: bool) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for arg in cls.arguments:
-        fragment = {"description": _arg_description(arg, cls.dims), **arg.type.json_schema(cls.dims)}
+        fragment = {"description": _arg_description(arg, cls.dims), **python_forms(arg.type.json_schema(cls.dims))}
         if arg.default is not REQUIRED:
             try:
                 fragment["default"] = _json_value(arg.default)
@@ -450,10 +514,18 @@ def _layer_entry(kinds: list[type[Layer]], in_block: bool) -> dict[str, Any]:
         "patternProperties": patterns,
         "additionalProperties": {"$ref": f"#/definitions/block_use{suffix}"},
     }
+    named_printed = {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "additionalProperties": {"type": "string", **PRINTED_LAYER},
+        "description": "(name): Kind(...), a named layer as print(model) shows it",
+    }
     return {
-        "description": "a layer: a kind name (relu) or a one-key mapping 'kind: {arguments}'; kinds are torch.nn "
-        "class names in any case. A key that is not a kind is a use of one of the spec's blocks.",
-        "anyOf": [{"$ref": "#/definitions/bare_layer"}, mapping],
+        "description": "a layer: a kind name (relu), a one-key mapping 'kind: {arguments}', or a layer as PyTorch "
+        "prints it (Conv2d(3, 64, kernel_size=3)); kinds are torch.nn class names in any case. A key that is not a "
+        "kind is a use of one of the spec's blocks.",
+        "anyOf": [{"$ref": "#/definitions/bare_layer"}, mapping, named_printed],
     }
 
 
@@ -470,8 +542,22 @@ def _bare_layer(kinds: list[type[Layer]]) -> dict[str, Any]:
                 "not": {"pattern": _one_of_words(needs_arguments)},
                 "description": "a layer kind in any case, or the name of one of the spec's blocks",
             },
+            PRINTED_LAYER,
         ],
     }
+
+
+def _printed_layer_pattern() -> str:
+    from cnncalc.pyliteral import CALL_START
+
+    return f"^{CALL_START.pattern}[\\s\\S]*\\)[ \\t\\r\\n]*$"
+
+
+PRINTED_LAYER = {
+    "pattern": _printed_layer_pattern(),
+    "description": "a layer as PyTorch prints it, Conv2d(3, 64, kernel_size=(7, 7), bias=False): the same as the "
+    "mapping form, positional values in torch.nn's order (the schema checks only its form Kind(...))",
+}
 
 
 def _required(cls: type[Layer]) -> bool:

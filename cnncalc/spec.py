@@ -30,11 +30,12 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from cnncalc.args import describe, did_you_mean, is_int
-from cnncalc.errors import LayerError, SpecError
+from cnncalc.args import describe, did_you_mean, is_int, python_form
+from cnncalc.errors import CnncalcError, LayerError, SpecError
 from cnncalc.graph import NETWORK_INPUT, Graph, Group, Node, infer_shapes, topological_order
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer
+from cnncalc.layers.registry import suggest_kind
 from cnncalc.layout import LAYOUTS, to_chw
 from cnncalc.names import BLOCK_RULE, RULE, canonical, is_block_name, is_layer_name
 from cnncalc.speed import paused_gc
@@ -171,6 +172,7 @@ class _Expander:
         self.nodes: list[Node] = []
         self.pending: list[tuple[Node, list[Ref]]] = []  # inputs are resolved once every name exists
         self.active_blocks: list[str] = []
+        self.shape: tuple[int, ...] = ()  # the network's input shape, for did-you-mean's input rank
         self.made: dict[str, _Made] = {}  # every full name: layers, block uses, repeats
         self.scopes: list[tuple[str, _Scope]] = []  # block uses and repeats, by full name
         self.top: tuple[Any, str] = (None, "")  # the top-level entry being expanded
@@ -209,6 +211,7 @@ class _Expander:
                 hint="chw: input: [C, H, W] (PyTorch's order); hwc: input: [H, W, C]",
             )
         input_shape = to_chw(self.input_shape(document["input"], document.value_marks["input"]), layout)
+        self.shape = input_shape
         batch = document.get("batch", 1)
         if not is_int(batch) or batch < 1:
             raise self.error(
@@ -264,6 +267,7 @@ class _Expander:
         return frozenset(RULES_BY_KEY[n.lower()].id for n in names)
 
     def input_shape(self, value: Any, mark: Any) -> tuple[int, ...]:
+        value = python_form(value)  # (3, 224, 224), as PyTorch prints a shape
         if isinstance(value, str):
             parts = [p.strip() for p in re.split(r"[x,]", value)]
             value = [int(p) if re.fullmatch("[0-9]+", p) else p for p in parts]
@@ -329,6 +333,8 @@ class _Expander:
     def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
         """(kind or block name, arguments, where the kind is written)."""
         if isinstance(item, str):
+            if "(" in item:  # a layer as PyTorch prints it: Conv2d(3, 64, kernel_size=(7, 7))
+                return self.printed(item, mark)
             return item, {}, mark
         if isinstance(item, YMap) and len(item) == 1:
             kind, args = next(iter(item.items()))
@@ -336,6 +342,13 @@ class _Expander:
                 raise self.error(f"a layer kind must be a name, got {describe(kind)}", mark)
             if args is None:
                 return kind, {}, item.key_marks[kind]
+            if isinstance(args, str) and "(" in args:  # `(conv1): Conv2d(...)`, a named layer as print(model) shows
+                from cnncalc.printed import is_call, named
+
+                if is_call(args):
+                    kind_, printed, kind_mark = self.printed(args, item.value_marks[kind])
+                    named(kind, item.key_marks[kind], printed, self.file)
+                    return kind_, printed, kind_mark
             if not isinstance(args, YMap):
                 raise self.error(
                     f"the arguments of '{kind}' must be a mapping, got {describe(args)}",
@@ -354,6 +367,11 @@ class _Expander:
             f"a layer is a kind name or a one-key mapping 'kind: {{arguments}}', got {describe(item)}",
             mark,
         )
+
+    def printed(self, text: str, mark: Any) -> tuple[str, YMap, Any]:
+        from cnncalc.printed import printed_entry  # only specs that hold printed layers need the parser
+
+        return printed_entry(text, mark, self.file, self.blocks)
 
     def expand_entry(self, item: Any, mark: Any, scope: _Scope) -> None:
         kind, raw, kind_mark = self.split_entry(item, mark)
@@ -383,7 +401,7 @@ class _Expander:
             try:
                 cls = lookup(kind)
             except LayerError as error:
-                hint = error.hint
+                hint = suggest_kind(kind, self.input_rank(inputs)) or error.hint
                 close = did_you_mean(kind, list(self.blocks))
                 raise self.error(error.message, kind_mark, hint=close or hint) from None
         local = name or scope.default_name(block.name if block else cls.kind.lower())
@@ -392,6 +410,15 @@ class _Expander:
             self.top = (where, block.name if block else cls.kind)
         key_marks = getattr(raw, "key_marks", {})
         entry = Entry(block, None if block else cls, args, marks, key_marks, mark, trainable, values, ignore)
+        # Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers.
+        size = repeat * (1 if block is None else _block_size(block, args, self.blocks, {}, ()))
+        if len(self.nodes) + size > MAX_NODES:
+            raise self.error(
+                f"the network expands to at least {len(self.nodes) + size:,} layers; cnncalc builds at most "
+                f"{MAX_NODES:,}",
+                marks.get("repeat", mark),
+                hint="a smaller repeat" if repeat > 1 else None,
+            )
         if "repeat" in marks:  # copies named name.0 ... name.N-1, even one (torchvision's layer4.0 of one block)
             container = _Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
             container.what = block.name if block else cls.kind
@@ -587,6 +614,19 @@ class _Expander:
         # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
         return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
 
+    def input_rank(self, inputs: list[Ref]) -> int | None:
+        """Best effort, for did-you-mean only: the rank of an entry's first input, from the layers built so far
+        (None where that cannot be told: a forward reference, an error in an earlier layer)."""
+        shapes: dict[str, tuple[int, ...]] = {NETWORK_INPUT: self.shape}
+        try:
+            for node, refs in self.pending:
+                names = [self.resolve(scope, ref, mark, node) for (scope, ref), mark in refs]
+                shapes[node.name] = node.cls(node.arguments, tuple(shapes[n] for n in names)).out_shape
+            (scope, ref), mark = inputs[0]
+            return len(shapes[self.resolve(scope, ref, mark, self.pending[-1][0] if self.pending else None)])
+        except (CnncalcError, KeyError, AttributeError):
+            return None
+
     # -- name resolution ------------------------------------------------------------------------------------
 
     def resolve(self, scope: _Scope, ref: str, mark: Any, node: Node) -> str:
@@ -651,3 +691,27 @@ def _joined(first: Any, second: Any) -> Any:
         return second
     as_list = [first] if isinstance(first, str) else list(first)
     return as_list + ([second] if isinstance(second, str) else list(second))
+
+
+def _block_size(block: Block, args: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, int], using: Any) -> int:
+    """How many layers one use of `block` with arguments `args` expands to, counted without building them: repeats
+    multiply, and a block is counted once per set of arguments. What expansion would refuse (a bad repeat, a block
+    using itself) counts as it is: expansion reports it."""
+    params = {**{k: v for k, v in block.params.items() if v is not REQUIRED_PARAM}, **args}
+    key = (block.name, repr(sorted(params.items(), key=lambda item: str(item[0]))))
+    if key in seen or block.name in using:
+        return seen.get(key, 0)
+    total = 0
+    for item in block.layers:
+        kind, raw = (item, {}) if isinstance(item, str) else (None, {})
+        if isinstance(item, dict) and len(item) == 1:
+            kind, raw = next(iter(item.items()))
+        raw = raw if isinstance(raw, dict) else {}
+        values = {k: params.get(v[1:], v) if isinstance(v, str) and v.startswith("$") else v for k, v in raw.items()}
+        repeat = values.get("repeat", 1)
+        repeat = repeat if is_int(repeat) and repeat >= 1 else 1
+        inner = blocks.get(kind) if isinstance(kind, str) else None
+        used = {k: v for k, v in values.items() if k not in RESERVED}
+        total += repeat * (1 if inner is None else _block_size(inner, used, blocks, seen, (*using, block.name)))
+    seen[key] = total
+    return total

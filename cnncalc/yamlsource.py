@@ -1,22 +1,51 @@
 """Safe YAML loading that remembers where every value came from (line and column), for error messages.
 
-Only YAML's plain types are constructed (SafeLoader's scalars); nothing in a spec is ever evaluated as code.
+Scalars are read by YAML 1.2's core schema, the one JSON and editors' YAML language server use, not PyYAML's
+YAML 1.1 rules: `1e-05`, `1E-5`, `.5` and `1e9` are numbers; `010` is ten; `on`, `off`, `yes`, `no` are text;
+`true` and `false` (in any case) are booleans; `null`, `~` and nothing are null; `0x1F` and `0o17` are integers.
+Explicit tags (`!!float 1`, `!!str 010`) mean what YAML says or are refused at their line; no tag makes an object
+of any other type, and nothing in a spec is ever evaluated as code.
+
+Inside a flow collection (`{kernel_size: (7, 7)}`) YAML would split a Python tuple at its comma; the pieces are
+joined back from the text as written, so the value reads `(7, 7)` (cnncalc.args reads such tuples).
 Aliases are expanded only after their expanded size is counted, so an alias bomb is refused, not built.
-Duplicate keys are errors (PyYAML keeps the last silently).
+Duplicate keys are errors (PyYAML keeps the last silently). Tabs in indentation get a message that says so.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
 import yaml
 
 from cnncalc.errors import Location, SpecError
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 _INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_PLAIN = "\0plain"  # a plain scalar with no tag: resolved here by the core schema (no YAML tag can hold NUL)
 MAX_EXPANSION = 50  # an aliased document may expand to at most this many times its written nodes (+ slack)
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), plus booleans in any case.
+_WORDS: dict[str, Any] = {"": None, "~": None, "null": None, "Null": None, "NULL": None}
+_WORDS.update({w: True for w in ("true", "True", "TRUE")})
+_WORDS.update({w: False for w in ("false", "False", "FALSE")})
+_CORE_NUMBER = re.compile(
+    r"(?P<int>[-+]?[0-9]+)"
+    r"|0o(?P<oct>[0-7]+)"
+    r"|0x(?P<hex>[0-9a-fA-F]+)"
+    r"|(?P<float>[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)"
+    r"|(?P<inf>[-+]?\.(?:inf|Inf|INF))"
+    r"|(?P<nan>\.(?:nan|NaN|NAN))"
+)
+_NUMBER_START = frozenset("0123456789+-.")
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 class YMap(dict):  # type: ignore[type-arg]
@@ -34,6 +63,21 @@ class YList(list):  # type: ignore[type-arg]
     item_marks: list[Any]
 
 
+class TextMark(NamedTuple):
+    """A place inside a scalar's text (0-based, like yaml Marks), for errors that point into a value."""
+
+    line: int
+    column: int
+
+
+class SourceText(str):
+    """A scalar holding '(' (a Python tuple or a printed layer), with where it starts and whether its text is
+    exactly the source's from there (single-line, no escapes), so that `position` can point at a column in it."""
+
+    mark: Any
+    exact: bool
+
+
 def at(file: str, mark: Any) -> Location:
     """A yaml Mark (0-based) as a Location (1-based). Marks are kept, not Locations, to load large specs fast."""
     return Location(file, mark.line + 1, mark.column + 1)
@@ -43,16 +87,59 @@ def location_of(node: yaml.Node, file: str) -> Location:
     return at(file, node.start_mark)
 
 
+def position(text: str, offset: int, mark: Any) -> Any:
+    """The mark of character `offset` of `text`, a scalar that starts at `mark`: exact for a SourceText that is
+    its source, else the scalar's start."""
+    if not getattr(text, "exact", False):
+        return getattr(text, "mark", mark)
+    start = text.mark  # type: ignore[attr-defined]
+    before = _LINE_BREAK.split(text[:offset])
+    if len(before) == 1:
+        return TextMark(start.line, start.column + offset)
+    return TextMark(start.line + len(before) - 1, len(before[-1]))
+
+
+def core_scalar(text: str) -> Any:
+    """A plain (unquoted, untagged) scalar by YAML 1.2's core schema: None, a bool, an int, a float or the text.
+
+    ValueError for an integer too long for Python to read from text (4,300 digits)."""
+    if text.isdigit() and text.isascii():  # the common case: a decimal integer (010 is ten, as in YAML 1.2)
+        return int(text)
+    if text in _WORDS:
+        return _WORDS[text]
+    first = text[0]
+    if first in _NUMBER_START:
+        match = _CORE_NUMBER.fullmatch(text)
+        if match:
+            return _number(match)
+    elif first in "tTfF" and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def _number(match: re.Match[str]) -> int | float:
+    kind = match.lastgroup
+    text = match.group(kind or 0)
+    if kind == "int":
+        return int(text)
+    if kind == "oct":
+        return int(text, 8)
+    if kind == "hex":
+        return int(text, 16)
+    if kind == "inf":
+        return float("-inf") if text.startswith("-") else float("inf")
+    if kind == "nan":
+        return float("nan")
+    return float(text)
+
+
 def load_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into plain values (YMap, YList, scalars) carrying locations."""
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        location = Location(file, mark.line + 1, mark.column + 1) if mark else None
-        problem = error.problem or error.context or "invalid YAML"
-        raise SpecError(f"YAML syntax error: {problem}", location=location) from None
+        raise _syntax_error(error, text, file) from None
     except yaml.YAMLError as error:
         raise SpecError(f"YAML error: {error}", location=Location(file, 1, 1)) from None
     if root is None:
@@ -64,9 +151,52 @@ def load_yaml(text: str, file: str) -> Any:
     if "&" in text:  # without anchors there are no aliases to expand
         _check_expansion(root, file)
     try:
-        return _Builder(loader, file).build(root)
+        return _Builder(text, file).build(root)
     finally:
         loader.dispose()
+
+
+def read_value(text: str, file: str) -> Any:
+    """One value written on the command line (`eps=1e-5`, `kernel_size=[3,5]`), by the same rules as specs."""
+    if not text.strip():
+        return None
+    return load_yaml(text, file)
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader with tag resolution left to _Builder: a plain scalar keeps the marker _PLAIN, so that
+    the builder resolves it by the core schema and tells it from a scalar with an explicit tag."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+
+def _syntax_error(error: yaml.MarkedYAMLError, text: str, file: str) -> SpecError:
+    mark = error.problem_mark or error.context_mark
+    location = Location(file, mark.line + 1, mark.column + 1) if mark else None
+    problem = error.problem or error.context or "invalid YAML"
+    if mark is not None:
+        lines = _LINE_BREAK.split(text)
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        indent = len(line) - len(line.lstrip(" \t"))
+        tab = line.find("\t", 0, max(indent, mark.column + 1))
+        if tab >= 0:
+            where = "in the indentation" if tab < indent else "where YAML needs a space"
+            return SpecError(
+                f"a tab character {where} (YAML indents with spaces only)",
+                location=Location(file, mark.line + 1, tab + 1),
+                hint="replace the tab with spaces (most editors can insert spaces for tabs in .yaml files)",
+            )
+        if "(" in line and ("{" in line or "[" in line):
+            return SpecError(
+                f"YAML syntax error: {problem}",
+                location=location,
+                hint="inside [...] and {...} a plain value ends at ',', '[', ']', '{' or '}': put a printed layer "
+                "in quotes or write it in block style (one '- ' item per line), and a tuple as a list, [7, 7]",
+            )
+    return SpecError(f"YAML syntax error: {problem}", location=location)
 
 
 def _check_expansion(root: yaml.Node, file: str) -> None:
@@ -116,57 +246,207 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 class _Builder:
-    def __init__(self, loader: Any, file: str) -> None:
-        self.loader = loader
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
         self.file = file
+
+    def error(self, message: str, node: yaml.Node, hint: str | None = None) -> SpecError:
+        return SpecError(message, location=location_of(node, self.file), hint=hint)
 
     def build(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
-            # Fast paths for the plain names and decimal integers that make up most specs; the rest (floats,
-            # booleans, null, other integer forms) go through PyYAML's SafeConstructor.
-            if node.tag == _STR:
-                return node.value
-            if node.tag == _INT and node.value.isdigit() and (node.value[0] != "0" or node.value == "0"):
-                return int(node.value)
-            try:
-                return self.loader.construct_object(node)
-            except yaml.YAMLError as error:
-                raise SpecError(
-                    f"cannot read this value: {getattr(error, 'problem', error)}",
-                    location=location_of(node, self.file),
-                ) from None
+            return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
-            self._plain_tag(node, "tag:yaml.org,2002:seq")
-            items = YList([self.build(child) for child in node.value])
+            self.collection_tag(node, _SEQ)
+            children = self.joined(node.value) if node.flow_style else node.value
+            items = YList([self.build(child) for child in children])
             items.mark = node.start_mark
-            items.item_marks = [child.start_mark for child in node.value]
+            items.item_marks = [child.start_mark for child in children]
             return items
         if isinstance(node, yaml.MappingNode):
-            self._plain_tag(node, "tag:yaml.org,2002:map")
-            mapping = YMap()
-            mapping.mark = node.start_mark
-            mapping.key_marks = {}
-            mapping.value_marks = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise SpecError(
-                        "YAML merge keys ('<<') are not supported; use a block with parameters instead",
-                        location=location_of(key_node, self.file),
-                    )
-                key = self.build(key_node)
-                if isinstance(key, (list, dict)):
-                    raise SpecError("a mapping key must be a plain name", location=location_of(key_node, self.file))
-                if key in mapping:
-                    raise SpecError(
-                        f"duplicate key '{key}' (first at line {mapping.key_marks[key].line + 1})",
-                        location=location_of(key_node, self.file),
-                    )
-                mapping[key] = self.build(value_node)
-                mapping.key_marks[key] = key_node.start_mark
-                mapping.value_marks[key] = value_node.start_mark
-            return mapping
-        raise SpecError("unsupported YAML node", location=location_of(node, self.file))
+            self.collection_tag(node, _MAP)
+            return self.mapping(node)
+        raise self.error("unsupported YAML node", node)
 
-    def _plain_tag(self, node: yaml.Node, expected: str) -> None:
+    # -- scalars ------------------------------------------------------------------------------------------------
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        tag, value = node.tag, node.value
+        if tag == _PLAIN:
+            try:
+                resolved = core_scalar(value)
+            except ValueError:  # Python reads at most 4,300 digits of an int from text
+                raise self.error(f"an integer of {len(value):,} digits is too long to read", node) from None
+            return self.source_text(node) if type(resolved) is str and "(" in resolved else resolved
+        if tag == _STR:
+            return self.source_text(node) if "(" in value else value
+        return self.tagged(node)
+
+    def source_text(self, node: yaml.ScalarNode) -> SourceText:
+        text = SourceText(node.value)
+        start, end = node.start_mark, node.end_mark
+        source = self.text[start.index : end.index]
+        text.mark, text.exact = start, source == node.value
+        if not text.exact and source[1:-1] == node.value and source[:1] in ("'", '"'):  # quoted, no escapes
+            text.mark, text.exact = TextMark(start.line, start.column + 1), True
+        return text
+
+    def tagged(self, node: yaml.ScalarNode) -> Any:
+        """A scalar with an explicit tag: what the tag means in YAML 1.2, or a message at its line."""
+        tag, value = node.tag, node.value
+        shown = _shown(tag)
+        if tag in (_INT, _FLOAT):
+            match = _CORE_NUMBER.fullmatch(value)
+            wanted = ("int", "oct", "hex") if tag == _INT else ("int", "float", "inf", "nan")
+            if not match or match.lastgroup not in wanted:
+                what = "an integer (12, 0x1F, 0o17)" if tag == _INT else "a number (0.5, 1e-05, .inf, .nan)"
+                raise self.error(f"{shown} {value!r} is not {what}", node, hint=f"remove {shown} or fix the value")
+            if tag == _FLOAT:  # float() of the text: 1 followed by 400 zeros is .inf, not an overflow
+                return float(value) if match.lastgroup in ("int", "float") else _number(match)
+            try:
+                return _number(match)
+            except ValueError:
+                raise self.error(f"an integer of {len(value):,} digits is too long to read", node) from None
+        if tag == _BOOL:
+            if value.lower() not in ("true", "false"):
+                raise self.error(
+                    f"{shown} {value!r} is not true or false", node, hint="YAML 1.2's booleans are true and false"
+                )
+            return value.lower() == "true"
+        if tag == _NULL:
+            if value not in ("", "~", "null", "Null", "NULL"):
+                raise self.error(f"{shown} {value!r} is not null", node, hint="write null, ~ or nothing")
+            return None
+        if tag in (_SEQ, _MAP):
+            form = "a list ([...] or '- ' items)" if tag == _SEQ else "a mapping ({...} or 'key: value' lines)"
+            raise self.error(f"{shown} needs {form}, got the single value {value!r}", node, hint=f"remove {shown}")
+        message, hint = _unsupported(tag, "value")
+        raise self.error(message, node, hint=hint)
+
+    # -- collections --------------------------------------------------------------------------------------------
+
+    def collection_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
-            raise SpecError(f"unsupported YAML tag {node.tag}", location=location_of(node, self.file))
+            message, hint = _unsupported(node.tag, "list" if expected == _SEQ else "mapping")
+            raise self.error(message, node, hint=hint)
+
+    def mapping(self, node: yaml.MappingNode) -> YMap:
+        mapping = YMap()
+        mapping.mark = node.start_mark
+        mapping.key_marks = {}
+        mapping.value_marks = {}
+        pairs = self.joined_pairs(node.value) if node.flow_style else node.value
+        for key_node, value_node in pairs:
+            if key_node.tag == _PLAIN and key_node.value == "<<":
+                raise self.error(
+                    "YAML merge keys ('<<') are not supported; use a block with parameters instead", key_node
+                )
+            key = self.build(key_node)
+            if isinstance(key, (list, dict)):
+                raise self.error("a mapping key must be a plain name", key_node)
+            if key in mapping:
+                raise self.error(f"duplicate key '{key}' (first at line {mapping.key_marks[key].line + 1})", key_node)
+            mapping[key] = self.build(value_node)
+            mapping.key_marks[key] = key_node.start_mark
+            mapping.value_marks[key] = value_node.start_mark
+        return mapping
+
+    def joined(self, nodes: list[yaml.Node]) -> list[yaml.Node]:
+        """A flow sequence's items with the pieces of a split tuple, `(7` and `7)`, joined back into one scalar."""
+        if not any(_opens(n) for n in nodes):
+            return nodes
+        items: list[yaml.Node] = []
+        index = 0
+        while index < len(nodes):
+            node = nodes[index]
+            index += 1
+            end = self.closing(node) if _opens(node) else None
+            if end is not None:
+                last = node
+                while index < len(nodes) and nodes[index].start_mark.index < end:
+                    last = nodes[index]
+                    index += 1
+                node = self.rejoined(node, max(end, last.end_mark.index))
+            items.append(node)
+        return items
+
+    def joined_pairs(self, pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
+        """A flow mapping's pairs with a split tuple value joined back: `{k: (7, 7)}` reads as k: '(7, 7)',
+        not k: '(7' and '7)': null."""
+        if not any(_opens(value) for _, value in pairs):
+            return pairs
+        joined: list[tuple[yaml.Node, yaml.Node]] = []
+        index = 0
+        while index < len(pairs):
+            key, value = pairs[index]
+            index += 1
+            end = self.closing(value) if _opens(value) else None
+            if end is not None:
+                last = value
+                while index < len(pairs) and pairs[index][0].start_mark.index < end:
+                    last = pairs[index][1]
+                    index += 1
+                value = self.rejoined(value, max(end, last.end_mark.index))
+            joined.append((key, value))
+        return joined
+
+    def closing(self, node: yaml.ScalarNode) -> int | None:
+        """The index just after the ')' that closes the first unclosed '(' of `node`, in the source text; None
+        when the flow collection ends first (an error for what can only be a tuple, `(7, 7`)."""
+        depth, quote = 0, ""
+        text = self.text
+        for index in range(node.start_mark.index, len(text)):
+            char = text[index]
+            if quote:
+                if char == quote:
+                    quote = ""
+            elif char in "'\"" and depth:
+                quote = char
+            elif char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+                if depth == 0 and char == ")":
+                    return index + 1
+                if depth <= 0:
+                    break
+        if not node.value.startswith("("):
+            return None
+        raise self.error(
+            f"'(' in {node.value!r} is never closed",
+            node,
+            hint="write a tuple such as (7, 7) as a list, [7, 7]",
+        )
+
+    def rejoined(self, first: yaml.ScalarNode, end: int) -> yaml.ScalarNode:
+        start = first.start_mark
+        end_mark = yaml.Mark(start.name, end, start.line, start.column, None, None)
+        return yaml.ScalarNode(_PLAIN, self.text[start.index : end].rstrip(" \t\r\n"), start, end_mark)
+
+
+def _opens(node: yaml.Node) -> bool:
+    """A plain scalar with more '(' than ')': the first piece of a tuple YAML split at a comma."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag != _PLAIN:
+        return False
+    value = node.value
+    return "(" in value and value.count("(") > value.count(")")
+
+
+def _shown(tag: str) -> str:
+    """A tag as it is written: !!float for tag:yaml.org,2002:float."""
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _unsupported(tag: str, what: str) -> tuple[str, str]:
+    """(message, hint) for a tag cnncalc does not read."""
+    shown = _shown(tag)
+    if shown in ("!!set", "!!omap", "!!pairs"):
+        return f"the YAML tag {shown} is not used in specs", "write a plain list or mapping, without the tag"
+    if shown in ("!!binary", "!!timestamp"):
+        return f"the YAML tag {shown} has no meaning in a spec", f"remove {shown}; values are numbers, text or lists"
+    if shown.startswith("!!"):
+        return (
+            f"unknown YAML tag {shown} on a {what}",
+            "YAML 1.2's tags are !!str, !!int, !!float, !!bool, !!null, !!seq, !!map",
+        )
+    return f"unsupported YAML tag {shown} on a {what}", "cnncalc reads plain YAML: remove the tag"

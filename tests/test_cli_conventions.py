@@ -273,7 +273,7 @@ def test_over_budget_hint_names_a_budget_that_works_and_not_the_input_given() ->
     assert over.code == 2
     hint = next(line for line in over.err.splitlines() if line.strip().startswith("hint:"))
     assert "1x28x28" not in hint
-    budget = re.search(r"--max-macs (\d+)", hint)
+    budget = re.search(r"--max-macs ([0-9.]+[KMGTP]?)", hint)  # a count, with a unit (6.6M) or without
     assert budget is not None, hint
     assert run_cli("verify", LENET, "--input", "1x28x28", "--max-macs", budget[1]).code == 0
 

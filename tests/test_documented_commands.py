@@ -60,10 +60,7 @@ MAPPED: dict[str, tuple[str, str]] = {
 NOT_RUN: dict[str, str] = {}
 
 # Printed command -> the known failure, fixed by another change (remove the entry with the fix).
-FAILING: dict[str, str] = {
-    "cnncalc verify specs/resnet50.yaml --input 3x32x32": "issue 9 item 5: over verify's default MAC budget "
-    "(the executor change raises the default so the README's examples run)",
-}
+FAILING: dict[str, str] = {}
 
 # Printed command -> its documented exit codes, where that is not 0 alone.
 EXPECTED_EXIT: dict[str, tuple[int, ...]] = {

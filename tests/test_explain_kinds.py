@@ -41,7 +41,7 @@ def figure(layer: Layer, what: str) -> Any:
     size = re.fullmatch(r"output (\w) \((PyTorch|lecture)\)", what)
     if size:
         return layer.out_shape[1 + LETTERS[len(layer.out_shape) - 1].index(size[1])]
-    merged = re.fullmatch(r"output axis (\d+) \(merged\)", what)
+    merged = re.fullmatch(r"output dim (\d+) \(merged\)", what)
     if merged:  # numbered as Flatten's start_dim counts, the batch axis being 0
         return layer.out_shape[int(merged[1]) - 1]
     raise AssertionError(f"a formula with an unknown label: {what}")
@@ -276,7 +276,7 @@ def test_flatten_formulas(shape: list[int], data: st.DataObject) -> None:
     explained = checked(layer)
     if end > start:
         (merged,) = explained.values()
-        assert list(explained) == [f"output axis {start} (merged)"]
+        assert list(explained) == [f"output dim {start} (merged)"]
         assert merged.value == prod(shape[start - 1 : end])
     else:
         assert explained == {} and "nothing merges" in layer.notes()[0]

@@ -454,7 +454,7 @@ def test_kind_figures(case: Case) -> None:
 def test_same_warning_names_the_split() -> None:
     layer = make_layer("conv2d", {"out_channels": 1, "kernel_size": [3, 4], "padding": "same"}, (1, 8, 8))
     assert layer.warnings == [
-        "padding='same' pads axis 2 unevenly (1 before, 2 after) because dilation * (kernel_size - 1) = 3 is odd"
+        "padding='same' pads W unevenly (1 before, 2 after) because dilation * (kernel_size - 1) = 3 is odd"
     ]
 
 
@@ -483,7 +483,7 @@ BAD = [
         {"out_channels": 1, "kernel_size": 3, "dilation": [1, 3], "padding": 1},
         (1, 5, 4),
         "kernel_size",
-        ("7-wide", "padded input of 6", "axis 2", "dilation 3"),
+        ("7-wide", "padded input of 6", "along W", "dilation 3"),
     ),
     Bad(
         "valid-does-not-fit",
@@ -491,7 +491,7 @@ BAD = [
         {"out_channels": 1, "kernel_size": [1, 1, 4], "padding": "valid"},
         (1, 2, 2, 3),
         "kernel_size",
-        ("4-wide", "padded input of 3", "axis 3"),
+        ("4-wide", "padded input of 3", "along W"),
     ),
     Bad(
         "in-channels-not-divisible",
@@ -563,7 +563,7 @@ BAD = [
         {"out_channels": 1, "kernel_size": 3, "padding": [1, 4], "padding_mode": "circular"},
         (1, 5, 3),
         "padding",
-        ("up to 3", "axis 2", "got 4"),
+        ("up to 3", "along W", "got 4"),
     ),
     Bad(
         "tconv-output-padding",
@@ -571,7 +571,7 @@ BAD = [
         {"out_channels": 1, "kernel_size": 3, "stride": 2, "output_padding": [1, 2]},
         (1, 4, 4),
         "output_padding",
-        ("output_padding (2)", "stride (2)", "dilation (1)", "axis 2"),
+        ("output_padding (2)", "stride (2)", "dilation (1)", "along W"),
     ),
     Bad(
         "tconv-output-collapses",

@@ -59,7 +59,7 @@ def figures_of(data: dict[str, Any]) -> dict[str, Any]:
         wanted[f"output {axis} (PyTorch)"] = size
         wanted[f"output {axis} (lecture)"] = size
     for axis, size in enumerate(chw, start=1):  # Flatten's merged axis, numbered as start_dim counts (batch = 0)
-        wanted[f"output axis {axis} (merged)"] = size
+        wanted[f"output dim {axis} (merged)"] = size
     return wanted
 
 

@@ -202,3 +202,46 @@ def test_every_rule_is_documented() -> None:
         assert heading in doc, heading
         section = doc.split(heading, 1)[1].split("\n### ", 1)[0]
         assert " ".join(rule.explanation.split()) in " ".join(section.split()), rule.name
+
+
+SQUEEZE_EXCITE = spec(
+    "conv2d: {out_channels: 16, kernel_size: 3, stride: 2, padding: 1, name: stem}\n"
+    "relu\n"
+    "conv2d: {out_channels: 16, kernel_size: 3, padding: 1, groups: 16, name: dw}\n"
+    "adaptiveavgpool2d: {output_size: 1, name: se_pool}\n"
+    "conv2d: {out_channels: 4, kernel_size: 1}\n"
+    "relu\n"
+    "conv2d: {out_channels: 16, kernel_size: 1}\n"
+    "hardsigmoid: {name: gate}\n"
+    "mul: {inputs: [dw, gate], name: scaled}\n"
+    "adaptiveavgpool2d: {output_size: 1, name: gap}\n"
+    "flatten\n"
+    "linear: {out_features: 10}"
+)
+
+
+def test_small_receptive_field_skips_squeeze_and_excitation_pools() -> None:
+    """An SE block's pool only gates channels (its values reach the output only through mul's broadcast input);
+    the pool before the classifier is the one judged."""
+    found = [f for f in findings(SQUEEZE_EXCITE) if f.name == "small-receptive-field"]
+    assert [f.layer for f in found] == ["gap"]
+    assert "'scaled'" in found[0].message
+
+
+def test_small_receptive_field_judges_a_pool_that_also_feeds_the_classifier() -> None:
+    """A pool read by a gate and, through another path, by the classifier still hands its features on."""
+    text = SQUEEZE_EXCITE.replace("adaptiveavgpool2d: {output_size: 1, name: gap}", "identity: {inputs: se_pool}")
+    found = [f for f in findings(text) if f.name == "small-receptive-field"]
+    assert [f.layer for f in found] == ["se_pool"]
+
+
+def test_misaligned_branches_on_more_than_three_spatial_axes_names_them() -> None:
+    """Four spatial axes have no letters: they are named by PyTorch's dim (d2 ... d5), never a crash."""
+    text = spec(
+        "identity: {name: a}\nzeropad3d: {padding: [1, -1, 0, 0, 0, 0], inputs: input, name: b}\n"
+        "add: {inputs: [a, b], name: sum}",
+        input="[1, 4, 4, 4, 4]",
+    )
+    (found,) = findings(text)
+    assert (found.name, found.layer) == ("misaligned-branches", "sum")
+    assert "along d5 their fields are centred at different places" in found.message

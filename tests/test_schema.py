@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import SPECS, run_cli
 from jsonschema import Draft7Validator
 
@@ -23,6 +22,7 @@ from cnncalc.errors import CnncalcError, LayerError
 from cnncalc.layers import REGISTRY, lookup, make_layer
 from cnncalc.schema import spec_schema
 from cnncalc.spec import BLOCK_KEYS, RESERVED, TOP_KEYS, parse_spec
+from cnncalc.yamlsource import load_yaml
 
 SCHEMA = spec_schema()
 VALIDATOR = Draft7Validator(SCHEMA)
@@ -33,9 +33,10 @@ def schema_accepts(document: Any) -> bool:
 
 
 def cnncalc_accepts(document: Any) -> bool:
-    """parse_spec on the document written as YAML; anything but a CnncalcError is a bug and propagates."""
+    """parse_spec on the document written as JSON (YAML 1.2, as editors read it: text stays text, whatever it
+    spells); anything but a CnncalcError is a bug and propagates."""
     try:
-        parse_spec(yaml.safe_dump(document, sort_keys=False), "probe.yaml")
+        parse_spec(json.dumps(document), "probe.yaml")
     except CnncalcError:
         return False
     return True
@@ -77,7 +78,7 @@ def test_follows_the_registry_and_the_spec_tables() -> None:
 
 @pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_spec_is_valid(path: Path) -> None:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = load_yaml(path.read_text(encoding="utf-8"), path.name)
     errors = [f"{list(e.absolute_path)}: {e.message[:200]}" for e in VALIDATOR.iter_errors(document)]
     assert errors == []
 
@@ -229,6 +230,7 @@ def test_documented_limitations() -> None:
         spec(layers=[{"conv2d": {"out_channels": 4, "kernel_size": 3}}, {"add": {"inputs": ["input", "nowhere"]}}]),
         spec(layers=[{"conv2d": {"out_channels": 4, "kernel_size": 2.0}}]),  # JSON Schema counts 2.0 as an integer
         spec(limits={"max_params": "1.0005K"}),  # not a whole number
+        spec(limits={"max_params": "1e-1"}),  # likewise
     ]
     for document in cases:
         assert schema_accepts(document), document
@@ -243,6 +245,11 @@ PROBES: list[Any] = [
     "five", "same", "valid", "", "3", "$x",
     [], [1], [2], [1, 2], [2, 3], [1, 2, 3], [2, 2, 2, 2], [1, 1, 1, 1, 1, 1], [0, 1], [-1, 1], [1, "a"],
     [True, 1], [None, 2], [None], [None, None, None], [1.5, 2], [[1]], {"a": 1},
+    # Python forms, as print(model) writes them (cnncalc.args.parse_value), and near misses
+    "(1, 2)", "(2,)", "(2, 3)", "(1, 2, 3)", "()", "(None, 2)", "(null, 2)", "(None,)", "(1.5, 2)", "(2, 2, 2, 2)",
+    "(1, 1, 1, 1, 1, 1)", "(0, 1)", "(-1, 1)", "(-0, 2)", "(+2, 3)", "( 2 ,\t3 , )", "(02, 3)", "None", " None ",
+    "(7)", "(1, 2", "(2,,)", "(True, 1)", "('a', 1)", "(1e1, 2)", "(1_0, 2)", "[1, 2]", "(- 1, 2)", "((1, 2))",
+    "none", "NULL",
 ]  # fmt: skip
 
 
@@ -320,10 +327,10 @@ NOT_FORM: dict[tuple[str, str], list[Any] | None] = {  # None: every value (the 
     ("convtranspose1d", "in_channels"): None,
     ("convtranspose1d", "groups"): [3],
     ("convtranspose1d", "output_padding"): [3],  # must be smaller than stride or dilation
-    ("maxpool2d", "padding"): [3, [2, 3]],  # at most half the kernel
+    ("maxpool2d", "padding"): [3, [2, 3], "(2, 3)", "( 2 ,\t3 , )", "(02, 3)", "(+2, 3)"],  # at most half the kernel
     ("maxpool2d", "return_indices"): [True],  # refused: a layer graph cannot carry PyTorch's tuple
     ("adaptivemaxpool1d", "return_indices"): [True],
-    ("avgpool3d", "padding"): [3, [1, 2, 3]],
+    ("avgpool3d", "padding"): [3, [1, 2, 3], "(1, 2, 3)"],
     ("avgpool3d", "divisor_override"): [0],  # PyTorch divides by it
     ("linear", "in_features"): None,
     ("batchnorm2d", "num_features"): None,
@@ -366,16 +373,18 @@ def test_make_layer_agrees_on_a_sample_of_kinds(kind: str) -> None:
 AMOUNTS: list[Any] = [
     0, 25, -1, True, 2.5, None, [1], "25M", "4.1G", "1.5GiB", "300MB", "25m", "1,000", "25_000_000", "1.5 GiB",
     " 7 ", ".5K", "5.", "25X", "MB", "-5", "1e9", "1.5gib", "2 5M", "", "K", "1..5K", "1_000K", "5b", "5B", "5kB",
-    "5KB", "5 KiB", "2T", "3P", "4E",
+    "5KB", "5 KiB", "2T", "3P", "4E", 1e9, 1.5e3, 2.5, 1e300, "4.1e9", "1E3K", "1e+9", "1_e9", "1e100", "1e",
+    "e9",
 ]  # fmt: skip
 SIZES: list[Any] = [
-    10, [2, 3], "2x256x256", "10", "0", [0], [], -1, True, "2X3", "2,3", " 2 x 3 ", "a", None, 1.5, "2x", "x2", [2, "3"]
+    10, [2, 3], "2x256x256", "10", "0", [0], [], -1, True, "2X3", "2,3", " 2 x 3 ", "a", None, 1.5, "2x", "x2",
+    [2, "3"], "(2, 3)", "(2,)", "(2)", "(0, 2)", "()", "None",
 ]  # fmt: skip
 TOP_PROBES: dict[str, list[Any]] = {
     "name": ["net", 3, None, ""],
     "description": ["text", 3, None, [1]],
     "input": [[3, 8, 8], "3x8x8", "3, 8, 8", " 3 x 8 x 8 ", "3X8X8", "0x8x8", "3x8x", [], [0, 8, 8], [True, 8, 8], 3,
-              None, "abc", "08x8x8", [3, 8, -8]],
+              None, "abc", "08x8x8", [3, 8, -8], "(3, 8, 8)", "(3, 8, 8,)", "(3, 8, 0)", "(3)", "None"],
     "layout": ["chw", "hwc", "CHW", None, 1],
     "batch": [1, 2, 0, -1, True, "2", None, 1.5],
     "ignore": ["CN001", "cn001", "bias-before-norm", "BIAS-BEFORE-NORM", ["CN001", "small-batch-norm"], [], "nope",
@@ -479,7 +488,7 @@ def test_cli_reports_an_unwritable_output(tmp_path: Path) -> None:
 def test_readme_modeline_form_validates_a_spec(tmp_path: Path) -> None:
     """A spec carrying the editor modeline is still a valid spec for cnncalc (the modeline is a comment)."""
     text = "# yaml-language-server: $schema=cnncalc-spec.schema.json\n" + (SPECS / "lenet5.yaml").read_text()
-    assert schema_accepts(yaml.safe_load(text))
+    assert schema_accepts(load_yaml(text, "lenet5.yaml"))
     parse_spec(text, "lenet5.yaml")
 
 
@@ -508,7 +517,9 @@ def test_patterns_mean_the_same_to_editors() -> None:
     patterns = sorted(schema_patterns(SCHEMA))
     words = ["conv2d", "Conv2d", "CONV2D", "conv2", "my-block", "$w", "", "3x224x224", " 3, 8 ", "4.1G", "1.5GiB",
              "1,000", "25X", "CN001", "bias-before-norm", "input", "a.b", "_x", "layer2.0.conv1", "features.0", "a..b",
-             "0", "-a", "Schicht_ä", "слой.0", "𝔞.0"]  # fmt: skip
+             "0", "-a", "Schicht_ä", "слой.0", "𝔞.0", "(7, 7)", "(768,)", "None", "()", "( 1 ,\t2 , )", "(None, 7)",
+             "(1.5, 2e-3)", "(-0, +1)", "(7)", "1e9", "4.1e9", "1e_9K", "Conv2d(3, 64, kernel_size=(7, 7))",
+             "nn.ReLU()", "(conv1)"]  # fmt: skip
     script = (
         "const [patterns, words] = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
         "console.log(JSON.stringify(patterns.map(p => words.map(w => new RegExp(p, 'u').test(w)))));"

@@ -24,7 +24,11 @@ from conftest import ROOT, SPECS, run_cli
 
 from cnncalc.analyze import Report, analyze
 from cnncalc.diff import compare
-from cnncalc.render.diff import diff_dict, render_diff
+from cnncalc.render.diff import (
+    TOTAL_ROWS,  # the labels the parser reads back; figures come from the JSON
+    diff_dict,
+    render_diff,
+)
 from cnncalc.render.json_report import report_dict
 from cnncalc.render.screen import Screen, units
 from cnncalc.render.table import render_tables, render_verify
@@ -407,7 +411,7 @@ def test_verify_executed_at_every_width() -> None:
     from cnncalc.runner import verify
 
     graph = load_spec(str(SPECS / "lenet5_bn.yaml"))
-    data = verify_dict(graph, verify(graph, 0, "eval", 50_000_000))
+    data = verify_dict(graph, verify(graph, 0, "eval"))  # the default budget
     for width in WIDTHS:
         check_verify(render_verify(data, Screen(width)), data, width, lambda screen: render_verify(data, screen))
 
@@ -440,19 +444,6 @@ def diff_rows(data: dict[str, Any]) -> list[tuple[str, dict[str, list[str]]]]:
         if layer["new"] is not None:
             rows.append(diff_cells(layer["new"], layer["name"], "+"))
     return rows
-
-
-TOTAL_ROWS = [
-    ("Params", "params"),
-    ("Trainable params", "trainable_params"),
-    ("Buffers", "buffers"),
-    ("MACs", "macs"),
-    ("FLOPs", "flops"),
-    ("Activations", "activation_bytes"),
-    ("Param memory", "param_bytes"),
-    ("Output", "output_shape"),
-    ("Input", "input_shape"),
-]
 
 
 def change_text(old: int, delta: int) -> str:

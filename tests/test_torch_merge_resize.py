@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from cnncalc.errors import LayerError
 from cnncalc.layers import Layer, Shape, Window, make_layer
+from cnncalc.layers.base import axis_names
 
 torch = pytest.importorskip("torch")
 from test_kinds_merge_resize import BAD, GOOD  # noqa: E402  (the hand-checked rows, once more against torch)
@@ -277,12 +278,13 @@ def pad_divergence(kind: str, args: Args, shapes: Shapes) -> str | None:
 def test_add_matches_torch(shapes: Shapes) -> None:
     layer = compare("Add", {}, shapes, add_divergence)
     if layer is None and len({len(s) for s in shapes}) == 1 and len(set(shapes)) > 1:
-        # The message shows both shapes and the first axis where they differ (torch numbering).
+        # The message shows both shapes and the first axis where they differ, named as the tables name it.
         with pytest.raises(LayerError) as caught:
             make_layer("Add", {}, *shapes)
         other = next(s for s in shapes if s != shapes[0])
         axis = next(i for i, (a, b) in enumerate(zip(shapes[0], other, strict=True)) if a != b)
-        for fragment in (" x ".join(map(str, shapes[0])), " x ".join(map(str, other)), f"dim {axis + 1} "):
+        name = axis_names(len(other))[axis]
+        for fragment in (" x ".join(map(str, shapes[0])), " x ".join(map(str, other)), f"along {name} "):
             assert fragment in caught.value.message
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cnncalc.budget import Budget
 from cnncalc.runner import verify
 from cnncalc.spec import load_spec
 
@@ -25,20 +26,15 @@ TOO_LARGE = {
     # Unpadded convs lose 92 pixels per side: 188 x 188 is the smallest valid input, 6.1 G multiply-accumulates.
     "unet_original": "its smallest valid input (1 x 188 x 188) needs 6.1 G MACs: hours in pure Python",
 }
-# SiLU and Sigmoid take exp() to 40 digits per element (compute.exp_ratio, in Decimal.as_integer_ratio: ~5 ms each),
-# so even 3 x 8 x 8 runs for minutes. These leave once the executor's exp() is fast.
-AWAITING_FAST_EXP = {
-    "efficientnet_b0": "slow until the executor's exp() is fast: SiLU and Sigmoid take ~5 ms per element",
-}
 
 
 @pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda path: path.stem)
 def test_verify_agrees_on_every_spec(path: Path) -> None:
-    reason = TOO_LARGE.get(path.stem) or AWAITING_FAST_EXP.get(path.stem)
+    reason = TOO_LARGE.get(path.stem)
     if reason:
         pytest.skip(reason)
     graph = load_spec(str(path), input_shape=REDUCED.get(path.stem))
-    checks = verify(graph, seed=0, mode="eval", max_macs=10**9)
+    checks = verify(graph, seed=0, mode="eval", budget=Budget(max_macs=10**9, max_elements=10**9))
     differing = [check for check in checks if not check.ok]
     assert not differing, differing
     assert len(checks) == len(graph.nodes)

@@ -88,10 +88,9 @@ def interactive() -> bool:
 
 
 def named_values(arguments: list[str]) -> dict[str, object]:
-    """NAME=VALUE pairs, each value read as YAML (5, [3, 5], same, true)."""
-    import yaml
-
-    from cnncalc.errors import UsageError
+    """NAME=VALUE pairs, each value read as YAML is in specs (5, [3, 5], (3, 5), same, true, 1e-5)."""
+    from cnncalc.errors import SpecError, UsageError
+    from cnncalc.yamlsource import read_value
 
     values: dict[str, object] = {}
     for text in arguments:
@@ -99,7 +98,7 @@ def named_values(arguments: list[str]) -> dict[str, object]:
         if not sep or not name:
             raise UsageError(f"expected NAME=VALUE, got {text!r}", hint="for example kernel_size=5 or padding=same")
         try:
-            values[name.strip()] = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            raise UsageError(f"{name}: cannot read the value {value!r}") from None
+            values[name.strip()] = read_value(value, f"{name.strip()}=")
+        except SpecError as error:
+            raise UsageError(f"{name}: cannot read the value {value!r}: {error.message}", hint=error.hint) from None
     return values

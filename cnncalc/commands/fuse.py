@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from cnncalc.budget import DEFAULT_MAX_ELEMENTS, parse_budget, units_up
 from cnncalc.commands.common import RunFormat, write
 
 
@@ -29,6 +30,12 @@ def fuse(
         None, "--input", "-i", help="Use this input size instead of the spec's, e.g. 3x32x32.", show_default=False
     ),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format of the report."),
+    max_elements: str = typer.Option(
+        units_up(DEFAULT_MAX_ELEMENTS),
+        "--max-elements",
+        metavar="COUNT",
+        help="With --seed-weights, refuse networks with more weights and buffers than this (50M, 1G).",
+    ),
 ) -> None:
     """Fold eval-mode BatchNorm into the conv or linear layer before it, and report the savings.
 
@@ -61,7 +68,7 @@ def fuse(
 
         graph.input_shape = to_chw(parse_shape(input), graph.layout)
         infer_shapes(graph)
-    fusion = fuse_graph(graph, seed_weights)
+    fusion = fuse_graph(graph, seed_weights, parse_budget("--max-elements", max_elements))
     # The figures come from the analyzer on the fused spec itself (its values do not change them).
     fused = parse_spec(spec_text(fusion, with_weights=False), output)
     data = report_dict(fusion, analyze(graph), analyze(fused), output)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cnncalc.commands.budget_options import MAX_ELEMENTS, MAX_MACS, budget
 from cnncalc.commands.common import Mode, RunFormat, interactive, write
 
 
@@ -22,7 +23,8 @@ def run(
     grad_output: str | None = typer.Option(
         None, "--grad-output", help="Differentiate sum(G * output) for G from this file instead (implies --backward)."
     ),
-    max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
+    max_macs: str = MAX_MACS,
+    max_elements: str = MAX_ELEMENTS,
 ) -> None:
     """Run the network exactly (pure Python, rational numbers) and print its output.
 
@@ -47,7 +49,7 @@ def run(
         raise UsageError("standard input ('-') can be read only once")
     graph = load_spec(spec)
     x, batched = read_input(input, graph) if input is not None else (None, graph.batch > 1)
-    execution = run_spec(graph, x, seed, mode.value, max_macs, progress=interactive())
+    execution = run_spec(graph, x, seed, mode.value, budget(max_macs, max_elements), progress=interactive())
     data = run_dict(graph, execution.run, batched, mode.value, seed, trace)
     if backward or grad_output is not None:
         from cnncalc.render.values import grad_dict

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cnncalc.commands.budget_options import MAX_ELEMENTS, MAX_MACS, budget
 from cnncalc.commands.common import WIDTH, Mode, RunFormat, interactive, screen, write
 
 
@@ -15,7 +16,8 @@ def verify(
     seed: int = typer.Option(0, "--seed", "-s", help="Seed for the generated weights and input."),
     mode: Mode = typer.Option(Mode.eval, "--mode", help="PyTorch's eval or train mode."),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
-    max_macs: int = typer.Option(50_000_000, "--max-macs", min=1, help="Refuse runs above this many MACs."),
+    max_macs: str = MAX_MACS,
+    max_elements: str = MAX_ELEMENTS,
     width: int | None = WIDTH,
 ) -> None:
     """Check the analyzers by execution, layer by layer.
@@ -38,7 +40,7 @@ def verify(
         from cnncalc.layout import to_chw
 
         graph = load_spec(spec, input_shape=to_chw(parse_shape(input), graph.layout))
-    checks = verify_graph(graph, seed, mode.value, max_macs, progress=interactive())
+    checks = verify_graph(graph, seed, mode.value, budget(max_macs, max_elements), progress=interactive())
     data = verify_dict(graph, checks)
     if format is RunFormat.json:
         from cnncalc.render.json_report import object_text, versioned

@@ -9,9 +9,10 @@ Execution (`forward`): the piecewise-rational kinds (ReLU, ReLU6, LeakyReLU, PRe
 Hardsigmoid) stay exact. Their constants are taken as the decimals the spec wrote (negative_slope 0.01 is 1/100,
 Fraction(str(0.01)), where PyTorch multiplies by the nearest double: the two differ by less than 1e-16 relatively).
 The others leave the rationals at any nonzero input (exp, erf, tanh of a nonzero rational are irrational): those
-elements are computed to DIGITS significant digits or better, in pure Python decimal arithmetic (erf by its
-series, erfc by its continued fraction), and the output is then marked approximate; inputs that give rational
-results (0, a softmax row of equal values) stay exact.
+elements are computed to DIGITS significant digits or better, in pure Python decimal arithmetic at a fixed
+precision (compute.py: the argument is rounded first, so the time does not grow with its size or its digits; erf
+by its series, erfc by its continued fraction), and the output is then marked approximate; inputs that give
+rational results (0, a softmax row of equal values) stay exact.
 
 Gradients (`backward`) follow the same split: exact slopes for the piecewise kinds, with PyTorch's values at the
 kinks (ReLU: 0 at 0; ReLU6, Hardtanh, Hardsigmoid: 0 at both bounds; LeakyReLU, PReLU, ELU: the negative side's
@@ -25,14 +26,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from math import lcm, log10, prod
+from math import lcm, log, prod, sqrt
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import Arg, Bool, Choice, Float, Int, Optional
-from cnncalc.compute import exp_ratio
+from cnncalc.compute import (
+    UNDERFLOW,
+    WORKING_DIGITS,
+    argument,
+    exp_ratio,
+    expm1_decimal,
+    expm1_ratio,
+    shortened,
+    to_ratio,
+    working,
+)
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, dim_name, fmt_shape
 from cnncalc.layers.norm import (
     axis_names,
     element_count,
@@ -43,7 +54,7 @@ from cnncalc.layers.norm import (
     spanning_window,
 )
 from cnncalc.layers.registry import register
-from cnncalc.tensor import DIGITS, Tensor
+from cnncalc.tensor import Tensor
 
 if TYPE_CHECKING:
     from decimal import Context as DecimalContext
@@ -54,7 +65,6 @@ if TYPE_CHECKING:
     from cnncalc.layers.base import Gradients
 
 INPLACE = Arg("inplace", Bool(), False, "overwrite the input; changes no shape or count")
-WORKING_DIGITS = DIGITS + 10  # precision of the decimal arithmetic behind each approximate element
 
 Ratio = tuple[int, int, bool]  # numerator, positive denominator, exact
 
@@ -115,20 +125,14 @@ def gated(x: Tensor, grad: Tensor, passes: Callable[[int], bool]) -> Tensor:
     return Tensor(x.shape, data, grad.denominator, x.approximate or grad.approximate)
 
 
-def expm1_ratio(value: Fraction) -> tuple[int, int]:
-    """exp(value) - 1 for value <= 0 as a ratio of ints, to WORKING_DIGITS significant digits: near 0 the
-    subtraction cancels leading digits, so exp is taken with that many digits more."""
-    from decimal import Context as DecimalContext
-    from decimal import Decimal
-
-    lost = max(0, value.denominator.bit_length() - abs(value.numerator).bit_length()) * log10(2)
-    context = DecimalContext(prec=WORKING_DIGITS + int(lost) + 2)
-    x = context.divide(Decimal(value.numerator), Decimal(value.denominator))
-    return context.subtract(x.exp(context), Decimal(1)).as_integer_ratio()
+def _approximate(value: Decimal) -> Ratio:
+    """A result that left the rationals, as a ratio of ints (0 below 10**-UNDERFLOW: compute.to_ratio)."""
+    p, q = to_ratio(working().plus(value))
+    return p, q, False
 
 
 def sigmoid(value: Fraction) -> Ratio:
-    """1 / (1 + exp(-value)), exp taken of -|value| only, so that it never overflows."""
+    """1 / (1 + exp(-value)), exp taken of -|value| only, so that it never overflows; exactly 1/2 at 0."""
     if value == 0:
         return 1, 2, True
     p, q = exp_ratio(-abs(value))  # exp(-|value|) = p / q
@@ -139,8 +143,10 @@ def tanh(value: Fraction) -> Ratio:
     """tanh(|v|) = -m / (m + 2) with m = expm1(-2|v|): no cancellation for small v, no overflow for large."""
     if value == 0:
         return 0, 1, True
-    p, q = expm1_ratio(-2 * abs(value))
-    return (-p if value > 0 else p), p + 2 * q, False
+    context = working(5)
+    m = expm1_decimal(-2 * abs(value))
+    result = context.divide(m.copy_negate(), context.add(m, 2))
+    return _approximate(result if value > 0 else result.copy_negate())
 
 
 def sigmoid_slope(value: Fraction) -> Ratio:
@@ -159,14 +165,25 @@ def tanh_slope(value: Fraction) -> Ratio:
     return 4 * p * q, (p + q) ** 2, False
 
 
+def silu(value: Fraction) -> Ratio:
+    """x * sigmoid(x), x rounded to WORKING_DIGITS + 10 digits first where it is written with long integers."""
+    if value == 0:
+        return 0, 1, True
+    x = shortened(value)
+    p, q, _ = sigmoid(x)
+    return x.numerator * p, x.denominator * q, False
+
+
 def silu_slope(value: Fraction) -> Ratio:
-    """SiLU'(x) = s * (1 + x * (1 - s)), s = sigmoid(x), both s and 1 - s taken from p/q = exp(-|x|)."""
+    """SiLU'(x) = s * (1 + x * (1 - s)), s = sigmoid(x), both s and 1 - s taken from p/q = exp(-|x|); exact
+    arithmetic from there, so that near its zero (x ~ -1.28) the sum loses no more than exp's 60 digits."""
     if value == 0:
         return 1, 2, True
-    p, q = exp_ratio(-abs(value))
-    kept, rest = (q, p) if value > 0 else (p, q)  # s = kept / (p + q), 1 - s = rest / (p + q)
+    x = shortened(value)
+    p, q = exp_ratio(-abs(x))
+    kept, rest = (q, p) if x > 0 else (p, q)  # s = kept / (p + q), 1 - s = rest / (p + q)
     total = p + q
-    top, bottom = value.numerator, value.denominator
+    top, bottom = x.numerator, x.denominator
     return kept * (total * bottom + top * rest), total * total * bottom, False
 
 
@@ -197,14 +214,14 @@ def erfc(z: Decimal, digits: int) -> Decimal:
     Below SERIES_BELOW: erf(z) = 2/sqrt(pi) * exp(-z^2) * sum_n 2^n z^(2n+1) / (1*3*...*(2n+1)), whose terms are
     all positive, taken with z^2 / ln(10) digits more since 1 - erf(z) cancels that many. From it on, Laplace's
     continued fraction erfc(z) = exp(-z^2) / sqrt(pi) / (z + (1/2) / (z + (2/2) / (z + (3/2) / (z + ...)))),
-    evaluated from the back with twice as many terms until two evaluations agree."""
-    from decimal import Context as DecimalContext
+    evaluated from the back with twice as many terms until two evaluations agree. Beyond z = 37, exp(-z^2) is
+    below 10**-(UNDERFLOW + digits) (compute.to_ratio's 0) and the result is 0 without further work."""
     from decimal import Decimal
 
     if z == 0:
         return Decimal(1)
     if z < SERIES_BELOW:
-        context = DecimalContext(prec=digits + int(float(z) ** 2 / 2.302585) + 5)
+        context = working(digits - WORKING_DIGITS + int(float(z) ** 2 / 2.302585) + 5)
         square = context.multiply(z, z)
         ratio = context.multiply(2, square)
         term = total = context.plus(z)
@@ -216,8 +233,10 @@ def erfc(z: Decimal, digits: int) -> Decimal:
         factor = context.divide(
             context.multiply(2, context.exp(context.minus(square))), context.sqrt(_pi(context.prec))
         )
-        return DecimalContext(prec=digits).subtract(1, context.multiply(factor, total))
-    context = DecimalContext(prec=digits + 10)
+        return working(digits - WORKING_DIGITS).subtract(1, context.multiply(factor, total))
+    if z > sqrt((UNDERFLOW + digits) * log(10)):  # exp(-z^2) < 10**-(UNDERFLOW + digits): below what is kept
+        return Decimal(0)
+    context = working(digits - WORKING_DIGITS + 10)
 
     def fraction_value(terms: int) -> Decimal:
         tail = z
@@ -234,20 +253,16 @@ def erfc(z: Decimal, digits: int) -> Decimal:
             break
         previous = current
     factor = context.divide(context.exp(context.minus(context.multiply(z, z))), context.sqrt(_pi(context.prec)))
-    return DecimalContext(prec=digits).multiply(factor, current)
+    return working(digits - WORKING_DIGITS).multiply(factor, current)
 
 
 def gelu_erf(value: Fraction) -> Ratio:
     """x * Phi(x), Phi(x) = erfc(-x / sqrt(2)) / 2: for x < 0 the small tail is computed directly, not as 1 - erf."""
-    from decimal import Context as DecimalContext
-    from decimal import Decimal
-
     if value == 0:
         return 0, 1, True
-    context = DecimalContext(prec=WORKING_DIGITS + 5)
-    x = context.divide(Decimal(value.numerator), Decimal(value.denominator))
-    p, q = context.multiply(x, _normal_cdf(x, context)).as_integer_ratio()
-    return p, q, False
+    context = working(5)
+    x = argument(value)
+    return _approximate(context.multiply(x, _normal_cdf(x, context)))
 
 
 def _normal_cdf(x: Decimal, context: DecimalContext) -> Decimal:
@@ -261,28 +276,26 @@ def _normal_cdf(x: Decimal, context: DecimalContext) -> Decimal:
 
 def gelu_erf_slope(value: Fraction) -> Ratio:
     """d/dx x * Phi(x) = Phi(x) + x * phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density."""
-    from decimal import Context as DecimalContext
-    from decimal import Decimal
-
     if value == 0:
         return 1, 2, True
-    context = DecimalContext(prec=WORKING_DIGITS + 5)
-    x = context.divide(Decimal(value.numerator), Decimal(value.denominator))
+    context = working(5)
+    x = argument(value)
     density = context.divide(
         context.exp(context.divide(context.minus(context.multiply(x, x)), 2)),
         context.sqrt(context.multiply(2, _pi(context.prec + 3))),
     )
-    p, q = context.add(_normal_cdf(x, context), context.multiply(x, density)).as_integer_ratio()
-    return p, q, False
+    return _approximate(context.add(_normal_cdf(x, context), context.multiply(x, density)))
 
 
 @lru_cache
 def _sqrt_2_over_pi() -> Fraction:
-    from decimal import Context as DecimalContext
     from fractions import Fraction
 
-    context = DecimalContext(prec=DIGITS + 20)
-    return Fraction(*context.sqrt(context.divide(2, _pi(DIGITS + 25))).as_integer_ratio())
+    context = working(20)
+    return Fraction(*context.sqrt(context.divide(2, _pi(context.prec + 5))).as_integer_ratio())
+
+
+GELU_CUBIC = "0.044715"  # the tanh approximation's constant, as PyTorch writes it
 
 
 def gelu_tanh(value: Fraction) -> Ratio:
@@ -292,9 +305,10 @@ def gelu_tanh(value: Fraction) -> Ratio:
 
     if value == 0:
         return 0, 1, True
-    u = _sqrt_2_over_pi() * (value + Fraction("0.044715") * value**3)
+    x = shortened(value)
+    u = _sqrt_2_over_pi() * (x + Fraction(GELU_CUBIC) * x**3)
     p, q, _ = sigmoid(2 * u)
-    return value.numerator * p, value.denominator * q, False
+    return x.numerator * p, x.denominator * q, False
 
 
 def gelu_tanh_slope(value: Fraction) -> Ratio:
@@ -303,11 +317,12 @@ def gelu_tanh_slope(value: Fraction) -> Ratio:
 
     if value == 0:
         return 1, 2, True
-    cubic = Fraction("0.044715")
-    u = _sqrt_2_over_pi() * (value + cubic * value**3)
+    cubic = Fraction(GELU_CUBIC)
+    x = shortened(value)
+    u = _sqrt_2_over_pi() * (x + cubic * x**3)
     s_top, total, _ = sigmoid(2 * u)  # s = s_top / total, 1 - s = (total - s_top) / total
-    du = _sqrt_2_over_pi() * (1 + 3 * cubic * value**2)
-    slope = Fraction(s_top, total) + value * Fraction(s_top * (total - s_top), total * total) * 2 * du
+    du = _sqrt_2_over_pi() * (1 + 3 * cubic * x**2)
+    slope = Fraction(s_top, total) + x * Fraction(s_top * (total - s_top), total * total) * 2 * du
     return slope.numerator, slope.denominator, False
 
 
@@ -618,10 +633,6 @@ class SiLU(_Elementwise):
     ops_formula = "x / (1 + exp(-x)): exp, add, divide"
 
     def value(self) -> Callable[[Fraction], Ratio]:
-        def silu(value: Fraction) -> Ratio:
-            p, q, exact = sigmoid(value)
-            return value.numerator * p, value.denominator * q, exact
-
         return silu
 
     def slope(self) -> Callable[[Fraction], Ratio]:
@@ -658,11 +669,11 @@ class Tanh(_Elementwise):
 class Hardtanh(_Elementwise):
     kind = "Hardtanh"
     arguments = (
-        Arg("min_val", Float(), -1.0, "lower clip value"),
-        Arg("max_val", Float(), 1.0, "upper clip value; must exceed min_val"),
+        Arg("min_val", Float(infinite=True), -1.0, "lower clip value (-.inf: none)"),
+        Arg("max_val", Float(infinite=True), 1.0, "upper clip value (.inf: none); must exceed min_val"),
         INPLACE,
-        Arg("min_value", Optional(Float()), None, "deprecated name of min_val; overrides it"),
-        Arg("max_value", Optional(Float()), None, "deprecated name of max_val; overrides it"),
+        Arg("min_value", Optional(Float(infinite=True)), None, "deprecated name of min_val; overrides it"),
+        Arg("max_value", Optional(Float(infinite=True)), None, "deprecated name of max_val; overrides it"),
     )
     ops_per_element = 2
     ops_formula = "min(max(x, min_val), max_val), two compares"
@@ -813,8 +824,8 @@ class Softmax(Layer):
             # PyTorch's deprecated implicit choice (_get_softmax_dim): axis 0 for 0-, 1- and 3-axis tensors, else 1.
             self.axis = 0 if rank in (0, 1, 3) else 1
             self.warn(
-                f"softmax without dim: PyTorch picks dim={self.axis} for a {rank}-axis tensor (the batch axis "
-                "counts) and warns that this implicit choice is deprecated; give dim explicitly"
+                f"softmax without dim: PyTorch picks {dim_name(self.axis, rank - 1)} for a {rank}-axis tensor (the "
+                "batch axis counts) and warns that this implicit choice is deprecated; give dim explicitly"
             )
         elif -rank <= self.dim < rank:
             self.axis = self.dim % rank
@@ -827,7 +838,7 @@ class Softmax(Layer):
             )
         if self.axis == 0:
             self.warn(
-                "softmax along dim 0, the batch axis: each value is normalized against the other samples' values, "
+                "softmax along dim 0 (the batch axis): each value is normalized against the other samples' values, "
                 "so a batch of 1 gives 1 everywhere"
             )
 

@@ -36,6 +36,32 @@ def fraction(numerator: int, denominator: int = 1) -> Fraction:
     return Fraction(numerator, denominator)
 
 
+# How every message names the axes of a per-sample shape: the letters of the volumes cnncalc prints.
+AXIS_NAMES = {1: ("C",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}
+
+
+def axis_names(rank: int) -> tuple[str, ...]:
+    """The names of a sample's axes, as the tables write volumes: C; C x L; C x H x W; C x D x H x W. Beyond four
+    axes there is no convention: C, then d2, d3, ... by PyTorch's dim (which counts the batch axis as 0)."""
+    return AXIS_NAMES.get(rank) or ("C", *(f"d{dim}" for dim in range(2, rank + 1)))
+
+
+def spatial_names(dims: int) -> tuple[str, ...]:
+    """The names of the spatial axes of a `dims`-d kind (Conv2d: H, W)."""
+    return axis_names(dims + 1)[1:]
+
+
+def volume_names(rank: int) -> str:
+    """'C x H x W': a per-sample shape's axes by name."""
+    return " x ".join(axis_names(rank))
+
+
+def dim_name(dim: int, rank: int) -> str:
+    """A PyTorch `dim` argument (the batch axis is dim 0) with the name of the axis it picks, for a per-sample
+    rank: 'dim 2 (H)'; dim 0 is 'dim 0 (the batch axis)'."""
+    return f"dim {dim} ({'the batch axis' if dim == 0 else axis_names(rank)[dim - 1]})"
+
+
 def fmt_shape(shape: Shape) -> str:
     """'20 x 28 x 28', as the lecture tables write volumes."""
     return " x ".join(str(d) for d in shape)
@@ -116,6 +142,11 @@ class Layer:
         axes that map to the input's (Flatten, Linear on features)."""
         return (POINTWISE,) * (len(self.out_shape) - 1) if len(self.out_shape) > 1 else None
 
+    def check_batch_size(self, batch: int) -> None:
+        """Refuse, with a LayerError, a batch size that PyTorch refuses in every mode (BatchNorm without running
+        statistics on one value per channel). The analyzers call it with the batch they count for: shapes are per
+        sample, so this is the one rule that needs the batch."""
+
     def summary(self) -> str:
         """A short description of the arguments for tables, e.g. 'k5 s1 p2'."""
         return ""
@@ -140,6 +171,11 @@ class Layer:
         so that the executor checks them."""
         raise LayerError(f"the executor cannot run {self.kind} yet", hint="cnncalc summary analyzes it")
 
+    def scratch_elements(self) -> int:
+        """Values forward holds per sample besides its inputs, output and weights (a convolution's padded copy of
+        its input): counted, with those, in the executor's budget before anything runs."""
+        return 0
+
     def backward(
         self, inputs: list[Tensor], params: dict[str, Tensor], output: Tensor, grad: Tensor, ctx: Context
     ) -> Gradients:
@@ -150,6 +186,12 @@ class Layer:
         those of the forward pass; anything else forward used (batch statistics, a dropout mask from
         ctx.random()) is recomputed, never kept."""
         raise LayerError(f"the executor cannot differentiate {self.kind} yet")
+
+    @classmethod
+    def fits_rank(cls, rank: int) -> bool:
+        """Whether the kind takes a per-sample input with `rank` axes, for did-you-mean: an Nd kind takes C and
+        its N spatial axes; kinds that take any rank say yes."""
+        return not cls.dims or rank == cls.dims + 1
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:

@@ -19,7 +19,7 @@ from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.compute import fold_planes, pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div, shown
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction, spatial_names, volume_names
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from cnncalc.compute import Context
     from cnncalc.layers.base import Gradients
 
-AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
-AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+AXES = {dims: volume_names(dims + 1) for dims in (1, 2, 3)}  # a dims-d kind's input: C x H x W
+AXIS_LETTERS = {dims: spatial_names(dims) for dims in (1, 2, 3)}
 
 
 def conv_size(size: Any, pad_left: Any, pad_right: Any, dilation: Any, kernel: Any, stride: Any) -> Any:
@@ -170,7 +170,8 @@ class ConvNd(_ConvCommon):
                 if left != right:
                     # Output j is then centred on input j + 1/2, not j (PyTorch warns too, with zero padding).
                     self.warn(
-                        f"padding='same' pads axis {axis + 1} unevenly ({left} before, {right} after) because "
+                        f"padding='same' pads {AXIS_LETTERS[self.dims][axis]} unevenly ({left} before, {right} after) "
+                        "because "
                         f"dilation * (kernel_size - 1) = {dilated[axis]} is odd"
                     )
         elif self.padding == "valid":
@@ -184,7 +185,8 @@ class ConvNd(_ConvCommon):
                 limit = size - 1 if self.padding_mode == "reflect" else size
                 if max(left, right) > limit:
                     raise LayerError(
-                        f"padding_mode='{self.padding_mode}' allows padding up to {limit} along axis {axis + 1} "
+                        f"padding_mode='{self.padding_mode}' allows padding up to {limit} along "
+                        f"{AXIS_LETTERS[self.dims][axis]} "
                         f"(input size {size}), got {max(left, right)}",
                         arg="padding",
                         hint=f"use padding <= {limit} there, or padding_mode 'zeros' or 'replicate'",
@@ -194,9 +196,10 @@ class ConvNd(_ConvCommon):
         ):
             if size + left + right < extent + 1:
                 raise LayerError(
-                    f"a {extent + 1}-wide kernel does not fit a padded input of {size + left + right} along axis "
-                    f"{axis + 1} (kernel: dilation {self.dilation[axis]} * (kernel_size {self.kernel_size[axis]} - 1)"
-                    f" + 1 = {extent + 1}; padded input: {left} + {size} + {right} = {size + left + right})",
+                    f"a {extent + 1}-wide kernel does not fit a padded input of {size + left + right} along "
+                    f"{AXIS_LETTERS[self.dims][axis]} (kernel: dilation {self.dilation[axis]} * "
+                    f"(kernel_size {self.kernel_size[axis]} - 1) + 1 = {extent + 1}; padded input: "
+                    f"{left} + {size} + {right} = {size + left + right})",
                     arg="kernel_size",
                     hint=f"input shape is {fmt_shape(self.in_shape)}; use a kernel spanning at most "
                     f"{size + left + right} or more padding",
@@ -296,6 +299,11 @@ class ConvNd(_ConvCommon):
             for position in product(*(range(n) for n in self.out_shape[1:]))
         ]
         return window, starts
+
+    def scratch_elements(self) -> int:
+        """The padded input forward builds (compute.pad_planes): with a large stride, far more than the output."""
+        spatial = zip(self.in_shape[1:], self.pad_left, self.pad_right, strict=True)
+        return self.in_shape[0] * prod(s + left + right for s, left, right in spatial)
 
     def padded_input(self, x: Tensor) -> tuple[list[int], tuple[int, ...]]:
         planes = x.shape[0] * x.shape[1]
@@ -401,7 +409,7 @@ class ConvTransposeNd(_ConvCommon):
             if op >= s and op >= d:
                 raise LayerError(
                     f"output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d}) "
-                    f"along axis {axis + 1}",
+                    f"along {AXIS_LETTERS[self.dims][axis]}",
                     arg="output_padding",
                 )
 
@@ -412,8 +420,7 @@ class ConvTransposeNd(_ConvCommon):
             if out < 1:
                 letter = AXIS_LETTERS[self.dims][axis]
                 raise LayerError(
-                    f"the output collapses along axis {axis + 1} ({letter}): "
-                    f"{shown(conv_transpose_size(*self.size_terms()[axis]))}",
+                    f"the output collapses along {letter}: {shown(conv_transpose_size(*self.size_terms()[axis]))}",
                     arg="padding",
                     hint=f"use padding at most {(out - 1 + 2 * values[2]) // 2} along {letter}, or a larger kernel, "
                     "stride or input",
@@ -520,6 +527,10 @@ class ConvTransposeNd(_ConvCommon):
             for position in product(*(range(k) for k in self.kernel_size))
         ]
         return full, starts, taps
+
+    def scratch_elements(self) -> int:
+        """The full output forward scatters into before `padding` is cropped from both ends."""
+        return self.out_channels * prod(size + 2 * p for size, p in zip(self.out_shape[1:], self.padding, strict=True))
 
     def forward(self, inputs: list[Tensor], params: dict[str, Tensor], ctx: Context) -> Tensor:
         (x,) = inputs

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Bool, Int, Optional
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, shown
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import Layer, Shape, Window, dim_name, fmt_shape
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -75,7 +75,23 @@ class Linear(Layer):
                 arg="inputs",
                 hint="add a flatten layer before it",
             )
+        if len(self.in_shape) > 1 and self.in_features not in (None, self.in_shape[-1]):
+            self.refuse_unflattened()
         self.infer("in_features", self.in_shape[-1], "features on its last axis")
+
+    def refuse_unflattened(self) -> None:
+        """in_features that does not fit the last axis of a multi-axis input: most likely the flatten that a
+        PyTorch model does in forward() (torchvision's torch.flatten(x, 1)) is missing from the spec."""
+        whole = prod(self.in_shape)
+        last = self.in_shape[-1]
+        fits = " = in_features" if whole == self.in_features else f"; in_features must then be {whole}"
+        raise LayerError(
+            f"in_features is {self.in_features} but the input is {fmt_shape(self.in_shape)}: Linear acts on the "
+            f"last axis only, which has {last} feature{'s' if last != 1 else ''}",
+            arg="in_features",
+            hint=f"insert '- flatten' before it ({fmt_shape(self.in_shape)} flattens to {whole:,}{fits}); "
+            f"or, for a Linear along the last axis, set in_features to {last}",
+        )
 
     def output_shape(self) -> Shape:
         return self.in_shape[:-1] + (self.out_features,)
@@ -228,17 +244,17 @@ class Flatten(Layer):
     def explain(self) -> list[tuple[str, Any]]:
         """The merged axis's size from the rule that computes it; its index counts the batch axis as 0."""
         merged = self.merged_terms()
-        return [(f"output axis {self.start} (merged)", flattened_size(merged))] if merged else []
+        return [(f"output dim {self.start} (merged)", flattened_size(merged))] if merged else []
 
     def notes(self) -> list[str]:
         span = f"start_dim {self.start_dim} to end_dim {self.end_dim} (the batch axis is 0, as in PyTorch)"
         merged = self.merged_terms()
         if not merged:
-            axis = "the batch axis" if self.start == 0 else f"axis {self.start}"
+            axis = dim_name(self.start, len(self.in_shape))
             return [f"{span} name one axis, {axis}: nothing merges, the shape stays {fmt_shape(self.in_shape)}"]
         names = " x ".join(term.symbols for term in merged)
         return [
-            f"{span} merge axes {self.start} to {self.end}, {names}, into one axis, its elements in row-major order "
+            f"{span} merge dims {self.start} to {self.end}, {names}, into one axis, its elements in row-major order "
             "(the last axis varies fastest)"
         ]
 

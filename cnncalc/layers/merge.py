@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Int
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import Layer, Shape, fmt_shape
+from cnncalc.layers.base import Layer, Shape, dim_name, fmt_shape
 from cnncalc.layers.norm import axis_names, named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor, common
@@ -80,8 +80,7 @@ class Add(_ElementwiseMerge):
             axis = next(i for i, (a, b) in enumerate(zip(first, shape, strict=True)) if a != b)
             raise LayerError(
                 f"Add needs inputs of identical shapes: input 1 is {_shown(first)}, input {number} is "
-                f"{_shown(shape)}; they differ along dim {axis + 1} ({first[axis]} vs {shape[axis]}; "
-                "dims count the batch axis as 0)",
+                f"{_shown(shape)}; they differ along {axis_names(len(first))[axis]} ({first[axis]} vs {shape[axis]})",
                 arg="inputs",
                 hint="in a residual block, project the shortcut (1x1 conv with the block's stride) to match; "
                 "for broadcasting use mul",
@@ -145,9 +144,9 @@ class Concat(_Merge):
             for axis, (a, b) in enumerate(zip(first, shape, strict=True)):
                 if axis != self.axis and a != b:
                     raise LayerError(
-                        f"Concat along dim {self.axis + 1} needs all other axes to match: input 1 is "
-                        f"{_shown(first)}, input {number} is {_shown(shape)}; dim {axis + 1} differs "
-                        f"({a} vs {b}; dims count the batch axis as 0)",
+                        f"Concat along {dim_name(self.axis + 1, len(first))} needs all other axes to match: "
+                        f"input 1 is {_shown(first)}, input {number} is {_shown(shape)}; "
+                        f"{axis_names(len(first))[axis]} differs ({a} vs {b})",
                         arg="inputs",
                     )
 
@@ -165,7 +164,7 @@ class Concat(_Merge):
         others = [axis for axis in range(len(self.in_shape)) if axis != self.axis]
         same = " x ".join(names[axis] for axis in others) + " = " + " x ".join(str(self.in_shape[a]) for a in others)
         must = f"; every input has the same {same}" if others else ""
-        return [f"joins the inputs one after another along dim {self.axis + 1} ({names[self.axis]}){must}"]
+        return [f"joins the inputs one after another along {dim_name(self.axis + 1, len(self.in_shape))}{must}"]
 
     def summary(self) -> str:
         return f"dim {self.axis + 1}"
@@ -238,6 +237,7 @@ class Mul(_ElementwiseMerge):
             sizes = {s[position - rank + len(s)] for s in full if position - rank + len(s) >= 0}
             wanted = sizes - {1}
             if len(wanted) > 1:
+                where = "the batch axis" if position == 0 else axis_names(rank - 1)[position - 1]
                 sizes_by_input = " and ".join(
                     f"input {n} has {s[position - rank + len(s)]}"
                     for n, s in enumerate(full, start=1)
@@ -246,8 +246,8 @@ class Mul(_ElementwiseMerge):
                 raise LayerError(
                     "Mul cannot broadcast its inputs ("
                     + ", ".join(_shown(s) for s in self.in_shapes)
-                    + f"): along dim {position} of the broadcast result, {sizes_by_input}; sizes must be equal "
-                    "or 1 (shapes align from the right, the batch axis being dim 0)",
+                    + f"): along {where} of the broadcast result, {sizes_by_input}; sizes must be equal "
+                    "or 1 (shapes align from the right)",
                     arg="inputs",
                 )
             result.append(wanted.pop() if wanted else 1)

@@ -40,7 +40,7 @@ from cnncalc.args import Arg, Bool, Float, Int, IntList, Optional
 from cnncalc.compute import MODES, Context, sqrt_ratio
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, axis_names, fmt_shape, volume_names
 from cnncalc.layers.registry import register
 from cnncalc.tensor import DIGITS, Tensor
 
@@ -50,13 +50,7 @@ if TYPE_CHECKING:
 
     from cnncalc.layers.base import Gradients
 
-AXES = {1: "C x L", 2: "C x H x W", 3: "C x D x H x W"}
-AXIS_NAMES = {1: ("C",), 2: ("C", "L"), 3: ("C", "H", "W"), 4: ("C", "D", "H", "W")}
-
-
-def axis_names(rank: int) -> tuple[str, ...]:
-    """Names of a sample's axes as the lectures write them (C x H x W); beyond 4 axes, d2, d3, ... by PyTorch dim."""
-    return AXIS_NAMES.get(rank) or ("C", *(f"d{dim}" for dim in range(2, rank + 1)))
+AXES = {dims: volume_names(dims + 1) for dims in (1, 2, 3)}  # a dims-d kind's input: C x H x W
 
 
 def named(names: Sequence[str], sizes: Sequence[int]) -> tuple[Term, ...]:
@@ -594,6 +588,11 @@ class _ChannelNorm(_Normalization):
 
     # Per-sample ranks accepted, and how the axes are named in messages.
     ranks: ClassVar[tuple[int, ...]] = ()
+
+    @classmethod
+    def fits_rank(cls, rank: int) -> bool:
+        return rank in cls.ranks
+
     axes_text: ClassVar[str] = ""
     # PyTorch's defaults, so that summaries show only what differs.
     affine_default: ClassVar[bool] = True
@@ -660,7 +659,7 @@ def _channel_norm_arguments(affine: bool, track_running_stats: bool, eps: Float)
         Arg("momentum", Optional(Float()), 0.1, "running-statistics update factor; null: cumulative average"),
         Arg("affine", Bool(), affine, "learn a per-channel weight (scale) and bias (shift)"),
         Arg("track_running_stats", Bool(), track_running_stats, "keep running mean and variance buffers"),
-        Arg("bias", Bool(), True, "with affine: learn the bias too"),
+        Arg("bias", Bool(), True, "with affine: learn the bias too", keyword_only=True),
     )
 
 
@@ -696,6 +695,19 @@ class _BatchNormNd(_ChannelNorm):
                 f"each channel holds one value per sample ({fmt_shape(self.in_shape)}) and track_running_stats "
                 "is false: the statistics come from the batch alone, so a batch of 1 normalizes every value to 0 "
                 "and PyTorch rejects it ('Expected more than 1 value per channel'); it needs a batch of 2 or more"
+            )
+
+    def check_batch_size(self, batch: int) -> None:
+        """Without running statistics, BatchNorm normalizes with the batch's statistics in eval mode too, so one
+        value per channel (batch 1, one position) is refused in every mode, as PyTorch refuses it."""
+        if not self.track_running_stats and batch * self.spatial == 1:
+            raise LayerError(
+                f"a batch of 1 with one value per channel ({fmt_shape(self.in_shape)} per sample) and "
+                "track_running_stats false: BatchNorm then normalizes with the batch's own statistics in training "
+                "and in eval mode, every value would become 0, and PyTorch refuses it in every mode ('Expected "
+                "more than 1 value per channel when training')",
+                arg="track_running_stats" if "track_running_stats" in self.given else "inputs",
+                hint="set batch: 2 or more (or --batch 2), or keep running statistics (track_running_stats: true)",
             )
 
     def statistics_axes(self, shape: Shape) -> StatisticsAxes:
@@ -960,6 +972,15 @@ class RMSNorm(_TrailingNorm):
         ]
 
 
+def _divisors(number: int, tried: int = 10_000) -> tuple[list[int], bool]:
+    """The divisors of `number` in order, by trial division up to `tried` (so a hint about 10^30 channels takes
+    no longer than one about 64), and whether the list is complete (number <= tried^2)."""
+    small = [g for g in range(1, min(isqrt(number), tried) + 1) if number % g == 0]
+    complete = isqrt(number) <= tried
+    large = sorted({number // g for g in small} - set(small)) if complete else []
+    return small + large, complete
+
+
 @register
 class GroupNorm(_Normalization):
     kind = "GroupNorm"
@@ -972,15 +993,16 @@ class GroupNorm(_Normalization):
         Arg("num_channels", Optional(Int(min=1)), None, "channels of the input", inferred=True),
         Arg("eps", Float(), 1e-5, "added to the variance before the square root"),
         Arg("affine", Bool(), True, "learn a per-channel weight (scale) and bias (shift)"),
-        Arg("bias", Bool(), True, "with affine: learn the bias too"),
+        Arg("bias", Bool(), True, "with affine: learn the bias too", keyword_only=True),
     )
 
     def setup(self) -> None:
         self.expect_rank(*range(1, 9))
         channels = self.infer("num_channels", self.in_shape[0], "channels")
         if channels % self.num_groups:
-            divisors = [g for g in range(1, channels + 1) if channels % g == 0]
-            shown = ", ".join(str(g) for g in divisors[:12]) + (", ..." if len(divisors) > 12 else "")
+            divisors, complete = _divisors(channels)
+            more = len(divisors) > 12 or not complete
+            shown = ", ".join(str(g) for g in divisors[:12]) + (", ..." if more else "")
             raise LayerError(
                 f"num_channels ({channels}) must be divisible by num_groups ({self.num_groups})",
                 arg="num_groups",

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import product
-from math import lcm, prod
+from math import gcd, lcm, prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div, shown
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction, spatial_names
 from cnncalc.layers.conv import AXES, dilation_symbol, lecture_size
 from cnncalc.layers.registry import register
 
@@ -52,7 +52,7 @@ def _axes(values: tuple[int, ...]) -> str:
 
 
 def _axis_names(dims: int) -> list[str]:
-    return AXES[dims].split(" x ")[1:]
+    return list(spatial_names(dims))
 
 
 def last_start(count: Any, stride: Any) -> Any:
@@ -159,6 +159,14 @@ class PoolStride(ArgType):
 
     def json_schema(self, dims: int) -> dict[str, Any]:  # null or [] mean the kernel size
         return {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}, POSITIVE.json_schema(dims)]}
+
+
+def _progression(start: int, step: int, count: int) -> str:
+    """The taps start, start + step, ... (count of them) as a list, with '...' in place of the middle of a long
+    one: a kernel may be 10^8 wide."""
+    if count <= 6:
+        return "[" + ", ".join(str(start + m * step) for m in range(count)) + "]"
+    return f"[{start}, {start + step}, {start + 2 * step}, ..., {start + (count - 1) * step}]"
 
 
 def _reject_indices(layer: MaxPoolNd | AdaptiveMaxPoolNd) -> None:
@@ -280,6 +288,55 @@ def _average_grad(x: Tensor, windows: list[list[int]], divisors: list[int], grad
                 for index in window:
                     out[start + index] += share
     return Tensor(x.shape, out, grad.denominator * common, grad.approximate)
+
+
+DIVISORS_LISTED = 8  # an average pool's note lists this many divisors, then their range
+EDGE_LISTED = 64  # per axis, edge windows whose divisors a note counts one by one
+
+
+class _AxisDivisors:
+    """An average pool's divisors along one axis, without listing its windows (the axis may be 10^8 long).
+
+    Window j starts at a = j*S - P; its divisor is min(a + K, end) - max(a, start): the part of the window
+    inside [start, end), which is [-P, L + P) with count_include_pad and [0, L) without. Only the windows at the
+    edges differ from K: on the left those starting before `start` (none with count_include_pad), on the right
+    those ending past `end` (with count_include_pad, at most ceil_mode's extra window)."""
+
+    def __init__(self, size: int, kernel: int, stride: int, padding: int, count: int, include_pad: bool) -> None:
+        self.kernel, self.stride, self.padding, self.count = kernel, stride, padding, count
+        self.start, self.end = (-padding, size + padding) if include_pad else (0, size)
+        self.left = min(count, ceil_div(self.start + padding, stride))  # windows 0 ... left-1 start too early
+        # window j ends too late when j*S - P + K > end, from j = floor((end + P - K) / S) + 1 on
+        self.right = min(count, max(self.left, (self.end + padding - kernel) // stride + 1))
+        self.interior = self.right - self.left  # windows wholly inside: divisor K
+
+    def divisor(self, j: int) -> int:
+        start = j * self.stride - self.padding
+        return min(start + self.kernel, self.end) - max(start, self.start)
+
+    def edges(self) -> list[int]:
+        return [*range(self.left), *range(self.right, self.count)]
+
+    def tally(self) -> Counter[int] | None:
+        """Outputs per divisor along this axis, or None where the edge windows are too many to count one by one."""
+        if self.left + self.count - self.right > EDGE_LISTED:
+            return None
+        tally = Counter(self.divisor(j) for j in self.edges())
+        if self.interior:
+            tally[self.kernel] += self.interior
+        return tally
+
+    def candidates(self) -> list[int]:
+        """The divisor is concave in j (a minimum of rising lines less a maximum of rising lines), linear between
+        these windows: its smallest value is at an end of the axis, its largest at one of these."""
+        points = {0, self.left - 1, self.left, self.right - 1, self.right, self.count - 1}
+        return [self.divisor(j) for j in points if 0 <= j < self.count]
+
+    def smallest(self) -> int:
+        return min(self.candidates())
+
+    def largest(self) -> int:
+        return max(self.candidates())
 
 
 class _WindowPoolNd(Layer):
@@ -449,16 +506,24 @@ class MaxPoolNd(_WindowPoolNd):
                 "so PyTorch outputs -inf there"
             )
 
-    def padding_only_windows(self, spatial: tuple[int, ...]) -> list[tuple[str, int, list[int]]]:
-        """(axis, output index, taps) of every window whose taps all fall in padding or past the input: dilation
-        can step over the whole input, and PyTorch's max over no element is -inf."""
+    def padding_only_windows(self, spatial: tuple[int, ...]) -> list[tuple[str, int, str]]:
+        """(axis, output index, its taps as text) of every window whose taps all miss the input: dilation can step
+        over the whole input, and PyTorch's max over no element is -inf.
+
+        Found without listing any window's taps (kernel and axis may be 10^8 long). Window j's taps are
+        a + m*D (m < K, a = j*S - P). PyTorch's rules put a inside the input or the left padding (a < L) and, as
+        P <= K // 2, the last tap at 0 or later; so the window misses the input exactly when a < 0 and its first
+        tap at or past 0, a mod D, is already past it (>= L). That needs D > L, and then the padded input is
+        shorter than the dilated kernel (L + 2P <= L + K <= D*(K - 1) + 1 for K >= 2): there is one window."""
         found = []
-        per_axis = (_axis_names(self.dims), self.sliding_taps(spatial), self.kernel_size, self.stride, self.padding)
-        for axis, taps, k, s, p, d in zip(*per_axis, self.dilation, strict=True):
-            for j, indices in enumerate(taps):
-                if not indices:
-                    start = j * s - p
-                    found.append((axis, j, list(range(start, start + d * (k - 1) + 1, d))))
+        per_axis = (_axis_names(self.dims), spatial, self.kernel_size, self.stride, self.padding, self.dilation)
+        for axis, size, k, s, p, d, out in zip(*per_axis, self.spatial, strict=True):
+            if d <= size:
+                continue
+            for j in range(min(out, ceil_div(p, s))):  # the windows that start in the left padding (a < 0)
+                start = j * s - p
+                if start % d >= size:
+                    found.append((axis, j, _progression(start, d, k)))
         return found
 
     @classmethod
@@ -529,21 +594,41 @@ class AvgPoolNd(_WindowPoolNd):
         if self.divisor_override is not None:
             notes.append(f"every window's sum is divided by divisor_override = {self.divisor_override}")
         elif self.ceil_mode or set(self.padding) != {0}:
-            _, divisors = self.averaging(self.in_shape[1:])
-            tally = sorted(Counter(divisors).items(), reverse=True)
             covered = (
                 "the elements of the input and its padding under it (count_include_pad)"
                 if self.count_include_pad
                 else "the input elements under it, padding excluded (count_include_pad false)"
             )
-            if len(tally) == 1:
-                counts = f"{tally[0][0]} for every output"
-            else:
-                first, many = tally[0]
-                counts = f"{first} for {many} output{'s' if many > 1 else ''}, "
-                counts += ", ".join(f"{d} for {n}" for d, n in tally[1:]) + " (per channel)"
-            notes.append(f"each window's sum is divided by {covered}: {counts}")
+            notes.append(f"each window's sum is divided by {covered}: {self.divisor_counts()}")
         return notes
+
+    def divisor_counts(self) -> str:
+        """How many outputs divide by each divisor, largest divisor first: '9 for 1 output, 6 for 4, 4 for 4'.
+        Counted per axis from the edge windows alone (the others divide by the kernel), as the product over the
+        axes; where the edges are too many to list, the divisors' range instead."""
+        sizes = (self.in_shape[1:], self.kernel_size, self.stride, self.padding, self.spatial)
+        per_axis = [_AxisDivisors(*axis, self.count_include_pad) for axis in zip(*sizes, strict=True)]
+        tallies = [axis.tally() for axis in per_axis]
+        if all(tallies) and prod(len(t) for t in tallies) <= 4096:  # type: ignore[arg-type]
+            tally: Counter[int] = Counter()
+            for combination in product(*(t.items() for t in tallies)):  # type: ignore[union-attr]
+                tally[prod(d for d, _ in combination)] += prod(n for _, n in combination)
+            ordered = sorted(tally.items(), reverse=True)
+            if len(ordered) == 1:
+                return f"{ordered[0][0]:,} for every output"
+            first, many = ordered[0]
+            counts = f"{first:,} for {many:,} output{'s' if many > 1 else ''}, "
+            listed = ordered[1:DIVISORS_LISTED]
+            counts += ", ".join(f"{d:,} for {n:,}" for d, n in listed)
+            if len(ordered) > DIVISORS_LISTED:
+                counts += f" and {len(ordered) - DIVISORS_LISTED:,} more from {ordered[-1][0]:,} up"
+            return counts + " (per channel)"
+        low = prod(axis.smallest() for axis in per_axis)
+        high = prod(axis.largest() for axis in per_axis)
+        inner = prod(axis.interior for axis in per_axis)
+        kernel = prod(self.kernel_size)
+        most = f"{kernel:,} for the {inner:,} outputs whose windows lie inside the input, " if inner else ""
+        return f"{most}from {low:,} to {high:,} near its edges (per channel)"
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
@@ -625,9 +710,27 @@ class OutputSize(ArgType):
         return {"anyOf": [size, {"type": "array", "items": item, "minItems": dims, "maxItems": dims}]}
 
 
-def _bin_sizes(size: int, out: int) -> list[int]:
-    """Sizes of the adaptive bins [floor(i*L/out), ceil((i+1)*L/out)) along one axis."""
-    return [end - start for start, end in (bin_bounds(size, out, i) for i in range(out))]
+def bin_total(size: int, out: int) -> int:
+    """The summed sizes of the `out` adaptive bins along an axis of `size`, L + out - gcd(L, out), in closed form
+    (a sum over the bins would take as long as `out` is large).
+
+    Bin i's size is L/out + e(i+1) + f(i), where f(i) = (i*L mod out)/out is what floor removes and e(j) what ceil
+    adds, (out - j*L mod out)/out or 0. Over i = 0 ... out-1 the residues i*L mod out are the multiples of g =
+    gcd(L, out), each g times, so the f(i) sum to (out - g)/2, and by symmetry so do the e(j): L + out - g."""
+    return size + out - gcd(size, out)
+
+
+def bins_overlap(size: int, out: int) -> bool:
+    """Whether neighbouring bins share elements: bin i+1 starts at floor((i+1)*L/out), bin i ends at its ceil,
+    so they overlap exactly where out does not divide (i+1)*L, at i = 0 when it does not divide L."""
+    return out > 1 and size % out != 0
+
+
+def bins_uneven(size: int, out: int) -> bool:
+    """Whether the bins differ in size. Bin 0 has ceil(L/out); bin i > 0 one more exactly when
+    frac(i*L/out) + frac(L/out) > 1, and the largest frac(i*L/out) is (out - g)/out (g = gcd(L, out)), so the
+    sizes differ exactly when L mod out > g."""
+    return size % out > gcd(size, out)
 
 
 class _AdaptivePoolNd(Layer):
@@ -641,37 +744,37 @@ class _AdaptivePoolNd(Layer):
         self.spatial = tuple(
             size if want is None else want for size, want in zip(spatial, self.output_size, strict=True)
         )
-        self.bins = tuple(_bin_sizes(size, out) for size, out in zip(spatial, self.spatial, strict=True))
+        # Per axis, the bin sizes summed (B_H in `explain`), in closed form: output_size may be 10^8 or more.
+        self.bin_totals = tuple(bin_total(size, out) for size, out in zip(spatial, self.spatial, strict=True))
 
     def output_shape(self) -> Shape:
         return (self.in_shape[0],) + self.spatial
 
     def other_ops(self) -> int:
-        totals = [sum(bins) for bins in self.bins]
-        return self.count_ops(self.in_shape[0], totals, self.spatial)
+        return self.count_ops(self.in_shape[0], self.bin_totals, self.spatial)
 
     def explain(self) -> list[tuple[str, Any]]:
         """The other ops from the same rule as the figure; B_H is the sum of the bin sizes along H (see notes)."""
         names = _axis_names(self.dims)
-        totals = [Term.leaf(f"B_{a}", sum(bins)) for a, bins in zip(names, self.bins, strict=True)]
+        totals = [Term.leaf(f"B_{a}", total) for a, total in zip(names, self.bin_totals, strict=True)]
         outputs = [Term.leaf(f"{a}'", n) for a, n in zip(names, self.spatial, strict=True)]
         return [("other ops", self.count_ops(Term.leaf("C", self.in_shape[0]), totals, outputs))]
 
     def notes(self) -> list[str]:
-        """Per axis, the bins that forward reads, from the rule that makes them, with their sizes and sum B."""
+        """Per axis, the bins that forward reads, from the rule that makes them, with their sizes and sum B: all of
+        them on a short axis, the first three and the last on a long one (so the note's length is bounded)."""
         notes = []
-        for axis, size, count, bins in zip(
-            _axis_names(self.dims), self.in_shape[1:], self.spatial, self.bins, strict=True
-        ):
+        per_axis = (_axis_names(self.dims), self.in_shape[1:], self.spatial, self.bin_totals)
+        for axis, size, count, total_size in zip(*per_axis, strict=True):
             start, end = bin_bounds(Term.leaf(axis, size), Term.leaf(f"{axis}'", count), Term.leaf("i", 0))
-            bounds = [bin_bounds(size, count, i) for i in range(count)]
+            listed = list(range(count)) if count <= 8 else [0, 1, 2, count - 1]
+            bounds = [bin_bounds(size, count, i) for i in listed]
             shown_bounds = [f"[{a}, {b})" for a, b in bounds]
-            sizes = [str(n) for n in bins]
+            sizes = [str(b - a) for a, b in bounds]
             if count > 8:  # a long axis: its first bins and its last
                 shown_bounds[3:-1], sizes[3:-1] = ["..."], ["..."]
-            total = f"{' + '.join(sizes)} = {sum(bins)}" if count > 1 else str(sum(bins))
-            overlap = any(later[0] < earlier[1] for earlier, later in zip(bounds, bounds[1:], strict=False))
-            uneven = len(set(bins)) > 1
+            total = f"{' + '.join(sizes)} = {total_size}" if count > 1 else str(total_size)
+            overlap, uneven = bins_overlap(size, count), bins_uneven(size, count)
             how = " and ".join(w for w, on in (("overlap", overlap), ("differ in size", uneven)) if on)
             if size % count == 0:
                 layout = f"{axis}' = {count} divides {axis} = {size}: equal bins of {size // count}, no overlap"

@@ -48,7 +48,7 @@ from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, 
 from cnncalc.compute import fold_planes, pad_planes
 from cnncalc.errors import LayerError
 from cnncalc.formula import ATOM, PRODUCT, Term
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape
+from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, spatial_names
 from cnncalc.layers.norm import axis_names, decimal_text, named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -205,7 +205,7 @@ def _per_axis(value: int | tuple[int, ...] | Factor | tuple[Factor, ...], count:
 
 
 def _spatial_names(count: int) -> tuple[str, ...]:
-    return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}.get(count, tuple(f"axis {i + 1}" for i in range(count)))
+    return spatial_names(count)
 
 
 # -- Upsample -------------------------------------------------------------------------------------------------------
@@ -283,12 +283,15 @@ class Upsample(Layer):
             return self.in_shape[:1] + _per_axis(self.size, len(spatial))
         out = []
         for axis, (length, factor) in enumerate(zip(spatial, _per_axis(self.scale_factor, len(spatial)), strict=True)):
-            size = scaled_size(length, float(factor))  # in double precision, exactly as PyTorch multiplies
+            # In double precision, exactly as PyTorch multiplies; a product past float's range overflows too.
+            product = length * float(factor)
+            size = scaled_size(length, float(factor)) if math.isfinite(product) else INT64_MAX + 1
             if size < 1 or size > INT64_MAX:
                 problem = "must be at least 1" if size < 1 else "overflows a 64-bit integer"
                 raise LayerError(
-                    f"the output size along dim {axis + 2} would be floor({length} * {_fmt_number(factor)}) = "
-                    f"{size}, which {problem}",
+                    f"the output size along {spatial_names(len(spatial))[axis]} would be "
+                    f"floor({length} * {_fmt_number(factor)}) = "
+                    f"{size if math.isfinite(product) else 'inf'}, which {problem}",
                     arg="scale_factor",
                 )
             out.append(size)
@@ -649,12 +652,11 @@ class PadNd(Layer):
     def setup(self) -> None:
         self.check_rank()
         rank = len(self.in_shape)
-        names = _spatial_names(self.dims)
         self.pads: dict[int, tuple[int, int]] = {}  # per-sample axis -> (before, after)
         for k in range(self.dims):  # k counts from the last axis, as the padding tuple does
             axis = rank - 1 - k
             before, after = self.padding[2 * k], self.padding[2 * k + 1]
-            where = f"dim {axis + 1} ({names[self.dims - 1 - k]})"
+            where = self.axis_name(axis)
             sides = f"({PAD_NAMES[2 * k]}, {PAD_NAMES[2 * k + 1]}) = ({before}, {after})"
             self.check_axis(self.in_shape[axis], before, after, where, sides)
             self.pads[axis] = (before, after)
@@ -683,7 +685,7 @@ class PadNd(Layer):
         must keep an element, the others may end up empty."""
         if len(empty) == self.dims:
             sums = "; ".join(
-                f"dim {axis + 1}: {self.in_shape[axis]} + {self.pads[axis][0]} + {self.pads[axis][1]} = 0"
+                f"{self.axis_name(axis)}: {self.in_shape[axis]} + {self.pads[axis][0]} + {self.pads[axis][1]} = 0"
                 for axis in empty
             )
             raise LayerError(
@@ -695,7 +697,12 @@ class PadNd(Layer):
 
     def warn_empty(self, empty: list[int]) -> None:
         for axis in empty:
-            self.warn(f"padding {self.padding_text()} leaves nothing of dim {axis + 1}: the output is empty")
+            self.warn(f"padding {self.padding_text()} leaves nothing of {self.axis_name(axis)}: the output is empty")
+
+    def axis_name(self, axis: int) -> str:
+        """The name of per-sample axis `axis`: C x H x W's letters, or H x W's for an input without channels."""
+        rank = len(self.in_shape)
+        return (axis_names(rank) if rank > self.dims else _spatial_names(self.dims))[axis]
 
     def padding_text(self) -> str:
         return ",".join(str(p) for p in self.padding)
@@ -1058,7 +1065,7 @@ class CenterCrop(Layer):
             if wanted > length:
                 raise LayerError(
                     f"CenterCrop to {fmt_shape(tuple(target))} does not fit the input {fmt_shape(self.in_shape)}: "
-                    f"dim {axis + 2} has {length}, fewer than {wanted}",
+                    f"{spatial_names(len(spatial))[axis]} has {length}, fewer than {wanted}",
                     arg="size" if len(self.in_shapes) == 1 else "inputs",
                     hint="a crop cannot pad; pad first or crop less",
                 )

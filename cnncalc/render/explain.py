@@ -9,11 +9,10 @@ from cnncalc.analyze import SCHEMA_VERSION, Report
 from cnncalc.formula import Term, shown
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
 from cnncalc.layers import POINTWISE, fmt_shape
+from cnncalc.layers.base import spatial_names
 from cnncalc.layout import shown as in_layout
 from cnncalc.receptive import ReceptiveField, compose_axis
 from cnncalc.units import rational, rational_text
-
-AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 def explain_text(graph: Graph, report: Report, names: list[str]) -> str:
@@ -190,7 +189,7 @@ def _field_step(node: Node, fields: dict[str, ReceptiveField | None]) -> tuple[s
     if all(w == POINTWISE for w in window):
         return "unchanged", []
     axes = []
-    letters = AXIS_LETTERS.get(len(window), tuple(str(a + 1) for a in range(len(window))))
+    letters = spatial_names(len(window))
     for axis, (letter, w) in enumerate(zip(letters, window, strict=True)):
         r, s, p = (Term.leaf(name, value[axis]) for name, value in zip(("r", "S", "P"), source, strict=True))
         size, stride, padding = compose_axis(
