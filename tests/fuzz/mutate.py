@@ -1017,7 +1017,9 @@ def command_argv(ctx: Context, command: str, base: str, text: str, files: dict[s
     # fuse: the spec to a file, the report to stdout
     argv = ["fuse", mutant, "-o", "{dir}/fused.yaml", "--format", rng.choice(["table", "json"])]
     if base in SMALL and rng.random() < 0.4 or rng.random() < 0.03:
-        argv += ["--seed-weights", str(rng.choice([0, 1, 5]))]
+        # Seeded weights are written out whole (ResNet-50's 25.5 million values take minutes, an answer that size
+        # is no hang): the element budget refuses large networks before any work, as a user would be refused.
+        argv += ["--seed-weights", str(rng.choice([0, 1, 5])), "--max-elements", EXEC_BUDGET]
     return argv + maybe(rng, 0.15, "--input", rng.choice(["1x8x8", "3x4x4", "2x2", "1x1x1"]))
 
 
