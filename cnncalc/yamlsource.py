@@ -133,17 +133,26 @@ def _check_depth(text: str, file: str) -> None:
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise SpecError(
-                        f"the document nests lists and mappings more than {MAX_DEPTH} levels deep",
-                        location=at(file, event.start_mark),
-                        hint="a spec needs a few levels: a layer's arguments are one mapping, a per-axis value a list",
-                    )
+                    raise _too_deep(at(file, event.start_mark))
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
+    except yaml.MarkedYAMLError as error:
+        # libyaml 0.2.5+ stops at 1,000 levels itself while scanning ahead: the same refusal, at its mark.
+        if "nesting depth" in (error.problem or "") and error.problem_mark is not None:
+            raise _too_deep(at(file, error.problem_mark)) from None
+        return  # load_yaml reports other syntax errors with their location
     except yaml.YAMLError:
-        return  # load_yaml reports the syntax error with its location
+        return
     finally:
         loader.dispose()
+
+
+def _too_deep(location: Location) -> SpecError:
+    return SpecError(
+        f"the document nests lists and mappings more than {MAX_DEPTH} levels deep",
+        location=location,
+        hint="a spec needs a few levels: a layer's arguments are one mapping, a per-axis value a list",
+    )
 
 
 def _may_be_deep(text: str) -> bool:
