@@ -31,6 +31,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _PLAIN = "\0plain"  # a plain scalar with no tag: resolved here by the core schema (no YAML tag can hold NUL)
 MAX_EXPANSION = 50  # an aliased document may expand to at most this many times its written nodes (+ slack)
+MAX_DEPTH = 100  # collections nested deeper than this are refused: libyaml's composer and our builder recurse
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), plus booleans in any case.
 _WORDS: dict[str, Any] = {"": None, "~": None, "null": None, "Null": None, "NULL": None}
@@ -117,6 +118,55 @@ def core_scalar(text: str) -> Any:
     return text
 
 
+def _check_depth(text: str, file: str) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH before composing them: libyaml's composer recurses in C (a
+    document nested 30,000 deep crashes the process) and the builder in Python. Specs nest a few levels, so a cheap
+    bound on the depth usually suffices; only where it cannot rule deep nesting out are the parser's events counted.
+    """
+    if not _may_be_deep(text):
+        return
+    depth = 0
+    loader = _Base(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SpecError(
+                        f"the document nests lists and mappings more than {MAX_DEPTH} levels deep",
+                        location=at(file, event.start_mark),
+                        hint="a spec needs a few levels: a layer's arguments are one mapping, a per-axis value a list",
+                    )
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # load_yaml reports the syntax error with its location
+    finally:
+        loader.dispose()
+
+
+def _may_be_deep(text: str) -> bool:
+    """False when the nesting is surely within MAX_DEPTH. Block collections nest by indentation, or by '- ' on one
+    line (compact nested sequences); a sequence may share its parent key's indentation, hence twice the columns.
+    Flow collections nest by brackets: their depth is the number of rounds that removing the innermost pairs takes
+    (each round a C-speed replace; brackets inside quoted text only make the bound looser)."""
+    leading = max((len(line) - len(line.lstrip(" -")) for line in text.splitlines()), default=0)
+    room = MAX_DEPTH - (2 * leading + 2)
+    if room < 1:
+        return True
+    brackets = re.sub(r"[^\[\]{}]+", "", text).translate(_PARENS)
+    for _ in range(room):
+        shorter = brackets.replace("()", "")
+        if shorter == brackets:
+            return False
+        brackets = shorter
+    return "()" in brackets
+
+
+_PARENS = str.maketrans("[{]}", "(())")
+
+
 def _number(match: re.Match[str]) -> int | float:
     kind = match.lastgroup
     text = match.group(kind or 0)
@@ -135,6 +185,7 @@ def _number(match: re.Match[str]) -> int | float:
 
 def load_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into plain values (YMap, YList, scalars) carrying locations."""
+    _check_depth(text, file)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()

@@ -45,3 +45,32 @@ def test_figures_longer_than_4300_digits_print_whole(long_ints: None) -> None:
     table = run_cli("summary", "-", stdin=HUGE_INPUT)
     assert table.code == 0 and "Traceback" not in table.err
     assert f"{4 * elements:,}" in table.out  # float32 bytes of the input, whole
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[" * 1000 + "1" + "]" * 1000,  # Python's recursion limit in the builder
+        "[" * 30000 + "1" + "]" * 30000,  # libyaml's composer recursing in C: the process used to crash
+        "{a: " * 200 + "1" + "}" * 200,
+    ],
+    ids=["lists-1000", "lists-30000", "mappings-200"],
+)
+def test_deep_nesting_is_refused_before_composing(value: str) -> None:
+    spec = f"input: [1, 4, 4]\nlayers:\n- conv2d: {{out_channels: 1, kernel_size: {value}}}\n"
+    result = run_cli("summary", "-", stdin=spec)
+    assert result.code == 2, result.err
+    assert "<stdin>:3:" in result.err and "more than 100 levels deep" in result.err
+
+
+def test_block_nesting_past_the_bound_is_refused_too() -> None:
+    spec = "input: [1, 4, 4]\nlayers:\n" + "".join("  " * level + "- \n" for level in range(1, 120)) + "- relu\n"
+    result = run_cli("summary", "-", stdin=spec)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "more than 100 levels deep" in result.err
+
+
+def test_nesting_within_the_bound_reads_as_before() -> None:
+    spec = "input: [1, 4, 4]\nlayers:\n- conv2d: {out_channels: 1, kernel_size: " + "[" * 40 + "1" + "]" * 40 + "}\n"
+    result = run_cli("summary", "-", stdin=spec)
+    assert result.code == 2 and "levels deep" not in result.err  # refused by Conv2d's own rule, not by depth

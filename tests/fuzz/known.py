@@ -31,24 +31,6 @@ class Known:
 
 KNOWN: list[Known] = [
     Known(
-        id="yaml-deep-nesting-recursion",
-        item="issue 9 item 3: no traceback for any document (a value nested ~1000 deep: RecursionError)",
-        area="yaml loading (cnncalc/yamlsource.py: _Builder recurses once per nesting level)",
-        signature=r"^traceback RecursionError at cnncalc/yamlsource\.py:",
-        reproduce="python -c \"print('input: [1, 4, 4]\\nlayers:\\n- conv2d: {out_channels: 1, kernel_size: '"
-        " + '['*1000 + '1' + ']'*1000 + '}')\" > t.yaml && cnncalc summary t.yaml",
-    ),
-    Known(
-        id="yaml-deep-nesting-segfault",
-        item="issue 9 item 3: no traceback for any document (nested ~30,000 deep: libyaml's composer segfaults"
-        " after seconds)",
-        area="yaml loading (cnncalc/yamlsource.py: CSafeLoader.get_single_node; bound the depth before composing)",
-        signature=r"^(crash|timeout) at cnncalc/yamlsource\.py:load_yaml( > resolver\.py:\w+)?$",
-        text=r"(\[|\{a: ){5000}",
-        reproduce="python -c \"print('input: [1, 4, 4]\\nlayers:\\n- conv2d: {out_channels: 1, kernel_size: '"
-        " + '['*30000 + '1' + ']'*30000 + '}')\" > t.yaml && cnncalc summary t.yaml   # exit -11 (SIGSEGV)",
-    ),
-    Known(
         id="empty-tensor-output",
         item="issue 9 item 3: no traceback (an output with a zero-size axis, as negative padding leaves, fails to"
         " print)",
