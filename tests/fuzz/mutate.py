@@ -42,7 +42,10 @@ VALUE_FILES = {  # the input values shipped for a spec (`cnncalc run --input FIL
     "conv_gradients": "grid_4x4.yaml",
     "batch_mean": "batch_of_three.yaml",
 }
-EXEC_BUDGET = "1000000"  # run/verify: a tiny MAC budget keeps them fast; larger networks are refused at once
+# run, verify, fuse --seed-weights: tiny budgets keep them under a second or two; larger runs are refused at once.
+# (The defaults admit runs that take a minute and gigabytes: large answers, not hangs.)
+EXEC_BUDGET = "1000000"  # MACs
+ELEMENTS_BUDGET = "200K"  # values read and written
 
 # Command -> weight. Everything parses the spec; run, verify and fuse also execute it, so they get a smaller share.
 COMMANDS = {
@@ -1002,7 +1005,7 @@ def command_argv(ctx: Context, command: str, base: str, text: str, files: dict[s
     if command == "run":
         argv = ["run", mutant, "--max-macs", EXEC_BUDGET, "--seed", str(rng.choice([0, 1, 7, 2**40]))]
         argv += ["--format", rng.choice(["table", "json"]), "--mode", rng.choice(["eval", "train"])]
-        argv += maybe(rng, 0.3, "--trace") + maybe(rng, 0.3, "--backward")
+        argv += maybe(rng, 0.3, "--trace") + maybe(rng, 0.3, "--backward") + max_elements(rng)
         if base in VALUE_FILES and rng.random() < 0.6:
             files["values.yaml"] = values_text(ctx, (SPECS / "inputs" / VALUE_FILES[base]).read_text())
             argv += ["--input", "{dir}/values.yaml"]
@@ -1012,15 +1015,20 @@ def command_argv(ctx: Context, command: str, base: str, text: str, files: dict[s
     if command == "verify":
         argv = ["verify", mutant, "--max-macs", EXEC_BUDGET, "--format", rng.choice(["table", "json"])]
         argv += maybe(rng, 0.3, "--mode", "train") + maybe(rng, 0.3, "--seed", str(rng.choice([0, 3, 99])))
+        argv += max_elements(rng)
         argv += maybe(rng, 0.2, "--input", rng.choice(["1x8x8", "3x4x4", "8", "2x3", "1x1x1x1", "0x4x4"]))
         return argv + width(rng)
     # fuse: the spec to a file, the report to stdout
     argv = ["fuse", mutant, "-o", "{dir}/fused.yaml", "--format", rng.choice(["table", "json"])]
-    if base in SMALL and rng.random() < 0.4 or rng.random() < 0.03:
-        # Seeded weights are written out whole (ResNet-50's 25.5 million values take minutes, an answer that size
-        # is no hang): the element budget refuses large networks before any work, as a user would be refused.
-        argv += ["--seed-weights", str(rng.choice([0, 1, 5])), "--max-elements", EXEC_BUDGET]
+    if rng.random() < 0.4:
+        argv += ["--seed-weights", str(rng.choice([0, 1, 5]))] + max_elements(rng)
     return argv + maybe(rng, 0.15, "--input", rng.choice(["1x8x8", "3x4x4", "2x2", "1x1x1"]))
+
+
+def max_elements(rng: random.Random) -> list[str]:
+    """The executor's second budget: tiny, or an odd value (refused, or smaller still)."""
+    odd = ["1", "1K", "100000", "1e3", "0", "-1", "abc", "1.5", "200KiB"]
+    return ["--max-elements", rng.choice(odd) if rng.random() < 0.1 else ELEMENTS_BUDGET]
 
 
 def width(rng: random.Random) -> list[str]:
