@@ -31,6 +31,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _PLAIN = "\0plain"  # a plain scalar with no tag: resolved here by the core schema (no YAML tag can hold NUL)
 MAX_EXPANSION = 50  # an aliased document may expand to at most this many times its written nodes (+ slack)
+MAX_INT_DIGITS = 4300  # longer integer literals are refused: reading one costs time quadratic in its digits
 MAX_DEPTH = 100  # collections nested deeper than this are refused: libyaml's composer and our builder recurse
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), plus booleans in any case.
@@ -103,8 +104,10 @@ def position(text: str, offset: int, mark: Any) -> Any:
 def core_scalar(text: str) -> Any:
     """A plain (unquoted, untagged) scalar by YAML 1.2's core schema: None, a bool, an int, a float or the text.
 
-    ValueError for an integer too long for Python to read from text (4,300 digits)."""
+    ValueError for an integer longer than MAX_INT_DIGITS."""
     if text.isdigit() and text.isascii():  # the common case: a decimal integer (010 is ten, as in YAML 1.2)
+        if len(text) > MAX_INT_DIGITS:
+            raise ValueError(text)
         return int(text)
     if text in _WORDS:
         return _WORDS[text]
@@ -179,6 +182,8 @@ _PARENS = str.maketrans("[{]}", "(())")
 def _number(match: re.Match[str]) -> int | float:
     kind = match.lastgroup
     text = match.group(kind or 0)
+    if kind in ("int", "oct", "hex") and len(text) > MAX_INT_DIGITS:
+        raise ValueError(text)  # refused here, not by Python's guard, which the CLI lifts to print long figures
     if kind == "int":
         return int(text)
     if kind == "oct":
