@@ -329,31 +329,39 @@ _Token = tuple[str, Any, int]  # kind (an operator's own text, a keyword, or num
 
 
 def _tokens(text: str) -> list[_Token]:
+    """The tokens up to the end, or up to a faulty one, which the parser raises when it reaches it (so that the
+    first fault reported is the leftmost one, whichever stage finds it)."""
     tokens: list[_Token] = []
     position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise _bad_character(text, position)
-        kind, part = match.lastgroup or "", match.group()
-        if kind == "number":
-            tokens.append(("num", _number(part, position), position))
-        elif kind == "string":
-            tokens.append(("str", _string(part, position), position))
-        elif kind == "name":
-            tokens.append(("name", part[1:], position))
-        elif kind == "word":
-            if part in _CONSTANTS:
-                tokens.append(("const", _CONSTANTS[part], position))
-            else:
-                tokens.append((part if part in _KEYWORDS else "word", part, position))
-        elif kind == "op":
-            if part == "**":
-                raise ExpressionError("there is no ** (power) in the spec language", position, hint="multiply out")
-            tokens.append((part, part, position))
-        position = match.end()
+    try:
+        while position < len(text):
+            match = _TOKEN.match(text, position)
+            if match is None:
+                raise _bad_character(text, position)
+            kind, part = match.lastgroup, match.group()
+            if kind != "space":
+                tokens.append(_token(kind or "", part, position))
+            position = match.end()
+    except ExpressionError as fault:
+        return [*tokens, ("fault", fault, position)]
     tokens.append(("end", "", len(text.rstrip(" \t\r\n"))))
     return tokens
+
+
+def _token(kind: str, part: str, at: int) -> _Token:
+    if kind == "number":
+        return "num", _number(part, at), at
+    if kind == "string":
+        return "str", _string(part, at), at
+    if kind == "name":
+        return "name", part[1:], at
+    if kind == "word":
+        if part in _CONSTANTS:
+            return "const", _CONSTANTS[part], at
+        return (part if part in _KEYWORDS else "word"), part, at
+    if part == "**":
+        raise ExpressionError("there is no ** (power) in the spec language", at, hint="multiply out")
+    return part, part, at
 
 
 def _number(part: str, at: int) -> Any:
@@ -433,11 +441,15 @@ class _Parser:
         return Expression(self.text, names, is_name, run if is_name else _finishing(run))
 
     def peek(self) -> _Token:
-        return self.tokens[self.position]
+        token = self.tokens[self.position]
+        if token[0] == "fault":
+            raise token[1]
+        return token
 
     def take(self) -> _Token:
+        token = self.peek()
         self.position += 1
-        return self.tokens[self.position - 1]
+        return token
 
     def close(self, kind: str, opened: int) -> None:
         if self.peek()[0] != kind:
@@ -555,12 +567,12 @@ class _Parser:
         return lambda names: [_finish(element(names)) for element in elements]
 
     def word(self, word: str, at: int) -> _Node:
+        if word in _FOREIGN:
+            raise ExpressionError(f"'{word}' is not part of the spec language", at, hint=_FOREIGN[word])
         if self.peek()[0] == "(":
             return self.call(word, at), at
         if word in _FUNCTIONS:
             raise ExpressionError(f"{word} is a function: call it as {word}(...)", at)
-        if word in _FOREIGN:
-            raise ExpressionError(f"'{word}' is not part of the spec language", at, hint=_FOREIGN[word])
         self.bare_words.append((word, at))
         return _name(word, at), at  # never run: evaluate() reports the word first, with the names it can see
 
