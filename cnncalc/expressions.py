@@ -263,7 +263,7 @@ def _close_match(word: str, choices: list[str]) -> str | None:
 
 # ------------------------------------------------------------------------------------------------- tokenizer
 
-_TOKEN = re.compile(
+_TOKEN = (  # compiled on first use (re caches it): a spec without expressions never pays for it
     r"(?P<space>[ \t\r\n]+)"
     r"|(?P<number>[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
     r"|(?P<name>\$[A-Za-z_][A-Za-z0-9_]*)"
@@ -271,8 +271,8 @@ _TOKEN = re.compile(
     r"""|(?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
     r"|(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%<>()\[\],=])"
 )
-_NUMBER = re.compile(r"([0-9]+)(?:\.([0-9]+))?(?:[eE][-+]?([0-9]+))?")
-_ESCAPE = re.compile(r"\\(.)")
+_NUMBER = r"([0-9]+)(?:\.([0-9]+))?(?:[eE][-+]?([0-9]+))?"
+_ESCAPE = r"\\(.)"
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t"}
 
 
@@ -280,10 +280,10 @@ def _tokens(text: str) -> list[Token]:
     """The tokens up to the end, or up to a faulty one, which the parser raises when it reaches it: the fault
     reported is the leftmost one, whichever stage finds it."""
     tokens: list[Token] = []
-    position = 0
+    position, match_token = 0, re.compile(_TOKEN).match
     try:
         while position < len(text):
-            match = _TOKEN.match(text, position)
+            match = match_token(text, position)
             if match is None:
                 raise _bad_character(text, position)
             kind, part, at = match.lastgroup, match.group(), position
@@ -309,7 +309,7 @@ def _tokens(text: str) -> list[Token]:
 
 
 def _number_literal(part: str, at: int) -> Any:
-    whole, decimals, exponent = _NUMBER.fullmatch(part).groups()  # type: ignore[union-attr]
+    whole, decimals, exponent = re.fullmatch(_NUMBER, part).groups()  # type: ignore[union-attr]
     if len(whole) + len(decimals or "") > MAX_DIGITS:
         raise ExpressionError(f"a number with more than {MAX_DIGITS} digits", at)
     if exponent is not None and len(exponent.lstrip("0")) > 2:  # 1e999999 would be a huge number from 8 characters
@@ -323,7 +323,7 @@ def _string(part: str, at: int) -> str:
             raise ExpressionError(f"unknown escape {match.group()} in a string", at + 1 + match.start())
         return _ESCAPES[match.group(1)]
 
-    return _ESCAPE.sub(unescape, part[1:-1])
+    return re.sub(_ESCAPE, unescape, part[1:-1])
 
 
 def _bad_character(text: str, at: int) -> ExpressionError:

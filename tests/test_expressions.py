@@ -423,3 +423,41 @@ def test_nothing_is_evaluated_by_python(monkeypatch: pytest.MonkeyPatch) -> None
     results = [parse_expression(text + " ").evaluate({"a": 5}) for text in texts]
     monkeypatch.undo()
     assert results == [4, 8, [2, 1 / 3], "x"]
+
+
+PIECES = [
+    *"0123456789$abxyz_.,()[]'\"+-*/%<>=! \\e",
+    "//",
+    "==",
+    "and ",
+    "or ",
+    "not ",
+    " if ",
+    " else ",
+    "true",
+    "none",
+    "min(",
+    "max(",
+    "make_divisible(",
+    "int(",
+    "ceil(",
+    "abs(",
+    "1e5",
+    "0.5",
+    "$a",
+    "$s",
+    "$l",
+    "$f",
+    "=",
+    "\n",
+]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=25).map("".join))
+def test_any_text_gives_a_value_or_an_expression_error(text: str) -> None:
+    names = {"a": 3, "b": True, "s": "relu", "l": [1, 2.5], "f": 0.1, "x": None}
+    try:
+        parse_expression(text).evaluate(names)
+    except ExpressionError as caught:
+        assert 0 <= caught.offset <= len(text) and caught.message
