@@ -235,8 +235,10 @@ def _make_divisible(values: list[Any], offsets: list[int], at: int) -> Any:
         message = f"make_divisible() needs a positive whole divisor, not {_describe(values[1])}"
         raise ExpressionError(message, offsets[1])
     least = divisor if values[2] is None else _number("make_divisible()", values[2], offsets[2])
-    new = max(least, int(value + _fraction()(divisor, 2)) // divisor * divisor)
-    return _norm(_fraction()(new + divisor if new < _fraction()(9, 10) * value else new))
+    top, bottom = 2 * value.numerator + divisor * value.denominator, 2 * value.denominator  # value + divisor / 2
+    rounded = top // bottom if top >= 0 else -(-top // bottom)  # int(): toward zero
+    new = max(least, rounded // divisor * divisor)
+    return _norm(new + divisor if 10 * new * value.denominator < 9 * value.numerator else new)  # below 90%
 
 
 # name -> (parameters, how many are required, the rule); parameters None: any number of values, no keywords
