@@ -32,7 +32,7 @@ from typing import Any
 from cnncalc.errors import CnncalcError
 
 MAX_LENGTH = 10_000  # characters of one expression
-MAX_DEPTH = 100  # nested sub-expressions (parentheses, lists, calls, signs, not, chained if/else)
+MAX_DEPTH = 100  # nested sub-expressions (parentheses, signs, not, chained if/else; lists and calls count 2)
 MAX_DIGITS = 4300  # digits of one number literal (as Python's int() and the YAML loader allow)
 
 Names = Mapping[str, Any]
@@ -398,11 +398,15 @@ class _Parser:
         shown = self.text[at : at + 20] if kind in ("num", "str") else value
         return ExpressionError(f"unexpected {str(shown)!r}", at, hint="compare with ==" if kind == "=" else hint)
 
-    def expression(self, least: int) -> Node:
-        """An expression whose infix operators bind at least as tightly as `least`."""
+    def enter(self) -> None:
+        """One level deeper: parsing and evaluating recurse, so depth is bounded (never a RecursionError)."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ExpressionError(f"the expression is nested more than {MAX_DEPTH} levels deep", self.peek()[2])
+
+    def expression(self, least: int) -> Node:
+        """An expression whose infix operators bind at least as tightly as `least`."""
+        self.enter()
         node = self.prefix(least)
         while (level := _BINDING.get(kind := self.peek()[0])) is not None and level >= least:
             if kind == "if":
@@ -457,6 +461,7 @@ class _Parser:
     def items(self, end: str, opened: int) -> list[tuple[Token | None, Node]]:
         """Comma-separated expressions up to `end`, each with the `word=` written before it, if any."""
         items: list[tuple[Token | None, Node]] = []
+        self.enter()  # a list or a call counts twice: its parsing and evaluating take more stack
         while self.peek()[0] != end:
             keyword = None
             if self.peek()[0] == "word" and self.tokens[self.position + 1][0] == "=":
@@ -467,6 +472,7 @@ class _Parser:
                 break
             self.take()
         self.close(end, opened)
+        self.depth -= 1
         return items
 
     @staticmethod

@@ -373,6 +373,9 @@ def test_nesting_up_to_the_limit_works() -> None:
     depth = MAX_DEPTH - 1
     assert value("(" * depth + "$a" + ")" * depth, a=5) == 5
     assert value("-" * depth + "1") == (-1) ** depth
+    assert value("max(1, " * (depth // 2) + "$a" + ")" * (depth // 2), a=5) == 5  # lists and calls count twice
+    assert value("[" * (depth // 2) + "]" * (depth // 2)) == value("[" * (depth // 2) + "]" * (depth // 2))
+    assert value("not " * depth + "true") is (depth % 2 == 0)
     refused_fast("(" * MAX_DEPTH + "1" + ")" * MAX_DEPTH, "nested")
 
 
