@@ -297,10 +297,8 @@ def _tokens(text: str) -> list[Token]:
             elif kind == "name":
                 tokens.append(("name", part[1:], at))
             elif kind == "word":
-                constant = part in _CONSTANTS
-                tokens.append(
-                    ("const" if constant else part if part in _KEYWORDS else "word", _CONSTANTS.get(part, part), at)
-                )
+                word = "const" if part in _CONSTANTS else part if part in _KEYWORDS else "word"
+                tokens.append((word, _CONSTANTS.get(part, part), at))
             elif part == "**":
                 raise ExpressionError("there is no ** (power) in the spec language", at, hint="multiply out")
             elif kind == "op":
