@@ -419,6 +419,21 @@ def s_append_layer(ctx: Context, doc: Any) -> str:
     return f"{path}[{index}] inserted {layer!r}"
 
 
+def s_empty_axis(ctx: Context, doc: Any) -> str:
+    """A pad layer whose negative padding leaves an axis empty (PyTorch allows it), then a layer that reads it."""
+    shape = doc.get("input") if isinstance(doc, dict) else None
+    if not isinstance(shape, list) or not isinstance(doc.get("layers"), list) or len(shape) < 2:
+        return s_append_layer(ctx, doc)
+    rank = min(len(shape) - 1, 3)
+    kind = ctx.rng.choice(["zeropad", "constantpad", "circularpad", "replicationpad", "reflectionpad"]) + f"{rank}d"
+    size = min((v for v in shape[1:] if isinstance(v, int)), default=4)
+    cut = -(size // 2) - ctx.rng.choice([0, 0, 1])  # both sides: exactly empty, or one past
+    items = doc["layers"]
+    index = ctx.rng.randint(0, min(2, len(items)))
+    items.insert(index, {kind: {"padding": cut, **({"value": 1} if kind.startswith("constant") else {})}})
+    return f"layers[{index}] inserted {kind} padding {cut}; " + s_append_layer(ctx, doc)
+
+
 def s_new_layer(ctx: Context, doc: Any) -> str:
     lists = layer_lists(doc)
     if not lists:
@@ -689,6 +704,7 @@ STRUCTURE_OPS = [
 
 GENTLE_OPS = [
     (s_plausible_argument, 10),
+    (s_empty_axis, 2),
     (s_number_edge, 4),
     (s_append_layer, 10),
     (s_swap_kind, 2),
