@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 from cnncalc.errors import CnncalcError
 
+MAX_INT_DIGITS = 4300  # as the YAML loader: longer integers are refused (reading one is quadratic in its digits)
+
 MAX_DEPTH = 64  # nested brackets; deeper text is refused, never recursed into
 WHITESPACE = " \t\r\n"  # as the JSON Schema's patterns spell it (cnncalc.schema)
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?")
@@ -212,10 +214,11 @@ class _Parser:
         if "." in written or "e" in written or "E" in written:
             number: int | float = float(written)
         else:
-            try:
-                number = int(written)
-            except ValueError:  # Python's limit on the digits of an int read from text
-                raise LiteralError(f"an integer of {len(written):,} digits is too long", self.pos) from None
+            # Refused here, not by Python's digit guard (the CLI lifts it to print long figures): reading an int
+            # costs time quadratic in its digits.
+            if len(written.lstrip("+-")) > MAX_INT_DIGITS:
+                raise LiteralError(f"an integer of {len(written):,} digits is too long", self.pos)
+            number = int(written)
         self.pos = match.end()
         return number
 

@@ -69,6 +69,8 @@ class Tensor:
 
     def nested(self) -> Any:
         """The values as nested lists, shaped like the tensor."""
+        if 0 in self.shape:  # no values: lists down to the first empty axis, as torch's tolist() gives
+            return _empty_nested(self.shape)
         flat = self.values()
         for size in reversed(self.shape[1:]):
             flat = [flat[i : i + size] for i in range(0, len(flat), size)]
@@ -176,3 +178,9 @@ def add(a: Tensor, b: Tensor) -> Tensor:
     """The element-wise sum of two tensors of one shape, over their least common denominator."""
     denominator, (x, y), approximate = common((a, b))
     return Tensor(a.shape, [p + q for p, q in zip(x, y, strict=True)], denominator, approximate)
+
+
+def _empty_nested(shape: tuple[int, ...]) -> list[Any]:
+    if not shape or shape[0] == 0:
+        return []
+    return [_empty_nested(shape[1:]) for _ in range(shape[0])]

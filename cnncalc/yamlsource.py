@@ -31,6 +31,7 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _PLAIN = "\0plain"  # a plain scalar with no tag: resolved here by the core schema (no YAML tag can hold NUL)
 MAX_EXPANSION = 50  # an aliased document may expand to at most this many times its written nodes (+ slack)
+MAX_INT_DIGITS = 4300  # longer integer literals are refused: reading one costs time quadratic in its digits
 MAX_DEPTH = 100  # collections nested deeper than this are refused: libyaml's composer and our builder recurse
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), plus booleans in any case.
@@ -103,8 +104,10 @@ def position(text: str, offset: int, mark: Any) -> Any:
 def core_scalar(text: str) -> Any:
     """A plain (unquoted, untagged) scalar by YAML 1.2's core schema: None, a bool, an int, a float or the text.
 
-    ValueError for an integer too long for Python to read from text (4,300 digits)."""
+    ValueError for an integer longer than MAX_INT_DIGITS."""
     if text.isdigit() and text.isascii():  # the common case: a decimal integer (010 is ten, as in YAML 1.2)
+        if len(text) > MAX_INT_DIGITS:
+            raise ValueError(text)
         return int(text)
     if text in _WORDS:
         return _WORDS[text]
@@ -133,17 +136,26 @@ def _check_depth(text: str, file: str) -> None:
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise SpecError(
-                        f"the document nests lists and mappings more than {MAX_DEPTH} levels deep",
-                        location=at(file, event.start_mark),
-                        hint="a spec needs a few levels: a layer's arguments are one mapping, a per-axis value a list",
-                    )
+                    raise _too_deep(at(file, event.start_mark))
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
+    except yaml.MarkedYAMLError as error:
+        # libyaml 0.2.5+ stops at 1,000 levels itself while scanning ahead: the same refusal, at its mark.
+        if "nesting depth" in (error.problem or "") and error.problem_mark is not None:
+            raise _too_deep(at(file, error.problem_mark)) from None
+        return  # load_yaml reports other syntax errors with their location
     except yaml.YAMLError:
-        return  # load_yaml reports the syntax error with its location
+        return
     finally:
         loader.dispose()
+
+
+def _too_deep(location: Location) -> SpecError:
+    return SpecError(
+        f"the document nests lists and mappings more than {MAX_DEPTH} levels deep",
+        location=location,
+        hint="a spec needs a few levels: a layer's arguments are one mapping, a per-axis value a list",
+    )
 
 
 def _may_be_deep(text: str) -> bool:
@@ -170,6 +182,8 @@ _PARENS = str.maketrans("[{]}", "(())")
 def _number(match: re.Match[str]) -> int | float:
     kind = match.lastgroup
     text = match.group(kind or 0)
+    if kind in ("int", "oct", "hex") and len(text) > MAX_INT_DIGITS:
+        raise ValueError(text)  # refused here, not by Python's guard, which the CLI lifts to print long figures
     if kind == "int":
         return int(text)
     if kind == "oct":

@@ -235,6 +235,11 @@ def _average_planes(x: Tensor, windows: list[list[int]], divisors: list[int], ou
     divisors, each sum scaled by lcm / divisor (exact for a negative divisor_override too)."""
     from cnncalc.tensor import Tensor
 
+    if 0 in divisors:  # only an empty input leaves a window empty (adaptive pooling after negative padding)
+        raise LayerError(
+            "an average over an empty window: PyTorch gives NaN here, which exact arithmetic has no value for",
+            hint="give the layer a non-empty input (check the padding or crop before it)",
+        )
     common = lcm(*(abs(d) for d in divisors))
     scales = [common // d for d in divisors]
     batch, channels = x.shape[:2]
@@ -274,6 +279,11 @@ def _average_grad(x: Tensor, windows: list[list[int]], divisors: list[int], grad
     window summed (taps over padding sum nothing and get nothing), over grad.denominator * lcm of the divisors."""
     from cnncalc.tensor import Tensor
 
+    if 0 in divisors:  # only an empty input leaves a window empty (adaptive pooling after negative padding)
+        raise LayerError(
+            "an average over an empty window: PyTorch gives NaN here, which exact arithmetic has no value for",
+            hint="give the layer a non-empty input (check the padding or crop before it)",
+        )
     common = lcm(*(abs(d) for d in divisors))
     scales = [common // d for d in divisors]
     size = prod(x.shape[2:])
