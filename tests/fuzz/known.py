@@ -29,7 +29,20 @@ class Known:
     commands: tuple[str, ...] = ()  # only for these commands (empty: any)
 
 
-KNOWN: list[Known] = []  # every failure the fuzzer found in issue 9 is fixed; add new ones here, each with its issue
+KNOWN: list[Known] = [
+    Known(
+        id="replication-pad-empty-input",
+        item="issue 9 item 6: PyTorch's refusals are refused at summary (ReplicationPad of an empty axis: PyTorch"
+        " refuses it, cnncalc accepts it and the executor fails with IndexError)",
+        area="layer rules (cnncalc/layers/resize.py: ReplicationPad1d/2d/3d should refuse an input axis of size 0)",
+        signature=r"^traceback IndexError at cnncalc/compute\.py:",
+        message=r"list index out of range",
+        text=r"(?i)replicationpad",
+        commands=("run", "verify"),
+        reproduce="printf 'input: [1, 4, 4]\\nlayers:\\n- zeropad2d: {padding: -2}\\n"
+        "- replicationpad2d: {padding: 1}\\n' > t.yaml && cnncalc run t.yaml",
+    ),
+]
 
 
 def match(case: Case, outcome: Outcome) -> Known | None:
