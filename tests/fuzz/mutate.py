@@ -644,8 +644,10 @@ def s_deep(ctx: Context, doc: Any) -> str:
         return "no mapping"
     depth = ctx.rng.choice([10, 100, 1000, 5000, 30000])
     opener, closer = ctx.rng.choice([("[", "]"), ("{a: ", "}")])
-    shape[1][ctx.rng.choice(list(shape[1]) or ["kernel_size"])] = ctx.raw(opener * depth + "1" + closer * depth)
-    return f"{path}[{index}] {shape[0]}: a value nested {depth} deep"
+    closed = ctx.rng.random() < 0.7
+    text = opener * depth + "1" + (closer * depth if closed else "")
+    shape[1][ctx.rng.choice(list(shape[1]) or ["kernel_size"])] = ctx.raw(text)
+    return f"{path}[{index}] {shape[0]}: a value nested {depth} deep{'' if closed else ', never closed'}"
 
 
 def s_long(ctx: Context, doc: Any) -> str:
