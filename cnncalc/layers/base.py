@@ -194,6 +194,14 @@ class Layer:
         return not cls.dims or rank == cls.dims + 1
 
     @classmethod
+    def output_count(cls, arguments: dict[str, Any], in_shapes: tuple[Shape, ...]) -> int | None:
+        """How many outputs an entry of this kind makes when it does not pick one with `index`, for kinds with
+        several outputs (torch.chunk, torch.split); None for every kind with one output. The spec expands such an
+        entry into one layer per output, NAME.0 ... NAME.K-1, each built with `index: k`, so every layer of the
+        graph still has one output (cnncalc.spec). Bad arguments raise the LayerError the layer itself would."""
+        return None
+
+    @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
         """Small configurations (arguments, per-sample input shapes) that the generic executor test runs through
         `forward` to check it against this kind's rules: shape, MACs, weights read, receptive-field window."""
