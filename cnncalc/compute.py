@@ -240,6 +240,16 @@ def plane_sources(
     from itertools import product
 
     padded = tuple(s + b + a for s, b, a in zip(spatial, before, after, strict=True))
+    if mode != "zeros" and any(s == 0 and n > 0 for s, n in zip(spatial, padded, strict=True)):
+        # The analyzers refuse this as PyTorch does; a message, not an IndexError, if a kind ever lets it through.
+        from cnncalc.errors import LayerError
+
+        axis = next(k for k, (s, n) in enumerate(zip(spatial, padded, strict=True)) if s == 0 and n > 0)
+        raise LayerError(
+            f"{mode} padding has no element to copy along spatial axis {axis + 1} of {len(spatial)}, which is empty",
+            arg="padding",
+            hint="keep at least one element along it, or pad with zeros",
+        )
     in_strides = [prod(spatial[k + 1 :]) for k in range(len(spatial))]
     per_axis = [
         [source_index(p - b, s, mode) for p in range(n)] for s, b, n in zip(spatial, before, padded, strict=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from math import prod
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cnncalc.analyze import Report, analyze
 from cnncalc.budget import PRACTICAL, Budget, units_up
@@ -15,7 +15,7 @@ from cnncalc.errors import CnncalcError, Location, UsageError
 from cnncalc.execute import Run, Weights, backward, execute, generated_input, weights_for
 from cnncalc.graph import NETWORK_INPUT, Graph
 from cnncalc.layers import fmt_shape
-from cnncalc.tensor import Tensor, flatten_nested, parse_value, shape_of_nested
+from cnncalc.tensor import RaggedError, Tensor, flatten_nested, parse_value, shape_of_nested
 
 DEFAULT_MAX_MACS = 50_000_000  # a pure-Python exact run of this many MACs takes some seconds
 
@@ -47,10 +47,10 @@ def read_tensor(
 
     text, file = read_spec_text(path)
     value = load_yaml(text, file)
-    where = Location(file, 1, 1)
     try:
         shape = shape_of_nested(value) if isinstance(value, list) else ()
-    except ValueError as error:
+    except RaggedError as error:
+        where = _value_location(file, text, value, error.at)
         raise InputError(f"{what} is not a rectangular nested list: {error}", location=where) from None
     if (shape == sample or (sample[0] == 1 and shape == sample[1:])) and batch in (None, 1):  # H x W: one channel
         batched, full = False, (1, *sample)
@@ -61,14 +61,61 @@ def read_tensor(
         raise InputError(
             f"{what} has shape {fmt_shape(shape) or 'a single number'}, but {takes} {fmt_shape(sample)} per sample"
             + ("" if batch is None else f" for {batch} sample(s)"),
-            location=where,
+            location=_value_location(file, text, value, _first_wrong_axis(shape, sample, batch)),
             hint=f"give a nested list of shape {fmt_shape(sample)}, or {samples} x {fmt_shape(sample)} for a batch",
         )
-    try:
-        values = [parse_value(v) for v in flatten_nested(value)]
-    except ValueError as error:
-        raise InputError(f"{what} holds a value that is not a number: {error}", location=where) from None
+    values = []
+    for index, item in enumerate(flatten_nested(value)):
+        try:
+            values.append(parse_value(item))
+        except ValueError as error:
+            where = _value_location(file, text, value, _unravel(index, shape))
+            raise InputError(f"{what} holds a value that is not a number: {error}", location=where) from None
     return Tensor.from_values(full, values), batched
+
+
+def _first_wrong_axis(shape: tuple[int, ...], sample: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
+    """The index path of the first list whose length is wrong (the outermost list when the ranks differ): a nested
+    list of `shape` read as `sample`, or as a batch of it."""
+    if len(shape) == len(sample) + 1:
+        wanted = (shape[0] if batch is None else batch, *sample)
+    elif len(shape) == len(sample) - 1 and sample[0] == 1:
+        wanted = sample[1:]
+    else:
+        wanted = sample
+    if len(shape) != len(wanted):
+        return ()
+    axis = next((k for k, (got, want) in enumerate(zip(shape, wanted, strict=True)) if got != want), 0)
+    return (0,) * axis
+
+
+def _unravel(index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index path of item `index` of a rectangular nested list of `shape`, read row by row."""
+    path = []
+    for length in reversed(shape):
+        index, position = divmod(index, length)
+        path.append(position)
+    return tuple(reversed(path))
+
+
+def _value_location(file: str, text: str, value: Any, path: tuple[int, ...]) -> Location:
+    """Where the item at index path `path` of a loaded nested list starts (as deep as the path goes); for a
+    document that is a single value, where that value's line starts."""
+    from cnncalc.yamlsource import at
+
+    mark = getattr(value, "mark", None)
+    for index in path:
+        marks = getattr(value, "item_marks", None)
+        if marks is None or index >= len(marks):
+            break
+        mark, value = marks[index], value[index]
+    if mark is not None:
+        return at(file, mark)
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and stripped != "---" and not stripped.startswith(("#", "%")):
+            return Location(file, number, len(line) - len(line.lstrip()) + 1)
+    return Location(file, 1, 1)
 
 
 # -- the budget: counted from the shapes before anything runs ---------------------------------------------------

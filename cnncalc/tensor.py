@@ -148,14 +148,22 @@ def shape_of_nested(value: Any) -> tuple[int, ...]:
     return tuple(shape)
 
 
+class RaggedError(ValueError):
+    """A nested list that is not rectangular; `at` is the index path of the first item that does not fit."""
+
+    def __init__(self, message: str, at: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 def _check_rectangular(value: Any, shape: tuple[int, ...], at: tuple[int, ...]) -> None:
     if not shape:
         if isinstance(value, list):
-            raise ValueError(f"too deep at index {list(at)}")
+            raise RaggedError(f"too deep at index {list(at)}", at)
         return
     if not isinstance(value, list) or len(value) != shape[0]:
         found = f"{len(value)} items" if isinstance(value, list) else "a number"
-        raise ValueError(f"ragged at index {list(at)}: expected {shape[0]} items, found {found}")
+        raise RaggedError(f"ragged at index {list(at)}: expected {shape[0]} items, found {found}", at)
     for i, item in enumerate(value):
         _check_rectangular(item, shape[1:], at + (i,))
 

@@ -122,9 +122,13 @@ def core_scalar(text: str) -> Any:
 
 
 def _check_depth(text: str, file: str) -> None:
-    """Refuse documents nested deeper than MAX_DEPTH before composing them: libyaml's composer recurses in C (a
-    document nested 30,000 deep crashes the process) and the builder in Python. Specs nest a few levels, so a cheap
-    bound on the depth usually suffices; only where it cannot rule deep nesting out are the parser's events counted.
+    """Refuse documents nested deeper than MAX_DEPTH before composing them: PyYAML's composer recurses once per
+    level (its libyaml binding in C, CParser._compose_node: about 25,000 levels overflow the stack and kill the
+    process, even for an unclosed flow whose syntax error comes only at its end) and the builder in Python.
+    libyaml's scanner and parser keep their stacks on the heap, so walking the parser's events here is safe at any
+    depth. Specs nest a few levels, so a cheap bound on the depth usually suffices; only where it cannot rule deep
+    nesting out are the events counted. A syntax error met before MAX_DEPTH is left to load_yaml: composing stops
+    at the same event.
     """
     if not _may_be_deep(text):
         return
@@ -159,21 +163,29 @@ def _too_deep(location: Location) -> SpecError:
 
 
 def _may_be_deep(text: str) -> bool:
-    """False when the nesting is surely within MAX_DEPTH. Block collections nest by indentation, or by '- ' on one
-    line (compact nested sequences); a sequence may share its parent key's indentation, hence twice the columns.
-    Flow collections nest by brackets: their depth is the number of rounds that removing the innermost pairs takes
-    (each round a C-speed replace; brackets inside quoted text only make the bound looser)."""
-    leading = max((len(line) - len(line.lstrip(" -")) for line in text.splitlines()), default=0)
+    """False only when the nesting is surely within MAX_DEPTH (a false True merely costs the exact check).
+
+    Block collections nest by indentation, or on one line by '- ', '? ' and ': ' (compact nested collections); a
+    sequence may share its parent key's indentation, hence twice the columns. Flow collections nest by brackets:
+    at most one level per '[' or '{' in the text. Where that count is too high, and no quote or comment can hide a
+    bracket or fake one, the depth is the number of rounds that removing the innermost pairs takes (each round a
+    C-speed replace); an opener left over is deeper still or never closed (libyaml's composer recurses into an
+    unclosed flow before it reaches the syntax error at the end, so that counts as deep too)."""
+    leading = max((len(line) - len(line.lstrip(" -?:")) for line in text.splitlines()), default=0)
     room = MAX_DEPTH - (2 * leading + 2)
     if room < 1:
+        return True
+    if text.count("[") + text.count("{") <= room:
+        return False
+    if "'" in text or '"' in text or "#" in text:  # a quoted or commented ']' could pair with a real '['
         return True
     brackets = re.sub(r"[^\[\]{}]+", "", text).translate(_PARENS)
     for _ in range(room):
         shorter = brackets.replace("()", "")
         if shorter == brackets:
-            return False
+            break
         brackets = shorter
-    return "()" in brackets
+    return "(" in brackets
 
 
 _PARENS = str.maketrans("[{]}", "(())")

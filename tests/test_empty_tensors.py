@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import run_cli
 
 
@@ -23,3 +24,27 @@ def test_an_average_over_an_empty_input_is_refused_at_its_layer() -> None:
         result = run_cli(command, "-", stdin=spec)
         assert result.code == 2 and "Traceback" not in result.err, result.err
         assert "<stdin>:4:" in result.err and "empty window" in result.err
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("family", ["replication", "reflection"])
+def test_copying_padding_of_an_emptied_axis_is_refused_in_every_command(family: str, dims: int) -> None:
+    """PyTorch refuses an empty axis for reflection and replication, whatever the padding; the executor used to
+    fail with IndexError in compute.pad_planes."""
+    shape = [1] + [4] * dims
+    spec = f"input: {shape}\nlayers:\n- zeropad{dims}d: {{padding: -2}}\n- {family}pad{dims}d: {{padding: 1}}\n"
+    emptied = {1: "L of 1 x 0 is", 2: "H and W of 1 x 0 x 0 are", 3: "D, H and W of 1 x 0 x 0 x 0 are"}[dims]
+    for command in ("summary", "run", "verify", "explain", "graph"):
+        result = run_cli(command, "-", stdin=spec)
+        shown = result.out + result.err
+        assert result.code == 2 and "Traceback" not in result.err, (command, result.err)
+        assert "<stdin>:4:" in shown and f"but {emptied} 0:" in shown, shown
+        assert f"use ZeroPad{dims}d" in shown, shown
+
+
+def test_circular_padding_of_an_emptied_axis_by_zero_runs() -> None:
+    spec = "input: [1, 4, 4]\nlayers:\n- zeropad2d: {padding: [-2, -2, 0, 0]}\n"
+    spec += "- circularpad2d: {padding: [0, 0, 1, 1]}\n"
+    result = run_cli("run", "-", "--format", "json", stdin=spec)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["output"] == [[[]] * 6]  # torch: CircularPad2d((0, 0, 1, 1)) of (1, 1, 4, 0)

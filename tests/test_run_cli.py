@@ -89,12 +89,12 @@ def _write(folder: Path, name: str, text: str) -> Path:
         (
             "input: [1, 3]\nlayers:\n  - conv1d: {out_channels: 1, kernel_size: 2}\n",
             "[[1, 2, 3, 4]]",
-            ["x.yaml:1:1: error: the input has shape 1 x 4, but", "takes 1 x 3 per sample"],
+            ["x.yaml:1:2: error: the input has shape 1 x 4, but", "takes 1 x 3 per sample"],
         ),
         (
             "input: [1, 3]\nlayers:\n  - conv1d: {out_channels: 1, kernel_size: 2}\n",
             "[[1, two, 3]]",
-            ["x.yaml:1:1: error: the input holds a value that is not a number"],
+            ["x.yaml:1:6: error: the input holds a value that is not a number"],
         ),
         (
             "input: [1, 3]\nlayers:\n  - conv1d: {out_channels: 1, kernel_size: 2, weights: {weight: [[1, 2]]}}\n",

@@ -651,6 +651,7 @@ class PadNd(Layer):
 
     def setup(self) -> None:
         self.check_rank()
+        self.check_input_axes()
         rank = len(self.in_shape)
         self.pads: dict[int, tuple[int, int]] = {}  # per-sample axis -> (before, after)
         for k in range(self.dims):  # k counts from the last axis, as the padding tuple does
@@ -670,6 +671,26 @@ class PadNd(Layer):
         # (C, *spatial); per sample that is C x spatial or the spatial axes alone.
         axes = " x ".join(_spatial_names(self.dims))
         self.expect_rank(self.dims, self.dims + 1, what=f"{axes} or C x {axes}")
+
+    def check_input_axes(self) -> None:
+        """Reflection and replication need every axis of a sample non-empty, whatever the padding (PyTorch:
+        "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions"): they
+        copy edge values, and an empty axis has none. Constant and circular padding take empty axes."""
+        empty = [axis for axis, length in enumerate(self.in_shape) if length == 0]
+        if not empty or self.mode not in ("reflect", "replicate"):
+            return
+        named = [self.axis_name(axis) for axis in empty]
+        names = " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
+        one = len(empty) == 1
+        family = "reflection" if self.mode == "reflect" else "replication"
+        raise LayerError(
+            f"every axis of the input must be non-empty, but {names} of {fmt_shape(self.in_shape)} "
+            f"{'is' if one else 'are'} 0: {family} padding copies edge values, and PyTorch refuses an empty input "
+            "whatever the padding",
+            arg="inputs",
+            hint=f"keep at least one element along {names} (an earlier layer emptied {'it' if one else 'them'}), or "
+            f"use ZeroPad{self.dims}d, which pads an empty axis with zeros",
+        )
 
     def check_axis(self, length: int, before: int, after: int, where: str, sides: str) -> None:
         out = length + before + after
@@ -771,10 +792,10 @@ class PadNd(Layer):
         fill = self.fill()
         denominator = lcm(x.denominator, fill.denominator)
         scale, fill_numerator = denominator // x.denominator, fill.numerator * (denominator // fill.denominator)
-        plane = prod(spatial)
+        plane = prod(spatial)  # may be 0: circular and constant padding take an empty axis
         out: list[int] = []
-        for base in range(0, len(x.data), plane):
-            data = x.data[base : base + plane]
+        for index in range(prod(x.shape[: rank - self.dims])):
+            data = x.data[index * plane : (index + 1) * plane]
             out.extend(data[r - 1] * scale if r else fill_numerator for r in reads)
         return Tensor(x.shape[: rank - self.dims] + sizes, out, denominator, x.approximate)
 
@@ -788,7 +809,7 @@ class PadNd(Layer):
         reads, _ = self.reads(spatial)
         plane, padded = prod(spatial), len(reads)
         out = [0] * len(x.data)
-        for index in range(len(x.data) // plane):
+        for index in range(prod(x.shape[: len(x.shape) - self.dims])):  # plane may be 0 (an empty axis)
             base, padded_base = index * plane, index * padded  # padded may be 0: an axis padded away
             for offset, read in enumerate(reads):
                 if read:
@@ -851,7 +872,11 @@ class ReflectionPadNd(PadNd):
                 f"reflection padding {sides} must be smaller than the size of {where}, {length} (the edge "
                 "itself is not repeated)",
                 arg="padding",
-                hint=f"use at most {length - 1} per side here, or replication padding",
+                hint=(
+                    f"pad each side of {where} by at most {length - 1}, or use replication padding"
+                    if length > 1
+                    else f"{where} has a single element, nothing to mirror: pad it by 0, or use replication padding"
+                ),
             )
         super().check_axis(length, before, after, where, sides)
 
@@ -868,7 +893,11 @@ class CircularPadNd(PadNd):
             raise LayerError(
                 f"circular padding {sides} wraps around {where} more than once: it has only {length}",
                 arg="padding",
-                hint=f"use at most {length} per side here",
+                hint=(
+                    f"pad each side of {where} by at most {length}"
+                    if length
+                    else f"{where} is empty, nothing to wrap: pad it by 0, or use ZeroPad{self.dims}d"
+                ),
             )
         super().check_axis(length, before, after, where, sides)
         # A negative side crops first; the other side then wraps from what is left. PyTorch does not check

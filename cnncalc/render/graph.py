@@ -1,8 +1,9 @@
 """`cnncalc graph`: the layer graph as a picture (Mermaid, Graphviz DOT) or as JSON, with shapes on the edges.
 
 One model, `graph_dict`, from the spec's graph and its report; the two picture languages only write it out.
-Layers expanded from blocks (dotted names, `layer1.0.conv1`) are drawn inside one box per block instance, nested
-as the names are (`layer1` > `layer1.0`).
+Layers with dotted names are drawn inside one box per name prefix, nested as the names are (`layer1` > `layer1.0`):
+a block's layers (`layer1.0.conv1`) in one box per block instance, layers named with dots in the spec (`features.0`)
+likewise.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def graph_dict(graph: Graph, report: Report) -> dict[str, Any]:
 
 
 def block_of(name: str) -> str | None:
-    """The block instance a layer was expanded from: its name up to the last dot (plain names have no dots)."""
+    """The box a layer is drawn in: its name up to the last dot, or None for a name without one. For a layer
+    expanded from a block that is the block instance (`layer1.0` for `layer1.0.conv1`); a layer written with a
+    dotted name of its own (torchvision's `features.0`, `features.1`) is boxed the same way, as PyTorch's module
+    tree nests it, though no block made it."""
     prefix, dot, _ = name.rpartition(".")
     return prefix if dot else None
 

@@ -18,7 +18,7 @@ from .mutate import ROOT, Case, make_case
 from .worker import Limits, Outcome, run_cases
 
 DEFAULT_SEED = "0"
-DEFAULT_COUNT = 4000
+DEFAULT_COUNT = 8000
 DEFAULT_TIMEOUT = 10.0  # seconds per command: about hangs, not speed
 DEFAULT_MEMORY = 2048  # MiB of address space per command, above the worker's own size
 

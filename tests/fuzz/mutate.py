@@ -17,7 +17,7 @@ import shlex
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -297,6 +297,32 @@ def pick_layer(ctx: Context, doc: Any) -> tuple[str, list[Any], int] | None:
     return path, items, ctx.rng.randrange(len(items))
 
 
+class Entry(NamedTuple):
+    """A layer entry picked for a mutation, in the `kind: {args}` form: changing args changes the document."""
+
+    path: str
+    items: list[Any]
+    index: int
+    kind: str
+    args: dict[str, Any]
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}[{self.index}] {self.kind}"
+
+
+def pick_entry(ctx: Context, doc: Any) -> Entry | str:
+    """A random layer entry (see as_mapping), or why there is none to mutate: the mutation's description."""
+    picked = pick_layer(ctx, doc)
+    if picked is None:
+        return "nothing to change"
+    path, items, index = picked
+    shape = as_mapping(items, index)
+    if shape is None:
+        return "no mapping"
+    return Entry(path, items, index, *shape)
+
+
 def layer_names(doc: Any) -> list[str]:
     names = []
     for _, items in layer_lists(doc):
@@ -337,17 +363,15 @@ def s_set_argument(ctx: Context, doc: Any) -> str:
 
 def s_plausible_argument(ctx: Context, doc: Any) -> str:
     """Another valid-looking value for an argument: reaches the layer rules rather than the argument checks."""
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    arguments = ctx.arguments_of(shape[0]) if shape else []
-    if not shape or not arguments:
+    pick = pick_entry(ctx, doc)
+    if pick == "nothing to change":
+        return pick
+    arguments = [] if isinstance(pick, str) else ctx.arguments_of(pick.kind)
+    if isinstance(pick, str) or not arguments:
         return s_set_argument(ctx, doc)
     argument = ctx.rng.choice(arguments)
-    shape[1][argument["name"]] = plausible_value(ctx.rng, argument, ctx.raw)
-    return f"{path}[{index}] {shape[0]}.{argument['name']} = {shape[1][argument['name']]!r}"
+    pick.args[argument["name"]] = plausible_value(ctx.rng, argument, ctx.raw)
+    return f"{pick.where}.{argument['name']} = {pick.args[argument['name']]!r}"
 
 
 NUMBER_EDGES = [NAN, INF, -INF, 1e300, -1, 0, 1e-300, 2, 10**30, -0.5, 1.5, 0.999999, 1e-05]
@@ -371,26 +395,18 @@ def s_number_edge(ctx: Context, doc: Any) -> str:
 
 
 def s_unknown_argument(ctx: Context, doc: Any) -> str:
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     name = ctx.rng.choice(UNKNOWN_ARGS)
-    shape[1][name] = edge_value(ctx.rng, ctx.raw)
-    return f"{path}[{index}] {shape[0]}: added {name}"
+    pick.args[name] = edge_value(ctx.rng, ctx.raw)
+    return f"{pick.where}: added {name}"
 
 
 def s_swap_kind(ctx: Context, doc: Any) -> str:
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     roll = ctx.rng.random()
     if roll < 0.75:
         kind = ctx.kind()["kind"]
@@ -399,8 +415,8 @@ def s_swap_kind(ctx: Context, doc: Any) -> str:
         kind = str(ctx.rng.choice(list(doc["blocks"])))
     else:
         kind = ctx.rng.choice(["conv", "Conv2D", "CONV2D", "nn.Conv2d", "torch.nn.ReLU", "batchnorm", "relu ", "é"])
-    items[index] = {kind: shape[1]}
-    return f"{path}[{index}] {shape[0]} -> {kind}"
+    pick.items[pick.index] = {kind: pick.args}
+    return f"{pick.where} -> {kind}"
 
 
 def s_append_layer(ctx: Context, doc: Any) -> str:
@@ -417,6 +433,21 @@ def s_append_layer(ctx: Context, doc: Any) -> str:
     index = ctx.rng.randint(len(items) // 2, len(items))
     items.insert(index, layer)
     return f"{path}[{index}] inserted {layer!r}"
+
+
+def s_empty_axis(ctx: Context, doc: Any) -> str:
+    """A pad layer whose negative padding leaves an axis empty (PyTorch allows it), then a layer that reads it."""
+    shape = doc.get("input") if isinstance(doc, dict) else None
+    if not isinstance(shape, list) or not isinstance(doc.get("layers"), list) or len(shape) < 2:
+        return s_append_layer(ctx, doc)
+    rank = min(len(shape) - 1, 3)
+    kind = ctx.rng.choice(["zeropad", "constantpad", "circularpad", "replicationpad", "reflectionpad"]) + f"{rank}d"
+    size = min((v for v in shape[1:] if isinstance(v, int)), default=4)
+    cut = -(size // 2) - ctx.rng.choice([0, 0, 1])  # both sides: exactly empty, or one past
+    items = doc["layers"]
+    index = ctx.rng.randint(0, min(2, len(items)))
+    items.insert(index, {kind: {"padding": cut, **({"value": 1} if kind.startswith("constant") else {})}})
+    return f"layers[{index}] inserted {kind} padding {cut}; " + s_append_layer(ctx, doc)
 
 
 def s_new_layer(ctx: Context, doc: Any) -> str:
@@ -461,71 +492,55 @@ def s_reorder(ctx: Context, doc: Any) -> str:
 
 
 def s_inputs(ctx: Context, doc: Any) -> str:
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     names = layer_names(doc) or ["conv1"]
-    own = shape[1].get("name", "self")
+    own = pick.args.get("name", "self")
     choices: list[Any] = ["nope", own, ["input", "input"], [], 5, {"a": 1}, "input", None, "layer1.0", "layer1.99.x"]
     choices += ["$skip", "$out", ctx.rng.choice(names), [ctx.rng.choice(names), ctx.rng.choice(names)], [own]]
     choices += [[ctx.rng.choice(names), "input"], [ctx.rng.choice(names)] * 3, ["input"] * 50, [[]], "input.x"]
-    shape[1]["inputs"] = copy.deepcopy(ctx.rng.choice(choices))
-    return f"{path}[{index}] {shape[0]}.inputs = {shape[1]['inputs']!r}"
+    pick.args["inputs"] = copy.deepcopy(ctx.rng.choice(choices))
+    return f"{pick.where}.inputs = {pick.args['inputs']!r}"
 
 
 def s_name(ctx: Context, doc: Any) -> str:
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     names = layer_names(doc)
     choices = WEIRD_NAMES + ([ctx.rng.choice(names)] if names else [])
-    shape[1]["name"] = copy.deepcopy(ctx.rng.choice(choices))
-    return f"{path}[{index}] {shape[0]}.name = {str(shape[1]['name'])[:40]!r}"
+    pick.args["name"] = copy.deepcopy(ctx.rng.choice(choices))
+    return f"{pick.where}.name = {str(pick.args['name'])[:40]!r}"
 
 
 def s_repeat(ctx: Context, doc: Any) -> str:
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     # Sizes a network may really have, and numbers that must be refused at once (issue 9, item 4); none between,
     # where a long network's answer legitimately takes seconds to print.
     values: list[Any] = [0, -1, 1, 2, 3, 50, 10**7, 10**9, 10**30, 2.5, "3", True, None, NAN, "$more"]
-    shape[1]["repeat"] = ctx.rng.choice(values)
-    return f"{path}[{index}] {shape[0]}.repeat = {shape[1]['repeat']!r}"
+    pick.args["repeat"] = ctx.rng.choice(values)
+    return f"{pick.where}.repeat = {pick.args['repeat']!r}"
 
 
 def s_weights(ctx: Context, doc: Any) -> str:
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     value = ctx.rng.choice([ctx.rng.choice([0, 1, -2, "1/3", "1/0", "a/b", NAN, INF, 10**30, 0.1, "-7/2", None, []])])
     depth = ctx.rng.randint(0, 5)
     for _ in range(depth):
         value = [value] * ctx.rng.choice([1, 1, 2, 3, 5])
     name = ctx.rng.choice(["weight", "bias", "running_mean", "running_var", "num_batches_tracked", "foo"])
-    weights = shape[1].get("weights")
+    weights = pick.args.get("weights")
     if not isinstance(weights, dict) or ctx.rng.random() < 0.3:
         weights = {} if ctx.rng.random() < 0.9 else edge_value(ctx.rng, ctx.raw)
-        shape[1]["weights"] = weights
+        pick.args["weights"] = weights
     if isinstance(weights, dict):
         weights[name] = value
-    return f"{path}[{index}] {shape[0]}.weights.{name} = {str(value)[:60]}"
+    return f"{pick.where}.weights.{name} = {str(value)[:60]}"
 
 
 INPUT_SHAPES: list[Any] = [[], [0], [-1, 28, 28], [1, 10**8], [1, 10**8, 10**8], [3, 224], [3, 224, 224, 224]]
@@ -620,38 +635,32 @@ def s_blocks(ctx: Context, doc: Any) -> str:
 
 def s_deep(ctx: Context, doc: Any) -> str:
     """A value nested thousands of levels deep: written as text, since dumping it would recurse as deep."""
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     depth = ctx.rng.choice([10, 100, 1000, 5000, 30000])
     opener, closer = ctx.rng.choice([("[", "]"), ("{a: ", "}")])
-    shape[1][ctx.rng.choice(list(shape[1]) or ["kernel_size"])] = ctx.raw(opener * depth + "1" + closer * depth)
-    return f"{path}[{index}] {shape[0]}: a value nested {depth} deep"
+    closed = ctx.rng.random() < 0.7
+    text = opener * depth + "1" + (closer * depth if closed else "")
+    pick.args[ctx.rng.choice(list(pick.args) or ["kernel_size"])] = ctx.raw(text)
+    return f"{pick.where}: a value nested {depth} deep{'' if closed else ', never closed'}"
 
 
 def s_long(ctx: Context, doc: Any) -> str:
     """Long values: a list of 10,000 sizes, an input of 1000 axes, a name of 100,000 letters."""
-    picked = pick_layer(ctx, doc)
-    if picked is None:
-        return "nothing to change"
-    path, items, index = picked
-    shape = as_mapping(items, index)
-    if shape is None:
-        return "no mapping"
+    pick = pick_entry(ctx, doc)
+    if isinstance(pick, str):
+        return pick
     roll = ctx.rng.random()
     if roll < 0.3 and isinstance(doc, dict):
         doc["input"] = [2] * ctx.rng.choice([8, 64, 1000])
         return f"input of {len(doc['input'])} axes"
     if roll < 0.6:
-        name = ctx.rng.choice(list(shape[1]) or ["kernel_size"])
-        shape[1][name] = [ctx.rng.randint(1, 3)] * ctx.rng.choice([10, 1000, 10000])
-        return f"{path}[{index}] {shape[0]}.{name}: a list of {len(shape[1][name])}"
-    shape[1]["name"] = "n" * ctx.rng.choice([1000, 100000])
-    return f"{path}[{index}] {shape[0]}: a name of {len(shape[1]['name'])} letters"
+        name = ctx.rng.choice(list(pick.args) or ["kernel_size"])
+        pick.args[name] = [ctx.rng.randint(1, 3)] * ctx.rng.choice([10, 1000, 10000])
+        return f"{pick.where}.{name}: a list of {len(pick.args[name])}"
+    pick.args["name"] = "n" * ctx.rng.choice([1000, 100000])
+    return f"{pick.where}: a name of {len(pick.args['name'])} letters"
 
 
 def s_shrink_input(ctx: Context, doc: Any) -> str:
@@ -689,6 +698,7 @@ STRUCTURE_OPS = [
 
 GENTLE_OPS = [
     (s_plausible_argument, 10),
+    (s_empty_axis, 2),
     (s_number_edge, 4),
     (s_append_layer, 10),
     (s_swap_kind, 2),
