@@ -96,7 +96,8 @@ class _Document:
         top = expander.network(document["layers"], document.value_marks["layers"])
         if not expander.nodes:
             raise self.error("the network has no layers", document.value_marks["layers"])
-        output = expander.nodes[-1].name if top.last is None else expander.names.resolve(top, top.last, None, None)
+        last = expander.nodes[-1]
+        output = last.name if top.last is None else expander.names.resolve(top, top.last, last.mark, None)
         nodes = topological_order(expander.nodes, self.file)
         graph = Graph(name, self.file, shape, written_batch if batch is None else batch, nodes, output)
         infer_shapes(graph, expander.built, unbound_only=True)

@@ -7,31 +7,33 @@ from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
-from cnncalc.graph import NETWORK_INPUT, Node, bind
+from cnncalc.graph import NETWORK_INPUT, Node, bind, located
 from cnncalc.layers import lookup
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
 from cnncalc.names import canonical
-from cnncalc.spec.blocks import REQUIRED_PARAM, Block, block_size
+from cnncalc.spec.blocks import IF_KEYS, REQUIRED_PARAM, RESERVED, Block, block_size, static
 from cnncalc.spec.scope import Names, NotYet, Ref, Scope
-from cnncalc.spec.values import Values, caller_value
+from cnncalc.spec.values import Context, Values, caller_value
 from cnncalc.yamlsource import YList, YMap, at
 
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
 
 
 class Entry(NamedTuple):
-    """One layer entry as written, reserved keys taken out: what `place` needs for each copy of it."""
+    """One layer entry as written, reserved keys read: what `place` needs for each copy of it."""
 
     block: Block | None
     cls: type[Layer] | None  # None for a block use
-    args: dict[str, Any]
-    marks: dict[str, Any]  # where each argument's value was written
+    raw: dict[str, Any]  # the arguments as written, evaluated per copy ($index, shapes)
+    value_marks: dict[str, Any]  # where each argument's value was written
+    marks: dict[str, Any]  # where each reserved key's value was written (the use site for params)
     key_marks: dict[str, Any]  # where each argument's name was written
     mark: Any  # where the entry starts
     trainable: bool
     values: Any  # `weights`
     ignore: Any  # `ignore`, as written
+    kind: str  # the kind or block, for messages
 
 
 class Expander:
@@ -60,11 +62,44 @@ class Expander:
 
     # -- entries ----------------------------------------------------------------------------------------------
 
-    def expand_list(self, layers: Any, mark: Any, scope: Scope) -> None:
+    def expand_list(self, layers: Any, mark: Any, scope: Scope, what: str = "layers") -> None:
         if not isinstance(layers, YList):
-            raise self.error("layers: expected a list of layers", mark, hint="each item: '- relu' or '- conv2d: {...}'")
+            raise self.error(
+                f"{what}: expected a list of layers", mark, hint="each item: '- relu' or '- conv2d: {...}'"
+            )
         for item, item_mark in zip(layers, layers.item_marks, strict=True):
-            self.expand_entry(item, item_mark, scope)
+            if isinstance(item, YMap) and "if" in item:
+                self.expand_if(item, item_mark, scope)
+            else:
+                self.expand_entry(item, item_mark, scope)
+
+    def expand_if(self, item: YMap, mark: Any, scope: Scope) -> None:
+        """`- if: COND` with `then:` and optional `else:` lists: their entries belong to the enclosing scope."""
+        for key in item:
+            if key not in IF_KEYS:
+                raise self.error(
+                    f"an 'if' entry has the keys if, then and else; not '{key}'",
+                    item.key_marks[key],
+                    hint=did_you_mean(str(key), IF_KEYS) or "a layer with a condition is written with when: COND",
+                )
+        if "then" not in item:
+            raise self.error("an 'if' entry needs 'then:', a list of layers", mark, hint="- if: $use_se\n  then: [...]")
+        previous: list[Ref] = [((scope, scope.last or NETWORK_INPUT), mark)]
+        ctx = Context(scope, None, lambda: self.first_shape(previous))
+        branch = "then" if self.condition("if", item["if"], item.value_marks["if"], ctx) else "else"
+        if branch in item:
+            self.expand_list(item[branch], item.value_marks[branch], scope, branch)
+
+    def condition(self, key: str, value: Any, mark: Any, ctx: Context) -> bool:
+        held, where = self.values.value(value, mark, ctx)
+        if not isinstance(held, bool):
+            raise self.error(
+                f"{key}: expected a condition (true or false), got {describe(held)}",
+                where,
+                hint="for example $stride == 1 and $in_channels == $out",
+                layer=ctx.label,
+            )
+        return held
 
     def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
         """(kind or block name, arguments, where the kind is written)."""
@@ -111,21 +146,40 @@ class Expander:
 
     def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
         kind, raw, kind_mark = self.split_entry(item, mark)
-        args, marks = self.values.arguments(raw, scope)
-        repeat = args.pop("repeat", 1)
-        if not is_int(repeat) or repeat < 1:
-            raise self.error(f"repeat: expected a positive integer, got {describe(repeat)}", marks["repeat"])
-        name = args.pop("name", None)
-        if name is not None:
-            name = self.names.layer_name(name, marks["name"])
-        inputs = self.input_refs(args.pop("inputs", None), marks, scope)
+        value_marks = getattr(raw, "value_marks", {})
+        for key in raw:
+            if not isinstance(key, str):
+                raise self.error(f"an argument name must be text, got {describe(key)}", raw.key_marks[key])
+        fixed = Context(scope, None, None)  # what `inputs` reads: parameters only
+        marks: dict[str, Any] = {}
+        written = None
+        if "inputs" in raw:
+            written, marks["inputs"] = self.values.value(raw["inputs"], value_marks.get("inputs"), fixed)
+        inputs = self.input_refs(written, marks, scope)
         if inputs is None:  # default: the previous entry of the scope, or the scope's input
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
-        trainable = args.pop("trainable", True)
+        ctx = Context(scope, None, lambda: self.first_shape(inputs))
+        if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx):
+            self.names.skip(scope, raw.get("name"), mark)
+            return  # a skipped entry makes nothing: the next one reads what came before
+        reserved = {}
+        for key in ("repeat", "name", "trainable", "weights", "ignore"):
+            if key in raw:
+                reserved[key], marks[key] = self.values.value(raw[key], value_marks.get(key), ctx)
+        repeat = reserved.get("repeat", 1)
+        if not is_int(repeat) or repeat < 0:
+            raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
+        name = reserved.get("name")
+        if name is not None:
+            name = self.names.layer_name(name, marks["name"])
+        trainable = reserved.get("trainable", True)
         if not isinstance(trainable, bool):
             raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
-        values = args.pop("weights", None)  # parameter values for the executor, by state_dict name
-        ignore = args.pop("ignore", None)  # lint rules silenced here; checked once the network is built
+        values = reserved.get("weights")  # parameter values for the executor, by state_dict name
+        ignore = reserved.get("ignore")  # lint rules silenced here; checked once the network is built
+        lookup_mark = kind_mark
+        if kind.startswith("$"):  # a kind passed as a block parameter
+            kind, lookup_mark = self.values.kind(kind, kind_mark, ctx)  # an unknown kind: where it was passed
         block = self.blocks.get(kind if kind.isascii() else canonical(kind))
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
@@ -133,28 +187,33 @@ class Expander:
                 marks["weights"],
                 hint="for example weights: {weight: [[[[0, 1, 0], [1, 0, 1], [0, 1, 0]]]], bias: [0]}",
             )
-        cls = None if block is not None else self.kind(kind, kind_mark, inputs)
-        local = name or scope.default_name(block.name if block else cls.kind.lower())
+        cls = None if block is not None else self.kind(kind, lookup_mark, inputs)
+        what = block.name if block else cls.kind
+        local = name or scope.default_name(what if block else what.lower())
         where = marks.get("name", kind_mark)
         if not scope.expanded_from:
-            self.names.top = (where, block.name if block else cls.kind)
-        key_marks = getattr(raw, "key_marks", {})
-        entry = Entry(block, cls, args, marks, key_marks, mark, trainable, values, ignore)
-        self.check_size(entry, repeat)
-        if "repeat" in marks:  # copies named name.0 ... name.N-1, even one (torchvision's layer4.0 of one block)
-            container = Scope(scope.prefix + local + ".", scope.input_ref, {}, scope.block, scope.expanded_from)
-            container.what = block.name if block else cls.kind
+            self.names.top = (where, what)
+        plain = {k: v for k, v in raw.items() if k not in RESERVED}
+        entry = Entry(
+            block, cls, plain, value_marks, marks, getattr(raw, "key_marks", {}), mark, trainable, values, ignore, what
+        )
+        self.check_size(entry, repeat, scope)
+        if "repeat" in raw:  # copies named name.0 ... name.N-1, any count (torchvision's layer4.0 of one block)
+            (ref_scope, ref_name), ref_mark = inputs[0]
+            container = Scope(
+                scope.prefix + local + ".", (ref_scope, ref_name, ref_mark), {}, scope.block, scope.expanded_from
+            )
+            container.what = what
             self.names.add_scope(scope.prefix + local, container, where)
             container.first_position = len(self.nodes) + 1
             previous = inputs
             for index in range(repeat):
-                self.place(str(index), entry, previous, container, scope, where)
+                self.place(str(index), entry, previous, container, scope, where, index)
                 previous = [((container, str(index)), mark)]
-            container.last = str(repeat - 1)
             container.last_position = len(self.nodes)
             container.done = True
         else:
-            self.place(local, entry, inputs, scope, scope, where)
+            self.place(local, entry, inputs, scope, scope, where, 0)
         scope.last = local
 
     def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
@@ -165,10 +224,14 @@ class Expander:
             close = did_you_mean(kind, list(self.blocks))
             raise self.error(error.message, mark, hint=close or hint) from None
 
-    def check_size(self, entry: Entry, repeat: int) -> None:
+    def check_size(self, entry: Entry, repeat: int, scope: Scope) -> None:
         """Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers."""
         block = entry.block
-        size = repeat * (1 if block is None else block_size(block, entry.args, self.blocks, {}, ()))
+        size = repeat
+        if block is not None and repeat:
+            params = {name: value for name, (value, _) in scope.params.items()}
+            args = {key: static(value, params) for key, value in entry.raw.items()}
+            size *= block_size(block, args, self.blocks, {}, ())
         if len(self.nodes) + size > MAX_NODES:
             raise self.error(
                 f"the network expands to at least {len(self.nodes) + size:,} layers; cnncalc builds at most "
@@ -179,23 +242,50 @@ class Expander:
 
     # -- placing layers and block instances ---------------------------------------------------------------------
 
-    def place(self, local: str, entry: Entry, inputs: list[Ref], scope: Scope, outer: Scope, where: Any) -> None:
-        """Add one layer or one block instance named `local` to `scope`; `outer` resolves its input refs; `where`
-        is where its name (or kind) is written."""
+    def place(
+        self, local: str, entry: Entry, inputs: list[Ref], scope: Scope, outer: Scope, where: Any, index: int
+    ) -> None:
+        """Add one layer or one block instance named `local` to `scope`, copy `index` of its entry; `outer` is
+        where its values are read and its input refs resolved; `where` is where its name (or kind) is written."""
+        full = scope.prefix + local
+        noun = "layer" if entry.block is None else "block use"
+        ctx = Context(outer, index, lambda: self.first_shape(inputs), f"{noun} '{full}' ({entry.kind})")
+        args, marks = self.values.arguments(entry.raw, entry.value_marks, ctx)
+        marks.update(entry.marks)
         if entry.block is None:
-            self.place_layer(local, entry, inputs, scope, where)
+            self.place_layer(local, entry, args, marks, inputs, scope, where)
         else:
-            self.place_block(local, entry, inputs, scope, outer, where)
+            self.place_block(local, entry, args, marks, inputs, scope, outer, where)
         scope.last = local
 
-    def place_layer(self, local: str, entry: Entry, inputs: list[Ref], scope: Scope, where: Any) -> Node:
+    def place_layer(
+        self,
+        local: str,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inputs: list[Ref],
+        scope: Scope,
+        where: Any,
+    ) -> None:
+        cls = entry.cls
+        assert cls is not None
+        node = self.node(scope.prefix + local, entry, args, marks, scope)
+        if cls.output_count.__func__ is not Layer.output_count.__func__:  # type: ignore[attr-defined]
+            count = self.output_count(node, inputs)
+            if count is not None:
+                self.place_outputs(local, entry, args, marks, inputs, scope, where, count)
+                return
+        self.add(node, inputs, where)
+
+    def node(self, name: str, entry: Entry, args: dict[str, Any], marks: dict[str, Any], scope: Scope) -> Node:
         assert entry.cls is not None
         node = Node(
-            name=scope.prefix + local,
+            name=name,
             cls=entry.cls,
-            arguments=entry.args,
+            arguments=args,
             mark=entry.mark,
-            arg_marks=entry.marks,
+            arg_marks=marks,
             position=len(self.nodes) + 1,
             trainable=entry.trainable,
             expanded_from=scope.expanded_from,
@@ -204,12 +294,60 @@ class Expander:
         )
         if entry.ignore is not None:
             node.ignore = entry.ignore
+        return node
+
+    def add(self, node: Node, inputs: list[Ref], where: Any) -> None:
         if len(self.nodes) >= MAX_NODES:
-            raise self.error(f"the network expands to more than {MAX_NODES:,} layers", entry.mark)
+            raise self.error(f"the network expands to more than {MAX_NODES:,} layers", node.mark)
         self.names.add_node(node, where)
         self.nodes.append(node)
         self.build(node, inputs)
-        return node
+
+    def output_count(self, node: Node, inputs: list[Ref]) -> int | None:
+        """How many outputs the layer makes (chunk, split without `index`), from its input shapes."""
+        try:
+            names = [self.names.resolve(scope, ref, mark, node, final=False) for (scope, ref), mark in inputs]
+        except NotYet:
+            names = []
+        if not names or not all(name in self.shapes for name in names):
+            if "index" in node.arguments:
+                return None
+            raise self.error(
+                f"{node.kind.lower()} makes one layer per output, counted from its input's shape: its input must "
+                "be written before it",
+                node.arg_marks.get("inputs", node.mark),
+                layer=node.label(),
+                hint="give 'index' to take one output, or move the layer after its input",
+            )
+        try:
+            return node.cls.output_count(node.arguments, tuple(self.shapes[name] for name in names))
+        except LayerError as error:
+            raise located(self.file, node, error) from None
+
+    def place_outputs(
+        self,
+        local: str,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inputs: list[Ref],
+        scope: Scope,
+        where: Any,
+        count: int,
+    ) -> None:
+        """A kind with several outputs: a group NAME of layers NAME.0 ... NAME.K-1, each built with `index: k`."""
+        if len(self.nodes) + count > MAX_NODES:
+            raise self.error(f"the network expands to more than {MAX_NODES:,} layers", entry.mark)
+        group = Scope(scope.prefix + local + ".", None, {}, scope.block, scope.expanded_from)
+        group.what, group.outputs = entry.kind, count
+        self.names.add_scope(scope.prefix + local, group, where)
+        group.first_position = len(self.nodes) + 1
+        for k in range(count):
+            node = self.node(group.prefix + str(k), entry, {**args, "index": k}, {"index": entry.mark, **marks}, scope)
+            self.add(node, inputs, where)
+        group.last = str(count - 1)
+        group.last_position = len(self.nodes)
+        group.done = True
 
     def build(self, node: Node, inputs: list[Ref]) -> None:
         """Resolve the node's inputs and build its layer now, if every input is known and built already."""
@@ -223,8 +361,18 @@ class Expander:
             layer = bind(node, tuple(shapes[name] for name in node.inputs), self.built, self.file)
             shapes[node.name] = layer.out_shape
 
-    def place_block(self, local: str, entry: Entry, inputs: list[Ref], scope: Scope, outer: Scope, where: Any) -> None:
-        block, mark, marks = entry.block, entry.mark, entry.marks
+    def place_block(
+        self,
+        local: str,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inputs: list[Ref],
+        scope: Scope,
+        outer: Scope,
+        where: Any,
+    ) -> None:
+        block, mark = entry.block, entry.mark
         assert block is not None
         if block.name in self.active_blocks:
             raise self.error(
@@ -232,15 +380,15 @@ class Expander:
             )
         if len(inputs) != 1:
             raise self.error(f"block '{block.name}' takes one input, got {len(inputs)}", marks.get("inputs", mark))
-        params = self.block_params(block, entry, outer)
         (ref_scope, ref_name), ref_mark = inputs[0]
         inner = Scope(
             prefix=scope.prefix + local + ".",
             input_ref=(ref_scope, ref_name, ref_mark),
-            params=params,
+            params={},
             block=block.name,
             expanded_from=scope.expanded_from + ((block.name, mark),),
         )
+        self.block_params(block, entry, args, marks, inner, outer, inputs)
         self.names.add_scope(scope.prefix + local, inner, where)
         scope.last = local
         inner.first_position = len(self.nodes) + 1
@@ -259,9 +407,20 @@ class Expander:
                     node.ignore = _joined(node.ignore, entry.ignore)
                     node.arg_marks.setdefault("ignore", marks["ignore"])
 
-    def block_params(self, block: Block, entry: Entry, caller: Scope) -> dict[str, tuple[Any, Any]]:
-        values: dict[str, tuple[Any, Any]] = {}
-        for key, value in entry.args.items():
+    def block_params(
+        self,
+        block: Block,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inner: Scope,
+        caller: Scope,
+        inputs: list[Ref],
+    ) -> None:
+        """The block's parameters in `inner`: the arguments given, then the defaults in order (a default may read
+        the parameters before it and the block's input shape)."""
+        params = inner.params
+        for key, value in args.items():
             if key not in block.params:
                 valid = ", ".join(block.params) or "none"
                 raise self.error(
@@ -269,13 +428,33 @@ class Expander:
                     entry.key_marks.get(key, entry.mark),
                     hint=did_you_mean(key, list(block.params)),
                 )
-            values[key] = (caller_value(value, caller), entry.marks.get(key, entry.mark))
-        for key, default in block.params.items():
-            if key not in values:
-                if default is REQUIRED_PARAM:
-                    raise self.error(f"block '{block.name}' needs the parameter '{key}'", entry.mark)
-                values[key] = (default, block.mark)
-        return values
+            params[key] = (caller_value(value, caller), marks.get(key, entry.mark))
+        ctx = Context(inner, None, lambda: self.first_shape(inputs), f"block use '{inner.prefix[:-1]}' ({block.name})")
+        for position, (key, default) in enumerate(block.params.items()):
+            if key in params:
+                continue
+            if default is REQUIRED_PARAM:
+                raise self.error(f"block '{block.name}' needs the parameter '{key}'", entry.mark)
+            self.check_default_order(block, key, default, list(block.params)[position + 1 :], params)
+            value, _ = self.values.value(default, block.default_marks.get(key, block.mark), ctx)
+            params[key] = (value, block.mark)
+
+    def check_default_order(self, block: Block, key: str, default: Any, later: list[str], given: dict) -> None:
+        """A default reads the parameters given and those declared before it: one declared after it is refused."""
+        if not (isinstance(default, str) and "$" in default):
+            return
+        from cnncalc.expressions import ExpressionError, parse_expression
+
+        try:
+            read = parse_expression(default).names
+        except ExpressionError:
+            return  # reported where it is evaluated
+        for name in sorted(read & set(later) - set(given)):
+            raise self.error(
+                f"block '{block.name}': the default of '{key}' reads ${name}, declared after it",
+                block.default_marks.get(key, block.mark),
+                hint=f"defaults are read in order: declare '{name}' before '{key}'",
+            )
 
     # -- inputs -------------------------------------------------------------------------------------------------
 
@@ -294,18 +473,19 @@ class Expander:
         # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
         return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
 
-    def input_shape(self, inputs: list[Ref]) -> Shape | None:
-        """The shape of an entry's first input, None where it is not known yet (a forward reference)."""
+    def first_shape(self, inputs: list[Ref]) -> tuple[Shape | None, str]:
+        """The shape of an entry's first input (None where it is not built yet: a forward reference), its name."""
         (scope, ref), mark = inputs[0]
         try:
-            return self.shapes.get(self.names.resolve(scope, ref, mark, None, final=False))
+            name = self.names.resolve(scope, ref, mark, None, final=False)
         except NotYet:
-            return None
+            return None, ref
+        return self.shapes.get(name), name
 
     def input_rank(self, inputs: list[Ref]) -> int | None:
         """For did-you-mean only: the rank of an entry's first input, None where that cannot be told."""
         try:
-            shape = self.input_shape(inputs)
+            shape, _ = self.first_shape(inputs)
         except CnncalcError:
             return None
         return None if shape is None else len(shape)

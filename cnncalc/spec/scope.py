@@ -79,6 +79,12 @@ class Names:
         self.made: dict[str, Made] = {}
         self.scopes: list[tuple[str, Scope]] = []  # block uses and repeats, by full name
         self.top: tuple[Any, str] = (None, "")  # the top-level entry being expanded
+        self.skipped: dict[str, Any] = {}  # names of entries a condition left out, for messages
+
+    def skip(self, scope: Scope, name: Any, mark: Any) -> None:
+        """An entry left out by `when`: a later read of its name says so."""
+        if isinstance(name, str) and "$" not in name:
+            self.skipped.setdefault(scope.prefix + canonical(name), mark)
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -170,6 +176,9 @@ class Names:
         """No layer of that name in the scope: say so, with the closest layer or block name there."""
         visible = [full[len(scope.prefix) :] for full in self.made if full.startswith(scope.prefix)]
         hint = did_you_mean(name, [*visible, NETWORK_INPUT])
+        skipped = self.skipped.get(scope.prefix + name)
+        if skipped is not None:
+            hint = f"'{name}' is left out: its condition (when, line {skipped.line + 1}) is false"
         parts = name.split(".")
         for end in range(len(parts) - 1, 0, -1):  # `conv1.x` where conv1 is a layer: it has nothing inside
             made = self.made.get(scope.prefix + ".".join(parts[:end]))
