@@ -34,6 +34,7 @@ class Entry(NamedTuple):
     values: Any  # `weights`
     ignore: Any  # `ignore`, as written
     kind: str  # the kind or block, for messages
+    dynamic: tuple[str, ...]  # the arguments holding expressions: evaluated per copy; the others are taken as written
 
 
 class Expander:
@@ -47,6 +48,8 @@ class Expander:
         self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}  # every layer built so far
         self.built: dict[Any, Layer] = {}  # layers by configuration, shared (graph.bind)
         self.active_blocks: list[str] = []
+        self.sizes: dict[Any, tuple[int, bool]] = {}  # block sizes counted, by block and arguments (block_size)
+        self.counted = False  # expanding a block use whose count bounds everything in it
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -97,7 +100,7 @@ class Expander:
                 f"{key}: expected a condition (true or false), got {describe(held)}",
                 where,
                 hint="for example $stride == 1 and $in_channels == $out",
-                layer=ctx.label,
+                layer=ctx.layer(),
             )
         return held
 
@@ -150,22 +153,29 @@ class Expander:
         for key in raw:
             if not isinstance(key, str):
                 raise self.error(f"an argument name must be text, got {describe(key)}", raw.key_marks[key])
-        fixed = Context(scope, None, None)  # what `inputs` reads: parameters only
         marks: dict[str, Any] = {}
         written = None
-        if "inputs" in raw:
+        if "inputs" in raw:  # read in the parameters only
+            fixed = Context(scope, None, None)
             written, marks["inputs"] = self.values.value(raw["inputs"], value_marks.get("inputs"), fixed)
         inputs = self.input_refs(written, marks, scope)
         if inputs is None:  # default: the previous entry of the scope, or the scope's input
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
-        ctx = Context(scope, None, lambda: self.first_shape(inputs))
-        if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx):
+
+        def ctx() -> Context:  # where reserved keys are read: no $index
+            return Context(scope, None, lambda: self.first_shape(inputs))
+
+        if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx()):
             self.names.skip(scope, raw.get("name"), mark)
             return  # a skipped entry makes nothing: the next one reads what came before
         reserved = {}
         for key in ("repeat", "name", "trainable", "weights", "ignore"):
             if key in raw:
-                reserved[key], marks[key] = self.values.value(raw[key], value_marks.get(key), ctx)
+                value = raw[key]
+                if isinstance(value, (str, list)) and _holds_expression(value):
+                    reserved[key], marks[key] = self.values.value(value, value_marks.get(key), ctx)
+                else:
+                    reserved[key], marks[key] = value, value_marks.get(key)
         repeat = reserved.get("repeat", 1)
         if not is_int(repeat) or repeat < 0:
             raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
@@ -179,7 +189,7 @@ class Expander:
         ignore = reserved.get("ignore")  # lint rules silenced here; checked once the network is built
         lookup_mark = kind_mark
         if kind.startswith("$"):  # a kind passed as a block parameter
-            kind, lookup_mark = self.values.kind(kind, kind_mark, ctx)  # an unknown kind: where it was passed
+            kind, lookup_mark = self.values.kind(kind, kind_mark, ctx())  # an unknown kind: where it was passed
         block = self.blocks.get(kind if kind.isascii() else canonical(kind))
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
@@ -194,11 +204,26 @@ class Expander:
         if not scope.expanded_from:
             self.names.top = (where, what)
         plain = {k: v for k, v in raw.items() if k not in RESERVED}
+        dynamic = tuple(k for k, v in plain.items() if isinstance(v, (str, list)) and _holds_expression(v))
+        key_marks = getattr(raw, "key_marks", {})
+        written_marks = {key: value_marks.get(key) for key in plain}
         entry = Entry(
-            block, cls, plain, value_marks, marks, getattr(raw, "key_marks", {}), mark, trainable, values, ignore, what
+            block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic
         )
-        self.check_size(entry, repeat, scope)
-        if "repeat" in raw:  # copies named name.0 ... name.N-1, any count (torchvision's layer4.0 of one block)
+        counted = self.counted
+        if not counted:  # inside a block use counted as a whole, nothing needs counting again
+            self.counted = self.check_size(entry, repeat, scope)
+        try:
+            self.place_copies(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+        finally:
+            self.counted = counted
+        scope.last = local
+
+    def place_copies(
+        self, entry: Entry, repeat: int, local: str, inputs: list[Ref], scope: Scope, where: Any, repeated: bool
+    ) -> None:
+        mark, what = entry.mark, entry.kind
+        if repeated:  # copies named name.0 ... name.N-1, any count (torchvision's layer4.0 of one block)
             (ref_scope, ref_name), ref_mark = inputs[0]
             container = Scope(
                 scope.prefix + local + ".", (ref_scope, ref_name, ref_mark), {}, scope.block, scope.expanded_from
@@ -214,7 +239,6 @@ class Expander:
             container.done = True
         else:
             self.place(local, entry, inputs, scope, scope, where, 0)
-        scope.last = local
 
     def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
         try:
@@ -224,14 +248,16 @@ class Expander:
             close = did_you_mean(kind, list(self.blocks))
             raise self.error(error.message, mark, hint=close or hint) from None
 
-    def check_size(self, entry: Entry, repeat: int, scope: Scope) -> None:
-        """Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers."""
+    def check_size(self, entry: Entry, repeat: int, scope: Scope) -> bool:
+        """Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers. True when
+        the count bounds all this entry makes (nothing inside it needs counting again)."""
         block = entry.block
-        size = repeat
+        size, bound = repeat, True
         if block is not None and repeat:
             params = {name: value for name, (value, _) in scope.params.items()}
-            args = {key: static(value, params) for key, value in entry.raw.items()}
-            size *= block_size(block, args, self.blocks, {}, ())
+            args = {k: static(v, params) if isinstance(v, (str, list)) else v for k, v in entry.raw.items()}
+            inner, bound = block_size(block, args, self.blocks, self.sizes, ())
+            size *= inner
         if len(self.nodes) + size > MAX_NODES:
             raise self.error(
                 f"the network expands to at least {len(self.nodes) + size:,} layers; cnncalc builds at most "
@@ -239,6 +265,7 @@ class Expander:
                 entry.marks.get("repeat", entry.mark),
                 hint="a smaller repeat" if repeat > 1 else None,
             )
+        return bound
 
     # -- placing layers and block instances ---------------------------------------------------------------------
 
@@ -247,11 +274,15 @@ class Expander:
     ) -> None:
         """Add one layer or one block instance named `local` to `scope`, copy `index` of its entry; `outer` is
         where its values are read and its input refs resolved; `where` is where its name (or kind) is written."""
-        full = scope.prefix + local
-        noun = "layer" if entry.block is None else "block use"
-        ctx = Context(outer, index, lambda: self.first_shape(inputs), f"{noun} '{full}' ({entry.kind})")
-        args, marks = self.values.arguments(entry.raw, entry.value_marks, ctx)
-        marks.update(entry.marks)
+
+        def ctx() -> Context:
+            noun = "layer" if entry.block is None else "block use"
+            label = f"{noun} '{scope.prefix}{local}' ({entry.kind})"
+            return Context(outer, index, lambda: self.first_shape(inputs), label)
+
+        args, marks = dict(entry.raw), {**entry.value_marks, **entry.marks}
+        for key in entry.dynamic:
+            args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
         if entry.block is None:
             self.place_layer(local, entry, args, marks, inputs, scope, where)
         else:
@@ -351,15 +382,22 @@ class Expander:
 
     def build(self, node: Node, inputs: list[Ref]) -> None:
         """Resolve the node's inputs and build its layer now, if every input is known and built already."""
+        resolve, shapes = self.names.resolve, self.shapes
+        names: list[str] = []
         try:
-            node.inputs = [self.names.resolve(scope, ref, mark, node, final=False) for (scope, ref), mark in inputs]
+            for (scope, ref), mark in inputs:
+                names.append(resolve(scope, ref, mark, node, False))
         except NotYet:
             self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
             return
-        shapes = self.shapes
-        if all(name in shapes for name in node.inputs):
-            layer = bind(node, tuple(shapes[name] for name in node.inputs), self.built, self.file)
-            shapes[node.name] = layer.out_shape
+        node.inputs = names
+        if len(names) == 1:  # the common case, without building a list of shapes
+            shape = shapes.get(names[0])
+            if shape is not None:
+                shapes[node.name] = bind(node, (shape,), self.built, self.file).out_shape
+            return
+        if all(name in shapes for name in names):  # else it reads a layer that reads a later one: built at the end
+            shapes[node.name] = bind(node, tuple(shapes[name] for name in names), self.built, self.file).out_shape
 
     def place_block(
         self,
@@ -429,7 +467,9 @@ class Expander:
                     hint=did_you_mean(key, list(block.params)),
                 )
             params[key] = (caller_value(value, caller), marks.get(key, entry.mark))
-        ctx = Context(inner, None, lambda: self.first_shape(inputs), f"block use '{inner.prefix[:-1]}' ({block.name})")
+        ctx = Context(
+            inner, None, lambda: self.first_shape(inputs), lambda: f"block use '{inner.prefix[:-1]}' ({block.name})"
+        )
         for position, (key, default) in enumerate(block.params.items()):
             if key in params:
                 continue
@@ -489,6 +529,12 @@ class Expander:
         except CnncalcError:
             return None
         return None if shape is None else len(shape)
+
+
+def _holds_expression(value: Any) -> bool:
+    if isinstance(value, str):
+        return "$" in value
+    return isinstance(value, list) and any(_holds_expression(item) for item in value)
 
 
 def _joined(first: Any, second: Any) -> Any:
