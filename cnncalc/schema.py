@@ -2,7 +2,7 @@
 (`cnncalc kinds --format json`).
 
 Everything is generated: the kinds and their arguments from the registry (each ArgType gives its own fragment), the
-keys from spec.py's tables, budgets from limits.py, rule names from lint.py. The schema checks a spec's form: keys,
+keys from cnncalc.spec's tables, budgets from limits.py, rule names from lint.py. The schema checks a spec's form: keys,
 kinds, argument names, types and ranges. What needs the network (shapes, arguments checked against each other or the
 input, layer and block names) stays with cnncalc, which checks everything.
 """
@@ -22,7 +22,7 @@ EXPRESSION = {"$ref": "#/definitions/expression"}  # outside blocks: only the na
 KIND_PARAM = r"^\$[A-Za-z_][A-Za-z0-9_]*$"  # an entry's kind passed as a block parameter: $act
 RULE = {"$ref": "#/definitions/lint_rule"}
 POSITIVE = {"type": "integer", "minimum": 1}
-SIZES_TEXT = r"^\s*0*[1-9][0-9]*\s*(?:[x,]\s*0*[1-9][0-9]*\s*)*$"  # '3x224x224', '3, 224, 224' (as spec.py splits)
+SIZES_TEXT = r"^\s*0*[1-9][0-9]*\s*(?:[x,]\s*0*[1-9][0-9]*\s*)*$"  # '3x224x224', '3, 224, 224' (as cnncalc.spec splits)
 
 LIMITATIONS = (
     "The schema checks a spec's form: keys, layer kinds, argument names, types and ranges. It does not check what "
@@ -324,7 +324,7 @@ def _top_level() -> dict[str, Any]:
 
 
 def _in_order(fragments: dict[str, Any], keys: tuple[str, ...], what: str) -> dict[str, Any]:
-    """`fragments` in the order of spec.py's table; a key on one side only means the schema has drifted."""
+    """`fragments` in the order of cnncalc.spec's table; a key on one side only means the schema has drifted."""
     if set(fragments) != set(keys):
         raise RuntimeError(f"schema and spec disagree on the {what}s: {sorted(set(fragments) ^ set(keys))}")
     return {key: fragments[key] for key in keys}
