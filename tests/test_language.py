@@ -757,7 +757,7 @@ def test_language_errors_name_place_and_fix(text: str, where: tuple[int, str], n
         ("$a.b", ".b", "attribute access is not part of the spec language"),
         ('"[$in_channels][0]"', "[0]", "subscripts are not part of the spec language"),
         ("$in_channels ** 2", "**", ""),
-        ('"(lambda x: 1)($in_channels)"', ": 1", ""),
+        ('"(lambda x: 1)($in_channels)"', "lambda", "'lambda' is not part of the spec language"),
         ('"[x for x in $in_shape]"', "for", ""),
     ],
 )
