@@ -3,7 +3,7 @@ soon as it is placed so that later entries can read the shapes of what came befo
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
@@ -13,28 +13,12 @@ from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
 from cnncalc.names import canonical
 from cnncalc.spec.blocks import IF_KEYS, REQUIRED_PARAM, RESERVED, Block, block_size, static
+from cnncalc.spec.entries import Entries, Entry, holds_expression
 from cnncalc.spec.scope import Names, NotYet, Ref, Scope
 from cnncalc.spec.values import Context, Values, caller_value
 from cnncalc.yamlsource import YList, YMap, at
 
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
-
-
-class Entry(NamedTuple):
-    """One layer entry as written, reserved keys read: what `place` needs for each copy of it."""
-
-    block: Block | None
-    cls: type[Layer] | None  # None for a block use
-    raw: dict[str, Any]  # the arguments as written, evaluated per copy ($index, shapes)
-    value_marks: dict[str, Any]  # where each argument's value was written
-    marks: dict[str, Any]  # where each reserved key's value was written (the use site for params)
-    key_marks: dict[str, Any]  # where each argument's name was written
-    mark: Any  # where the entry starts
-    trainable: bool
-    values: Any  # `weights`
-    ignore: Any  # `ignore`, as written
-    kind: str  # the kind or block, for messages
-    dynamic: tuple[str, ...]  # the arguments holding expressions: evaluated per copy; the others are taken as written
 
 
 class Expander:
@@ -43,6 +27,7 @@ class Expander:
         self.blocks = blocks
         self.names = Names(file)
         self.values = Values(file)
+        self.entries = Entries(file, blocks)
         self.nodes: list[Node] = []
         self.deferred: list[tuple[Node, list[Ref]]] = []  # nodes reading a later layer: resolved at the end
         self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}  # every layer built so far
@@ -104,51 +89,8 @@ class Expander:
             )
         return held
 
-    def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
-        """(kind or block name, arguments, where the kind is written)."""
-        if isinstance(item, str):
-            if "(" in item:  # a layer as PyTorch prints it: Conv2d(3, 64, kernel_size=(7, 7))
-                return self.printed(item, mark)
-            return item, {}, mark
-        if isinstance(item, YMap) and len(item) == 1:
-            kind, args = next(iter(item.items()))
-            if not isinstance(kind, str):
-                raise self.error(f"a layer kind must be a name, got {describe(kind)}", mark)
-            if args is None:
-                return kind, {}, item.key_marks[kind]
-            if isinstance(args, str) and "(" in args:  # `(conv1): Conv2d(...)`, a named layer as print(model) shows
-                from cnncalc.printed import is_call, named
-
-                if is_call(args):
-                    kind_, printed, kind_mark = self.printed(args, item.value_marks[kind])
-                    named(kind, item.key_marks[kind], printed, self.file)
-                    return kind_, printed, kind_mark
-            if not isinstance(args, YMap):
-                raise self.error(
-                    f"the arguments of '{kind}' must be a mapping, got {describe(args)}",
-                    item.value_marks[kind],
-                    hint=f"write '{kind}: {{argument: value, ...}}'",
-                )
-            return kind, args, item.key_marks[kind]
-        if isinstance(item, YMap) and len(item) > 1:
-            keys = ", ".join(f"'{k}'" for k in item)
-            raise self.error(
-                f"a layer entry has one key, its kind; this one has {len(item)}: {keys}",
-                mark,
-                hint="indent the arguments under the kind, or write them as 'kind: {argument: value}'",
-            )
-        raise self.error(
-            f"a layer is a kind name or a one-key mapping 'kind: {{arguments}}', got {describe(item)}",
-            mark,
-        )
-
-    def printed(self, text: str, mark: Any) -> tuple[str, YMap, Any]:
-        from cnncalc.printed import printed_entry  # only specs that hold printed layers need the parser
-
-        return printed_entry(text, mark, self.file, self.blocks)
-
     def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
-        kind, raw, kind_mark = self.split_entry(item, mark)
+        kind, raw, kind_mark = self.entries.split(item, mark)
         value_marks = getattr(raw, "value_marks", {})
         for key in raw:
             if not isinstance(key, str):
@@ -158,7 +100,7 @@ class Expander:
         if "inputs" in raw:  # read in the parameters only
             fixed = Context(scope, None, None)
             written, marks["inputs"] = self.values.value(raw["inputs"], value_marks.get("inputs"), fixed)
-        inputs = self.input_refs(written, marks, scope)
+        inputs = self.entries.input_refs(written, marks, scope)
         if inputs is None:  # default: the previous entry of the scope, or the scope's input
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
 
@@ -172,7 +114,7 @@ class Expander:
         for key in ("repeat", "name", "trainable", "weights", "ignore"):
             if key in raw:
                 value = raw[key]
-                if isinstance(value, (str, list)) and _holds_expression(value):
+                if isinstance(value, (str, list)) and holds_expression(value):
                     reserved[key], marks[key] = self.values.value(value, value_marks.get(key), ctx)
                 else:
                     reserved[key], marks[key] = value, value_marks.get(key)
@@ -204,7 +146,7 @@ class Expander:
         if not scope.expanded_from:
             self.names.top = (where, what)
         plain = {k: v for k, v in raw.items() if k not in RESERVED}
-        dynamic = tuple(k for k, v in plain.items() if isinstance(v, (str, list)) and _holds_expression(v))
+        dynamic = tuple(k for k, v in plain.items() if isinstance(v, (str, list)) and holds_expression(v))
         key_marks = getattr(raw, "key_marks", {})
         written_marks = {key: value_marks.get(key) for key in plain}
         entry = Entry(
@@ -498,21 +440,6 @@ class Expander:
 
     # -- inputs -------------------------------------------------------------------------------------------------
 
-    def input_refs(self, value: Any, marks: dict[str, Any], scope: Scope) -> list[Ref] | None:
-        if value is None:
-            return None
-        mark = marks["inputs"]
-        names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise self.error(
-                f"inputs: expected a layer name or a list of layer names, got {describe(value)}",
-                mark,
-                hint="'input' is the network's (or the block's) input",
-            )
-        item_marks = getattr(names, "item_marks", [mark] * len(names))
-        # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
-        return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
-
     def first_shape(self, inputs: list[Ref]) -> tuple[Shape | None, str]:
         """The shape of an entry's first input (None where it is not built yet: a forward reference), its name."""
         (scope, ref), mark = inputs[0]
@@ -529,12 +456,6 @@ class Expander:
         except CnncalcError:
             return None
         return None if shape is None else len(shape)
-
-
-def _holds_expression(value: Any) -> bool:
-    if isinstance(value, str):
-        return "$" in value
-    return isinstance(value, list) and any(_holds_expression(item) for item in value)
 
 
 def _joined(first: Any, second: Any) -> Any:

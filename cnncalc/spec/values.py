@@ -67,16 +67,6 @@ class Values:
         note = f"in block '{ctx.scope.block}'" if ctx is not None and ctx.scope.block else None
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=label, note=note)
 
-    def arguments(
-        self, raw: dict[str, Any], value_marks: dict[str, Any], ctx: Context | Callable[[], Context]
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Arguments with expressions evaluated, and where each value was written (the use site for params)."""
-        args: dict[str, Any] = {}
-        marks: dict[str, Any] = {}
-        for key, value in raw.items():
-            args[key], marks[key] = self.value(value, value_marks.get(key), ctx)
-        return args, marks
-
     def value(self, value: Any, mark: Any, ctx: Context | Callable[[], Context]) -> tuple[Any, Any]:
         if isinstance(value, str) and "$" in value:
             return self.expression(value, mark, ctx)
