@@ -95,6 +95,8 @@ UNKNOWN = _Unknown()
 def static(value: Any, params: dict[str, Any]) -> Any:
     """A value as the count sees it: expressions evaluated in `params` where they read only known parameters."""
     if isinstance(value, str) and "$" in value:
+        if value[0] == "$" and value[1:].isidentifier():  # `$name` alone: no parser needed
+            return params.get(value[1:], UNKNOWN)
         from cnncalc.expressions import parse_expression
 
         try:
