@@ -19,7 +19,7 @@ class Entry(NamedTuple):
     block: Block | None
     cls: type[Layer] | None  # None for a block use
     raw: dict[str, Any]  # the arguments as written, evaluated per copy ($index, shapes)
-    value_marks: dict[str, Any]  # where each argument's value was written
+    value_marks: dict[str, Any]  # where each argument's and reserved key's value was written
     marks: dict[str, Any]  # where each reserved key's value was written (the use site for params)
     key_marks: dict[str, Any]  # where each argument's name was written
     mark: Any  # where the entry starts

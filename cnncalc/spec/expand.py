@@ -148,7 +148,7 @@ class Expander:
         plain = {k: v for k, v in raw.items() if k not in RESERVED}
         dynamic = tuple(k for k, v in plain.items() if isinstance(v, (str, list)) and holds_expression(v))
         key_marks = getattr(raw, "key_marks", {})
-        written_marks = {key: value_marks.get(key) for key in plain}
+        written_marks = {**{key: value_marks.get(key) for key in plain}, **marks}
         entry = Entry(
             block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic
         )
@@ -222,9 +222,11 @@ class Expander:
             label = f"{noun} '{scope.prefix}{local}' ({entry.kind})"
             return Context(outer, index, lambda: self.first_shape(inputs), label)
 
-        args, marks = dict(entry.raw), {**entry.value_marks, **entry.marks}
-        for key in entry.dynamic:
-            args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
+        args, marks = entry.raw, entry.value_marks  # shared by the copies, as the layers built from them
+        if entry.dynamic:
+            args, marks = dict(args), dict(marks)
+            for key in entry.dynamic:
+                args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
         if entry.block is None:
             self.place_layer(local, entry, args, marks, inputs, scope, where)
         else:
