@@ -111,35 +111,41 @@ def static(value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
+Count = tuple[int, bool, int]  # layers, whether that bounds the expansion, entries read (making a layer or not)
+
+
 def block_size(
-    block: Block, args: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, tuple[int, bool]], using: Any
-) -> tuple[int, bool]:
-    """How many layers one use of `block` with arguments `args` expands to, counted without building them, and
-    whether that count bounds the expansion. Repeats multiply, and a block is counted once per set of arguments.
-    An upper bound where conditions decide (every `when` holds, an `if` makes its larger branch); where a repeat
-    or a kind reads what only building tells (a shape, `$index`), one layer is counted and the count is not a
-    bound (expansion counts again there). What expansion would refuse counts as it is: expansion reports it."""
+    block: Block, args: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, Count], using: Any
+) -> Count:
+    """How many layers one use of `block` with arguments `args` expands to, counted without building them;
+    whether that count bounds the expansion; and how many entries expansion reads (an entry that makes nothing,
+    `repeat: 0` or a condition that does not hold, is work too). Repeats multiply, and a block is counted once per
+    set of arguments. An upper bound where conditions decide (every `when` holds, an `if` makes its larger
+    branch); where a repeat or a kind reads what only building tells (a shape, `$index`), one layer is counted and
+    the count is not a bound (expansion counts again there). What expansion would refuse counts as it is."""
     params = dict(args)
     for name, default in block.params.items():
         if name not in params:
             params[name] = UNKNOWN if default is REQUIRED_PARAM else static(default, params)
     key = (block.name, repr(sorted(params.items(), key=lambda item: str(item[0]))))
     if key in seen or block.name in using:
-        return seen.get(key, (0, True))
+        return seen.get(key, (0, True, 0))
     counted = _list_size(block.layers, params, blocks, seen, (*using, block.name))
     seen[key] = counted
     return counted
 
 
 def _list_size(
-    layers: Any, params: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, tuple[int, bool]], using: Any
-) -> tuple[int, bool]:
-    total, bound = 0, True
+    layers: Any, params: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, Count], using: Any
+) -> Count:
+    total, bound, read = 0, True, 0
     for item in layers if isinstance(layers, list) else ():
+        read += 1
         if isinstance(item, dict) and "if" in item:
             branches = [_list_size(item.get(branch), params, blocks, seen, using) for branch in ("then", "else")]
-            total += max(size for size, _ in branches)
-            bound = bound and all(exact for _, exact in branches)
+            total += max(size for size, _, _ in branches)
+            bound = bound and all(exact for _, exact, _ in branches)
+            read += max(entries for _, _, entries in branches)
             continue
         kind, raw = (item, {}) if isinstance(item, str) else (None, {})
         if isinstance(item, dict) and len(item) == 1:
@@ -154,9 +160,10 @@ def _list_size(
         inner = blocks.get(kind) if isinstance(kind, str) else None
         if inner is not None:
             used = {k: static(v, params) for k, v in raw.items() if k not in RESERVED}
-            size, exact = block_size(inner, used, blocks, seen, using)
+            size, exact, entries = block_size(inner, used, blocks, seen, using)
             total += repeat * size
             bound = bound and exact
+            read += repeat * entries
         else:
             total += repeat
-    return total, bound
+    return total, bound, read

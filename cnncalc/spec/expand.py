@@ -19,6 +19,7 @@ from cnncalc.spec.values import Context, Values, caller_value
 from cnncalc.yamlsource import YList, YMap, at
 
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
+MAX_ENTRIES = 2_000_000  # entries read while expanding, whether they make layers or not (repeat: 0, when)
 
 
 class Expander:
@@ -35,6 +36,7 @@ class Expander:
         self.active_blocks: list[str] = []
         self.sizes: dict[Any, tuple[int, bool]] = {}  # block sizes counted, by block and arguments (block_size)
         self.counted = False  # expanding a block use whose count bounds everything in it
+        self.read = 0  # entries read so far (MAX_ENTRIES)
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -63,6 +65,7 @@ class Expander:
 
     def expand_if(self, item: YMap, mark: Any, scope: Scope) -> None:
         """`- if: COND` with `then:` and optional `else:` lists: their entries belong to the enclosing scope."""
+        self.read += 1
         for key in item:
             if key not in IF_KEYS:
                 raise self.error(
@@ -90,6 +93,9 @@ class Expander:
         return held
 
     def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
+        self.read += 1
+        if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
+            raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
         kind, raw, kind_mark = self.entries.split(item, mark)
         value_marks = getattr(raw, "value_marks", {})
         for key in raw:
@@ -194,18 +200,25 @@ class Expander:
         """Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers. True when
         the count bounds all this entry makes (nothing inside it needs counting again)."""
         block = entry.block
-        size, bound = repeat, True
+        size, bound, read = repeat, True, 0
         if block is not None and repeat:
             params = {name: value for name, (value, _) in scope.params.items()}
             args = {k: static(v, params) if isinstance(v, (str, list)) else v for k, v in entry.raw.items()}
-            inner, bound = block_size(block, args, self.blocks, self.sizes, ())
-            size *= inner
+            inner, bound, entries = block_size(block, args, self.blocks, self.sizes, ())
+            size, read = size * inner, repeat * entries
         if len(self.nodes) + size > MAX_NODES:
             raise self.error(
                 f"the network expands to at least {len(self.nodes) + size:,} layers; cnncalc builds at most "
                 f"{MAX_NODES:,}",
                 entry.marks.get("repeat", entry.mark),
                 hint="a smaller repeat" if repeat > 1 else None,
+            )
+        if self.read + read > MAX_ENTRIES:
+            raise self.error(
+                f"the network's blocks expand to at least {self.read + read:,} entries; cnncalc reads at most "
+                f"{MAX_ENTRIES:,}",
+                entry.marks.get("repeat", entry.mark),
+                hint="entries that make nothing (repeat: 0, conditions that do not hold) are work too",
             )
         return bound
 
