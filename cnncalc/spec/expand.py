@@ -116,25 +116,7 @@ class Expander:
         if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx()):
             self.names.skip(scope, raw.get("name"), mark)
             return  # a skipped entry makes nothing: the next one reads what came before
-        reserved = {}
-        for key in ("repeat", "name", "trainable", "weights", "ignore"):
-            if key in raw:
-                value = raw[key]
-                if isinstance(value, (str, list)) and holds_expression(value):
-                    reserved[key], marks[key] = self.values.value(value, value_marks.get(key), ctx)
-                else:
-                    reserved[key], marks[key] = value, value_marks.get(key)
-        repeat = reserved.get("repeat", 1)
-        if not is_int(repeat) or repeat < 0:
-            raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
-        name = reserved.get("name")
-        if name is not None:
-            name = self.names.layer_name(name, marks["name"])
-        trainable = reserved.get("trainable", True)
-        if not isinstance(trainable, bool):
-            raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
-        values = reserved.get("weights")  # parameter values for the executor, by state_dict name
-        ignore = reserved.get("ignore")  # lint rules silenced here; checked once the network is built
+        repeat, name, trainable, values, ignore = self.reserved(raw, value_marks, marks, ctx)
         lookup_mark = kind_mark
         if kind.startswith("$"):  # a kind passed as a block parameter
             kind, lookup_mark = self.values.kind(kind, kind_mark, ctx())  # an unknown kind: where it was passed
@@ -166,6 +148,32 @@ class Expander:
         finally:
             self.counted = counted
         scope.last = local
+
+    def reserved(
+        self, raw: YMap | dict[str, Any], value_marks: dict[str, Any], marks: dict[str, Any], ctx: Any
+    ) -> tuple[int, str | None, bool, Any, Any]:
+        """An entry's repeat, name, trainable, weights and ignore, read once (no $index); `marks` gets where each
+        was written."""
+        read: dict[str, Any] = {}
+        for key in ("repeat", "name", "trainable", "weights", "ignore"):
+            if key in raw:
+                value = raw[key]
+                if isinstance(value, (str, list)) and holds_expression(value):
+                    read[key], marks[key] = self.values.value(value, value_marks.get(key), ctx)
+                else:
+                    read[key], marks[key] = value, value_marks.get(key)
+        repeat = read.get("repeat", 1)
+        if not is_int(repeat) or repeat < 0:
+            raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
+        name = read.get("name")
+        if name is not None:
+            name = self.names.layer_name(name, marks["name"])
+        trainable = read.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
+        # `weights`: parameter values for the executor, by state_dict name; `ignore`: lint rules silenced here,
+        # checked once the network is built
+        return repeat, name, trainable, read.get("weights"), read.get("ignore")
 
     def place_copies(
         self, entry: Entry, repeat: int, local: str, inputs: list[Ref], scope: Scope, where: Any, repeated: bool
