@@ -48,7 +48,7 @@ def wrap_dim(value: int, rank: int, arg: str, what: str = "") -> int:
     if -rank <= value < rank:
         return value % rank
     raise LayerError(
-        f"{what or arg} {value} is out of range for a {rank}-axis tensor (the batch axis counts as dim 0): "
+        f"{what or arg} {value} is out of range for a {rank}-axis tensor (the batch axis included, as the first): "
         f"valid dims are {-rank} to {rank - 1}",
         arg=arg,
     )
