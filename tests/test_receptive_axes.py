@@ -127,6 +127,22 @@ def test_summary_json_shows_the_field_after_permute() -> None:
     json.dumps(rows)
 
 
+def test_explain_calls_a_move_a_move(tmp_path: Any) -> None:
+    from conftest import run_cli
+
+    spec = tmp_path / "block.yaml"
+    spec.write_text(CONVNEXT)
+    result = run_cli("explain", str(spec), "--format", "json")
+    assert result.code == 0, result.err
+    steps = {layer["name"]: layer["receptive_field_step"] for layer in json.loads(result.out)["layers"]}
+    assert steps["to_last"] == steps["to_first"] == {"rule": "moved"}
+    assert steps["pwconv1"] == {"rule": "unchanged"} and steps["dwconv"]["rule"] == "composed"
+    text = run_cli("explain", str(spec)).out
+    assert "receptive field: unchanged, its axes moved (H at dim 1, W at dim 2; the batch axis is dim 0)" in text
+    layer = json.loads(run_cli("layer", "permute", "dims=[0,2,3,1]", "--input", "8x4x4", "--format", "json").out)
+    assert layer["receptive_field"] == {"size": [1, 1], "stride": [1, 1], "padding": [0, 0]}
+
+
 def test_transpose_moves_the_axes_a_conv_then_acts_on() -> None:
     graph, fields = graph_of("""
 input: [2, 17, 19]
