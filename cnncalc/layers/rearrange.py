@@ -159,6 +159,9 @@ class _Rearrange(Layer):
     def window(self) -> tuple[Window, ...] | None:
         return kept_window(self)
 
+    def scratch_elements(self) -> int:
+        return prod(self.in_shape)  # forward's list of source indices, one per element
+
     def order(self, rank: int) -> tuple[int, ...]:
         """The permutation of a batched tensor's `rank` axes that forward applies (data-moving kinds)."""
         raise NotImplementedError
