@@ -12,7 +12,9 @@ wherever it lies inside the input.
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 from typing import Any
 
 import pytest
@@ -20,10 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnncalc.graph import Graph
+from cnncalc.layers import REGISTRY, make_layer
 from cnncalc.receptive import ReceptiveField, layout, receptive_fields
 from cnncalc.spec import parse_spec
+from cnncalc.tensor import Tensor
 
 torch = pytest.importorskip("torch")
+from test_executor_oracle import _coords, _flat, inputs_for, params_for, run  # noqa: E402
 from torch_graph import TorchGraph  # noqa: E402  (needs torch)
 
 
@@ -286,3 +291,49 @@ def test_random_chains_match_torch(layers: list[dict[str, Any]], seed: int) -> N
     fields = receptive_fields(graph)[0]
     assert fields[graph.output] is not None  # every step keeps H and W as axes
     measure(graph, seed=seed)
+
+
+# -- every kind's axis map against its executor ------------------------------------------------------------------
+
+
+AXIS_CASES = [
+    pytest.param(cls.kind, args, shapes, id=f"{cls.kind}-{index}")
+    for cls in sorted(REGISTRY.values(), key=lambda c: c.kind)
+    for index, (args, shapes) in enumerate(cls.examples())
+]
+
+
+@pytest.mark.parametrize("kind, args, shapes", AXIS_CASES)
+def test_axis_map_holds_in_the_executor(kind: str, args: dict[str, Any], shapes: tuple[Any, ...]) -> None:
+    """Perturb single input elements (eval mode); every output that changes must lie, along each output axis that
+    reads an input axis, within the window over the perturbed position (as test_executor_oracle checks window())."""
+    layer = make_layer(kind, args, *shapes)
+    amap = layer.axis_map()
+    if amap is None or layer.in_shape != shapes[0] or (len(shapes) > 1 and shapes[0] != layer.out_shape):
+        return  # no field; or a first input that is broadcast (left out of fields)
+    xs, params = inputs_for(layer, 1), params_for(layer, 1)
+    out, _, _ = run(layer, xs, params, "eval")
+    first = xs[0]
+    rng = random.Random(5)
+    positions = list(itertools.product(*(range(n) for n in first.shape[1:])))
+    for position in rng.sample(positions, min(6, len(positions))):
+        changed = list(first.data)
+        changed[_flat((0, *position), first.shape)] += 7 * first.denominator
+        out2, _, _ = run(layer, [Tensor(first.shape, changed, first.denominator), *xs[1:]], params, "eval")
+        for flat in range(len(out.data)):
+            if out.value(flat) == out2.value(flat):
+                continue
+            coords = _coords(flat, out.shape)
+            assert coords[0] == 0, f"a change in sample 0 changed sample {coords[0]}"
+            for axis, entry in enumerate(amap):
+                if entry is None:
+                    continue
+                source, w = entry
+                low = coords[axis + 1] * w.stride - w.padding
+                high = low + w.extent
+                if low < 0 or high > first.shape[source + 1] - 1:
+                    continue  # the window reaches into padding, which some modes fill from inside
+                assert low <= position[source] <= high, (
+                    f"output {coords} changed by input {position}: output axis {axis} reads input axis {source} "
+                    f"at {low}..{high}"
+                )
