@@ -140,17 +140,19 @@ def follow(field: ReceptiveField, amap: AxisMap) -> ReceptiveField | None:
             return compose(field, tuple(entry[1] for entry in amap[1:]))  # type: ignore[index]
     size, stride, padding = list(field.size), list(field.stride), list(field.padding)
     axes: list[int | None] = []
+    taken: set[int] = set()
     for entry in amap:
         holds = held[entry[0]] if entry is not None and 0 <= entry[0] < rank else None
-        if entry is None or holds is None or holds in axes:
+        if entry is None or holds is None or holds in taken:
             axes.append(None)
             continue
+        taken.add(holds)
         window = entry[1]
         if window != POINTWISE:
             new = compose_axis(size[holds], stride[holds], padding[holds], *window)
             size[holds], stride[holds], padding[holds] = (exact(value) for value in new)
         axes.append(holds)
-    if sum(holds is not None for holds in axes) != len(field.size):
+    if len(taken) != len(field.size):
         return None  # an input spatial axis was mixed away or spread over several axes
     kept = tuple(axes)
     return ReceptiveField(tuple(size), tuple(stride), tuple(padding), () if kept == own_layout(len(kept)) else kept)

@@ -15,6 +15,7 @@ Reshape, View and Unflatten keep the axes that survive unchanged (same size, sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,14 @@ MOVES = "none (data movement: every output value is an input value copied, nothi
 
 def _shown(shape: Shape) -> str:
     return fmt_shape(shape) if shape else "a scalar"
+
+
+def listed(values: Sequence[int], limit: int = 8) -> str:
+    """A list as written, shortened past `limit` entries (a message stays readable whatever the spec wrote)."""
+    if len(values) <= limit:
+        return str(list(values))
+    head = ", ".join(str(v) for v in values[: limit - 2])
+    return f"[{head}, ..., {values[-1]}] ({len(values):,} entries)"
 
 
 def full_names(rank: int) -> tuple[str, ...]:
@@ -76,7 +85,7 @@ def scatter_back(grad: Tensor, sources: list[int], shape: Shape) -> Tensor:
 def inferred_sizes(sizes: tuple[int, ...], total: int, arg: str, whole: str) -> Shape:
     """`sizes` with its one -1 replaced by what makes their product `total` (PyTorch's infer_size), or a LayerError
     worded for `arg`; `whole` names what holds `total` values ('the input's 24 values per sample')."""
-    written = list(sizes)
+    written = listed(sizes)
     free = [index for index, size in enumerate(sizes) if size == -1]
     if len(free) > 1:
         raise LayerError(
@@ -99,7 +108,7 @@ def inferred_sizes(sizes: tuple[int, ...], total: int, arg: str, whole: str) -> 
                 f"{arg} {written} holds {known:,} values, but {whole}",
                 arg=arg,
                 hint=f"the sizes must multiply to {total:,}"
-                + (f"; did you mean {suggestion} (-1 is inferred)?" if suggestion and prod(sizes[:-1]) else ""),
+                + (f"; did you mean {listed(suggestion)} (-1 is inferred)?" if suggestion and prod(sizes[:-1]) else ""),
             )
         return sizes
     if known == 0:
@@ -123,19 +132,32 @@ def surviving_axes(in_shape: Shape, out_shape: Shape) -> AxisMap:
     size with as many elements after it holds the same index for every element (the flat index's digit there is
     the same). Other output axes hold pieces of several input axes, or of one: None."""
 
-    def suffixes(shape: Shape) -> list[int]:
-        return [prod(shape[axis + 1 :]) for axis in range(len(shape))]
+    def keys(shape: Shape) -> list[tuple[int, int]]:
+        after, found = 1, []
+        for size in reversed(shape):
+            found.append((size, after))
+            after *= size
+        return found[::-1]
 
-    in_keys = list(zip(in_shape, suffixes(in_shape), strict=True))
+    candidates: dict[tuple[int, int], list[int]] = {}  # (size, elements after) -> the input axes with it, in order
+    for axis, key in enumerate(keys(in_shape)):
+        candidates.setdefault(key, []).append(axis)
+    taken = dict.fromkeys(candidates, 0)
     found: list[tuple[int, Window] | None] = []
-    start = 0
-    for key in zip(out_shape, suffixes(out_shape), strict=True):
-        match = next((axis for axis in range(start, len(in_keys)) if in_keys[axis] == key), None)
-        if match is None:
-            found.append(None)
+    start = 0  # matches keep their order (linear time: each candidate is passed once)
+    for key in keys(out_shape):
+        axes = candidates.get(key, [])
+        at = taken.get(key, 0)
+        while at < len(axes) and axes[at] < start:
+            at += 1
+        if at < len(axes):
+            found.append((axes[at], POINTWISE))
+            start = axes[at] + 1
+            at += 1
         else:
-            found.append((match, POINTWISE))
-            start = match + 1
+            found.append(None)
+        if axes:
+            taken[key] = at
     return tuple(found)
 
 
@@ -195,23 +217,28 @@ class Permute(_Rearrange):
 
     def setup(self) -> None:
         rank = len(self.in_shape) + 1
-        dims = list(self.dims)
-        keep = list(range(rank))
-        if len(dims) != rank:
+        dims = listed(self.dims)
+        keep = listed(range(rank))
+        if len(self.dims) != rank:
             raise LayerError(
-                f"dims {dims} has {len(dims)} entries but the input has {rank} axes, the batch axis included "
+                f"dims {dims} has {len(self.dims)} entries but the input has {rank} axes, the batch axis included "
                 f"(N x {_shown(self.in_shape)}): permute needs one entry per axis",
                 arg="dims",
                 hint=f"{keep} keeps the order; dims[0] is 0 (the batch axis stays first)",
             )
-        order = tuple(wrap_dim(d, rank, "dims", "dims entry") for d in dims)
-        repeated = sorted({axis for axis in order if order.count(axis) > 1})
+        order = tuple(wrap_dim(d, rank, "dims", "dims entry") for d in self.dims)
+        seen: set[int] = set()
+        repeated: list[int] = []
+        for axis in order:
+            if axis in seen:
+                repeated.append(axis)
+            seen.add(axis)
         if repeated:
-            missing = [axis for axis in keep if axis not in order]
+            missing = listed([axis for axis in range(rank) if axis not in seen])
             raise LayerError(
-                f"dims {dims} names {dim_name(repeated[0], rank - 1)} twice: permute needs every axis once",
+                f"dims {dims} names {dim_name(min(repeated), rank - 1)} twice: permute needs every axis once",
                 arg="dims",
-                hint=f"dims {missing} {'is' if len(missing) == 1 else 'are'} missing",
+                hint=f"dims {missing} missing",
             )
         if order[0] != 0:
             raise LayerError(
