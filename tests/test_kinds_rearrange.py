@@ -91,7 +91,8 @@ class Bad:
 BAD = [
     Bad("permute-short", "permute", {"dims": [0, 2, 1]}, (3, 4, 5), "dims",
         ("3 entries", "4 axes", "[0, 1, 2, 3] keeps the order")),
-    Bad("permute-repeat", "permute", {"dims": [0, 1, 1, 2]}, (3, 4, 5), "dims", ("dim 1 (C) twice", "dims [3] missing")),
+    Bad("permute-repeat", "permute", {"dims": [0, 1, 1, 2]}, (3, 4, 5), "dims",
+        ("dim 1 (C) twice", "dims [3] missing")),
     Bad("permute-range", "permute", {"dims": [0, 1, 4, 2]}, (3, 4, 5), "dims", ("4 is out of range", "-4 to 3")),
     Bad("permute-batch", "permute", {"dims": [1, 0, 2, 3]}, (3, 4, 5), "dims",
         ("dim 1 (C) first", "batch axis", "dims[0] as 0"), "accepts"),
