@@ -11,7 +11,7 @@ from cnncalc.graph import NETWORK_INPUT, Graph, Node
 from cnncalc.layers import POINTWISE, fmt_shape
 from cnncalc.layers.base import spatial_names
 from cnncalc.layout import shown as in_layout
-from cnncalc.receptive import ReceptiveField, compose_axis
+from cnncalc.receptive import ReceptiveField, compose_axis, layout
 from cnncalc.units import rational, rational_text
 
 
@@ -167,6 +167,14 @@ def _field_lines(node: Node, fields: dict[str, ReceptiveField | None]) -> list[s
         return [f"  receptive field: size {sizes} (the union of its inputs' fields)"]
     if rule == "unchanged":
         return ["  receptive field: unchanged (each output reads one input position)"]
+    if rule == "moved":
+        field = fields[node.name]
+        assert field is not None
+        letters = spatial_names(len(field.size))
+        where = ", ".join(
+            f"{letters[axis]} at dim {dim}" for dim, axis in enumerate(layout(field), 1) if axis is not None
+        )
+        return [f"  receptive field: unchanged, its axes moved ({where}; the batch axis is dim 0)"]
     return [
         f"  receptive field {letter}: size {shown(size)}; stride {shown(stride)}; padding {shown(padding)}"
         for letter, size, stride, padding in axes
@@ -175,25 +183,30 @@ def _field_lines(node: Node, fields: dict[str, ReceptiveField | None]) -> list[s
 
 def _field_step(node: Node, fields: dict[str, ReceptiveField | None]) -> tuple[str, list[tuple[str, Term, Term, Term]]]:
     """How the layer's receptive field follows from its input's: "none" (no field: the output mixes every
-    position), "union" (several inputs, or a change of axes), "unchanged" (element-wise), or "composed" with
-    per axis (letter, size, stride, padding) as formula Terms from the same compose rule as the figures."""
+    position), "union" (several inputs), "unchanged" (element-wise), "moved" (the values move between axes, each
+    input axis's field with them: Permute, Transpose, reshapes) or "composed" with per input spatial axis (letter,
+    size, stride, padding) as formula Terms from the same compose rule as the figures."""
     layer = node.bound()
-    window = layer.window()
     out = fields.get(node.name)
-    if out is None or window is None:
+    amap = layer.axis_map()
+    if out is None or amap is None:
         return "none", []
     reads = node.inputs[: layer.value_inputs]
     source = fields.get(reads[0]) if len(reads) == 1 else None
-    if source is None or len(source.size) != len(window):
+    if source is None:
         return "union", []
-    if all(w == POINTWISE for w in window):
-        return "unchanged", []
+    held = layout(source)
+    steps = sorted(
+        (held[entry[0]], entry[1]) for entry in amap if entry is not None and held[entry[0]] is not None
+    )  # (input spatial axis, the window along the output axis now holding it)
+    if all(w == POINTWISE for _, w in steps):
+        return ("unchanged" if layout(out) == held else "moved"), []
     axes = []
-    letters = spatial_names(len(window))
-    for axis, (letter, w) in enumerate(zip(letters, window, strict=True)):
-        r, s, p = (Term.leaf(name, value[axis]) for name, value in zip(("r", "S", "P"), source, strict=True))
+    letters = spatial_names(len(source.size))
+    for axis, w in steps:
+        r, s, p = (Term.leaf(name, value[axis]) for name, value in zip("rSP", source[:3], strict=True))
         size, stride, padding = compose_axis(
             r, s, p, Term.leaf("e", w.extent), Term.leaf("s", w.stride), Term.leaf("p", w.padding)
         )
-        axes.append((letter, size, stride, padding))
+        axes.append((letters[axis], size, stride, padding))
     return "composed", axes

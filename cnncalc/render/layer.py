@@ -7,14 +7,14 @@ from typing import Any
 from cnncalc.formula import Term, shown
 from cnncalc.layers import Layer, fmt_shape
 from cnncalc.layout import shown as in_layout
-from cnncalc.receptive import compose, network_input_field
+from cnncalc.receptive import follow, network_input_field
 from cnncalc.render.json_report import rf_dict
 
 
 def layer_dict(layer: Layer, layout: str) -> dict[str, Any]:
     field = network_input_field(layer.in_shape)
-    window = layer.window()
-    rf = compose(field, window) if field is not None and window is not None and len(window) == len(field.size) else None
+    amap = layer.axis_map()
+    rf = follow(field, amap) if field is not None and amap is not None else None  # the axes may move (permute)
     macs, other = layer.macs(), layer.other_ops()
     return {
         "type": layer.kind,
