@@ -461,3 +461,30 @@ def test_stochastic_depth_train_values_and_gradients_follow_the_mask(
         assert mine == pytest.approx(value, rel=1e-15, abs=0)  # 1 / (1 - p) is exact for us, rounded in torch
     for mine, value in zip(values_of(dx), tx.grad.flatten().tolist(), strict=True):
         assert mine == pytest.approx(value, rel=1e-15, abs=0)
+
+
+# -- receptive fields: the window of a piece against autograd ------------------------------------------------------
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(valid_pieces())
+def test_piece_windows_are_the_inputs_autograd_reaches(drawn: tuple[Layer, int]) -> None:
+    """Along every spatial axis, output position j of a piece depends on exactly the input positions its window
+    names, j*s - p ... j*s - p + e: j itself, or offset + j along the cut axis."""
+    layer, _ = drawn
+    window = layer.window()
+    if window is None:
+        assert len(layer.in_shape) == 1  # a vector per sample has no spatial axis
+        return
+    if not prod(layer.out_shape):
+        return  # an empty piece reads nothing
+    args = {arg.name: getattr(layer, arg.name) for arg in layer.arguments}
+    cut = args.get("chunks", args.get("split_size_or_sections"))
+    function = torch.chunk if layer.kind == "Chunk" else torch.split
+    for axis, w in enumerate(window, start=2):  # the batched tensor's spatial axes
+        for j in range(layer.out_shape[axis - 1]):
+            x = torch.ones((1, *layer.in_shape), dtype=torch.float64, requires_grad=True)
+            piece = function(x, list(cut) if isinstance(cut, tuple) else cut, args["dim"])[args["index"]]
+            piece.narrow(axis, j, 1).sum().backward()
+            reached = x.grad.sum(dim=[d for d in range(x.dim()) if d != axis]).nonzero().flatten().tolist()
+            assert reached == list(range(j * w.stride - w.padding, j * w.stride - w.padding + w.extent + 1))
