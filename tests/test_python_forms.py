@@ -294,8 +294,21 @@ def test_printed_entries_follow_the_schema() -> None:
 def test_positional_order_is_pytorchs(cls: Any) -> None:
     module = getattr(nn, cls.kind, None)
     if module is None:
-        # cnncalc's own: no torch.nn class (Permute ... View are tensor methods)
-        assert cls.kind in ("Add", "Concat", "Mul", "CenterCrop", "Permute", "Transpose", "Reshape", "View")
+        # cnncalc's own: no torch.nn class (tensor methods and functions, torchvision.ops, timm)
+        assert cls.kind in (
+            "Add",
+            "Concat",
+            "Mul",
+            "CenterCrop",
+            "Permute",
+            "Transpose",
+            "Reshape",
+            "View",
+            "Chunk",
+            "Split",
+            "LayerScale",
+            "StochasticDepth",
+        )
         return
     parameters = list(inspect.signature(module.__init__).parameters.values())[1:]
     by_position = [

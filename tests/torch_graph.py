@@ -3,7 +3,9 @@
 Every node becomes `getattr(torch.nn, layer.kind)(**arguments)`, the arguments being the layer's parsed values
 with the sizes inferred from the graph filled in (in_channels, num_features, ...). cnncalc's merges, which have no
 torch.nn class, are small torch functions: Add (sum), Concat (torch.cat along `dim`, PyTorch-counted) and Mul
-(product with broadcasting); CenterCrop follows torchvision's center_crop (torchvision itself is not needed).
+(product with broadcasting); so are Chunk and Split (torch.chunk / torch.split, then the piece `index`); CenterCrop
+follows torchvision's center_crop (torchvision itself is not needed). LayerScale and StochasticDepth, which have no
+torch.nn class either, are small modules here (StochasticDepth runs torchvision's where it imports).
 
 For receptive-field measurement, `average_max_pools` swaps max pooling for averaging over the same windows, and
 `fill_positive` sets weights that keep every gradient path positive. Import this module only after
@@ -68,7 +70,67 @@ def _merge_op(layer: Layer) -> Op | None:
         return lambda xs: torch.cat(xs, dim=dim)
     if kind == "CenterCrop":
         return _crop(layer)
+    if kind in ("Chunk", "Split"):
+        return _piece(layer)
     return _rearrange_op(layer)
+
+
+def _piece(layer: Layer) -> Op:
+    """torch.chunk or torch.split along `dim`, then the piece `index` (the spec gives every piece its own)."""
+    args = layer_arguments(layer)
+    dim, index = args["dim"], getattr(layer, "index", None) or 0
+    if layer.kind == "Chunk":
+        return lambda xs: torch.chunk(xs[0], args["chunks"], dim)[index]
+    cut = args["split_size_or_sections"]
+    cut = list(cut) if isinstance(cut, tuple) else cut
+    return lambda xs: torch.split(xs[0], cut, dim)[index]
+
+
+class LayerScale(torch.nn.Module):
+    """cnncalc's LayerScale as a module: `gamma` in the shape cnncalc gives it (C x 1 x 1 as torchvision's
+    layer_scale, C as timm's gamma), multiplied on with broadcasting."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.gamma = torch.nn.Parameter(torch.ones(shape))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.gamma
+
+
+class StochasticDepth(torch.nn.Module):
+    """torchvision.ops.StochasticDepth where torchvision imports; else a transcription of its stochastic_depth:
+    the identity in eval or at p = 0, else a keep mask drawn per sample ('row') or once ('batch') with probability
+    1 - p, divided by 1 - p unless that is 0."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        try:
+            from torchvision.ops import stochastic_depth
+        except ImportError:
+            stochastic_depth = None
+        if stochastic_depth is not None:
+            return stochastic_depth(x, self.p, self.mode, self.training)
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+
+def _cnncalc_module(layer: Layer) -> torch.nn.Module | None:
+    """The module of a kind with learnable or mode-dependent state but no torch.nn class."""
+    if layer.kind == "LayerScale":
+        return LayerScale(layer.weights()["gamma"])
+    if layer.kind == "StochasticDepth":
+        return StochasticDepth(layer_arguments(layer)["p"], layer_arguments(layer)["mode"])
+    return None
 
 
 def _rearrange_op(layer: Layer) -> Op | None:
@@ -129,6 +191,9 @@ def torch_op(layer: Layer, *, average_max_pools: bool = False) -> tuple[Op, torc
     merge = _merge_op(layer)
     if merge is not None:
         return merge, None
+    own = _cnncalc_module(layer)
+    if own is not None:
+        return lambda xs: own(xs[0]), own
     cls = getattr(torch.nn, layer.kind)
     module = cls(**layer_arguments(layer))
     if average_max_pools and layer.kind.startswith("MaxPool"):
