@@ -22,6 +22,8 @@ documented gaps (need_weights=False, the inference fast path) are pinned on one 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import random
 import warnings
@@ -609,3 +611,107 @@ def test_a_spec_error_points_at_the_layer(tmp_path: Path) -> None:
     result = run_cli("summary", str(path))
     assert result.code == 2 and "Traceback" not in result.err
     assert "bad.yaml:4:" in result.err and "(#2, MatMul)" in result.err and "hint:" in result.err
+
+
+# -- docs/tools-disagree.md's attention table, measured --------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "tools-disagree.md"
+PEER_MODULES = {"fvcore": "fvcore.nn", "torchinfo": "torchinfo", "ptflops": "ptflops", "thop": "thop"}
+E, HEADS, POSITIONS = 64, 4, 10
+
+
+class Attention(nn.Module):  # type: ignore[misc]
+    """The measured modules: self-attention on x, or cross-attention with a narrower key and value cut from x."""
+
+    def __init__(self, kdim: int | None, need_weights: bool) -> None:
+        super().__init__()
+        self.mha = nn.MultiheadAttention(E, HEADS, batch_first=True, kdim=kdim, vdim=kdim and kdim // 2)
+        self.kdim, self.need_weights = kdim, need_weights
+
+    def forward(self, x: Any) -> Any:
+        if self.kdim is None:
+            return self.mha(x, x, x, need_weights=self.need_weights)[0]
+        key, value = x[..., : self.kdim], x[..., : self.kdim // 2]
+        return self.mha(x, key, value, need_weights=self.need_weights)[0]
+
+
+class MatrixProduct(nn.Module):  # type: ignore[misc]
+    def forward(self, x: Any) -> Any:
+        return torch.matmul(x, x.transpose(1, 2))
+
+
+def documented_cases() -> dict[str, tuple[Any, Layer]]:
+    """The table's rows: the torch module measured, and cnncalc's layer for it."""
+    sample = (POSITIONS, E)
+    mha = {"num_heads": HEADS, "batch_first": True}
+    cross = ((POSITIONS, E), (POSITIONS, 32), (POSITIONS, 16))
+    return {
+        "self-attention": (Attention(None, True), make_layer("multiheadattention", mha, sample)),
+        "self-attention, `need_weights=False`": (Attention(None, False), make_layer("multiheadattention", mha, sample)),
+        "cross-attention, kdim 32, vdim 16": (Attention(32, True), make_layer("multiheadattention", mha, *cross)),
+        "cross-attention, kdim 32, vdim 16, `need_weights=False`": (
+            Attention(32, False),
+            make_layer("multiheadattention", mha, *cross),
+        ),
+        "`torch.matmul`": (MatrixProduct(), make_layer("matmul", {}, sample, sample[::-1])),
+    }
+
+
+def documented_rows() -> dict[str, dict[str, int]]:
+    text = DOC.read_text(encoding="utf-8")
+    section = text[text.index("## Attention and matrix products") :]
+    section = section[: section.index("\n## ")]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[cells[0]] = {name: int(cell.replace(",", "")) for name, cell in zip(header[1:], cells[1:], strict=True)}
+    return rows
+
+
+def measured(peer: str, model: Any, x: Any) -> int:
+    """The peer's MAC figure for the model on x, the peers' printing and warnings silenced."""
+    with contextlib.ExitStack() as quiet:
+        quiet.enter_context(warnings.catch_warnings())
+        quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        quiet.enter_context(contextlib.redirect_stderr(io.StringIO()))
+        warnings.simplefilter("ignore")
+        if peer == "fvcore":
+            from fvcore.nn import FlopCountAnalysis
+
+            analysis = FlopCountAnalysis(model, (x,))
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            return int(analysis.total())
+        if peer == "torchinfo":
+            from torchinfo import summary
+
+            return int(summary(model, input_data=x, verbose=0).total_mult_adds)
+        if peer == "ptflops":
+            from ptflops import get_model_complexity_info
+
+            macs, _ = get_model_complexity_info(
+                model, tuple(x.shape[1:]), as_strings=False, backend="pytorch", print_per_layer_stat=False
+            )
+            return int(macs)
+        from thop import profile
+
+        return int(profile(model, inputs=(x,), verbose=False)[0])
+
+
+def test_documented_attention_figures_are_cnncalcs_and_flop_counter_modes() -> None:
+    rows, cases = documented_rows(), documented_cases()
+    assert list(rows) == list(cases)
+    for label, (model, layer) in cases.items():
+        x = torch.randn(1, POSITIONS, E)
+        assert rows[label]["cnncalc `macs`"] == layer.macs(), label
+        assert rows[label]["FlopCounterMode / 2"] * 2 == flops(lambda: model.eval()(x)), label  # noqa: B023
+
+
+@pytest.mark.parametrize("peer", list(PEER_MODULES))
+def test_documented_attention_figures_of_the_peers_are_measured(peer: str) -> None:
+    pytest.importorskip(PEER_MODULES[peer])
+    rows = documented_rows()
+    for label, (model, _) in documented_cases().items():
+        assert rows[label][peer] == measured(peer, model.eval(), torch.randn(1, POSITIONS, E)), (peer, label)
