@@ -567,6 +567,23 @@ def test_layer_command_for_multiheadattention() -> None:
     check_formulas(data)
 
 
+def test_layer_command_takes_one_input_option_per_input() -> None:
+    result = run_cli("layer", "matmul", "--input", "10x64", "--input", "64x10", "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["input_shapes"] == [[10, 64], [64, 10]] and data["input_shape"] == [10, 64]
+    assert (data["output_shape"], data["macs"], data["params"]) == ([10, 10], 6_400, 0)
+    check_formulas(data)
+    text = run_cli(
+        "layer", "multiheadattention", "num_heads=2", "batch_first=true", "-i", "5x8", "-i", "7x3", "-i", "7x6"
+    )
+    assert text.code == 0 and text.out.startswith(
+        "MultiheadAttention E=8 heads=2 kdim=3 vdim=6 on 5 x 8, 7 x 3 and 7 x 6"
+    )
+    one = run_cli("layer", "matmul", "--input", "3x4")
+    assert one.code == 2 and "MatMul takes 2 input(s), got 1" in one.err and "--input once per input" in one.err
+
+
 def test_layer_command_refuses_batch_first_false() -> None:
     result = run_cli("layer", "multiheadattention", "num_heads=4", "--input", "10x64")
     assert result.code == 2 and "Traceback" not in result.err
