@@ -15,8 +15,12 @@ def layer(
     arguments: list[str] = typer.Argument(
         None, help="The layer's arguments as NAME=VALUE (YAML values).", show_default=False
     ),
-    input: str = typer.Option(
-        ..., "--input", "-i", help="The input shape of one sample, e.g. 3x32x32.", show_default=False
+    input: list[str] = typer.Option(
+        ...,
+        "--input",
+        "-i",
+        help="The input shape of one sample, e.g. 3x32x32; once per input for a layer with several (matmul).",
+        show_default=False,
     ),
     format: RunFormat = typer.Option(RunFormat.table, "--format", "-f", help="Output format."),
     layout: Layout = typer.Option(Layout.chw, "--layout", help="How --input is written and shapes are printed."),
@@ -33,6 +37,7 @@ def layer(
       cnncalc layer maxpool2d --input 20x28x28 kernel_size=2 stride=2
       cnncalc layer conv2d --input 64x64x16 --layout hwc out_channels=32 kernel_size=1 --format json
       cnncalc layer chunk --input 6x4x4 chunks=2 dim=1
+      cnncalc layer matmul --input 10x64 --input 64x10
     """
     from cnncalc.layers import make_layer
     from cnncalc.layout import to_chw
@@ -41,13 +46,15 @@ def layer(
 
     values = named_values(arguments or [])
     try:
-        shape = to_chw(parse_shape(input), layout.value)
-        built = make_layer(kind, values, shape)
+        shapes = tuple(to_chw(parse_shape(shape), layout.value) for shape in input)
+        built = make_layer(kind, values, *shapes)
         # An entry with several outputs (chunk, split without index): every output, as the spec would make them.
-        count = type(built).output_count(values, (shape,))
-        pieces = None if count is None else [make_layer(kind, {**values, "index": k}, shape) for k in range(count)]
+        count = type(built).output_count(values, shapes)
+        pieces = None if count is None else [make_layer(kind, {**values, "index": k}, *shapes) for k in range(count)]
     except CnncalcError as error:
         error.layer = error.layer or kind
+        if getattr(error, "arg", None) == "inputs" and error.hint is None:
+            error.hint = "give --input once per input of the layer, in order: --input 3x4 --input 4x2"
         raise
     data = layer_dict(built, layout.value, pieces)
     if format is RunFormat.json:

@@ -26,6 +26,7 @@ def layer_dict(layer: Layer, layout: str, pieces: list[Layer] | None = None) -> 
         "type": layer.kind,
         "summary": layer.summary(),
         "input_shape": list(in_layout(layer.in_shape, layout)),
+        "input_shapes": [list(in_layout(shape, layout)) for shape in layer.in_shapes],
         "output_shape": list(in_layout(layer.out_shape, layout)),
         "layout": layout,
         "weight_shapes": {name: list(shape) for name, shape in layer.weights().items()},
@@ -70,7 +71,9 @@ def _output_dict(number: int, piece: Layer, layout: str) -> dict[str, Any]:
 
 def layer_text(data: dict[str, Any]) -> str:
     formulas = data["formulas"]
-    lines = [f"{data['type']} {data['summary']}".rstrip() + f" on {fmt_shape(tuple(data['input_shape']))}"]
+    inputs = [fmt_shape(tuple(shape)) for shape in data["input_shapes"]]
+    shapes = " and ".join([", ".join(inputs[:-1]), inputs[-1]] if len(inputs) > 1 else inputs)
+    lines = [f"{data['type']} {data['summary']}".rstrip() + f" on {shapes}"]
 
     def figure(label: str, value: str, *keys: str) -> None:
         lines.append(f"{label:<16} {value}")
