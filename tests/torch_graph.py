@@ -68,6 +68,19 @@ def _merge_op(layer: Layer) -> Op | None:
         return lambda xs: torch.cat(xs, dim=dim)
     if kind == "CenterCrop":
         return _crop(layer)
+    return _rearrange_op(layer)
+
+
+def _rearrange_op(layer: Layer) -> Op | None:
+    """Permute, Transpose, Reshape and View: tensor methods (no torch.nn class); the batch axis is kept."""
+    args = layer_arguments(layer)
+    if layer.kind == "Permute":
+        return lambda xs: xs[0].permute(*args["dims"])
+    if layer.kind == "Transpose":
+        return lambda xs: xs[0].transpose(args["dim0"], args["dim1"])
+    if layer.kind in ("Reshape", "View"):
+        method = layer.kind.lower()
+        return lambda xs: getattr(xs[0], method)(xs[0].shape[0], *args["shape"])
     return None
 
 

@@ -8,6 +8,7 @@ from cnncalc.layers import (  # noqa: F401  (imported to register their kinds)
     merge,
     norm,
     pooling,
+    rearrange,
     resize,
 )
 from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape

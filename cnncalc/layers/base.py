@@ -82,6 +82,11 @@ class Window(NamedTuple):
 
 POINTWISE = Window(0, 1, 0)
 
+# How an output's axes read the input's (receptive fields that follow the axes, cnncalc/receptive.py): per
+# per-sample output axis, (the input axis it reads position by position, the window along it), or None for an axis
+# whose positions are not the input's (a convolution's output channels, Linear's out_features).
+AxisMap = tuple["tuple[int, Window] | None", ...]
+
 
 class Layer:
     """Base of every layer kind. Subclasses set `kind` and `arguments` and override the rules they need."""
@@ -93,6 +98,10 @@ class Layer:
     max_inputs: ClassVar[int | None] = 1
     ops_rule: ClassVar[str] = "none"  # how `other_ops` counts, in words (README, `explain`)
     value_inputs: ClassVar[int | None] = None  # how many leading inputs' values are read; later ones give only a size
+    # Whether output axis 0 (the channels) reads input axis 0 position by position (activations, dropout, per-channel
+    # normalization, element-wise merges). False for kinds that mix or reorder the channels (convolutions, Softmax
+    # over channels, ChannelShuffle): what the channel axis then holds is lost (see axis_map).
+    keeps_channels: ClassVar[bool] = False
 
     def __init__(self, arguments: dict[str, Any], in_shapes: tuple[Shape, ...]) -> None:
         count = len(in_shapes)
@@ -141,6 +150,18 @@ class Layer:
         """Receptive-field window per spatial axis of the output; None when the output has no spatial
         axes that map to the input's (Flatten, Linear on features)."""
         return (POINTWISE,) * (len(self.out_shape) - 1) if len(self.out_shape) > 1 else None
+
+    def axis_map(self) -> AxisMap | None:
+        """How each output axis reads the input's axes, for receptive fields that follow the axes when values move
+        between them (Permute, Reshape, channels-last blocks): per per-sample output axis, (input axis, window) or
+        None (the axis holds no input positions). An input axis that no output axis reads is mixed away. None: no
+        field at all. The default follows window(): output axis k >= 1 reads input axis k through window()[k - 1];
+        axis 0 reads input axis 0 pointwise when the kind keeps_channels, else it is mixed."""
+        window = self.window()
+        if window is None or len(self.in_shape) != len(self.out_shape) or len(window) != len(self.out_shape) - 1:
+            return None
+        channels = (0, POINTWISE) if self.keeps_channels else None
+        return (channels, *((axis, w) for axis, w in enumerate(window, start=1)))
 
     def check_batch_size(self, batch: int) -> None:
         """Refuse, with a LayerError, a batch size that PyTorch refuses in every mode (BatchNorm without running
