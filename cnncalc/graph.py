@@ -168,26 +168,33 @@ def topological_order(nodes: list[Node], file: str) -> list[Node]:
     return order
 
 
-def infer_shapes(graph: Graph) -> None:
-    """Bind every node to its kind's Layer, walking in topological order.
+def infer_shapes(graph: Graph, built: dict[Any, Layer] | None = None, unbound_only: bool = False) -> None:
+    """Bind every node to its kind's Layer, walking in topological order (`unbound_only`: the nodes the spec did
+    not bind while expanding, which read later layers; `built` is the sharing cache the spec used).
 
     Real networks repeat layers (ResNet-50 has 16 bottlenecks): nodes with the same kind, arguments and input
     shapes share one Layer, which is never changed after it is built, so the work is done once."""
+    built = {} if built is None else built
     shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
-    built: dict[Any, Layer] = {}
     for node in graph.nodes:
-        in_shapes = tuple(shapes[i] for i in node.inputs)
-        key = _layer_key(node, in_shapes)
-        layer = built.get(key) if key is not None else None
-        if layer is None:
-            try:
-                layer = node.cls(node.arguments, in_shapes)
-            except LayerError as error:
-                raise located(graph.file, node, error) from None
-            if key is not None:
-                built[key] = layer
-        node.layer = layer
-        shapes[node.name] = layer.out_shape
+        if not unbound_only or node.layer is None:
+            bind(node, tuple(shapes[i] for i in node.inputs), built, graph.file)
+        shapes[node.name] = node.bound().out_shape
+
+
+def bind(node: Node, in_shapes: tuple[Shape, ...], built: dict[Any, Layer], file: str) -> Layer:
+    """Build (or reuse, from `built`) the node's Layer for these input shapes; a LayerError is placed in the spec."""
+    key = _layer_key(node, in_shapes)
+    layer = built.get(key) if key is not None else None
+    if layer is None:
+        try:
+            layer = node.cls(node.arguments, in_shapes)
+        except LayerError as error:
+            raise located(file, node, error) from None
+        if key is not None:
+            built[key] = layer
+    node.layer = layer
+    return layer
 
 
 def _layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:

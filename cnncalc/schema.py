@@ -45,6 +45,11 @@ def spec_schema() -> dict[str, Any]:
             "pattern": r"^\$",
             "description": "a block parameter, $name: inside a block, any argument value or list item may be one",
         },
+        "expression": {
+            "type": "string",
+            "pattern": r"\$",
+            "description": "an expression: text holding $names (docs/language.md), such as $width * 4",
+        },
         "plain_value": {
             "description": "any value but a $parameter (parameters exist only inside blocks)",
             "anyOf": [
@@ -426,6 +431,10 @@ def _reserved(in_block: bool, block_use: bool) -> dict[str, Any]:
             "anyOf": [{"type": "null"}, layer_name, {"type": "array", "minItems": 1, "items": layer_name}],
         },
         "repeat": {**POSITIVE, "default": 1, "description": "chain this many copies, named name.0 ... name.N-1"},
+        "when": {
+            "description": "a condition ($stride == 1 and $in_channels == $out): the entry is made only when it holds",
+            "anyOf": [{"type": "boolean"}, {"$ref": "#/definitions/expression"}],
+        },
         "trainable": {"type": "boolean", "default": True, "description": "false: its parameters are frozen"},
         "weights": (
             {"type": "null", "description": "weights go on single layers, not on block uses"}

@@ -73,8 +73,9 @@ class TextMark(NamedTuple):
 
 
 class SourceText(str):
-    """A scalar holding '(' (a Python tuple or a printed layer), with where it starts and whether its text is
-    exactly the source's from there (single-line, no escapes), so that `position` can point at a column in it."""
+    """A scalar holding '(' (a Python tuple or a printed layer) or '$' (an expression), with where it starts and
+    whether its text is exactly the source's from there (single-line, no escapes), so that `position` can point at
+    a column in it."""
 
     mark: Any
     exact: bool
@@ -342,9 +343,11 @@ class _Builder:
                 resolved = core_scalar(value)
             except ValueError:  # Python reads at most 4,300 digits of an int from text
                 raise self.error(f"an integer of {len(value):,} digits is too long to read", node) from None
-            return self.source_text(node) if type(resolved) is str and "(" in resolved else resolved
+            return (
+                self.source_text(node) if type(resolved) is str and ("(" in resolved or "$" in resolved) else resolved
+            )
         if tag == _STR:
-            return self.source_text(node) if "(" in value else value
+            return self.source_text(node) if "(" in value or "$" in value else value
         return self.tagged(node)
 
     def source_text(self, node: yaml.ScalarNode) -> SourceText:

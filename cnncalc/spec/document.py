@@ -1,0 +1,175 @@
+"""A spec document: reading its text, its top-level keys (name, input, layout, batch, limits, ignore), and the
+graph its blocks and layers expand to."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from cnncalc.args import describe, did_you_mean, is_int, python_form
+from cnncalc.errors import SpecError
+from cnncalc.graph import Graph, infer_shapes, topological_order
+from cnncalc.layout import LAYOUTS, to_chw
+from cnncalc.spec.blocks import read_blocks
+from cnncalc.spec.expand import Expander
+from cnncalc.speed import paused_gc
+from cnncalc.yamlsource import YMap, at, load_yaml
+
+TOP_KEYS = ("name", "description", "input", "layout", "batch", "limits", "ignore", "blocks", "layers")
+
+_TOP_HINTS = {
+    "input": "add 'input: [C, H, W]', the shape of one sample, e.g. [3, 224, 224]",
+    "layers": "add 'layers:' with a list of layers, e.g. '- conv2d: {out_channels: 16, kernel_size: 3}'",
+}
+
+
+def read_spec_text(path: str) -> tuple[str, str]:
+    """The spec's text and the name to show for it; '-' reads standard input."""
+    if path == "-":
+        import sys
+
+        return sys.stdin.read(), "<stdin>"
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8"), path
+    except FileNotFoundError:
+        raise SpecError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path} is a directory, not a spec file") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise SpecError(f"cannot read {path}: {error.strerror}") from None
+
+
+def load_spec(path: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None) -> Graph:
+    """Read, expand and shape-check the spec at `path` ('-' for standard input)."""
+    text, file = read_spec_text(path)
+    return parse_spec(text, file, batch=batch, input_shape=input_shape)
+
+
+def parse_spec(
+    text: str, file: str = "<spec>", batch: int | None = None, input_shape: tuple[int, ...] | None = None
+) -> Graph:
+    """Expand and shape-check a spec; `batch` and `input_shape` (one sample) override the spec's own."""
+    with paused_gc():
+        return graph_from_document(load_yaml(text, file), file, batch, input_shape)
+
+
+def graph_from_document(
+    document: Any, file: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None
+) -> Graph:
+    """parse_spec after the YAML is loaded (`cnncalc check` looks at the document first). The overrides go in
+    before expansion: expressions may read the input's shape."""
+    return _Document(file).graph(document, batch, input_shape)
+
+
+class _Document:
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
+        return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
+
+    def graph(self, document: Any, batch: int | None, input_shape: tuple[int, ...] | None) -> Graph:
+        self.check_keys(document)
+        name = document.get("name", Path(self.file).stem if self.file != "<stdin>" else "network")
+        if not isinstance(name, str):
+            raise self.error(f"name: expected text, got {describe(name)}", document.value_marks["name"])
+        layout = document.get("layout", "chw")
+        if layout not in LAYOUTS:
+            raise self.error(
+                f"layout: expected one of {', '.join(LAYOUTS)}, got {describe(layout)}",
+                document.value_marks["layout"],
+                hint="chw: input: [C, H, W] (PyTorch's order); hwc: input: [H, W, C]",
+            )
+        shape = to_chw(self.input_shape(document["input"], document.value_marks["input"]), layout)
+        written_batch = document.get("batch", 1)
+        if not is_int(written_batch) or written_batch < 1:
+            raise self.error(
+                f"batch: expected a positive integer, got {describe(written_batch)}", document.value_marks["batch"]
+            )
+        blocks = read_blocks(document.get("blocks"), document.value_marks.get("blocks"), self.file)
+        shape = shape if input_shape is None else input_shape
+        expander = Expander(self.file, blocks, shape)
+        top = expander.network(document["layers"], document.value_marks["layers"])
+        if not expander.nodes:
+            raise self.error("the network has no layers", document.value_marks["layers"])
+        last = expander.nodes[-1]
+        output = last.name if top.last is None else expander.names.resolve(top, top.last, last.mark, None)
+        nodes = topological_order(expander.nodes, self.file)
+        graph = Graph(name, self.file, shape, written_batch if batch is None else batch, nodes, output)
+        infer_shapes(graph, expander.built, unbound_only=True)
+        graph.groups = expander.names.groups()
+        graph.layout = layout
+        graph.batch_given = "batch" in document or batch is not None
+        self.read_lint_and_limits(document, graph, expander)
+        return graph
+
+    def check_keys(self, document: Any) -> None:
+        if not isinstance(document, YMap):
+            mark = getattr(document, "mark", None)
+            raise SpecError(
+                "a spec is a mapping with at least 'input' and 'layers'",
+                location=at(self.file, mark) if mark else None,
+                hint="see specs/lenet5.yaml for the form",
+            )
+        for key in document:
+            if key not in TOP_KEYS:
+                raise self.error(
+                    f"unknown top-level key '{key}' (valid: {', '.join(TOP_KEYS)})",
+                    document.key_marks[key],
+                    hint=did_you_mean(str(key), TOP_KEYS),
+                )
+        for key in ("input", "layers"):
+            if key not in document:
+                raise self.error(f"the spec has no '{key}'", document.mark, hint=_TOP_HINTS[key])
+
+    def read_lint_and_limits(self, document: YMap, graph: Graph, expander: Expander) -> None:
+        if "limits" in document:
+            from cnncalc.limits import parse_limits
+
+            graph.limits = parse_limits(document["limits"], document.value_marks["limits"], self.file)
+        if "ignore" in document:
+            graph.ignore = self.rule_names(document["ignore"], document.value_marks["ignore"])
+        for node in expander.nodes:
+            if not isinstance(node.ignore, tuple):  # written in the spec (a name or a list), not the default ()
+                node.ignore = self.rule_names(node.ignore, node.arg_marks["ignore"], node.label())
+
+    def rule_names(self, value: Any, mark: Any, layer: str | None = None) -> frozenset[str]:
+        """Lint rules to silence, by id or name (`ignore: [bias-before-norm]`), checked against the rules."""
+        from cnncalc.lint import RULES_BY_KEY
+
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self.error(
+                f"ignore: expected a lint rule or a list of them, got {describe(value)}",
+                mark,
+                hint="for example ignore: [bias-before-norm]; `cnncalc lint --rules` lists them",
+                layer=layer,
+            )
+        item_marks = getattr(names, "item_marks", [mark] * len(names))
+        for name, item_mark in zip(names, item_marks, strict=True):
+            if name.lower() not in RULES_BY_KEY:
+                raise self.error(
+                    f"ignore: no lint rule '{name}'",
+                    item_mark,
+                    hint=did_you_mean(name, [r.name for r in RULES_BY_KEY.values()])
+                    or "`cnncalc lint --rules` lists the rules",
+                    layer=layer,
+                )
+        return frozenset(RULES_BY_KEY[n.lower()].id for n in names)
+
+    def input_shape(self, value: Any, mark: Any) -> tuple[int, ...]:
+        value = python_form(value)  # (3, 224, 224), as PyTorch prints a shape
+        if isinstance(value, str):
+            parts = [p.strip() for p in re.split(r"[x,]", value)]
+            value = [int(p) if re.fullmatch("[0-9]+", p) else p for p in parts]
+        if not isinstance(value, list) or not value or not all(is_int(v) and v > 0 for v in value):
+            raise self.error(
+                f"input: expected the shape of one sample as a list of positive integers, got {describe(value)}",
+                mark,
+                hint="for example [3, 224, 224] (C, H, W) or '3x224x224'",
+            )
+        return tuple(value)

@@ -1,0 +1,499 @@
+"""Expansion: a spec's lists of layers -> graph nodes, one entry at a time (blocks, repeats), each layer built as
+soon as it is placed so that later entries can read the shapes of what came before."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from cnncalc.args import describe, did_you_mean, is_int
+from cnncalc.errors import CnncalcError, LayerError, SpecError
+from cnncalc.graph import NETWORK_INPUT, Node, bind, located
+from cnncalc.layers import lookup
+from cnncalc.layers.base import Layer, Shape
+from cnncalc.layers.registry import suggest_kind
+from cnncalc.names import canonical
+from cnncalc.spec.blocks import IF_KEYS, REQUIRED_PARAM, RESERVED, Block, block_size, static
+from cnncalc.spec.scope import Names, NotYet, Ref, Scope
+from cnncalc.spec.values import Context, Values, caller_value
+from cnncalc.yamlsource import YList, YMap, at
+
+MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
+
+
+class Entry(NamedTuple):
+    """One layer entry as written, reserved keys read: what `place` needs for each copy of it."""
+
+    block: Block | None
+    cls: type[Layer] | None  # None for a block use
+    raw: dict[str, Any]  # the arguments as written, evaluated per copy ($index, shapes)
+    value_marks: dict[str, Any]  # where each argument's value was written
+    marks: dict[str, Any]  # where each reserved key's value was written (the use site for params)
+    key_marks: dict[str, Any]  # where each argument's name was written
+    mark: Any  # where the entry starts
+    trainable: bool
+    values: Any  # `weights`
+    ignore: Any  # `ignore`, as written
+    kind: str  # the kind or block, for messages
+
+
+class Expander:
+    def __init__(self, file: str, blocks: dict[str, Block], input_shape: Shape) -> None:
+        self.file = file
+        self.blocks = blocks
+        self.names = Names(file)
+        self.values = Values(file)
+        self.nodes: list[Node] = []
+        self.deferred: list[tuple[Node, list[Ref]]] = []  # nodes reading a later layer: resolved at the end
+        self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}  # every layer built so far
+        self.built: dict[Any, Layer] = {}  # layers by configuration, shared (graph.bind)
+        self.active_blocks: list[str] = []
+
+    def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
+        return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
+
+    def network(self, layers: Any, mark: Any) -> Scope:
+        """Expand the spec's `layers`; then resolve what read later layers. The top scope."""
+        top = Scope("", None, {}, None, ())
+        self.expand_list(layers, mark, top)
+        top.done = True
+        for node, refs in self.deferred:
+            node.inputs = [self.names.resolve(scope, ref, mark, node) for (scope, ref), mark in refs]
+        return top
+
+    # -- entries ----------------------------------------------------------------------------------------------
+
+    def expand_list(self, layers: Any, mark: Any, scope: Scope, what: str = "layers") -> None:
+        if not isinstance(layers, YList):
+            raise self.error(
+                f"{what}: expected a list of layers", mark, hint="each item: '- relu' or '- conv2d: {...}'"
+            )
+        for item, item_mark in zip(layers, layers.item_marks, strict=True):
+            if isinstance(item, YMap) and "if" in item:
+                self.expand_if(item, item_mark, scope)
+            else:
+                self.expand_entry(item, item_mark, scope)
+
+    def expand_if(self, item: YMap, mark: Any, scope: Scope) -> None:
+        """`- if: COND` with `then:` and optional `else:` lists: their entries belong to the enclosing scope."""
+        for key in item:
+            if key not in IF_KEYS:
+                raise self.error(
+                    f"an 'if' entry has the keys if, then and else; not '{key}'",
+                    item.key_marks[key],
+                    hint=did_you_mean(str(key), IF_KEYS) or "a layer with a condition is written with when: COND",
+                )
+        if "then" not in item:
+            raise self.error("an 'if' entry needs 'then:', a list of layers", mark, hint="- if: $use_se\n  then: [...]")
+        previous: list[Ref] = [((scope, scope.last or NETWORK_INPUT), mark)]
+        ctx = Context(scope, None, lambda: self.first_shape(previous))
+        branch = "then" if self.condition("if", item["if"], item.value_marks["if"], ctx) else "else"
+        if branch in item:
+            self.expand_list(item[branch], item.value_marks[branch], scope, branch)
+
+    def condition(self, key: str, value: Any, mark: Any, ctx: Context) -> bool:
+        held, where = self.values.value(value, mark, ctx)
+        if not isinstance(held, bool):
+            raise self.error(
+                f"{key}: expected a condition (true or false), got {describe(held)}",
+                where,
+                hint="for example $stride == 1 and $in_channels == $out",
+                layer=ctx.label,
+            )
+        return held
+
+    def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
+        """(kind or block name, arguments, where the kind is written)."""
+        if isinstance(item, str):
+            if "(" in item:  # a layer as PyTorch prints it: Conv2d(3, 64, kernel_size=(7, 7))
+                return self.printed(item, mark)
+            return item, {}, mark
+        if isinstance(item, YMap) and len(item) == 1:
+            kind, args = next(iter(item.items()))
+            if not isinstance(kind, str):
+                raise self.error(f"a layer kind must be a name, got {describe(kind)}", mark)
+            if args is None:
+                return kind, {}, item.key_marks[kind]
+            if isinstance(args, str) and "(" in args:  # `(conv1): Conv2d(...)`, a named layer as print(model) shows
+                from cnncalc.printed import is_call, named
+
+                if is_call(args):
+                    kind_, printed, kind_mark = self.printed(args, item.value_marks[kind])
+                    named(kind, item.key_marks[kind], printed, self.file)
+                    return kind_, printed, kind_mark
+            if not isinstance(args, YMap):
+                raise self.error(
+                    f"the arguments of '{kind}' must be a mapping, got {describe(args)}",
+                    item.value_marks[kind],
+                    hint=f"write '{kind}: {{argument: value, ...}}'",
+                )
+            return kind, args, item.key_marks[kind]
+        if isinstance(item, YMap) and len(item) > 1:
+            keys = ", ".join(f"'{k}'" for k in item)
+            raise self.error(
+                f"a layer entry has one key, its kind; this one has {len(item)}: {keys}",
+                mark,
+                hint="indent the arguments under the kind, or write them as 'kind: {argument: value}'",
+            )
+        raise self.error(
+            f"a layer is a kind name or a one-key mapping 'kind: {{arguments}}', got {describe(item)}",
+            mark,
+        )
+
+    def printed(self, text: str, mark: Any) -> tuple[str, YMap, Any]:
+        from cnncalc.printed import printed_entry  # only specs that hold printed layers need the parser
+
+        return printed_entry(text, mark, self.file, self.blocks)
+
+    def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
+        kind, raw, kind_mark = self.split_entry(item, mark)
+        value_marks = getattr(raw, "value_marks", {})
+        for key in raw:
+            if not isinstance(key, str):
+                raise self.error(f"an argument name must be text, got {describe(key)}", raw.key_marks[key])
+        fixed = Context(scope, None, None)  # what `inputs` reads: parameters only
+        marks: dict[str, Any] = {}
+        written = None
+        if "inputs" in raw:
+            written, marks["inputs"] = self.values.value(raw["inputs"], value_marks.get("inputs"), fixed)
+        inputs = self.input_refs(written, marks, scope)
+        if inputs is None:  # default: the previous entry of the scope, or the scope's input
+            inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
+        ctx = Context(scope, None, lambda: self.first_shape(inputs))
+        if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx):
+            self.names.skip(scope, raw.get("name"), mark)
+            return  # a skipped entry makes nothing: the next one reads what came before
+        reserved = {}
+        for key in ("repeat", "name", "trainable", "weights", "ignore"):
+            if key in raw:
+                reserved[key], marks[key] = self.values.value(raw[key], value_marks.get(key), ctx)
+        repeat = reserved.get("repeat", 1)
+        if not is_int(repeat) or repeat < 0:
+            raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
+        name = reserved.get("name")
+        if name is not None:
+            name = self.names.layer_name(name, marks["name"])
+        trainable = reserved.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
+        values = reserved.get("weights")  # parameter values for the executor, by state_dict name
+        ignore = reserved.get("ignore")  # lint rules silenced here; checked once the network is built
+        lookup_mark = kind_mark
+        if kind.startswith("$"):  # a kind passed as a block parameter
+            kind, lookup_mark = self.values.kind(kind, kind_mark, ctx)  # an unknown kind: where it was passed
+        block = self.blocks.get(kind if kind.isascii() else canonical(kind))
+        if values is not None and (block is not None or not isinstance(values, dict)):
+            raise self.error(
+                "weights: expected a mapping of state_dict names to nested lists, on a single layer",
+                marks["weights"],
+                hint="for example weights: {weight: [[[[0, 1, 0], [1, 0, 1], [0, 1, 0]]]], bias: [0]}",
+            )
+        cls = None if block is not None else self.kind(kind, lookup_mark, inputs)
+        what = block.name if block else cls.kind
+        local = name or scope.default_name(what if block else what.lower())
+        where = marks.get("name", kind_mark)
+        if not scope.expanded_from:
+            self.names.top = (where, what)
+        plain = {k: v for k, v in raw.items() if k not in RESERVED}
+        entry = Entry(
+            block, cls, plain, value_marks, marks, getattr(raw, "key_marks", {}), mark, trainable, values, ignore, what
+        )
+        self.check_size(entry, repeat, scope)
+        if "repeat" in raw:  # copies named name.0 ... name.N-1, any count (torchvision's layer4.0 of one block)
+            (ref_scope, ref_name), ref_mark = inputs[0]
+            container = Scope(
+                scope.prefix + local + ".", (ref_scope, ref_name, ref_mark), {}, scope.block, scope.expanded_from
+            )
+            container.what = what
+            self.names.add_scope(scope.prefix + local, container, where)
+            container.first_position = len(self.nodes) + 1
+            previous = inputs
+            for index in range(repeat):
+                self.place(str(index), entry, previous, container, scope, where, index)
+                previous = [((container, str(index)), mark)]
+            container.last_position = len(self.nodes)
+            container.done = True
+        else:
+            self.place(local, entry, inputs, scope, scope, where, 0)
+        scope.last = local
+
+    def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
+        try:
+            return lookup(kind)
+        except LayerError as error:
+            hint = suggest_kind(kind, self.input_rank(inputs)) or error.hint
+            close = did_you_mean(kind, list(self.blocks))
+            raise self.error(error.message, mark, hint=close or hint) from None
+
+    def check_size(self, entry: Entry, repeat: int, scope: Scope) -> None:
+        """Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers."""
+        block = entry.block
+        size = repeat
+        if block is not None and repeat:
+            params = {name: value for name, (value, _) in scope.params.items()}
+            args = {key: static(value, params) for key, value in entry.raw.items()}
+            size *= block_size(block, args, self.blocks, {}, ())
+        if len(self.nodes) + size > MAX_NODES:
+            raise self.error(
+                f"the network expands to at least {len(self.nodes) + size:,} layers; cnncalc builds at most "
+                f"{MAX_NODES:,}",
+                entry.marks.get("repeat", entry.mark),
+                hint="a smaller repeat" if repeat > 1 else None,
+            )
+
+    # -- placing layers and block instances ---------------------------------------------------------------------
+
+    def place(
+        self, local: str, entry: Entry, inputs: list[Ref], scope: Scope, outer: Scope, where: Any, index: int
+    ) -> None:
+        """Add one layer or one block instance named `local` to `scope`, copy `index` of its entry; `outer` is
+        where its values are read and its input refs resolved; `where` is where its name (or kind) is written."""
+        full = scope.prefix + local
+        noun = "layer" if entry.block is None else "block use"
+        ctx = Context(outer, index, lambda: self.first_shape(inputs), f"{noun} '{full}' ({entry.kind})")
+        args, marks = self.values.arguments(entry.raw, entry.value_marks, ctx)
+        marks.update(entry.marks)
+        if entry.block is None:
+            self.place_layer(local, entry, args, marks, inputs, scope, where)
+        else:
+            self.place_block(local, entry, args, marks, inputs, scope, outer, where)
+        scope.last = local
+
+    def place_layer(
+        self,
+        local: str,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inputs: list[Ref],
+        scope: Scope,
+        where: Any,
+    ) -> None:
+        cls = entry.cls
+        assert cls is not None
+        node = self.node(scope.prefix + local, entry, args, marks, scope)
+        if cls.output_count.__func__ is not Layer.output_count.__func__:  # type: ignore[attr-defined]
+            count = self.output_count(node, inputs)
+            if count is not None:
+                self.place_outputs(local, entry, args, marks, inputs, scope, where, count)
+                return
+        self.add(node, inputs, where)
+
+    def node(self, name: str, entry: Entry, args: dict[str, Any], marks: dict[str, Any], scope: Scope) -> Node:
+        assert entry.cls is not None
+        node = Node(
+            name=name,
+            cls=entry.cls,
+            arguments=args,
+            mark=entry.mark,
+            arg_marks=marks,
+            position=len(self.nodes) + 1,
+            trainable=entry.trainable,
+            expanded_from=scope.expanded_from,
+            values=entry.values,
+            key_marks=entry.key_marks,
+        )
+        if entry.ignore is not None:
+            node.ignore = entry.ignore
+        return node
+
+    def add(self, node: Node, inputs: list[Ref], where: Any) -> None:
+        if len(self.nodes) >= MAX_NODES:
+            raise self.error(f"the network expands to more than {MAX_NODES:,} layers", node.mark)
+        self.names.add_node(node, where)
+        self.nodes.append(node)
+        self.build(node, inputs)
+
+    def output_count(self, node: Node, inputs: list[Ref]) -> int | None:
+        """How many outputs the layer makes (chunk, split without `index`), from its input shapes."""
+        try:
+            names = [self.names.resolve(scope, ref, mark, node, final=False) for (scope, ref), mark in inputs]
+        except NotYet:
+            names = []
+        if not names or not all(name in self.shapes for name in names):
+            if "index" in node.arguments:
+                return None
+            raise self.error(
+                f"{node.kind.lower()} makes one layer per output, counted from its input's shape: its input must "
+                "be written before it",
+                node.arg_marks.get("inputs", node.mark),
+                layer=node.label(),
+                hint="give 'index' to take one output, or move the layer after its input",
+            )
+        try:
+            return node.cls.output_count(node.arguments, tuple(self.shapes[name] for name in names))
+        except LayerError as error:
+            raise located(self.file, node, error) from None
+
+    def place_outputs(
+        self,
+        local: str,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inputs: list[Ref],
+        scope: Scope,
+        where: Any,
+        count: int,
+    ) -> None:
+        """A kind with several outputs: a group NAME of layers NAME.0 ... NAME.K-1, each built with `index: k`."""
+        if len(self.nodes) + count > MAX_NODES:
+            raise self.error(f"the network expands to more than {MAX_NODES:,} layers", entry.mark)
+        group = Scope(scope.prefix + local + ".", None, {}, scope.block, scope.expanded_from)
+        group.what, group.outputs = entry.kind, count
+        self.names.add_scope(scope.prefix + local, group, where)
+        group.first_position = len(self.nodes) + 1
+        for k in range(count):
+            node = self.node(group.prefix + str(k), entry, {**args, "index": k}, {"index": entry.mark, **marks}, scope)
+            self.add(node, inputs, where)
+        group.last = str(count - 1)
+        group.last_position = len(self.nodes)
+        group.done = True
+
+    def build(self, node: Node, inputs: list[Ref]) -> None:
+        """Resolve the node's inputs and build its layer now, if every input is known and built already."""
+        try:
+            node.inputs = [self.names.resolve(scope, ref, mark, node, final=False) for (scope, ref), mark in inputs]
+        except NotYet:
+            self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
+            return
+        shapes = self.shapes
+        if all(name in shapes for name in node.inputs):
+            layer = bind(node, tuple(shapes[name] for name in node.inputs), self.built, self.file)
+            shapes[node.name] = layer.out_shape
+
+    def place_block(
+        self,
+        local: str,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inputs: list[Ref],
+        scope: Scope,
+        outer: Scope,
+        where: Any,
+    ) -> None:
+        block, mark = entry.block, entry.mark
+        assert block is not None
+        if block.name in self.active_blocks:
+            raise self.error(
+                f"block '{block.name}' uses itself", mark, hint=" -> ".join(self.active_blocks + [block.name])
+            )
+        if len(inputs) != 1:
+            raise self.error(f"block '{block.name}' takes one input, got {len(inputs)}", marks.get("inputs", mark))
+        (ref_scope, ref_name), ref_mark = inputs[0]
+        inner = Scope(
+            prefix=scope.prefix + local + ".",
+            input_ref=(ref_scope, ref_name, ref_mark),
+            params={},
+            block=block.name,
+            expanded_from=scope.expanded_from + ((block.name, mark),),
+        )
+        self.block_params(block, entry, args, marks, inner, outer, inputs)
+        self.names.add_scope(scope.prefix + local, inner, where)
+        scope.last = local
+        inner.first_position = len(self.nodes) + 1
+        self.active_blocks.append(block.name)
+        try:
+            self.expand_list(block.layers, block.mark, inner)
+        finally:
+            self.active_blocks.pop()
+        inner.last_position = len(self.nodes)
+        inner.done = True
+        if not entry.trainable or entry.ignore is not None:
+            # The layers expanded just now (not every name under the prefix: a flat layer may be named layer1.x).
+            for node in self.nodes[inner.first_position - 1 :]:
+                node.trainable = node.trainable and entry.trainable
+                if entry.ignore is not None:  # the block's layers are silenced too (both lists are checked later)
+                    node.ignore = _joined(node.ignore, entry.ignore)
+                    node.arg_marks.setdefault("ignore", marks["ignore"])
+
+    def block_params(
+        self,
+        block: Block,
+        entry: Entry,
+        args: dict[str, Any],
+        marks: dict[str, Any],
+        inner: Scope,
+        caller: Scope,
+        inputs: list[Ref],
+    ) -> None:
+        """The block's parameters in `inner`: the arguments given, then the defaults in order (a default may read
+        the parameters before it and the block's input shape)."""
+        params = inner.params
+        for key, value in args.items():
+            if key not in block.params:
+                valid = ", ".join(block.params) or "none"
+                raise self.error(
+                    f"block '{block.name}' has no parameter '{key}' (its parameters: {valid})",
+                    entry.key_marks.get(key, entry.mark),
+                    hint=did_you_mean(key, list(block.params)),
+                )
+            params[key] = (caller_value(value, caller), marks.get(key, entry.mark))
+        ctx = Context(inner, None, lambda: self.first_shape(inputs), f"block use '{inner.prefix[:-1]}' ({block.name})")
+        for position, (key, default) in enumerate(block.params.items()):
+            if key in params:
+                continue
+            if default is REQUIRED_PARAM:
+                raise self.error(f"block '{block.name}' needs the parameter '{key}'", entry.mark)
+            self.check_default_order(block, key, default, list(block.params)[position + 1 :], params)
+            value, _ = self.values.value(default, block.default_marks.get(key, block.mark), ctx)
+            params[key] = (value, block.mark)
+
+    def check_default_order(self, block: Block, key: str, default: Any, later: list[str], given: dict) -> None:
+        """A default reads the parameters given and those declared before it: one declared after it is refused."""
+        if not (isinstance(default, str) and "$" in default):
+            return
+        from cnncalc.expressions import ExpressionError, parse_expression
+
+        try:
+            read = parse_expression(default).names
+        except ExpressionError:
+            return  # reported where it is evaluated
+        for name in sorted(read & set(later) - set(given)):
+            raise self.error(
+                f"block '{block.name}': the default of '{key}' reads ${name}, declared after it",
+                block.default_marks.get(key, block.mark),
+                hint=f"defaults are read in order: declare '{name}' before '{key}'",
+            )
+
+    # -- inputs -------------------------------------------------------------------------------------------------
+
+    def input_refs(self, value: Any, marks: dict[str, Any], scope: Scope) -> list[Ref] | None:
+        if value is None:
+            return None
+        mark = marks["inputs"]
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise self.error(
+                f"inputs: expected a layer name or a list of layer names, got {describe(value)}",
+                mark,
+                hint="'input' is the network's (or the block's) input",
+            )
+        item_marks = getattr(names, "item_marks", [mark] * len(names))
+        # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
+        return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
+
+    def first_shape(self, inputs: list[Ref]) -> tuple[Shape | None, str]:
+        """The shape of an entry's first input (None where it is not built yet: a forward reference), its name."""
+        (scope, ref), mark = inputs[0]
+        try:
+            name = self.names.resolve(scope, ref, mark, None, final=False)
+        except NotYet:
+            return None, ref
+        return self.shapes.get(name), name
+
+    def input_rank(self, inputs: list[Ref]) -> int | None:
+        """For did-you-mean only: the rank of an entry's first input, None where that cannot be told."""
+        try:
+            shape, _ = self.first_shape(inputs)
+        except CnncalcError:
+            return None
+        return None if shape is None else len(shape)
+
+
+def _joined(first: Any, second: Any) -> Any:
+    """Two `ignore` values (a name or a list) as one list, for a layer silenced inside a silenced block."""
+    if not first:
+        return second
+    as_list = [first] if isinstance(first, str) else list(first)
+    return as_list + ([second] if isinstance(second, str) else list(second))
