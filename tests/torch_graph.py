@@ -3,7 +3,8 @@
 Every node becomes `getattr(torch.nn, layer.kind)(**arguments)`, the arguments being the layer's parsed values
 with the sizes inferred from the graph filled in (in_channels, num_features, ...). cnncalc's merges, which have no
 torch.nn class, are small torch functions: Add (sum), Concat (torch.cat along `dim`, PyTorch-counted) and Mul
-(product with broadcasting); CenterCrop follows torchvision's center_crop (torchvision itself is not needed).
+(product with broadcasting); so are Chunk and Split (torch.chunk / torch.split, then the piece `index`); CenterCrop
+follows torchvision's center_crop (torchvision itself is not needed).
 
 For receptive-field measurement, `average_max_pools` swaps max pooling for averaging over the same windows, and
 `fill_positive` sets weights that keep every gradient path positive. Import this module only after
@@ -68,6 +69,8 @@ def _merge_op(layer: Layer) -> Op | None:
         return lambda xs: torch.cat(xs, dim=dim)
     if kind == "CenterCrop":
         return _crop(layer)
+    if kind in ("Chunk", "Split"):
+        return _piece(layer)
     return _rearrange_op(layer)
 
 
@@ -82,6 +85,17 @@ def _rearrange_op(layer: Layer) -> Op | None:
         method = layer.kind.lower()
         return lambda xs: getattr(xs[0], method)(xs[0].shape[0], *args["shape"])
     return None
+
+
+def _piece(layer: Layer) -> Op:
+    """torch.chunk or torch.split along `dim`, then the piece `index` (the spec gives every piece its own)."""
+    args = layer_arguments(layer)
+    dim, index = args["dim"], getattr(layer, "index", None) or 0
+    if layer.kind == "Chunk":
+        return lambda xs: torch.chunk(xs[0], args["chunks"], dim)[index]
+    cut = args["split_size_or_sections"]
+    cut = list(cut) if isinstance(cut, tuple) else cut
+    return lambda xs: torch.split(xs[0], cut, dim)[index]
 
 
 def _averaging_max_pool(module: torch.nn.Module, layer: Layer) -> Op:

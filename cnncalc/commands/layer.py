@@ -24,13 +24,15 @@ def layer(
     """One layer without a spec, each figure with its formula and numbers.
 
     Output shape, weights, params, MACs, other ops and receptive field, each with the formula behind it and the
-    numbers substituted, plus notes (statistics axes, train vs eval).
+    numbers substituted, plus notes (statistics axes, train vs eval). A kind with several outputs (chunk, split
+    without index) lists every output with its shape.
 
     \b
     Examples:
       cnncalc layer conv2d --input 3x32x32 out_channels=10 kernel_size=5 padding=2
       cnncalc layer maxpool2d --input 20x28x28 kernel_size=2 stride=2
       cnncalc layer conv2d --input 64x64x16 --layout hwc out_channels=32 kernel_size=1 --format json
+      cnncalc layer chunk --input 6x4x4 chunks=2 dim=1
     """
     from cnncalc.layers import make_layer
     from cnncalc.layout import to_chw
@@ -39,11 +41,15 @@ def layer(
 
     values = named_values(arguments or [])
     try:
-        built = make_layer(kind, values, to_chw(parse_shape(input), layout.value))
+        shape = to_chw(parse_shape(input), layout.value)
+        built = make_layer(kind, values, shape)
+        # An entry with several outputs (chunk, split without index): every output, as the spec would make them.
+        count = type(built).output_count(values, (shape,))
+        pieces = None if count is None else [make_layer(kind, {**values, "index": k}, shape) for k in range(count)]
     except CnncalcError as error:
         error.layer = error.layer or kind
         raise
-    data = layer_dict(built, layout.value)
+    data = layer_dict(built, layout.value, pieces)
     if format is RunFormat.json:
         from cnncalc.render.json_report import object_text, versioned
 

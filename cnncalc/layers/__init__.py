@@ -7,6 +7,7 @@ from cnncalc.layers import (  # noqa: F401  (imported to register their kinds)
     linear,
     merge,
     norm,
+    pieces,
     pooling,
     rearrange,
     resize,
