@@ -18,9 +18,9 @@ exact where strides are whole (inside the input: at its edges, padding hides par
 strides it is the smallest interval covering every output position's reads (positions differ there).
 
 Rules on graphs:
-- No field (None): a layer whose `window()` is None (Flatten, Linear: its outputs mix every position), and every
-  node reading an input without a field, or with a different number of spatial axes than its own output: such
-  an input influences every output position, in a way no (r, S, P) describes.
+- No field (None): a layer whose `axis_map()` is None (Flatten that merges axes: its outputs mix positions of
+  several axes), a layer that mixes away an axis holding an input spatial axis (below), and every node reading an
+  input without a field: such an input influences every output position, in a way no (r, S, P) describes.
 - Several inputs (Add, Concat, Mul, ...), per axis: when their strides agree, the field is the union of theirs,
   the smallest interval holding every input's field for every j: P = max P_i, r = max(r_i - P_i) + P. A warning
   names the node when their centres (r_i - 1)/2 - P_i differ (the branches look at shifted places). When their
@@ -30,6 +30,25 @@ Rules on graphs:
 - Broadcast inputs of a merge (an axis of size 1 stretched over the output's, as squeeze-and-excitation's C x 1 x 1
   gate in a Mul) carry no position: they scale every output alike. They are left out of the field (their own
   field is, through global pooling, the whole input), and one warning lists them.
+
+Fields follow the axes. A field is kept per spatial axis of the network input (its sizes, strides and paddings are
+always in input pixels along the input's H, W, ...), and it records which per-sample axis of the current tensor
+holds each of them (`axes`: per axis of the tensor, the input spatial axis it holds, or None; the channels hold
+none). At the network input, axis k >= 1 holds input axis k - 1. Each layer says how its output's axes read its
+input's (Layer.axis_map): per output axis, the input axis it reads position by position and the window along it,
+or None where its positions are new (a convolution's output channels, Linear's out_features). So:
+- Permute and Transpose move what each axis holds; ChannelShuffle reorders the channels and keeps the rest;
+- Reshape, View and Unflatten keep the axes that survive unchanged (same size and as many elements after them:
+  every element keeps its index there) and drop the others;
+- Linear mixes its last axis into new features; LayerNorm and RMSNorm read their normalized (trailing) axes whole
+  (a spanning window, as every normalization over an axis) and the others position by position;
+- element-wise kinds (activations, dropout, Add, Mul, per-channel normalization) keep every axis, the channels too;
+  other kinds mix the channel axis (convolutions; by default, any kind that does not say it keeps it).
+An input spatial axis that no axis of the output holds any more (mixed into new channels or features, or spread
+over several axes by a reshape) leaves the output without a field (None). ConvNeXt's block (permute to
+N x H x W x C, LayerNorm and Linear along C, permute back) keeps the depthwise convolution's field: H and W are
+only moved. Inputs of a merge must hold the same axes in the same places, else the merge has no field.
+
 The walk visits every node once and every input edge once: linear in the size of the graph.
 """
 
@@ -38,7 +57,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
-from cnncalc.layers.base import POINTWISE, Shape, Window, fraction, spatial_names
+from cnncalc.layers.base import POINTWISE, AxisMap, Shape, Window, fraction, spatial_names
 from cnncalc.units import rational_text
 
 if TYPE_CHECKING:
@@ -55,11 +74,14 @@ def exact(value: Rational) -> Rational:
 
 
 class ReceptiveField(NamedTuple):
-    """Per spatial axis, in input pixels (Distill 2019): size r, effective stride S, effective padding P."""
+    """Per spatial axis of the network input, in input pixels (Distill 2019): size r, effective stride S, effective
+    padding P; and `axes`: per per-sample axis of the tensor, the input spatial axis it holds (None: none). An empty
+    `axes` is the input's own layout (the channels, then the spatial axes in order), which most fields keep."""
 
     size: tuple[Rational, ...]
     stride: tuple[Rational, ...]
     padding: tuple[Rational, ...]
+    axes: tuple[int | None, ...] = ()
 
     def centre(self, axis: int) -> Rational:
         """Where the field of output 0 is centred along `axis` (output j's is centred at j*S plus this)."""
@@ -94,6 +116,44 @@ def compose(field: ReceptiveField, window: tuple[Window, ...]) -> ReceptiveField
         for r, s, p, w in zip(field.size, field.stride, field.padding, window, strict=True)
     ]
     return ReceptiveField(*(tuple(exact(axis[k]) for axis in axes) for k in range(3)))
+
+
+def own_layout(rank: int) -> tuple[int | None, ...]:
+    """The network input's layout for a tensor of `rank` axes per sample: the channels hold no spatial axis, axis
+    k >= 1 holds input axis k - 1."""
+    return (None, *range(rank - 1))
+
+
+def layout(field: ReceptiveField) -> tuple[int | None, ...]:
+    """Which input spatial axis each per-sample axis of the field's tensor holds."""
+    return field.axes or own_layout(len(field.size) + 1)
+
+
+def follow(field: ReceptiveField, amap: AxisMap) -> ReceptiveField | None:
+    """The field of a layer's output from its input's field and its axis map (see the module's docstring): each
+    output axis takes what the input axis it reads holds, composed with its window; None when an input spatial
+    axis is held by no output axis any more."""
+    held = layout(field)
+    rank = len(held)
+    if not field.axes and len(amap) == rank and all(amap[k] is not None and amap[k][0] == k for k in range(1, rank)):
+        if amap[0] is None or amap[0][0] == 0:  # the common case: every spatial axis stays where it is
+            return compose(field, tuple(entry[1] for entry in amap[1:]))  # type: ignore[index]
+    size, stride, padding = list(field.size), list(field.stride), list(field.padding)
+    axes: list[int | None] = []
+    for entry in amap:
+        holds = held[entry[0]] if entry is not None and 0 <= entry[0] < rank else None
+        if entry is None or holds is None or holds in axes:
+            axes.append(None)
+            continue
+        window = entry[1]
+        if window != POINTWISE:
+            new = compose_axis(size[holds], stride[holds], padding[holds], *window)
+            size[holds], stride[holds], padding[holds] = (exact(value) for value in new)
+        axes.append(holds)
+    if sum(holds is not None for holds in axes) != len(field.size):
+        return None  # an input spatial axis was mixed away or spread over several axes
+    kept = tuple(axes)
+    return ReceptiveField(tuple(size), tuple(stride), tuple(padding), () if kept == own_layout(len(kept)) else kept)
 
 
 def _axis_name(axis: int, axes: int) -> str:
@@ -151,7 +211,7 @@ def merge(node: str, sources: list[tuple[str, ReceptiveField]], warnings: list[s
     if problems:
         said = "; ".join(f"along {_listing_and(names)} {problem}" for problem, names in problems.items())
         warnings.append(f"receptive field of '{node}': its inputs disagree; {said}")
-    return ReceptiveField(tuple(size), tuple(stride), tuple(padding))
+    return ReceptiveField(tuple(size), tuple(stride), tuple(padding), first.axes)
 
 
 def is_broadcast(in_shape: Shape, out_shape: Shape) -> bool:
@@ -167,33 +227,35 @@ def node_field(
     shapes: dict[str, Shape],
     warnings: list[str],
     broadcast: list[str],
-    windows: dict[int, tuple[Window, ...] | None],
+    maps: dict[int, AxisMap | None],
 ) -> ReceptiveField | None:
     """One node's field from its inputs' (see the rules above); appends to `warnings` and `broadcast`.
-    `windows` caches each Layer's window (nodes built alike share their Layer)."""
+    `maps` caches each Layer's axis map (nodes built alike share their Layer)."""
     layer = node.bound()
     key = id(layer)
-    if key not in windows:
-        windows[key] = layer.window()
-    window = windows[key]
-    if not window:
+    if key not in maps:
+        maps[key] = layer.axis_map()
+    amap = maps[key]
+    if not amap:
         return None
     inputs = node.inputs[: layer.value_inputs]  # later inputs give only a size (CenterCrop's second)
     if len(inputs) == 1:  # the common case, without a merge
         field = fields[inputs[0]]
-        return None if field is None or len(field.size) != len(window) else compose(field, window)
+        return None if field is None or len(layout(field)) != len(shapes[inputs[0]]) else follow(field, amap)
     sources: list[tuple[str, ReceptiveField]] = []
     for name in inputs:
         if len(inputs) > 1 and is_broadcast(shapes[name], layer.out_shape):
             broadcast.append(f"'{name}' into '{node.name}'")
             continue
         field = fields[name]
-        if field is None or len(field.size) != len(window):
+        if field is None or len(layout(field)) != len(shapes[name]):
             return None
         sources.append((name, field))
     if not sources:
         return None  # every input is broadcast (say C x H x 1 times C x 1 x W): no input position lines up
-    return compose(merge(node.name, sources, warnings), window)
+    if any(layout(field) != layout(sources[0][1]) for _, field in sources):
+        return None  # the inputs hold the input's axes in different places: no position lines up
+    return follow(merge(node.name, sources, warnings), amap)
 
 
 def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
@@ -202,9 +264,9 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
     shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
     warnings: list[str] = []
     broadcast: list[str] = []
-    windows: dict[int, tuple[Window, ...] | None] = {}
+    maps: dict[int, AxisMap | None] = {}
     for node in graph.nodes:
-        fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, windows)
+        fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
         shapes[node.name] = node.bound().out_shape
     if broadcast:
         warnings.append(

@@ -334,6 +334,7 @@ class _Elementwise(Layer):
 
     ops_per_element: ClassVar[int] = 0
     ops_formula: ClassVar[str] = ""
+    keeps_channels = True  # each element alone: receptive fields keep every axis (cnncalc/receptive.py)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 
 class _DropoutBase(Layer):
+    keeps_channels = True  # masks and scales values in place: receptive fields keep every axis
     arguments = (
         Arg("p", Float(min=0, max=1), 0.5, "probability of dropping an element (a channel for Dropout1d/2d/3d)"),
         Arg("inplace", Bool(), False, "overwrite the input; changes no shape or count"),

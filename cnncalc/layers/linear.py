@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Bool, Int, Optional
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, shown
-from cnncalc.layers.base import Layer, Shape, Window, dim_name, fmt_shape
+from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, dim_name, fmt_shape
+from cnncalc.layers.rearrange import surviving_axes
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -136,6 +137,11 @@ class Linear(Layer):
 
     def window(self) -> None:
         return None  # every output reads the whole last axis
+
+    def axis_map(self) -> AxisMap:
+        # The leading axes are read position by position; the last becomes out_features, each mixing every position
+        # of it (a spatial axis there is lost; the channels of a channels-last tensor hold none).
+        return (*((axis, POINTWISE) for axis in range(len(self.in_shape) - 1)), None)
 
     def summary(self) -> str:
         return f"{self.in_features} -> {self.out_features}"
@@ -261,6 +267,10 @@ class Flatten(Layer):
     def window(self) -> tuple[Window, ...] | None:
         return super().window() if self.out_shape == self.in_shape else None
 
+    def axis_map(self) -> AxisMap:
+        # A reshape: the axes it does not merge keep their positions (receptive fields follow them).
+        return surviving_axes(self.in_shape, self.out_shape)
+
     def summary(self) -> str:
         # The output column shows the result; only non-default axes are worth a mention.
         return "" if (self.start_dim, self.end_dim) == (1, -1) else f"dims {self.start_dim}..{self.end_dim}"
@@ -289,6 +299,7 @@ class Flatten(Layer):
 @register
 class Identity(Layer):
     kind = "Identity"
+    keeps_channels = True
 
     @classmethod
     def examples(cls) -> Examples:

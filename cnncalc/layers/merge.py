@@ -50,6 +50,8 @@ class _Merge(Layer):
 class _ElementwiseMerge(_Merge):
     """Add and Mul: one operation per output element for every input after the first."""
 
+    keeps_channels = True  # element by element: receptive fields keep every axis
+
     def other_ops(self) -> int:
         return merge_ops(len(self.in_shapes), prod(self.out_shape))  # type: ignore[no-any-return]
 

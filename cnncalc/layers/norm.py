@@ -40,7 +40,7 @@ from cnncalc.args import Arg, Bool, Float, Int, IntList, Optional
 from cnncalc.compute import MODES, Context, sqrt_ratio
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, axis_names, fmt_shape, volume_names
+from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, axis_names, fmt_shape, volume_names
 from cnncalc.layers.registry import register
 from cnncalc.tensor import DIGITS, Tensor
 
@@ -586,6 +586,8 @@ def _planes(shape: Shape) -> int:
 class _ChannelNorm(_Normalization):
     """PyTorch's _NormBase: BatchNorm and InstanceNorm, one mean and variance per channel (axis 0 per sample)."""
 
+    keeps_channels = True  # statistics per channel: each channel is its own
+
     # Per-sample ranks accepted, and how the axes are named in messages.
     ranks: ClassVar[tuple[int, ...]] = ()
 
@@ -890,6 +892,14 @@ class _TrailingNorm(_Normalization):
         self.input_stats = True
         self.stats_axes = tuple(range(max(rank - len(shape), 1), rank))  # axis 0 (channels) has no window
         self.check_eps()
+
+    def axis_map(self) -> AxisMap:
+        # Every axis keeps its positions; the normalized (trailing) ones are read whole for the statistics, the
+        # channel axis too when it is normalized (in a channels-last block, the channels are the last axis).
+        first = len(self.in_shape) - len(self.normalized_shape)
+        return tuple(
+            (axis, spanning_window(size) if axis >= first else POINTWISE) for axis, size in enumerate(self.in_shape)
+        )
 
     def affine_shape(self) -> Shape:
         return self.normalized_shape

@@ -334,7 +334,7 @@ class Reshape(Layer):
         names = axis_names(len(self.in_shape))
         total = product_of([Term.leaf(name, size) for name, size in zip(names, self.in_shape, strict=True)])
         known = product_of([Term.leaf(f"shape[{i}]", s) for i, s in enumerate(self.shape) if s != -1])
-        return [(f"output dim {at + 1} (the -1)", total // known if isinstance(known, Term) else total)]
+        return [(f"output dim {at + 1} (inferred)", total // known if isinstance(known, Term) else total)]
 
     def notes(self) -> list[str]:
         return [
@@ -443,7 +443,7 @@ class Unflatten(Layer):
         name = axis_names(len(self.in_shape))[self.axis]
         known = product_of([Term.leaf(f"size[{i}]", s) for i, s in enumerate(sizes) if s != -1])
         whole = Term.leaf(name, self.in_shape[self.axis])
-        return [(f"output dim {self.axis + 1 + at} (the -1)", whole // known if isinstance(known, Term) else whole)]
+        return [(f"output dim {self.axis + 1 + at} (inferred)", whole // known if isinstance(known, Term) else whole)]
 
     def notes(self) -> list[str]:
         rank = len(self.in_shape)
