@@ -1,7 +1,8 @@
 """Exact gradients against PyTorch's autograd (float64), for every registered kind's examples in eval and train
 mode: dL/d(input) for every input and dL/d(weight) for every learnable weight, with L = sum(g * output) for a
-random integer g. Kinds whose train mode draws random masks (dropout) are compared in eval mode only: their train
-mode is checked by the mask tests (tests/test_torch_forward_norm_act.py)."""
+random integer g. Kinds whose train mode draws random masks (dropout, and MultiheadAttention's dropout on its
+attention weights) are compared in eval mode only: their train mode is checked by the mask tests
+(tests/test_torch_forward_norm_act.py, tests/test_torch_attention.py)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def assert_close(ours: Tensor, theirs: Any, what: str) -> None:
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_backward_matches_autograd(kind: str, args: dict[str, Any], shapes: tuple[Any, ...], mode: str) -> None:
     layer = make_layer(kind, args, *shapes)
-    if mode == "train" and "Dropout" in layer.kind:
+    if mode == "train" and ("Dropout" in layer.kind or getattr(layer, "dropout", 0)):
         pytest.skip("train-mode dropout masks are cnncalc's own, not torch's random numbers")
     xs, params = tensors_for(layer, 5)
     ctx = Context(mode=mode, seed=3)

@@ -3,8 +3,10 @@
 Every node becomes `getattr(torch.nn, layer.kind)(**arguments)`, the arguments being the layer's parsed values
 with the sizes inferred from the graph filled in (in_channels, num_features, ...). cnncalc's merges, which have no
 torch.nn class, are small torch functions: Add (sum), Concat (torch.cat along `dim`, PyTorch-counted) and Mul
-(product with broadcasting); so are Chunk and Split (torch.chunk / torch.split, then the piece `index`); CenterCrop
-follows torchvision's center_crop (torchvision itself is not needed).
+(product with broadcasting), MatMul (torch.matmul); so are Chunk and Split (torch.chunk / torch.split, then the
+piece `index`); CenterCrop follows torchvision's center_crop (torchvision itself is not needed). MultiheadAttention
+gives its first output, the attention output, reading its one input three times (self-attention) or its three
+inputs as query, key and value.
 
 For receptive-field measurement, `average_max_pools` swaps max pooling for averaging over the same windows, and
 `fill_positive` sets weights that keep every gradient path positive. Import this module only after
@@ -71,6 +73,8 @@ def _merge_op(layer: Layer) -> Op | None:
         return _crop(layer)
     if kind in ("Chunk", "Split"):
         return _piece(layer)
+    if kind == "MatMul":
+        return lambda xs: torch.matmul(xs[0], xs[1])
     return _rearrange_op(layer)
 
 
@@ -150,6 +154,8 @@ def torch_op(layer: Layer, *, average_max_pools: bool = False) -> tuple[Op, torc
     if average_max_pools and layer.kind.startswith("AdaptiveMaxPool"):
         average = getattr(torch.nn, layer.kind.replace("Max", "Avg"))(layer_arguments(layer)["output_size"])
         return lambda xs: average(xs[0]), module
+    if layer.kind == "MultiheadAttention":  # one input is self-attention; the attention weights are not an output
+        return lambda xs: module(*(xs * 3 if len(xs) == 1 else xs))[0], module
     if getattr(layer, "flip", False):  # cnncalc's true convolution: cross-correlation with the kernel mirrored
         spatial = tuple(range(2, 2 + layer.dims))
         return lambda xs: module._conv_forward(xs[0], module.weight.flip(spatial), module.bias), module

@@ -2,6 +2,7 @@
 
 from cnncalc.layers import (  # noqa: F401  (imported to register their kinds)
     activation,
+    attention,
     conv,
     dropout,
     linear,
