@@ -747,9 +747,11 @@ def spec_module(net: str, device: str = "cpu") -> Any:
                 (shape,) = layer.weights().values()
                 self.scales[key] = torch.nn.Parameter(torch.ones(tuple(shape)))
                 return key
-            return {"Chunk": (layer.chunks, layer.dim, layer.index), "ChannelShuffle": layer.groups}.get(
-                layer.kind, getattr(layer, "dims", None)
-            )
+            if layer.kind == "Chunk":
+                return (layer.chunks, layer.dim, layer.index)
+            if layer.kind == "ChannelShuffle":
+                return layer.groups
+            return getattr(layer, "dims", None)  # Permute's; StochasticDepth needs nothing
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             values = {NETWORK_INPUT: x}
