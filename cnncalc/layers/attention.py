@@ -132,6 +132,7 @@ class MatMul(Layer):
                 f"{dim_name(clash + 1, len(a))} input 1 has {a[clash]} and input 2 has {b[clash]}; leading sizes "
                 "must be equal or 1",
                 arg="inputs",
+                hint="give both inputs the same size there, or size 1 to one of them (its matrix is then reused)",
             )
         self.leading = leading
 
@@ -412,6 +413,11 @@ class MultiheadAttention(Layer):
     def infer_size(self, name: str, shape: Shape, what: str, count: int) -> None:
         """kdim or vdim from the key's or value's features; if the spec gave it, it must agree."""
         given = getattr(self, name)
+        if not shape[1]:
+            raise LayerError(
+                f"the {what} has no features (per sample {_shown(shape)}): it has nothing to project",
+                arg="inputs",
+            )
         if given is not None and given != shape[1]:
             source = f"the {what}" if count == 3 else "the input (query = key = value)"
             raise LayerError(
@@ -512,7 +518,7 @@ class MultiheadAttention(Layer):
             "MACs: projections L*E*E + S*kdim*E + S*vdim*E, scores q . k h*L*S'*d, weighted sums of the values "
             "h*L*d*S', out_proj L*E*E; as FlopCounterMode counts the module's default call (need_weights=True)",
             f"scores are scaled by 1/sqrt(d) = 1/sqrt({d})"
-            + (f" = 1/{isqrt(d)}" if scale else " (irrational: run keeps 50 digits)")
+            + (f" = 1/{isqrt(d)}" if scale else " (irrational: the executor takes it to 50 digits, inside the softmax)")
             + ", then softmax along the keys",
             "the output is the attention output only; the attention weights (PyTorch's second output) are not",
             "no masks (key_padding_mask, attn_mask, is_causal are forward() arguments): every query sees every key",
@@ -637,7 +643,8 @@ class MultiheadAttention(Layer):
             q.denominator * k.denominator * r,
             q.approximate or k.approximate or not exact,
         )
-        weights = self.softmax(heads, length, keys).forward([scaled], {}, ctx)
+        # No scores (an empty sequence): nothing to normalize, and the weighted sums are empty sums.
+        weights = self.softmax(heads, length, keys).forward([scaled], {}, ctx) if scores else scaled
         dropped = self.dropout_layer(heads, length, keys).masked(weights, ctx)
         out: list[int] = []
         for n in range(batch):
@@ -702,8 +709,10 @@ class MultiheadAttention(Layer):
         grad_values = Tensor(v.shape, grad_v, grad_mixed.denominator * att.dropped.denominator, approximate)
 
         grad_weights = self.dropout_layer(heads, length, keys).masked(grad_dropped, quiet)
-        softmax = self.softmax(heads, length, keys)
-        (grad_scaled,), _ = softmax.backward([att.scaled], {}, att.weights, grad_weights, quiet)
+        grad_scaled: Tensor | None = grad_weights
+        if grad_weights.data:
+            softmax = self.softmax(heads, length, keys)
+            (grad_scaled,), _ = softmax.backward([att.scaled], {}, att.weights, grad_weights, quiet)
         assert grad_scaled is not None
         p, r, _ = att.scale
         s = grad_scaled.data
