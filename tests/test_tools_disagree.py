@@ -529,12 +529,14 @@ def test_torchvision_gflops_are_gmacs() -> None:
 
 
 # Rows of "What each tool counts" that give a count per element, and the layer kind each is about. torchinfo's
-# BatchNorm cell is per channel (its parameters), checked through batchnorm_params in the network tables instead.
+# BatchNorm and LayerNorm cells are per channel (their parameters), checked through batchnorm_params and
+# layernorm_params in the network tables instead.
 PER_ELEMENT_ROWS = {
-    "BatchNorm (eval, affine)": "BatchNorm2d", "ReLU": "ReLU", "ReLU6": "ReLU6", "SiLU": "SiLU", "Sigmoid": "Sigmoid",
-    "Hardswish": "Hardswish", "Hardsigmoid": "Hardsigmoid", "residual add": "Add",
-    "squeeze-excitation gate (multiply)": "Mul",
+    "BatchNorm (eval, affine)": "BatchNorm2d", "LayerNorm (affine)": "LayerNorm", "ReLU": "ReLU", "ReLU6": "ReLU6",
+    "SiLU": "SiLU", "Sigmoid": "Sigmoid", "Hardswish": "Hardswish", "Hardsigmoid": "Hardsigmoid", "GELU": "GELU",
+    "residual add": "Add", "squeeze-excitation gate (multiply)": "Mul", "layer scale (`layer_scale * x`)": "LayerScale",
 }  # fmt: skip
+PER_CHANNEL_CELLS = {("BatchNorm (eval, affine)", "torchinfo"), ("LayerNorm (affine)", "torchinfo")}
 COUNTS_COLUMNS = ("cnncalc `other_ops`", *PEERS)  # the table's columns after the operation and cnncalc `macs`
 
 
@@ -557,7 +559,7 @@ def test_per_element_counts_of_what_each_tool_counts() -> None:
     for label, kind in PER_ELEMENT_ROWS.items():
         counts = {"cnncalc `other_ops`": lambda v: v.other_ops, **RULES}
         for column, cell in zip(COUNTS_COLUMNS, rows[label], strict=True):
-            if (label, column) != ("BatchNorm (eval, affine)", "torchinfo"):
+            if (label, column) not in PER_CHANNEL_CELLS:
                 assert stated_per_element(cell) == per_element(kind, counts[column]), (label, column)
 
 
