@@ -58,7 +58,8 @@ def assert_close(ours: Tensor, theirs: Any, what: str) -> None:
 @pytest.mark.parametrize("mode", ["eval", "train"])
 def test_backward_matches_autograd(kind: str, args: dict[str, Any], shapes: tuple[Any, ...], mode: str) -> None:
     layer = make_layer(kind, args, *shapes)
-    if mode == "train" and ("Dropout" in layer.kind or getattr(layer, "dropout", 0)):
+    dropping = "Dropout" in layer.kind or layer.kind == "StochasticDepth" or getattr(layer, "dropout", 0)
+    if mode == "train" and dropping:
         pytest.skip("train-mode dropout masks are cnncalc's own, not torch's random numbers")
     xs, params = tensors_for(layer, 5)
     ctx = Context(mode=mode, seed=3)

@@ -106,3 +106,53 @@ def test_run_verify_and_explain_the_spec(spec: Path) -> None:
     assert explain.code == 0, explain.err
     assert "output W (PyTorch): ceil(W / chunks) = ceil(4 / 3) = 2" in explain.out
     assert "note: this layer is piece 1 (index 1): W 2 to 3, 4 x 4 x 2" in explain.out
+
+
+SCALED = """\
+name: scaled-residual
+input: [4, 4, 4]
+layers:
+  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1, groups: 4, name: dwconv}
+  - layerscale: {name: layer_scale}
+  - stochasticdepth: {p: 0.5, mode: row, name: drop}
+  - add: {inputs: [input, drop], name: residual}
+"""
+
+
+@pytest.fixture
+def scaled(tmp_path: Path) -> Path:
+    path = tmp_path / "scaled.yaml"
+    path.write_text(SCALED, encoding="utf-8")
+    return path
+
+
+def test_layer_scale_and_stochastic_depth_layers() -> None:
+    scale = run_cli("layer", "layerscale", "--input", "96x56x56", "--format", "json")
+    assert scale.code == 0, scale.err
+    data = json.loads(scale.out)
+    assert (data["weight_shapes"], data["params"], data["macs"]) == ({"gamma": [96, 1, 1]}, 96, 0)
+    assert data["other_ops"] == 96 * 56 * 56 and data["formulas"]["other ops"]["numbers"] == "96*56*56"
+    last = json.loads(run_cli("layer", "layerscale", "dim=-1", "--input", "56x56x96", "--format", "json").out)
+    assert last["weight_shapes"] == {"gamma": [96]}
+    timm = run_cli("layer", "layerscale", "dim=96", "--input", "56x56x96")
+    assert timm.code == 2 and "timm's LayerScale(dim=96) means 96 channels" in timm.err
+    drop = run_cli("layer", "stochasticdepth", "p=0.2", "mode=row", "--input", "3x8x8")
+    assert drop.code == 0, drop.err
+    assert "with probability 1 - p = 1 - 0.2 = 0.8" in drop.out and "1/(1 - 0.2) = 1.25" in drop.out
+    missing = run_cli("layer", "stochasticdepth", "p=0.2", "--input", "3x8x8")
+    assert missing.code == 2 and "needs the argument 'mode'" in missing.err
+
+
+def test_summary_verify_run_and_explain_a_scaled_residual(scaled: Path) -> None:
+    summary = json.loads(run_cli("summary", str(scaled), "--format", "json").out)
+    layers = {layer["name"]: layer for layer in summary["layers"]}
+    assert layers["layer_scale"]["params"] == 4 and layers["drop"]["params"] == 0
+    for mode in ("eval", "train"):
+        verify = run_cli("verify", str(scaled), "--mode", mode)
+        assert verify.code == 0 and "all 4 layers agree" in verify.out, verify.out + verify.err
+    train = json.loads(run_cli("run", str(scaled), "--mode", "train", "--backward", "--format", "json").out)
+    evaluated = json.loads(run_cli("run", str(scaled), "--format", "json").out)
+    assert train["output_shape"] == evaluated["output_shape"] == [4, 4, 4]
+    explain = run_cli("explain", str(scaled))
+    assert "other ops counted: 1 multiply per element (x * gamma)" in explain.out
+    assert "eval (the mode counted here): the identity" in explain.out

@@ -294,7 +294,8 @@ def test_printed_entries_follow_the_schema() -> None:
 def test_positional_order_is_pytorchs(cls: Any) -> None:
     module = getattr(nn, cls.kind, None)
     if module is None:
-        assert cls.kind in ("Add", "Concat", "Mul", "CenterCrop", "Chunk", "Split", "MatMul")  # no torch.nn class
+        no_class = ("Add", "Concat", "Mul", "CenterCrop", "Chunk", "Split", "MatMul", "LayerScale", "StochasticDepth")
+        assert cls.kind in no_class  # no torch.nn class
         return
     parameters = list(inspect.signature(module.__init__).parameters.values())[1:]
     by_position = [

@@ -6,7 +6,8 @@ torch.nn class, are small torch functions: Add (sum), Concat (torch.cat along `d
 (product with broadcasting), MatMul (torch.matmul); so are Chunk and Split (torch.chunk / torch.split, then the
 piece `index`); CenterCrop follows torchvision's center_crop (torchvision itself is not needed). MultiheadAttention
 gives its first output, the attention output, reading its one input three times (self-attention) or its three
-inputs as query, key and value.
+inputs as query, key and value. LayerScale and StochasticDepth, which have no torch.nn class either, are small
+modules here (StochasticDepth runs torchvision's where it imports).
 
 For receptive-field measurement, `average_max_pools` swaps max pooling for averaging over the same windows, and
 `fill_positive` sets weights that keep every gradient path positive. Import this module only after
@@ -102,6 +103,53 @@ def _piece(layer: Layer) -> Op:
     return lambda xs: torch.split(xs[0], cut, dim)[index]
 
 
+class LayerScale(torch.nn.Module):
+    """cnncalc's LayerScale as a module: `gamma` in the shape cnncalc gives it (C x 1 x 1 as torchvision's
+    layer_scale, C as timm's gamma), multiplied on with broadcasting."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.gamma = torch.nn.Parameter(torch.ones(shape))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.gamma
+
+
+class StochasticDepth(torch.nn.Module):
+    """torchvision.ops.StochasticDepth where torchvision imports; else a transcription of its stochastic_depth:
+    the identity in eval or at p = 0, else a keep mask drawn per sample ('row') or once ('batch') with probability
+    1 - p, divided by 1 - p unless that is 0."""
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        try:
+            from torchvision.ops import stochastic_depth
+        except ImportError:
+            stochastic_depth = None
+        if stochastic_depth is not None:
+            return stochastic_depth(x, self.p, self.mode, self.training)
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+
+def _cnncalc_module(layer: Layer) -> torch.nn.Module | None:
+    """The module of a kind with learnable or mode-dependent state but no torch.nn class."""
+    if layer.kind == "LayerScale":
+        return LayerScale(layer.weights()["gamma"])
+    if layer.kind == "StochasticDepth":
+        return StochasticDepth(layer_arguments(layer)["p"], layer_arguments(layer)["mode"])
+    return None
+
+
 def _averaging_max_pool(module: torch.nn.Module, layer: Layer) -> Op:
     """A max pool's windows averaged instead of maximised: the same output positions reading the same inputs, but
     every read carries gradient (a max passes it to one element only). For receptive-field measurement."""
@@ -147,6 +195,9 @@ def torch_op(layer: Layer, *, average_max_pools: bool = False) -> tuple[Op, torc
     merge = _merge_op(layer)
     if merge is not None:
         return merge, None
+    own = _cnncalc_module(layer)
+    if own is not None:
+        return lambda xs: own(xs[0]), own
     cls = getattr(torch.nn, layer.kind)
     module = cls(**layer_arguments(layer))
     if average_max_pools and layer.kind.startswith("MaxPool"):

@@ -12,6 +12,7 @@ from cnncalc.layers import (  # noqa: F401  (imported to register their kinds)
     pooling,
     rearrange,
     resize,
+    scale,
 )
 from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, fmt_shape
 from cnncalc.layers.registry import REGISTRY, lookup, make_layer, register

@@ -1,4 +1,4 @@
-"""Dropout, Dropout1d, Dropout2d and Dropout3d.
+"""Dropout, Dropout1d, Dropout2d, Dropout3d, and StochasticDepth (torchvision.ops.StochasticDepth).
 
 The analyzers count inference (eval mode), where every dropout is the identity: same shape, no weights, no
 operations, a pointwise window. The kinds differ only in the per-sample ranks PyTorch accepts, rejects or warns
@@ -10,6 +10,12 @@ ctx.random() (seeded by the run's seed and the layer's name: the same mask on ev
 scales the kept values by 1 / (1 - p) exactly, p being the decimal the spec wrote (0.2 is 1/5: the scale is 5/4).
 p = 1 zeroes everything. The gradient (`backward`) is masked alike: the same mask, drawn again from ctx.random() (the
 same node name seeds it), zero where a unit was dropped and g / (1 - p) where it was kept; eval mode passes it on.
+
+StochasticDepth (Huang et al. 2016; torchvision.ops.stochastic_depth, used on the residual branch of EfficientNet and
+ConvNeXt blocks) is dropout whose unit is a whole sample ('row': one draw per sample) or the whole batch ('batch':
+one draw per forward pass): the same mask rule, the same 1 / (1 - p) scale, and at p = 1 all zeros (torchvision
+then multiplies by its zero mask without dividing). It has no torch.nn class; its arguments are torchvision's, both
+required as there.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cnncalc.args import Arg, Bool, Float
+from cnncalc.args import Arg, Bool, Choice, Float
 from cnncalc.layers.base import Layer, Shape, fmt_shape
 from cnncalc.layers.norm import decimal_text
 from cnncalc.layers.registry import register
@@ -215,3 +221,67 @@ class Dropout3d(_DropoutBase):
             )
         else:
             super().check_rank(rank)
+
+
+@register
+class StochasticDepth(_DropoutBase):
+    """torchvision.ops.StochasticDepth(p, mode): drops a whole sample's input ('row') or the whole batch's
+    ('batch') in training; the identity in eval."""
+
+    kind = "StochasticDepth"
+    arguments = (
+        Arg("p", Float(min=0, max=1), doc="probability of dropping a sample's input ('row') or the batch's ('batch')"),
+        Arg("mode", Choice(("row", "batch")), doc="'row': one draw per sample; 'batch': one draw for the batch"),
+    )
+    ops_rule = (
+        "none: the analyzers count inference, where stochastic depth is the identity (training would multiply every "
+        "element by its sample's 0 or 1/(1-p))"
+    )
+
+    def setup(self) -> None:
+        if self.p == 1:
+            self.warn("p=1 drops every sample in training: the layer's output is then all zeros")
+
+    def mask_unit(self, shape: Shape) -> int:
+        # One draw per sample ('row') or for the whole batch ('batch'), as torchvision's noise of shape
+        # (N, 1, ..., 1) or (1, ..., 1).
+        return prod(shape[1:]) if self.mode == "row" else prod(shape)
+
+    def kept(self, shape: Shape, ctx: Context) -> list[bool]:
+        rng = ctx.random()
+        units = shape[0] if self.mode == "row" else 1  # a sample (or a batch) of no values still draws
+        return [rng.random() >= self.p for _ in range(units)]
+
+    def notes(self) -> list[str]:
+        p, keep = str(self.p), self.keep()
+        values = f"{fmt_shape(self.in_shape)} = {prod(self.in_shape):,} values" if self.in_shape else "1 value"
+        what = f"each sample's whole input ({values})" if self.mode == "row" else "the whole batch, with one draw"
+        if keep == 0:
+            train = f"train: p = {p} drops {what.replace('each', 'every', 1)}: the output is all zeros"
+        elif keep == 1:
+            train = f"train: p = {p} keeps everything unscaled, as eval does"
+        else:
+            train = (
+                f"train: keeps {what} with probability 1 - p = 1 - {p} = {decimal_text(keep)} and zeroes it "
+                f"otherwise; kept values are scaled by 1/(1 - p) = 1/(1 - {p}) = {decimal_text(1 / keep)}, so that "
+                "each output's expected value is its input"
+            )
+        return [
+            train,
+            "eval (the mode counted here): the identity, nothing dropped and nothing scaled",
+            "on a residual branch (x + StochasticDepth(branch(x))) a dropped sample skips the branch: the depth of "
+            "the network varies from sample to sample in training",
+        ]
+
+    def summary(self) -> str:
+        return f"p={self.p:g} {self.mode}"
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:
+        return [
+            ({"p": 0.2, "mode": "row"}, ((3, 4),)),
+            ({"p": 0.5, "mode": "batch"}, ((2, 2, 2),)),
+            ({"p": 1.0, "mode": "row"}, ((3,),)),
+            ({"p": 0, "mode": "batch"}, ((2, 3),)),
+            ({"p": 0.75, "mode": "row"}, ((2, 3, 3),)),
+        ]
