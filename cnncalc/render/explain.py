@@ -191,7 +191,7 @@ def _field_step(node: Node, fields: dict[str, ReceptiveField | None]) -> tuple[s
     axes = []
     letters = spatial_names(len(window))
     for axis, (letter, w) in enumerate(zip(letters, window, strict=True)):
-        r, s, p = (Term.leaf(name, value[axis]) for name, value in zip(("r", "S", "P"), source[:3], strict=True))
+        r, s, p = (Term.leaf(name, value[axis]) for name, value in zip(("r", "S", "P"), source, strict=True))
         size, stride, padding = compose_axis(
             r, s, p, Term.leaf("e", w.extent), Term.leaf("s", w.stride), Term.leaf("p", w.padding)
         )
