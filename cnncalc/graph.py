@@ -177,9 +177,10 @@ def infer_shapes(graph: Graph, built: dict[Any, Layer] | None = None, unbound_on
     built = {} if built is None else built
     shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
     for node in graph.nodes:
-        if not unbound_only or node.layer is None:
-            bind(node, tuple(shapes[i] for i in node.inputs), built, graph.file)
-        shapes[node.name] = node.bound().out_shape
+        layer = node.layer
+        if layer is None or not unbound_only:
+            layer = bind(node, tuple(shapes[i] for i in node.inputs), built, graph.file)
+        shapes[node.name] = layer.out_shape
 
 
 def bind(node: Node, in_shapes: tuple[Shape, ...], built: dict[Any, Layer], file: str) -> Layer:

@@ -2,7 +2,7 @@
 (`cnncalc kinds --format json`).
 
 Everything is generated: the kinds and their arguments from the registry (each ArgType gives its own fragment), the
-keys from spec.py's tables, budgets from limits.py, rule names from lint.py. The schema checks a spec's form: keys,
+keys from cnncalc.spec's tables, budgets from limits.py, rule names from lint.py. The schema checks a spec's form: keys,
 kinds, argument names, types and ranges. What needs the network (shapes, arguments checked against each other or the
 input, layer and block names) stays with cnncalc, which checks everything.
 """
@@ -14,12 +14,15 @@ from typing import Any
 from cnncalc import __version__
 from cnncalc.args import REQUIRED, Arg
 from cnncalc.layers import REGISTRY, Layer
+from cnncalc.spec.values import RESERVED_NAMES
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
-PARAM = {"$ref": "#/definitions/param"}
+PARAM = {"$ref": "#/definitions/expression.in_block"}  # inside a block: any expression
+EXPRESSION = {"$ref": "#/definitions/expression"}  # outside blocks: only the names every entry has
+KIND_PARAM = r"^\$[A-Za-z_][A-Za-z0-9_]*$"  # an entry's kind passed as a block parameter: $act
 RULE = {"$ref": "#/definitions/lint_rule"}
 POSITIVE = {"type": "integer", "minimum": 1}
-SIZES_TEXT = r"^\s*0*[1-9][0-9]*\s*(?:[x,]\s*0*[1-9][0-9]*\s*)*$"  # '3x224x224', '3, 224, 224' (as spec.py splits)
+SIZES_TEXT = r"^\s*0*[1-9][0-9]*\s*(?:[x,]\s*0*[1-9][0-9]*\s*)*$"  # '3x224x224', '3, 224, 224' (as cnncalc.spec splits)
 
 LIMITATIONS = (
     "The schema checks a spec's form: keys, layer kinds, argument names, types and ranges. It does not check what "
@@ -28,7 +31,9 @@ LIMITATIONS = (
     "kind refuses outright (return_indices: true, the batch axis as a dim), layer names in `inputs`, block names "
     "and their parameters (a layer entry whose key is not a layer kind is taken as a use of one of the spec's "
     "blocks, with any parameters), whether a budget with a unit is a whole number, and the arguments of a layer "
-    "written as PyTorch prints it (Conv2d(3, 64, kernel_size=3): only its form is checked). A number like 2.0 "
+    "written as PyTorch prints it (Conv2d(3, 64, kernel_size=3): only its form is checked), what an expression "
+    "computes (text holding $ passes where a value is expected: outside blocks, if its $names are those every entry "
+    "has; inside, any), and what conditions leave out. A number like 2.0 "
     "passes where an integer is expected (JSON Schema counts it as one), and .inf, .nan or 1e999 where a number is; "
     "cnncalc refuses them. `cnncalc summary` checks everything."
 )
@@ -40,28 +45,41 @@ def spec_schema() -> dict[str, Any]:
 
     kinds = sorted(REGISTRY.values(), key=lambda cls: cls.kind.lower())
     definitions: dict[str, Any] = {
-        "param": {
+        "expression.in_block": {
             "type": "string",
-            "pattern": r"^\$",
-            "description": "a block parameter, $name: inside a block, any argument value or list item may be one",
+            "pattern": r"\$",
+            "description": "an expression (docs/language.md): text holding $names, such as $width * 4, "
+            "make_divisible($in_channels // 4, 8) or '2 if $index == 0 else 1'; inside a block the names are its "
+            "parameters, $index and the input's shape names; `$name` alone passes the parameter's value unchanged",
         },
         "expression": {
             "type": "string",
-            "pattern": r"\$",
-            "description": "an expression: text holding $names (docs/language.md), such as $width * 4",
+            "pattern": _top_level_expression(),
+            "description": "an expression (docs/language.md) outside blocks: text holding only the names every entry "
+            f"has ({', '.join('$' + n for n in RESERVED_NAMES)}), such as $in_channels * 2",
         },
         "plain_value": {
-            "description": "any value but a $parameter (parameters exist only inside blocks)",
+            "description": "any value; text holding $ is an expression of the names every entry has (parameters "
+            "exist only inside blocks)",
             "anyOf": [
                 {"type": ["null", "boolean", "number", "object"]},
-                {"type": "string", "not": {"pattern": r"^\$"}},
+                {"type": "string", "not": {"pattern": r"\$"}},
+                EXPRESSION,
                 {"type": "array", "items": {"$ref": "#/definitions/plain_value"}},
             ],
         },
+        "if": _if_entry(in_block=False),
+        "if.in_block": _if_entry(in_block=True),
         "lint_rule": _rule(),
         "limits": _limits(),
         "block": _block(),
         "bare_layer": _bare_layer(kinds),
+        "bare_layer.in_block": {
+            "anyOf": [
+                {"$ref": "#/definitions/bare_layer"},
+                {"type": "string", "pattern": KIND_PARAM, "description": "a kind or block passed as a parameter"},
+            ]
+        },
         "layer": _layer_entry(kinds, in_block=False),
         "layer.in_block": _layer_entry(kinds, in_block=True),
         "block_use": _block_use(in_block=False),
@@ -145,23 +163,31 @@ def _json_value(value: Any) -> Any:
     raise ValueError(f"{value!r} has no JSON form")
 
 
-def _with_params(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` inside a block: the value, or any item of a list in it, may also be a $parameter."""
+def _with_params(schema: dict[str, Any], in_block: bool = True) -> dict[str, Any]:
+    """`schema` where expressions may be written: the value, or any item of a list in it, may also be one (inside
+    a block of any names; outside, of the names every entry has)."""
     annotations = {k: v for k, v in schema.items() if k in ("description", "default")}
     rest = {k: v for k, v in schema.items() if k not in annotations}
-    return {**annotations, "anyOf": [PARAM, _items_with_params(rest)]}
+    return {**annotations, "anyOf": [PARAM if in_block else EXPRESSION, _items_with_params(rest, in_block)]}
 
 
-def _items_with_params(schema: dict[str, Any]) -> dict[str, Any]:
+def _items_with_params(schema: dict[str, Any], in_block: bool) -> dict[str, Any]:
     changed: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "items":
-            changed[key] = _with_params(value)
+            changed[key] = _with_params(value, in_block)
         elif key in ("anyOf", "oneOf"):
-            changed[key] = [_items_with_params(v) for v in value]
+            changed[key] = [_items_with_params(v, in_block) for v in value]
         else:
             changed[key] = value
     return changed
+
+
+def _top_level_expression() -> str:
+    """Text holding $, each $name one that every entry has ($in_channels, $index): JSON Schema cannot parse an
+    expression, but it can tell a parameter (which exists only inside blocks) from those."""
+    given = "|".join(RESERVED_NAMES)
+    return rf"^(?=[\s\S]*\$)(?:[^$]|\$(?:{given})(?![A-Za-z0-9_]))*$"
 
 
 def _escaped(text: str) -> str:
@@ -298,7 +324,7 @@ def _top_level() -> dict[str, Any]:
 
 
 def _in_order(fragments: dict[str, Any], keys: tuple[str, ...], what: str) -> dict[str, Any]:
-    """`fragments` in the order of spec.py's table; a key on one side only means the schema has drifted."""
+    """`fragments` in the order of cnncalc.spec's table; a key on one side only means the schema has drifted."""
     if set(fragments) != set(keys):
         raise RuntimeError(f"schema and spec disagree on the {what}s: {sorted(set(fragments) ^ set(keys))}")
     return {key: fragments[key] for key in keys}
@@ -387,7 +413,7 @@ def _block() -> dict[str, Any]:
         "params": {
             "description": "parameters and their defaults (null: required); used as $name in the block's layers",
             "anyOf": [
-                {"type": "object", "propertyNames": {"not": {"enum": list(RESERVED)}}},
+                {"type": "object", "propertyNames": {"not": {"enum": [*RESERVED, *RESERVED_NAMES]}}},
                 {"type": "null"},
                 {"enum": [[], "", 0, False], "description": "empty: no parameters"},
             ],
@@ -401,7 +427,8 @@ def _block() -> dict[str, Any]:
         "description": {"description": "free text about the block (cnncalc does not read it)"},
     }
     return {
-        "description": "a block: parameters and layers, used like a layer kind ($name values are substituted)",
+        "description": "a block: parameters and layers, used like a layer kind (its layers read the parameters "
+        "as $name in expressions; a default may read the parameters before it)",
         "type": "object",
         "required": ["layers"],
         "additionalProperties": False,
@@ -430,10 +457,16 @@ def _reserved(in_block: bool, block_use: bool) -> dict[str, Any]:
             "default: the previous layer)",
             "anyOf": [{"type": "null"}, layer_name, {"type": "array", "minItems": 1, "items": layer_name}],
         },
-        "repeat": {**POSITIVE, "default": 1, "description": "chain this many copies, named name.0 ... name.N-1"},
+        "repeat": {
+            "type": "integer",
+            "minimum": 0,
+            "default": 1,
+            "description": "chain this many copies, named name.0 ... name.N-1 (0: none; the name stands for the "
+            "input); $index is the copy number in the entry's arguments",
+        },
         "when": {
             "description": "a condition ($stride == 1 and $in_channels == $out): the entry is made only when it holds",
-            "anyOf": [{"type": "boolean"}, {"$ref": "#/definitions/expression"}],
+            "type": "boolean",
         },
         "trainable": {"type": "boolean", "default": True, "description": "false: its parameters are frozen"},
         "weights": (
@@ -450,7 +483,7 @@ def _reserved(in_block: bool, block_use: bool) -> dict[str, Any]:
         },
     }
     ordered = _in_order(fragments, RESERVED, "reserved key")
-    return {key: _with_params(value) for key, value in ordered.items()} if in_block else ordered
+    return {key: _with_params(value, in_block) for key, value in ordered.items()}
 
 
 def _reserved_name(key: str, in_block: bool, block_use: bool) -> str:
@@ -474,7 +507,7 @@ def _kind_arguments(cls: type[Layer], in_block: bool) -> dict[str, Any]:
                 fragment["default"] = _json_value(arg.default)
             except ValueError:
                 pass  # described in words only
-        properties[arg.name] = _with_params(fragment) if in_block else fragment
+        properties[arg.name] = _with_params(fragment, in_block)
     reserved = _reserved_refs(in_block, block_use=False)
     clash = set(properties) & set(reserved)
     if clash:
@@ -530,11 +563,36 @@ def _layer_entry(kinds: list[type[Layer]], in_block: bool) -> dict[str, Any]:
         "additionalProperties": {"type": "string", **PRINTED_LAYER},
         "description": "(name): Kind(...), a named layer as print(model) shows it",
     }
+    if in_block:  # `- $act: {inplace: true}`: a kind or block passed as a parameter
+        mapping["propertyNames"] = {"anyOf": [mapping["propertyNames"], {"pattern": KIND_PARAM}]}
+        mapping["patternProperties"] = {**patterns, KIND_PARAM: {"$ref": "#/definitions/block_use.in_block"}}
     return {
         "description": "a layer: a kind name (relu), a one-key mapping 'kind: {arguments}', or a layer as PyTorch "
         "prints it (Conv2d(3, 64, kernel_size=3)); kinds are torch.nn class names in any case. A key that is not a "
-        "kind is a use of one of the spec's blocks.",
-        "anyOf": [{"$ref": "#/definitions/bare_layer"}, mapping, named_printed],
+        "kind is a use of one of the spec's blocks. Or '- if: CONDITION' with 'then:' and 'else:' lists"
+        + (", and inside a block a kind passed as a parameter ($act)." if in_block else "."),
+        "anyOf": [
+            {"$ref": f"#/definitions/bare_layer{suffix}"},
+            mapping,
+            named_printed,
+            {"$ref": f"#/definitions/if{suffix}"},
+        ],
+    }
+
+
+def _if_entry(in_block: bool) -> dict[str, Any]:
+    """`- if: COND` with `then:` and optional `else:` lists of layers (of the enclosing scope)."""
+    layers = {"type": "array", "items": {"$ref": "#/definitions/layer" + (".in_block" if in_block else "")}}
+    return {
+        "type": "object",
+        "description": "layers made only when a condition holds: if: CONDITION, then: [layers], else: [layers]",
+        "required": ["if", "then"],
+        "additionalProperties": False,
+        "properties": {
+            "if": _with_params({"type": "boolean", "description": "the condition, e.g. $expand != 1"}, in_block),
+            "then": {**layers, "description": "the layers made when the condition holds"},
+            "else": {**layers, "description": "the layers made when it does not (optional)"},
+        },
     }
 
 

@@ -757,7 +757,7 @@ def test_language_errors_name_place_and_fix(text: str, where: tuple[int, str], n
         ("$a.b", ".b", "attribute access is not part of the spec language"),
         ('"[$in_channels][0]"', "[0]", "subscripts are not part of the spec language"),
         ("$in_channels ** 2", "**", ""),
-        ('"(lambda x: 1)($in_channels)"', ": 1", ""),
+        ('"(lambda x: 1)($in_channels)"', "lambda", "'lambda' is not part of the spec language"),
         ('"[x for x in $in_shape]"', "for", ""),
     ],
 )
@@ -814,5 +814,18 @@ def test_nested_blocks_with_conditions_cannot_make_expansion_exponential() -> No
         layers:
           - b{levels - 1}
         """
-    with pytest.raises(SpecError, match=f"builds at most {MAX_NODES:,}"):
+    with pytest.raises(SpecError, match=f"(builds|reads) at most {MAX_NODES:,}"):
         bounded(lambda: spec(text))
+
+
+@pytest.mark.parametrize("nothing", ["relu: {repeat: 0}", "relu: {when: false}", "if: false\n        then: [relu]"])
+def test_blocks_that_make_nothing_cannot_make_expansion_exponential(nothing: str) -> None:
+    """Each block uses the one before twice: 2^40 block uses that make no layer are still work, refused at once."""
+    from test_bounded_work import bounded
+
+    levels = 40
+    blocks = "".join(f"  b{k}: {{layers: [b{k - 1}, b{k - 1}]}}\n" for k in range(1, levels))
+    first = f"  b0:\n    layers:\n      - {nothing}\n"
+    text = f"input: [3, 8, 8]\nblocks:\n{first}{blocks}layers:\n  - relu\n  - b{levels - 1}\n"
+    with pytest.raises(SpecError, match="at least [0-9,]{10,} (layers|entries)"):  # when: counted as holding
+        bounded(lambda: parse_spec(text, "test.yaml"))

@@ -50,7 +50,8 @@ def spec(**keys: Any) -> dict[str, Any]:
 
 
 def with_conv_key(key: str, value: Any) -> dict[str, Any]:
-    return spec(layers=[{"conv2d": {"out_channels": 4, "kernel_size": 3, key: value}}])
+    """The key on a conv after an identity (a conv that `when` or `repeat: 0` leaves out leaves a network)."""
+    return spec(layers=["identity", {"conv2d": {"out_channels": 4, "kernel_size": 3, key: value}}])
 
 
 # -- the schema itself ---------------------------------------------------------------------------------------------
@@ -130,7 +131,23 @@ BROKEN = {
     "a layer named input": with_conv_key("name", "input"),
     "a layer name with an empty part": with_conv_key("name", "a..b"),
     "a layer name ending in a dot": with_conv_key("name", "features."),
-    "repeat: 0": with_conv_key("repeat", 0),
+    "repeat: -1": with_conv_key("repeat", -1),
+    "a $parameter in an expression at the top level": spec(
+        layers=[{"conv2d": {"out_channels": "$in_channels * $w", "kernel_size": 3}}]
+    ),
+    "when: 3": with_conv_key("when", 3),
+    "when: 'yes' (text is no condition)": with_conv_key("when", "yes"),
+    "an if without then": spec(layers=[CONV, {"if": True}]),
+    "an if with an unknown key": spec(layers=[CONV, {"if": True, "then": ["relu"], "than": ["relu"]}]),
+    "an if whose then is no list": spec(layers=[CONV, {"if": True, "then": "relu"}]),
+    "a kind as a parameter at the top level": spec(layers=[CONV, "$act"]),
+    "a kind key as a parameter at the top level": spec(layers=[CONV, {"$act": {"inplace": True}}]),
+    "a block parameter named like a shape name": spec(
+        blocks={"unit": {"params": {"in_channels": 2}, "layers": ["relu"]}}, layers=["unit"]
+    ),
+    "a block parameter named index": spec(
+        blocks={"unit": {"params": {"index": 2}, "layers": ["relu"]}}, layers=["unit"]
+    ),
     "trainable: 'no'": with_conv_key("trainable", "no"),
     "weights as a list": with_conv_key("weights", [1, 2]),
     "weights on a block use": spec(blocks=BLOCK, layers=[{"unit": {"width": 4, "weights": {"weight": [1]}}}]),
@@ -198,6 +215,39 @@ GOOD = {
             "twice",
         ],
     ),
+    "the language: expressions, conditions, kinds as parameters, repeat 0": spec(
+        blocks={
+            "unit": {
+                "params": {"out": None, "stride": 1, "act": "relu", "hidden": "$out * 2", "skip": True},
+                "layers": [
+                    {
+                        "if": "$in_channels != $hidden",
+                        "then": [{"conv2d": {"out_channels": "$hidden", "kernel_size": 1}}],
+                    },
+                    {
+                        "conv2d": {
+                            "out_channels": "$in_channels",
+                            "kernel_size": 3,
+                            "groups": "$in_channels",
+                            "padding": 1,
+                            "stride": "$stride",
+                        }
+                    },
+                    "$act",
+                    {"$act": {"inplace": True}},
+                    {"conv2d": {"out_channels": "$out", "kernel_size": [1, "max(1, $stride - 1)"], "name": "last"}},
+                    {"add": {"inputs": ["input", "last"], "when": "$skip and $stride == 1 and $in_channels == $out"}},
+                ],
+            }
+        },
+        layers=[
+            {"conv2d": {"out_channels": "$in_channels * 2 + $index", "kernel_size": 1, "repeat": 2, "when": True}},
+            {"unit": {"out": 6, "stride": "2 if $index == 0 else 1", "repeat": 2, "name": "stage"}},
+            {"unit": {"out": 6, "repeat": 0, "name": "none", "act": "hardswish"}},
+            {"if": "$in_channels > 4", "then": ["relu"], "else": [{"conv2d": {"out_channels": 8, "kernel_size": 1}}]},
+            {"relu": {"when": "$in_width == 4"}},
+        ],
+    ),  # fmt: skip
     "a block use with null arguments": spec(blocks={"unit": {"layers": ["relu"]}}, layers=[{"unit": None}, "unit"]),
     "limits in every form": spec(
         limits={
@@ -231,6 +281,10 @@ def test_documented_limitations() -> None:
         spec(layers=[{"conv2d": {"out_channels": 4, "kernel_size": 2.0}}]),  # JSON Schema counts 2.0 as an integer
         spec(limits={"max_params": "1.0005K"}),  # not a whole number
         spec(limits={"max_params": "1e-1"}),  # likewise
+        with_conv_key("when", "$index == 0"),  # what an expression reads or computes: $index is not read in when
+        with_conv_key("when", "$in_channels"),  # likewise: a number is no condition
+        spec(layers=[{"conv2d": {"out_channels": "$in_channels // 0", "kernel_size": 3}}]),  # division by zero
+        spec(layers=[{"relu": {"repeat": 0}}]),  # a network that makes nothing
     ]
     for document in cases:
         assert schema_accepts(document), document
@@ -408,7 +462,8 @@ LAYER_NAMES: list[Any] = [
 RESERVED_PROBES: dict[str, list[Any]] = {
     "name": LAYER_NAMES,
     "inputs": ["input", ["input"], [], "", "$x", 3, None, ["input", 3], [None]],
-    "repeat": [1, 2, 0, -1, True, None, "2", 2.5],
+    "repeat": [1, 2, 0, -1, True, None, "2", 2.5, "$in_channels", "$n"],
+    "when": [True, False, None, "yes", 1, "true", "$in_channels == 3", "$in_width > $n", "$index > 0 and $n"],
     "trainable": [True, False, None, "no", 0],
     "weights": [None, {}, [], "w", 3],
     "ignore": [None, "CN001", ["cn001", "bias-before-norm"], "nope", [1], [], 1, ["CN001", None]],  # "": see report

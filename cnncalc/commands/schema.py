@@ -19,8 +19,9 @@ def schema(
     """Print a JSON Schema of spec files, for editors: completion, hover help and checks as you type.
 
     Generated from the layer registry: every kind (in any case) with its arguments, types, ranges and defaults,
-    the reserved keys, blocks ($parameters inside them) and limits. It checks a spec's form, not its shapes;
-    `cnncalc summary` checks everything.
+    the reserved keys (when, repeat: 0, ...), blocks, the language's forms (expressions holding $, `- if:` entries,
+    kinds passed as $parameters inside blocks; docs/language.md) and limits. It checks a spec's form, not its
+    shapes or what an expression computes; `cnncalc summary` checks everything.
 
     \b
     Examples:

@@ -95,6 +95,8 @@ UNKNOWN = _Unknown()
 def static(value: Any, params: dict[str, Any]) -> Any:
     """A value as the count sees it: expressions evaluated in `params` where they read only known parameters."""
     if isinstance(value, str) and "$" in value:
+        if value[0] == "$" and value[1:].isidentifier():  # `$name` alone: no parser needed
+            return params.get(value[1:], UNKNOWN)
         from cnncalc.expressions import parse_expression
 
         try:
@@ -109,41 +111,59 @@ def static(value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
-def block_size(block: Block, args: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, int], using: Any) -> int:
-    """How many layers one use of `block` with arguments `args` expands to, counted without building them: repeats
-    multiply, and a block is counted once per set of arguments. An upper bound where conditions decide (every
-    `when` holds, an `if` makes its larger branch); where a repeat reads what only building tells (a shape), one
-    copy is counted and expansion's own limit stops it. What expansion would refuse counts as it is."""
+Count = tuple[int, bool, int]  # layers, whether that bounds the expansion, entries read (making a layer or not)
+
+
+def block_size(
+    block: Block, args: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, Count], using: Any
+) -> Count:
+    """How many layers one use of `block` with arguments `args` expands to, counted without building them;
+    whether that count bounds the expansion; and how many entries expansion reads (an entry that makes nothing,
+    `repeat: 0` or a condition that does not hold, is work too). Repeats multiply, and a block is counted once per
+    set of arguments. An upper bound where conditions decide (every `when` holds, an `if` makes its larger
+    branch); where a repeat or a kind reads what only building tells (a shape, `$index`), one layer is counted and
+    the count is not a bound (expansion counts again there). What expansion would refuse counts as it is."""
     params = dict(args)
     for name, default in block.params.items():
         if name not in params:
             params[name] = UNKNOWN if default is REQUIRED_PARAM else static(default, params)
     key = (block.name, repr(sorted(params.items(), key=lambda item: str(item[0]))))
     if key in seen or block.name in using:
-        return seen.get(key, 0)
-    total = _list_size(block.layers, params, blocks, seen, (*using, block.name))
-    seen[key] = total
-    return total
+        return seen.get(key, (0, True, 0))
+    counted = _list_size(block.layers, params, blocks, seen, (*using, block.name))
+    seen[key] = counted
+    return counted
 
 
-def _list_size(layers: Any, params: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, int], using: Any) -> int:
-    total = 0
+def _list_size(
+    layers: Any, params: dict[str, Any], blocks: dict[str, Block], seen: dict[Any, Count], using: Any
+) -> Count:
+    total, bound, read = 0, True, 0
     for item in layers if isinstance(layers, list) else ():
+        read += 1
         if isinstance(item, dict) and "if" in item:
-            total += max(_list_size(item.get(branch), params, blocks, seen, using) for branch in ("then", "else"))
+            branches = [_list_size(item.get(branch), params, blocks, seen, using) for branch in ("then", "else")]
+            total += max(size for size, _, _ in branches)
+            bound = bound and all(exact for _, exact, _ in branches)
+            read += max(entries for _, _, entries in branches)
             continue
         kind, raw = (item, {}) if isinstance(item, str) else (None, {})
         if isinstance(item, dict) and len(item) == 1:
             kind, raw = next(iter(item.items()))
         raw = raw if isinstance(raw, dict) else {}
         if isinstance(kind, str) and kind.startswith("$"):
-            kind = params.get(kind[1:])
+            kind = params.get(kind[1:], UNKNOWN)
+            bound = bound and kind is not UNKNOWN
         repeat = static(raw.get("repeat", 1), params)
+        bound = bound and repeat is not UNKNOWN
         repeat = repeat if is_int(repeat) and repeat >= 0 else 1
         inner = blocks.get(kind) if isinstance(kind, str) else None
         if inner is not None:
             used = {k: static(v, params) for k, v in raw.items() if k not in RESERVED}
-            total += repeat * block_size(inner, used, blocks, seen, using)
+            size, exact, entries = block_size(inner, used, blocks, seen, using)
+            total += repeat * size
+            bound = bound and exact
+            read += repeat * entries
         else:
             total += repeat
-    return total
+    return total, bound, read

@@ -3,7 +3,7 @@ soon as it is placed so that later entries can read the shapes of what came befo
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
@@ -13,27 +13,13 @@ from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
 from cnncalc.names import canonical
 from cnncalc.spec.blocks import IF_KEYS, REQUIRED_PARAM, RESERVED, Block, block_size, static
+from cnncalc.spec.entries import Entries, Entry, holds_expression
 from cnncalc.spec.scope import Names, NotYet, Ref, Scope
 from cnncalc.spec.values import Context, Values, caller_value
 from cnncalc.yamlsource import YList, YMap, at
 
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
-
-
-class Entry(NamedTuple):
-    """One layer entry as written, reserved keys read: what `place` needs for each copy of it."""
-
-    block: Block | None
-    cls: type[Layer] | None  # None for a block use
-    raw: dict[str, Any]  # the arguments as written, evaluated per copy ($index, shapes)
-    value_marks: dict[str, Any]  # where each argument's value was written
-    marks: dict[str, Any]  # where each reserved key's value was written (the use site for params)
-    key_marks: dict[str, Any]  # where each argument's name was written
-    mark: Any  # where the entry starts
-    trainable: bool
-    values: Any  # `weights`
-    ignore: Any  # `ignore`, as written
-    kind: str  # the kind or block, for messages
+MAX_ENTRIES = 2_000_000  # entries read while expanding, whether they make layers or not (repeat: 0, when)
 
 
 class Expander:
@@ -42,11 +28,15 @@ class Expander:
         self.blocks = blocks
         self.names = Names(file)
         self.values = Values(file)
+        self.entries = Entries(file, blocks)
         self.nodes: list[Node] = []
         self.deferred: list[tuple[Node, list[Ref]]] = []  # nodes reading a later layer: resolved at the end
         self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}  # every layer built so far
         self.built: dict[Any, Layer] = {}  # layers by configuration, shared (graph.bind)
         self.active_blocks: list[str] = []
+        self.sizes: dict[Any, tuple[int, bool]] = {}  # block sizes counted, by block and arguments (block_size)
+        self.counted = False  # expanding a block use whose count bounds everything in it
+        self.read = 0  # entries read so far (MAX_ENTRIES)
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -75,6 +65,7 @@ class Expander:
 
     def expand_if(self, item: YMap, mark: Any, scope: Scope) -> None:
         """`- if: COND` with `then:` and optional `else:` lists: their entries belong to the enclosing scope."""
+        self.read += 1
         for key in item:
             if key not in IF_KEYS:
                 raise self.error(
@@ -97,89 +88,38 @@ class Expander:
                 f"{key}: expected a condition (true or false), got {describe(held)}",
                 where,
                 hint="for example $stride == 1 and $in_channels == $out",
-                layer=ctx.label,
+                layer=ctx.layer(),
             )
         return held
 
-    def split_entry(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
-        """(kind or block name, arguments, where the kind is written)."""
-        if isinstance(item, str):
-            if "(" in item:  # a layer as PyTorch prints it: Conv2d(3, 64, kernel_size=(7, 7))
-                return self.printed(item, mark)
-            return item, {}, mark
-        if isinstance(item, YMap) and len(item) == 1:
-            kind, args = next(iter(item.items()))
-            if not isinstance(kind, str):
-                raise self.error(f"a layer kind must be a name, got {describe(kind)}", mark)
-            if args is None:
-                return kind, {}, item.key_marks[kind]
-            if isinstance(args, str) and "(" in args:  # `(conv1): Conv2d(...)`, a named layer as print(model) shows
-                from cnncalc.printed import is_call, named
-
-                if is_call(args):
-                    kind_, printed, kind_mark = self.printed(args, item.value_marks[kind])
-                    named(kind, item.key_marks[kind], printed, self.file)
-                    return kind_, printed, kind_mark
-            if not isinstance(args, YMap):
-                raise self.error(
-                    f"the arguments of '{kind}' must be a mapping, got {describe(args)}",
-                    item.value_marks[kind],
-                    hint=f"write '{kind}: {{argument: value, ...}}'",
-                )
-            return kind, args, item.key_marks[kind]
-        if isinstance(item, YMap) and len(item) > 1:
-            keys = ", ".join(f"'{k}'" for k in item)
-            raise self.error(
-                f"a layer entry has one key, its kind; this one has {len(item)}: {keys}",
-                mark,
-                hint="indent the arguments under the kind, or write them as 'kind: {argument: value}'",
-            )
-        raise self.error(
-            f"a layer is a kind name or a one-key mapping 'kind: {{arguments}}', got {describe(item)}",
-            mark,
-        )
-
-    def printed(self, text: str, mark: Any) -> tuple[str, YMap, Any]:
-        from cnncalc.printed import printed_entry  # only specs that hold printed layers need the parser
-
-        return printed_entry(text, mark, self.file, self.blocks)
-
     def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
-        kind, raw, kind_mark = self.split_entry(item, mark)
+        self.read += 1
+        if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
+            raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
+        kind, raw, kind_mark = self.entries.split(item, mark)
         value_marks = getattr(raw, "value_marks", {})
         for key in raw:
             if not isinstance(key, str):
                 raise self.error(f"an argument name must be text, got {describe(key)}", raw.key_marks[key])
-        fixed = Context(scope, None, None)  # what `inputs` reads: parameters only
         marks: dict[str, Any] = {}
         written = None
-        if "inputs" in raw:
+        if "inputs" in raw:  # read in the parameters only
+            fixed = Context(scope, None, None)
             written, marks["inputs"] = self.values.value(raw["inputs"], value_marks.get("inputs"), fixed)
-        inputs = self.input_refs(written, marks, scope)
+        inputs = self.entries.input_refs(written, marks, scope)
         if inputs is None:  # default: the previous entry of the scope, or the scope's input
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
-        ctx = Context(scope, None, lambda: self.first_shape(inputs))
-        if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx):
+
+        def ctx() -> Context:  # where reserved keys are read: no $index
+            return Context(scope, None, lambda: self.first_shape(inputs))
+
+        if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx()):
             self.names.skip(scope, raw.get("name"), mark)
             return  # a skipped entry makes nothing: the next one reads what came before
-        reserved = {}
-        for key in ("repeat", "name", "trainable", "weights", "ignore"):
-            if key in raw:
-                reserved[key], marks[key] = self.values.value(raw[key], value_marks.get(key), ctx)
-        repeat = reserved.get("repeat", 1)
-        if not is_int(repeat) or repeat < 0:
-            raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
-        name = reserved.get("name")
-        if name is not None:
-            name = self.names.layer_name(name, marks["name"])
-        trainable = reserved.get("trainable", True)
-        if not isinstance(trainable, bool):
-            raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
-        values = reserved.get("weights")  # parameter values for the executor, by state_dict name
-        ignore = reserved.get("ignore")  # lint rules silenced here; checked once the network is built
+        repeat, name, trainable, values, ignore = self.reserved(raw, value_marks, marks, ctx)
         lookup_mark = kind_mark
         if kind.startswith("$"):  # a kind passed as a block parameter
-            kind, lookup_mark = self.values.kind(kind, kind_mark, ctx)  # an unknown kind: where it was passed
+            kind, lookup_mark = self.values.kind(kind, kind_mark, ctx())  # an unknown kind: where it was passed
         block = self.blocks.get(kind if kind.isascii() else canonical(kind))
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
@@ -194,11 +134,52 @@ class Expander:
         if not scope.expanded_from:
             self.names.top = (where, what)
         plain = {k: v for k, v in raw.items() if k not in RESERVED}
+        dynamic = tuple(k for k, v in plain.items() if isinstance(v, (str, list)) and holds_expression(v))
+        key_marks = getattr(raw, "key_marks", {})
+        written_marks = {**{key: value_marks.get(key) for key in plain}, **marks}
         entry = Entry(
-            block, cls, plain, value_marks, marks, getattr(raw, "key_marks", {}), mark, trainable, values, ignore, what
+            block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic
         )
-        self.check_size(entry, repeat, scope)
-        if "repeat" in raw:  # copies named name.0 ... name.N-1, any count (torchvision's layer4.0 of one block)
+        counted = self.counted
+        if not counted:  # inside a block use counted as a whole, nothing needs counting again
+            self.counted = self.check_size(entry, repeat, scope)
+        try:
+            self.place_copies(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+        finally:
+            self.counted = counted
+        scope.last = local
+
+    def reserved(
+        self, raw: YMap | dict[str, Any], value_marks: dict[str, Any], marks: dict[str, Any], ctx: Any
+    ) -> tuple[int, str | None, bool, Any, Any]:
+        """An entry's repeat, name, trainable, weights and ignore, read once (no $index); `marks` gets where each
+        was written."""
+        read: dict[str, Any] = {}
+        for key in ("repeat", "name", "trainable", "weights", "ignore"):
+            if key in raw:
+                value = raw[key]
+                if isinstance(value, (str, list)) and holds_expression(value):
+                    read[key], marks[key] = self.values.value(value, value_marks.get(key), ctx)
+                else:
+                    read[key], marks[key] = value, value_marks.get(key)
+        repeat = read.get("repeat", 1)
+        if not is_int(repeat) or repeat < 0:
+            raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
+        name = read.get("name")
+        if name is not None:
+            name = self.names.layer_name(name, marks["name"])
+        trainable = read.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise self.error(f"trainable: expected true or false, got {describe(trainable)}", marks["trainable"])
+        # `weights`: parameter values for the executor, by state_dict name; `ignore`: lint rules silenced here,
+        # checked once the network is built
+        return repeat, name, trainable, read.get("weights"), read.get("ignore")
+
+    def place_copies(
+        self, entry: Entry, repeat: int, local: str, inputs: list[Ref], scope: Scope, where: Any, repeated: bool
+    ) -> None:
+        mark, what = entry.mark, entry.kind
+        if repeated:  # copies named name.0 ... name.N-1, any count (torchvision's layer4.0 of one block)
             (ref_scope, ref_name), ref_mark = inputs[0]
             container = Scope(
                 scope.prefix + local + ".", (ref_scope, ref_name, ref_mark), {}, scope.block, scope.expanded_from
@@ -214,7 +195,6 @@ class Expander:
             container.done = True
         else:
             self.place(local, entry, inputs, scope, scope, where, 0)
-        scope.last = local
 
     def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
         try:
@@ -224,14 +204,16 @@ class Expander:
             close = did_you_mean(kind, list(self.blocks))
             raise self.error(error.message, mark, hint=close or hint) from None
 
-    def check_size(self, entry: Entry, repeat: int, scope: Scope) -> None:
-        """Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers."""
+    def check_size(self, entry: Entry, repeat: int, scope: Scope) -> bool:
+        """Count before building: `repeat: 1000000000` is refused at once, not after 2 million layers. True when
+        the count bounds all this entry makes (nothing inside it needs counting again)."""
         block = entry.block
-        size = repeat
+        size, bound, read = repeat, True, 0
         if block is not None and repeat:
             params = {name: value for name, (value, _) in scope.params.items()}
-            args = {key: static(value, params) for key, value in entry.raw.items()}
-            size *= block_size(block, args, self.blocks, {}, ())
+            args = {k: static(v, params) if isinstance(v, (str, list)) else v for k, v in entry.raw.items()}
+            inner, bound, entries = block_size(block, args, self.blocks, self.sizes, ())
+            size, read = size * inner, repeat * entries
         if len(self.nodes) + size > MAX_NODES:
             raise self.error(
                 f"the network expands to at least {len(self.nodes) + size:,} layers; cnncalc builds at most "
@@ -239,6 +221,14 @@ class Expander:
                 entry.marks.get("repeat", entry.mark),
                 hint="a smaller repeat" if repeat > 1 else None,
             )
+        if self.read + read > MAX_ENTRIES:
+            raise self.error(
+                f"the network's blocks expand to at least {self.read + read:,} entries; cnncalc reads at most "
+                f"{MAX_ENTRIES:,}",
+                entry.marks.get("repeat", entry.mark),
+                hint="entries that make nothing (repeat: 0, conditions that do not hold) are work too",
+            )
+        return bound
 
     # -- placing layers and block instances ---------------------------------------------------------------------
 
@@ -247,11 +237,17 @@ class Expander:
     ) -> None:
         """Add one layer or one block instance named `local` to `scope`, copy `index` of its entry; `outer` is
         where its values are read and its input refs resolved; `where` is where its name (or kind) is written."""
-        full = scope.prefix + local
-        noun = "layer" if entry.block is None else "block use"
-        ctx = Context(outer, index, lambda: self.first_shape(inputs), f"{noun} '{full}' ({entry.kind})")
-        args, marks = self.values.arguments(entry.raw, entry.value_marks, ctx)
-        marks.update(entry.marks)
+
+        def ctx() -> Context:
+            noun = "layer" if entry.block is None else "block use"
+            label = f"{noun} '{scope.prefix}{local}' ({entry.kind})"
+            return Context(outer, index, lambda: self.first_shape(inputs), label)
+
+        args, marks = entry.raw, entry.value_marks  # shared by the copies, as the layers built from them
+        if entry.dynamic:
+            args, marks = dict(args), dict(marks)
+            for key in entry.dynamic:
+                args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
         if entry.block is None:
             self.place_layer(local, entry, args, marks, inputs, scope, where)
         else:
@@ -351,15 +347,22 @@ class Expander:
 
     def build(self, node: Node, inputs: list[Ref]) -> None:
         """Resolve the node's inputs and build its layer now, if every input is known and built already."""
+        resolve, shapes = self.names.resolve, self.shapes
+        names: list[str] = []
         try:
-            node.inputs = [self.names.resolve(scope, ref, mark, node, final=False) for (scope, ref), mark in inputs]
+            for (scope, ref), mark in inputs:
+                names.append(resolve(scope, ref, mark, node, False))
         except NotYet:
             self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
             return
-        shapes = self.shapes
-        if all(name in shapes for name in node.inputs):
-            layer = bind(node, tuple(shapes[name] for name in node.inputs), self.built, self.file)
-            shapes[node.name] = layer.out_shape
+        node.inputs = names
+        if len(names) == 1:  # the common case, without building a list of shapes
+            shape = shapes.get(names[0])
+            if shape is not None:
+                shapes[node.name] = bind(node, (shape,), self.built, self.file).out_shape
+            return
+        if all(name in shapes for name in names):  # else it reads a layer that reads a later one: built at the end
+            shapes[node.name] = bind(node, tuple(shapes[name] for name in names), self.built, self.file).out_shape
 
     def place_block(
         self,
@@ -429,7 +432,9 @@ class Expander:
                     hint=did_you_mean(key, list(block.params)),
                 )
             params[key] = (caller_value(value, caller), marks.get(key, entry.mark))
-        ctx = Context(inner, None, lambda: self.first_shape(inputs), f"block use '{inner.prefix[:-1]}' ({block.name})")
+        ctx = Context(
+            inner, None, lambda: self.first_shape(inputs), lambda: f"block use '{inner.prefix[:-1]}' ({block.name})"
+        )
         for position, (key, default) in enumerate(block.params.items()):
             if key in params:
                 continue
@@ -457,21 +462,6 @@ class Expander:
             )
 
     # -- inputs -------------------------------------------------------------------------------------------------
-
-    def input_refs(self, value: Any, marks: dict[str, Any], scope: Scope) -> list[Ref] | None:
-        if value is None:
-            return None
-        mark = marks["inputs"]
-        names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise self.error(
-                f"inputs: expected a layer name or a list of layer names, got {describe(value)}",
-                mark,
-                hint="'input' is the network's (or the block's) input",
-            )
-        item_marks = getattr(names, "item_marks", [mark] * len(names))
-        # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
-        return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
 
     def first_shape(self, inputs: list[Ref]) -> tuple[Shape | None, str]:
         """The shape of an entry's first input (None where it is not built yet: a forward reference), its name."""

@@ -141,10 +141,9 @@ class Names:
         may still change (a name not made yet, a scope still being expanded)."""
         seen: set[tuple[int, str]] = set()
         current, name = scope, ref if ref.isascii() else canonical(ref)
-        label = node.label() if node is not None else None
         while True:
             if (id(current), name) in seen:
-                raise self.error(f"the name '{ref}' refers to itself", mark, layer=label)
+                raise self.error(f"the name '{ref}' refers to itself", mark, layer=_label(node))
             seen.add((id(current), name))
             if name == NETWORK_INPUT:
                 if current.input_ref is None:
@@ -155,7 +154,7 @@ class Names:
             if made is None:
                 if not final:
                     raise NotYet(name)
-                raise self.unknown_input(current, name, ref, mark, label)
+                raise self.unknown_input(current, name, ref, mark, _label(node))
             what = made[0]
             if isinstance(what, Node):
                 return what.name
@@ -167,7 +166,7 @@ class Names:
                 raise self.error(
                     f"{what.what.lower()} '{full}' has {what.outputs} outputs: read {reads}",
                     mark,
-                    layer=label,
+                    layer=_label(node),
                     hint=f"its outputs are {full}.0 ... {full}.{what.outputs - 1}; write inputs: [{full}.0]",
                 )
             current, name = what, str(what.last or NETWORK_INPUT)
@@ -210,6 +209,10 @@ class Names:
                 return None
             what = self.made[what.prefix + last][0]
         return what.name
+
+
+def _label(node: Node | None) -> str | None:
+    return node.label() if node is not None else None
 
 
 def expansion_note(what: Node | Scope) -> str | None:

@@ -36,12 +36,15 @@ class Context:
         scope: Scope,
         index: int | None,
         shape: Callable[[], tuple[Shape | None, str]] | None,
-        label: str | None = None,
+        label: str | Callable[[], str] | None = None,
     ) -> None:
         self.scope = scope
         self.index = index
         self.shape = shape  # () -> (the first input's shape or None when not known yet, its name); None: not here
-        self.label = label
+        self.label = label  # the layer or block use, for messages: text, or a function making it
+
+    def layer(self) -> str | None:
+        return self.label() if callable(self.label) else self.label
 
 
 def shape_names(shape: Shape) -> dict[str, Any]:
@@ -60,21 +63,11 @@ class Values:
         self.file = file
 
     def error(self, message: str, mark: Any, ctx: Context | None = None, hint: str | None = None) -> SpecError:
-        label = ctx.label if ctx is not None else None
+        label = ctx.layer() if ctx is not None else None
         note = f"in block '{ctx.scope.block}'" if ctx is not None and ctx.scope.block else None
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=label, note=note)
 
-    def arguments(
-        self, raw: dict[str, Any], value_marks: dict[str, Any], ctx: Context
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Arguments with expressions evaluated, and where each value was written (the use site for params)."""
-        args: dict[str, Any] = {}
-        marks: dict[str, Any] = {}
-        for key, value in raw.items():
-            args[key], marks[key] = self.value(value, value_marks.get(key), ctx)
-        return args, marks
-
-    def value(self, value: Any, mark: Any, ctx: Context) -> tuple[Any, Any]:
+    def value(self, value: Any, mark: Any, ctx: Context | Callable[[], Context]) -> tuple[Any, Any]:
         if isinstance(value, str) and "$" in value:
             return self.expression(value, mark, ctx)
         if isinstance(value, list):
@@ -84,16 +77,18 @@ class Values:
             return items, mark
         return value, mark
 
-    def expression(self, text: str, mark: Any, ctx: Context) -> tuple[Any, Any]:
+    def expression(self, text: str, mark: Any, ctx: Context | Callable[[], Context]) -> tuple[Any, Any]:
+        if not isinstance(ctx, Context):
+            ctx = ctx()  # made only where an expression is met: most values are plain
+        params = ctx.scope.params
+        if text[0] == "$" and text[1:] in params and text[1:].isidentifier():
+            return params[text[1:]]  # `$name` alone: the value passed, unchanged, with where it was written
         from cnncalc.expressions import ExpressionError, parse_expression
 
         try:
             expression = parse_expression(text)
         except ExpressionError as error:
             raise self.error(error.message, position(text, error.offset, mark), ctx, error.hint) from None
-        params = ctx.scope.params
-        if expression.is_name is not None and expression.is_name in params:
-            return params[expression.is_name]  # passed unchanged, with where it was written
         try:
             return expression.evaluate(_Visible(self, ctx, text, mark)), mark
         except ExpressionError as error:
