@@ -39,12 +39,20 @@ FROM_MODELS_JSON = ("fvcore", "torchinfo", "ptflops")
 # MobileNetV2._forward_impl calls nn.functional.adaptive_avg_pool2d: tools that hook modules (ptflops, thop) see no
 # module there. cnncalc's JSON cannot tell this; it is a fact of the implementation measured.
 CALLED_AS_FUNCTION: dict[str, frozenset[str]] = {"mobilenet_v2": frozenset({"avgpool"})}
+# torchvision's ShuffleNetV2 pools with `x.mean([2, 3])`, a tensor method no peer counts: no module to hook, no
+# wrapper in ptflops, no aten::mean handle in fvcore. The spec writes it as an adaptive pool and a flatten.
+CALLED_AS_MEAN: dict[str, frozenset[str]] = {"shufflenet_v2_x1_0": frozenset({"globalpool"})}
+# Kinds torchvision computes in forward() or with modules no peer has a rule for: ShuffleNetV2's chunk and
+# channel_shuffle function, ConvNeXt's `self.layer_scale * x` and its Permute and StochasticDepth modules (the
+# identity in eval). spec_module() runs them as functions; every peer counts them 0.
+UNCOUNTED_KINDS = {"Chunk", "ChannelShuffle", "Permute", "LayerScale", "StochasticDepth"}
 
 # The kinds the rules below are written for: a network with another kind needs its rule added first. Mul is the
 # squeeze-excitation gate, written `scale * input` in torchvision (the operator, not torch.mul).
 RULED_KINDS = {
     "Conv2d", "ConvTranspose2d", "Linear", "BatchNorm2d", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Hardswish",
-    "Hardsigmoid", "MaxPool2d", "AdaptiveAvgPool2d", "Add", "Mul", "Concat", "Flatten", "Dropout",
+    "Hardsigmoid", "MaxPool2d", "AdaptiveAvgPool2d", "Add", "Mul", "Concat", "Flatten", "Dropout", "LayerNorm",
+    "GELU", *UNCOUNTED_KINDS,
 }  # fmt: skip
 
 
@@ -64,6 +72,7 @@ class LayerView:
     macs: int
     other_ops: int
     called_as_function: bool
+    called_as_mean: bool
 
     @property
     def is_conv(self) -> bool:
@@ -88,6 +97,17 @@ class LayerView:
     @property
     def in_positions(self) -> int:
         return size(self.in_shape[1:])
+
+    @property
+    def positions(self) -> int:
+        """A Linear's positions: the elements of its output but the last axis (1 on a flat input, H x W when
+        channels-last)."""
+        return size(self.out_shape[:-1])
+
+    @property
+    def counted(self) -> bool:
+        """Whether the peers see the layer at all (see CALLED_AS_MEAN and UNCOUNTED_KINDS)."""
+        return not self.called_as_mean and self.kind not in UNCOUNTED_KINDS
 
     def elements(self, side: str) -> int:
         """The elements of the layer's input ("in") or output ("out")."""
@@ -117,6 +137,7 @@ def layers(net: str) -> tuple[LayerView, ...]:
                 macs=layer["macs"],
                 other_ops=layer["other_ops"],
                 called_as_function=layer["name"] in CALLED_AS_FUNCTION.get(net, frozenset()),
+                called_as_mean=layer["name"] in CALLED_AS_MEAN.get(net, frozenset()),
             )
         )
         shapes[layer["name"]] = tuple(layer["output_shape"])
@@ -130,8 +151,10 @@ def fvcore_count(layer: LayerView) -> int:
     """fvcore FlopCountAnalysis: traced aten ops, one multiply-add = one "flop"; convolution by prod(weight) x
     output positions (input positions when transposed), linear by prod(input) x out_features, eval-mode batch_norm
     2 per element (1 without affine), adaptive_avg_pool2d 1 per input element; every other op 0 (relu, silu,
-    sigmoid, hardswish, hardsigmoid, mul, add, dropout have no handle). Ops are traced, so a layer called as a
-    function counts the same."""
+    sigmoid, hardswish, hardsigmoid, gelu, mul, add, dropout, mean have no handle), layer_norm 5 per element (4
+    without affine). Ops are traced, so a layer called as a function counts the same; a mean is no adaptive pool."""
+    if not layer.counted:
+        return 0
     if layer.is_conv:
         return layer.weight_elements * layer.out_positions
     if layer.is_transposed:
@@ -140,6 +163,8 @@ def fvcore_count(layer: LayerView) -> int:
         return size(layer.in_shape) * layer.weights["weight"][0]
     if layer.kind == "BatchNorm2d":
         return size(layer.in_shape) * (2 if "weight" in layer.weights else 1)
+    if layer.kind == "LayerNorm":
+        return size(layer.in_shape) * (5 if "weight" in layer.weights else 4)
     if layer.kind == "AdaptiveAvgPool2d":
         return size(layer.in_shape)
     return 0
@@ -148,7 +173,10 @@ def fvcore_count(layer: LayerView) -> int:
 def torchinfo_count(layer: LayerView) -> int:
     """torchinfo LayerInfo.calculate_macs: for each parameter named weight or bias, its elements times the output
     positions for a class whose name contains "Conv" (transposed ones too: output, not input, positions), else
-    times the batch. Layers without parameters count 0."""
+    times the batch: a Linear applied channels-last (ConvNeXt's) counts its parameters once, not once per position.
+    Layers without parameters count 0."""
+    if not layer.counted:
+        return 0
     elements = sum(size(shape) for name, shape in layer.weights.items() if name in ("weight", "bias"))
     return elements * layer.out_positions if "Conv" in layer.kind else elements
 
@@ -159,18 +187,25 @@ def torchinfo_count(layer: LayerView) -> int:
 # F.hardtanh (hooked, not patched: once); nn.SiLU calls F.silu (not hooked, patched: once). nn.Sigmoid,
 # nn.Hardswish and nn.Hardsigmoid are neither (torch.sigmoid, F.hardswish, F.hardsigmoid: 0). torch.add/torch.mul
 # and Tensor.add/Tensor.mul are patched, but `x + y`, `+=`, `x * y` (Tensor.__add__, __mul__) and torch.cat are not.
-PTFLOPS_ELEMENTWISE_HOOK = {"ReLU": "out", "ReLU6": "out", "MaxPool2d": "in", "AdaptiveAvgPool2d": "in"}
-PTFLOPS_PATCHED_FUNCTION = {"ReLU": "in", "SiLU": "in", "MaxPool2d": "in", "AdaptiveAvgPool2d": "in"}
+# nn.GELU is hooked and calls F.gelu, patched: twice. nn.LayerNorm shares BatchNorm's hook, which doubles for
+# `module.affine`, an attribute LayerNorm does not have (it has elementwise_affine): 1 per element. nn.Linear's hook
+# counts (in x out + bias) per position of a channels-last input.
+PTFLOPS_ELEMENTWISE_HOOK = {
+    "ReLU": "out", "ReLU6": "out", "GELU": "out", "MaxPool2d": "in", "AdaptiveAvgPool2d": "in", "LayerNorm": "in",
+}  # fmt: skip
+PTFLOPS_PATCHED_FUNCTION = {"ReLU": "in", "SiLU": "in", "GELU": "in", "MaxPool2d": "in", "AdaptiveAvgPool2d": "in"}
 
 
 def ptflops_count(layer: LayerView) -> int:
+    if not layer.counted:
+        return 0
     bias = size(layer.out_shape) if layer.has_bias else 0
     if layer.is_conv:
         return layer.weight_elements * layer.out_positions + bias
     if layer.is_transposed:
         return layer.weight_elements * layer.in_positions + bias
     if layer.kind == "Linear":
-        return layer.weight_elements + (layer.weights["bias"][0] if layer.has_bias else 0)
+        return (layer.weight_elements + (layer.weights["bias"][0] if layer.has_bias else 0)) * layer.positions
     if layer.kind == "BatchNorm2d":
         return size(layer.in_shape) * (2 if "weight" in layer.weights else 1)
     count = 0
@@ -185,8 +220,9 @@ def thop_count(layer: LayerView) -> int:
     """thop 0.1.1 profile(): forward hooks on modules only. Convolutions (transposed ones too) by output elements x
     in_channels/groups x kernel elements, no bias; linear by in_features x output elements; BatchNorm 2 per element,
     doubled when affine; adaptive average pooling (window + 1) per output element; ReLU, ReLU6, max pooling, dropout
-    0 (zero_ops); SiLU, Sigmoid, Hardswish, Hardsigmoid 0 (no rule: "treat it as zero Macs"); merges are no modules."""
-    if layer.called_as_function:
+    0 (zero_ops); SiLU, Sigmoid, Hardswish, Hardsigmoid, GELU 0 (no rule: "treat it as zero Macs"); merges are no
+    modules. LayerNorm as BatchNorm: 2 per element, doubled when affine (elementwise_affine)."""
+    if layer.called_as_function or not layer.counted:
         return 0
     if layer.is_conv or layer.is_transposed:
         in_channels, out_channels = layer.in_shape[0], layer.out_shape[0]
@@ -194,7 +230,7 @@ def thop_count(layer: LayerView) -> int:
         return size(layer.out_shape) * (in_channels // groups) * size(layer.weights["weight"][2:])
     if layer.kind == "Linear":
         return layer.weights["weight"][1] * size(layer.out_shape)
-    if layer.kind == "BatchNorm2d":
+    if layer.kind in ("BatchNorm2d", "LayerNorm"):
         return 2 * size(layer.in_shape) * (2 if "weight" in layer.weights else 1)
     if layer.kind == "AdaptiveAvgPool2d":
         window = math.prod(Fraction(i, o) for i, o in zip(layer.in_shape[1:], layer.out_shape[1:], strict=True))
@@ -210,7 +246,9 @@ def peer_figure(peer: str, net: str) -> int:
 
 
 def recorded_figure(peer: str, net: str) -> int:
-    if peer in FROM_MODELS_JSON:
+    """models.json's figure (measured on torchvision's own model) where it has one; else peer_figures.json's
+    (measured on spec_module): thop everywhere, and every peer for convnext_tiny, which models.json gives none."""
+    if peer in FROM_MODELS_JSON and f"macs_{peer}" in MODELS[net]:
         return MODELS[net][f"macs_{peer}"]
     return PEER_FIGURES["figures"][net][peer]
 
@@ -230,9 +268,16 @@ class Part:
         return self.factor * self.base
 
     def text(self) -> str:
-        if self.factor == 1:
-            return f"{self.amount:,} {self.label} {self.unit}"
-        return f"{self.amount:,} {self.label} ({self.factor} x {self.base:,} {self.unit})"
+        """The part without its sign (see joined)."""
+        if abs(self.factor) == 1:
+            return f"{abs(self.amount):,} {self.label} {self.unit}"
+        return f"{abs(self.amount):,} {self.label} ({abs(self.factor)} x {self.base:,} {self.unit})"
+
+
+def joined(found: list[Part]) -> str:
+    """'a + b - c': parts a tool adds, and those it leaves out (negative)."""
+    text = "".join(f" {'-' if part.amount < 0 else '+'} {part.text()}" for part in found)
+    return text[3:] if text.startswith(" + ") else text.lstrip()
 
 
 def breakdown(net: str) -> dict[str, int]:
@@ -247,14 +292,20 @@ def breakdown(net: str) -> dict[str, int]:
         "bias_adds": total(r"(Conv|ConvTranspose)[123]d|Linear", lambda v: size(v.out_shape) if v.has_bias else 0),
         "batchnorm_elements": total(r"BatchNorm[123]d", lambda v: size(v.out_shape)),
         "batchnorm_params": total(r"BatchNorm[123]d", lambda v: sum(size(s) for s in v.weights.values())),
+        "layernorm_elements": total("LayerNorm", lambda v: size(v.out_shape)),
+        "layernorm_params": total("LayerNorm", lambda v: sum(size(s) for s in v.weights.values())),
         "relu_elements": total("ReLU", lambda v: size(v.out_shape)),
         "relu6_elements": total("ReLU6", lambda v: size(v.out_shape)),
         "silu_elements": total("SiLU", lambda v: size(v.out_shape)),
+        "gelu_elements": total("GELU", lambda v: size(v.out_shape)),
         "maxpool_inputs": total(r"MaxPool[123]d", lambda v: size(v.in_shape)),
         "adaptive_pool_inputs": total(r"AdaptiveAvgPool[123]d", lambda v: size(v.in_shape)),
         "adaptive_pool_outputs": total(r"AdaptiveAvgPool[123]d", lambda v: size(v.out_shape)),
         "transposed_macs": total(r"ConvTranspose[123]d", lambda v: v.macs),
         "transposed_as_conv": total(r"ConvTranspose[123]d", lambda v: v.weight_elements * v.out_positions),
+        "linear_extra_positions": total(
+            "Linear", lambda v: sum(size(s) for s in v.weights.values()) * (v.positions - 1)
+        ),
     }
 
 
@@ -275,7 +326,7 @@ def thop_pool_parts(views: tuple[LayerView, ...]) -> list[Part]:
     """thop's adaptive pools, (window + 1) x outputs: one part when every pool has the same window (ResNet's 7 x 7
     to 1 x 1), else their inputs plus their outputs (squeeze-excitation pools, one window per resolution), which is
     the same when each output size divides its input size."""
-    pools = [v for v in views if v.kind == "AdaptiveAvgPool2d" and not v.called_as_function]
+    pools = [v for v in views if v.kind == "AdaptiveAvgPool2d" and not v.called_as_function and v.counted]
     factors = {thop_count(v) // size(v.out_shape) for v in pools}
     outputs = sum(size(v.out_shape) for v in pools)
     if len(factors) == 1:
@@ -287,28 +338,36 @@ def thop_pool_parts(views: tuple[LayerView, ...]) -> list[Part]:
 def parts(peer: str, net: str) -> list[Part]:
     views = layers(net)
     b = breakdown(net)
-    pool_module = sum(size(v.in_shape) for v in views if v.kind == "AdaptiveAvgPool2d" and not v.called_as_function)
-    pool_function = b["adaptive_pool_inputs"] - pool_module
+    pools = [v for v in views if v.kind == "AdaptiveAvgPool2d" and v.counted]
+    pool_module = sum(size(v.in_shape) for v in pools if not v.called_as_function)
+    pool_function = sum(size(v.in_shape) for v in pools if v.called_as_function)
     found: list[Part] = []
     if peer == "fvcore":
         found = [Part("BatchNorm", "elements", 2, b["batchnorm_elements"])]
-        found += [Part("adaptive pool", "inputs", 1, b["adaptive_pool_inputs"])]
+        found += [Part("LayerNorm", "elements", 5, b["layernorm_elements"])]
+        found += [Part("adaptive pool", "inputs", 1, pool_module + pool_function)]
     elif peer == "torchinfo":
         found = [Part("bias", "adds", 1, b["bias_adds"]), Part("BatchNorm", "parameters", 1, b["batchnorm_params"])]
+        found += [Part("LayerNorm", "parameters", 1, b["layernorm_params"])]
         found += transposed_part(views)
+        unit = "MACs and bias adds past each layer's first position"  # a channels-last Linear counted once
+        found += [Part("Linear", unit, -1, b["linear_extra_positions"])]
     elif peer == "ptflops":
         found = [
             Part("bias", "adds", 1, b["bias_adds"]),
             Part("BatchNorm", "elements", 2, b["batchnorm_elements"]),
+            Part("LayerNorm", "elements", 1, b["layernorm_elements"]),
             Part("ReLU", "elements", 2, b["relu_elements"]),
             Part("ReLU6", "elements", 1, b["relu6_elements"]),
             Part("SiLU", "elements", 1, b["silu_elements"]),
+            Part("GELU", "elements", 2, b["gelu_elements"]),
             Part("max pool", "inputs", 2, b["maxpool_inputs"]),
             Part("adaptive pool", "inputs", 2, pool_module),
             Part("adaptive pool", "inputs (called as a function: once)", 1, pool_function),
         ]
     elif peer == "thop":
-        found = [Part("BatchNorm", "elements", 4, b["batchnorm_elements"]), *thop_pool_parts(views)]
+        found = [Part("BatchNorm", "elements", 4, b["batchnorm_elements"])]
+        found += [Part("LayerNorm", "elements", 4, b["layernorm_elements"]), *thop_pool_parts(views)]
         found += transposed_part(views)
     return [part for part in found if part.base]
 
@@ -318,8 +377,8 @@ def network_rows(net: str) -> list[list[str]]:
     rows = [["cnncalc `macs`", f"{macs:,}", "0", "conv, transposed conv and linear multiply-accumulates"]]
     for peer in PEERS:
         figure = peer_figure(peer, net)
-        difference = f"+{figure - macs:,}" if figure != macs else "0"
-        rows.append([peer, f"{figure:,}", difference, " + ".join(p.text() for p in parts(peer, net)) or "nothing else"])
+        difference = f"{figure - macs:+,}" if figure != macs else "0"
+        rows.append([peer, f"{figure:,}", difference, joined(parts(peer, net)) or "nothing else"])
     return rows
 
 
@@ -411,7 +470,7 @@ def test_every_network_uses_only_kinds_the_rules_cover() -> None:
 
 
 def test_layers_called_as_functions_exist() -> None:
-    for net, names in CALLED_AS_FUNCTION.items():
+    for net, names in [*CALLED_AS_FUNCTION.items(), *CALLED_AS_MEAN.items()]:
         pools = {layer.name for layer in layers(net) if layer.kind == "AdaptiveAvgPool2d"}
         assert names <= pools, f"{net}: {sorted(names - pools)} is not an adaptive pool layer of specs/{net}.yaml"
 
@@ -428,7 +487,8 @@ def test_measured_figures_agree_with_models_json() -> None:
     for net in NETWORKS:
         assert set(PEER_FIGURES["figures"][net]) == set(PEERS)
         for peer in FROM_MODELS_JSON:
-            assert PEER_FIGURES["figures"][net][peer] == MODELS[net][f"macs_{peer}"], (net, peer)
+            if f"macs_{peer}" in MODELS[net]:
+                assert PEER_FIGURES["figures"][net][peer] == MODELS[net][f"macs_{peer}"], (net, peer)
 
 
 @pytest.mark.parametrize("net", NETWORKS)
@@ -469,12 +529,14 @@ def test_torchvision_gflops_are_gmacs() -> None:
 
 
 # Rows of "What each tool counts" that give a count per element, and the layer kind each is about. torchinfo's
-# BatchNorm cell is per channel (its parameters), checked through batchnorm_params in the network tables instead.
+# BatchNorm and LayerNorm cells are per channel (their parameters), checked through batchnorm_params and
+# layernorm_params in the network tables instead.
 PER_ELEMENT_ROWS = {
-    "BatchNorm (eval, affine)": "BatchNorm2d", "ReLU": "ReLU", "ReLU6": "ReLU6", "SiLU": "SiLU", "Sigmoid": "Sigmoid",
-    "Hardswish": "Hardswish", "Hardsigmoid": "Hardsigmoid", "residual add": "Add",
-    "squeeze-excitation gate (multiply)": "Mul",
+    "BatchNorm (eval, affine)": "BatchNorm2d", "LayerNorm (affine)": "LayerNorm", "ReLU": "ReLU", "ReLU6": "ReLU6",
+    "SiLU": "SiLU", "Sigmoid": "Sigmoid", "Hardswish": "Hardswish", "Hardsigmoid": "Hardsigmoid", "GELU": "GELU",
+    "residual add": "Add", "squeeze-excitation gate (multiply)": "Mul", "layer scale (`layer_scale * x`)": "LayerScale",
 }  # fmt: skip
+PER_CHANNEL_CELLS = {("BatchNorm (eval, affine)", "torchinfo"), ("LayerNorm (affine)", "torchinfo")}
 COUNTS_COLUMNS = ("cnncalc `other_ops`", *PEERS)  # the table's columns after the operation and cnncalc `macs`
 
 
@@ -497,7 +559,7 @@ def test_per_element_counts_of_what_each_tool_counts() -> None:
     for label, kind in PER_ELEMENT_ROWS.items():
         counts = {"cnncalc `other_ops`": lambda v: v.other_ops, **RULES}
         for column, cell in zip(COUNTS_COLUMNS, rows[label], strict=True):
-            if (label, column) != ("BatchNorm (eval, affine)", "torchinfo"):
+            if (label, column) not in PER_CHANNEL_CELLS:
                 assert stated_per_element(cell) == per_element(kind, counts[column]), (label, column)
 
 
@@ -505,11 +567,16 @@ NUMBER_WORDS = dict(enumerate("zero one two three four five six seven eight nine
 
 
 def test_pending_networks_are_those_awaiting_kinds() -> None:
-    """The page names the reference networks it cannot derive yet, and counts the ones it does."""
-    match = re.search(r"(\w+) more reference networks, ([\w ,]+), are pending", prose())
-    assert match, "the sentence naming the pending networks is missing"
+    """The page names the reference networks it cannot derive yet (none, once every spec ships), and counts the
+    ones it does."""
+    match = re.search(r"(\w+) more reference networks?, ([\w ,]+), (?:are|is) pending", prose())
     pending = [net for net in MODELS if net in AWAITING_KINDS]  # in models.json's order
-    assert re.split(r", | and ", match.group(2)) == pending and match.group(1).lower() == NUMBER_WORDS[len(pending)]
+    if not pending:
+        assert match is None and "pending" not in prose(), "the page still names pending networks"
+    else:
+        assert match, "the sentence naming the pending networks is missing"
+        assert re.split(r", | and ", match.group(2)) == pending
+        assert match.group(1).lower() == NUMBER_WORDS[len(pending)]
     assert f"For the {NUMBER_WORDS[len(NETWORKS)]} reference networks that cnncalc ships a spec for" in prose()
     assert f"On all {NUMBER_WORDS[len(NETWORKS)]} networks it gives exactly" in prose()
 
@@ -615,11 +682,16 @@ def evaluate(formula: str, values: dict[str, int]) -> int:
 
 def test_reconcile_formulas_give_every_peer_figure() -> None:
     formulas = {row[0]: row[1].strip("`") for row in table_rows(section("How to reconcile"))}
-    assert set(formulas) == {*PEERS, "ptflops, pool called as a function", "thop, pool called as a function"}
+    function_rows = {f"{peer}, pool called as a function" for peer in ("ptflops", "thop")}
+    mean_rows = {f"{peer}, pool computed as a mean" for peer in ("fvcore", "ptflops", "thop")}
+    assert set(formulas) == {*PEERS, *function_rows, *mean_rows}
     for net in NETWORKS:
         for peer in PEERS:
-            function_called = net in CALLED_AS_FUNCTION and peer in ("ptflops", "thop")
-            formula = formulas[f"{peer}, pool called as a function" if function_called else peer]
+            formula = formulas[peer]
+            if net in CALLED_AS_FUNCTION and f"{peer}, pool called as a function" in formulas:
+                formula = formulas[f"{peer}, pool called as a function"]
+            if net in CALLED_AS_MEAN and f"{peer}, pool computed as a mean" in formulas:
+                formula = formulas[f"{peer}, pool computed as a mean"]
             assert evaluate(formula, breakdown(net)) == recorded_figure(peer, net), (net, peer, formula)
 
 
@@ -629,8 +701,10 @@ def test_reconcile_formulas_give_every_peer_figure() -> None:
 def spec_module(net: str, device: str = "cpu") -> Any:
     """specs/<net>.yaml as a plain torch.nn.Module, the way tools see a model: every layer its own module (from
     tests/torch_graph.py), merges as `x + y`, `x * y` (torchvision's squeeze-excitation `scale * input`) and
-    torch.cat, and the layers in CALLED_AS_FUNCTION called through torch.nn.functional as the reference
-    implementation does."""
+    torch.cat, the layers in CALLED_AS_FUNCTION called through torch.nn.functional and those in CALLED_AS_MEAN as
+    `x.mean([2, 3])`, as the reference implementation does, and UNCOUNTED_KINDS as torchvision computes them:
+    `x.chunk`, its channel_shuffle function (view, transpose, view), `x.permute`, `layer_scale * x` with the scale
+    a parameter of the enclosing module, and stochastic depth as the identity it is in eval."""
     import torch
     from torch_graph import torch_op
 
@@ -639,6 +713,7 @@ def spec_module(net: str, device: str = "cpu") -> Any:
 
     graph = load_spec(str(ROOT / "specs" / f"{net}.yaml"))
     functional = CALLED_AS_FUNCTION.get(net, frozenset())
+    means = CALLED_AS_MEAN.get(net, frozenset())
 
     class SpecModule(torch.nn.Module):
         def __init__(self) -> None:
@@ -646,10 +721,17 @@ def spec_module(net: str, device: str = "cpu") -> Any:
             self.input_shape = tuple(graph.input_shape)
             self.steps: list[tuple[str, list[str], str, Any]] = []
             self.layers = torch.nn.ModuleDict()
+            self.scales = torch.nn.ParameterDict()
             for node in graph.nodes:
                 layer = node.bound()
                 if layer.kind in ("Add", "Mul", "Concat"):
                     self.steps.append((node.name, node.inputs, layer.kind, getattr(layer, "dim", None)))
+                    continue
+                if node.name in means:
+                    self.steps.append((node.name, node.inputs, "mean", None))
+                    continue
+                if layer.kind in UNCOUNTED_KINDS:
+                    self.steps.append((node.name, node.inputs, layer.kind, self.uncounted(layer)))
                     continue
                 _, module = torch_op(layer)
                 if node.name in functional:
@@ -659,6 +741,19 @@ def spec_module(net: str, device: str = "cpu") -> Any:
                 self.layers[key] = module
                 self.steps.append((node.name, node.inputs, "module", key))
             self.output_name = graph.output
+
+        def uncounted(self, layer: Any) -> Any:
+            """What forward() needs for a kind in UNCOUNTED_KINDS."""
+            if layer.kind == "LayerScale":
+                key = f"scale{len(self.scales)}"
+                (shape,) = layer.weights().values()
+                self.scales[key] = torch.nn.Parameter(torch.ones(tuple(shape)))
+                return key
+            if layer.kind == "Chunk":
+                return (layer.chunks, layer.dim, layer.index)
+            if layer.kind == "ChannelShuffle":
+                return layer.groups
+            return getattr(layer, "dims", None)  # Permute's; StochasticDepth needs nothing
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             values = {NETWORK_INPUT: x}
@@ -676,6 +771,21 @@ def spec_module(net: str, device: str = "cpu") -> Any:
                     out = torch.cat(xs, dim=argument)
                 elif how == "adaptive_avg_pool":
                     out = torch.nn.functional.adaptive_avg_pool2d(xs[0], argument)
+                elif how == "mean":  # keepdim: the spec's flatten follows
+                    out = xs[0].mean([2, 3], keepdim=True)
+                elif how == "Chunk":
+                    chunks, dim, index = argument
+                    out = xs[0].chunk(chunks, dim=dim)[index]
+                elif how == "ChannelShuffle":
+                    batch, channels, height, width = xs[0].shape
+                    out = xs[0].view(batch, argument, channels // argument, height, width)
+                    out = torch.transpose(out, 1, 2).contiguous().view(batch, -1, height, width)
+                elif how == "Permute":
+                    out = xs[0].permute(*argument)
+                elif how == "LayerScale":
+                    out = self.scales[argument] * xs[0]
+                elif how == "StochasticDepth":
+                    out = xs[0]
                 else:
                     out = self.layers[argument](xs[0])
                 values[name] = out

@@ -20,6 +20,8 @@ REDUCED = {  # the smallest inputs that keep every layer valid, or near it
     "mobilenet_v2": (3, 32, 32),
     "mobilenet_v3_small": (3, 32, 32),
     "efficientnet_b0": (3, 32, 32),
+    "shufflenet_v2_x1_0": (3, 32, 32),
+    "convnext_tiny": (3, 32, 32),  # its four 2x downsamplings after a 4x stem end at 1 x 1: the smallest input
     "unet": (1, 16, 16),
 }
 TOO_LARGE = {
