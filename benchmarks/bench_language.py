@@ -50,7 +50,7 @@ def report_of(spec: Path) -> dict[str, Any]:
 
 def uses_expressions(spec: Path) -> int:
     """How many values of the spec are expressions (a `$` that is more than a whole `$name`)."""
-    from cnncalc.expressions import is_expression, parse_expression
+    from cnncalc.spec.expressions import is_expression, parse_expression
     from cnncalc.yamlsource import load_yaml
 
     def walk(value: Any) -> int:

@@ -1,4 +1,4 @@
-"""The spec language's expressions (cnncalc/expressions.py): precedence as Python's, exact numbers, torchvision's
+"""The spec language's expressions (cnncalc/spec/expressions.py): precedence as Python's, exact numbers, torchvision's
 make_divisible, errors that point at the offending token, bounded work, and nothing ever evaluated by Python."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnncalc.errors import CnncalcError
-from cnncalc.expressions import (
+from cnncalc.spec.expressions import (
     MAX_DEPTH,
     MAX_LENGTH,
     Expression,
@@ -178,7 +178,7 @@ def test_results_too_large_for_a_float() -> None:
 
 def test_integers_stay_integers_without_importing_fractions() -> None:
     code = (
-        "import sys; from cnncalc.expressions import parse_expression as p;"
+        "import sys; from cnncalc.spec.expressions import parse_expression as p;"
         "r = p('max($a * 4 + 1, $a // 2 % 3) if $a >= 1 and not $a == 2 else -1').evaluate({'a': 3});"
         "print(r, 'fractions' in sys.modules)"
     )

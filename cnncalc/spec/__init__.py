@@ -24,7 +24,7 @@ then its own name), and full names are unique across the network.
 
 The modules: `document` (text and top-level keys), `blocks` (reading and counting blocks), `entries` (the forms
 of an entry), `expand` (entries -> nodes, each layer built when placed: conditions, repeats, several outputs),
-`scope` (names and what they stand for), `values` (arguments through cnncalc.expressions).
+`scope` (names and what they stand for), `values` (arguments through cnncalc.spec.expressions).
 """
 
 from cnncalc.spec.blocks import BLOCK_KEYS, RESERVED

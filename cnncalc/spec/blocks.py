@@ -97,7 +97,7 @@ def static(value: Any, params: dict[str, Any]) -> Any:
     if isinstance(value, str) and "$" in value:
         if value[0] == "$" and value[1:].isidentifier():  # `$name` alone: no parser needed
             return params.get(value[1:], UNKNOWN)
-        from cnncalc.expressions import parse_expression
+        from cnncalc.spec.expressions import parse_expression
 
         try:
             expression = parse_expression(value)

@@ -448,7 +448,7 @@ class Expander:
         """A default reads the parameters given and those declared before it: one declared after it is refused."""
         if not (isinstance(default, str) and "$" in default):
             return
-        from cnncalc.expressions import ExpressionError, parse_expression
+        from cnncalc.spec.expressions import ExpressionError, parse_expression
 
         try:
             read = parse_expression(default).names

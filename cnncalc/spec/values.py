@@ -1,4 +1,4 @@
-"""Argument values: a string holding `$` is an expression (cnncalc.expressions), read in the names visible where
+"""Argument values: a string holding `$` is an expression (cnncalc.spec.expressions), read in the names visible where
 it is written: the block's parameters, `$index` (the copy number inside the entry's `repeat`) and the entry's
 first input's shape (`$in_channels`, ...). `$name` alone stands for the value passed, unchanged (a list, a kind,
 a layer name for `inputs`). Nothing is evaluated as code."""
@@ -83,7 +83,7 @@ class Values:
         params = ctx.scope.params
         if text[0] == "$" and text[1:] in params and text[1:].isidentifier():
             return params[text[1:]]  # `$name` alone: the value passed, unchanged, with where it was written
-        from cnncalc.expressions import ExpressionError, parse_expression
+        from cnncalc.spec.expressions import ExpressionError, parse_expression
 
         try:
             expression = parse_expression(text)
