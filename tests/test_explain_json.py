@@ -56,6 +56,8 @@ def wanted_figures(row: dict[str, Any], layout: str) -> dict[str, Any]:
     wanted = figures_of(row | {"layout": layout})
     shape = row["output_shape"]
     wanted["output C (PyTorch)"] = shape[0] if layout == "chw" or len(shape) < 2 else shape[-1]
+    if row["type"] == "ChannelShuffle":  # the group size it derives: C / groups, groups read from the table's summary
+        wanted["channels per group"] = wanted["output C (PyTorch)"] // int(row["summary"].removeprefix("groups "))
     return wanted
 
 
@@ -110,11 +112,14 @@ def check_against_summary(path: str) -> list[dict[str, Any]]:
         assert {k: layer[k] for k in figures} == {k: row[k] for k in figures}, layer["name"]
         assert layer["inputs"] == [{"name": name, "shape": shapes[name]} for name in row["inputs"]]
         wanted = wanted_figures(row, summary["layout"])
+        if row["type"] in ("Chunk", "Split"):  # the pieces its entry made: the layers NAME.0 ... NAME.K-1
+            entry = row["name"].rsplit(".", 1)[0]
+            wanted["pieces"] = sum(other["name"].rsplit(".", 1)[0] == entry for other in summary["layers"])
         for what, formula in layer["formulas"].items():
             assert evaluate(formula["numbers"]) == formula["value"] == wanted[what], (layer["name"], what, formula)
             checked += 1
         step = layer["receptive_field_step"]
-        assert step["rule"] in ("composed", "unchanged", "union", "none")
+        assert step["rule"] in ("composed", "unchanged", "moved", "union", "none")
         if step["rule"] == "composed":
             field = row["receptive_field"]
             assert len(step["axes"]) == len(field["size"])
@@ -125,7 +130,7 @@ def check_against_summary(path: str) -> list[dict[str, Any]]:
                     checked += 1
         else:
             assert "axes" not in step
-        if step["rule"] == "unchanged":  # element-wise: the field of what it reads
+        if step["rule"] in ("unchanged", "moved"):  # element-wise, or axes moved: the field of what it reads
             source, axes = row["inputs"][0], len(row["receptive_field"]["size"])
             identity = {"size": [1] * axes, "stride": [1] * axes, "padding": [0] * axes}
             assert row["receptive_field"] == (fields[source] if source != "input" else identity)
