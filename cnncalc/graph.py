@@ -85,6 +85,7 @@ class Graph:
         self.ignore: frozenset[str] = frozenset()  # lint rule ids silenced for the whole spec
         self.by_name = {n.name: n for n in nodes}
         self.groups: dict[str, Group] = {}  # block uses and repeats by full name ("layer1", "layer1.0")
+        self.document: Any = None  # the loaded spec, to expand again at another input size (cnncalc.spec.at_input)
 
     def node(self, name: str) -> Node:
         return self.by_name[name]

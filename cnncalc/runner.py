@@ -232,38 +232,36 @@ def _smaller_input(graph: Graph, budget: Budget) -> tuple[int, ...] | None:
     longest = max(spatial, default=0)
     if longest < 2:
         return None
-    original, layers = graph.input_shape, [node.layer for node in graph.nodes]
-    try:
-        full, half = workload(graph), _workload_at(graph, original, longest // 2)
-        candidate = _modelled_size(full, half, longest, len(spatial), budget)
-        tried = 0
-        while candidate >= 1 and tried < 6:
-            work = _workload_at(graph, original, candidate)
-            if work is not None and work.macs <= budget.max_macs and work.elements <= budget.max_elements:
-                return graph.input_shape
-            tried += 1
-            below = [longest >> j for j in range(1, longest.bit_length()) if longest >> j < candidate]
-            candidate = below[0] if below else 0
-    finally:
-        graph.input_shape = original
-        for node, layer in zip(graph.nodes, layers, strict=True):
-            node.layer = layer
+    original = graph.input_shape
+    full, half = workload(graph), _workload_at(graph, original, longest // 2)
+    candidate = _modelled_size(full, half, longest, len(spatial), budget)
+    tried = 0
+    while candidate >= 1 and tried < 6:
+        work = _workload_at(graph, original, candidate)
+        if work is not None and work.macs <= budget.max_macs and work.elements <= budget.max_elements:
+            return _shape_at(original, candidate)
+        tried += 1
+        below = [longest >> j for j in range(1, longest.bit_length()) if longest >> j < candidate]
+        candidate = below[0] if below else 0
     return None
 
 
-def _workload_at(graph: Graph, original: tuple[int, ...], size: int) -> Workload | None:
-    """The workload with the longest spatial axis of the `original` input at `size` (the others in proportion);
-    None where some layer refuses that input. Leaves the graph at that size: the caller restores it."""
-    from cnncalc.graph import infer_shapes
-
+def _shape_at(original: tuple[int, ...], size: int) -> tuple[int, ...]:
+    """The `original` input with its longest spatial axis at `size`, the others in proportion."""
     channels, *spatial = original
     longest = max(spatial)
-    graph.input_shape = (channels, *(max(1, s * size // longest) for s in spatial))
+    return (channels, *(max(1, s * size // longest) for s in spatial))
+
+
+def _workload_at(graph: Graph, original: tuple[int, ...], size: int) -> Workload | None:
+    """The workload of the spec expanded again at `_shape_at(original, size)` (expressions and conditions may read
+    the input's shape); None where some layer refuses that input. The graph itself is left as it is."""
+    from cnncalc.spec import at_input
+
     try:
-        infer_shapes(graph)
+        return workload(at_input(graph, _shape_at(original, size)))
     except CnncalcError:
         return None
-    return workload(graph)
 
 
 def _modelled_size(full: Workload, half: Workload | None, longest: int, axes: int, budget: Budget) -> int:

@@ -61,13 +61,12 @@ def fuse(
     from cnncalc.spec import load_spec, parse_spec
 
     graph = load_spec(spec)
-    if input:  # written in the spec's layout, like its `input`; the spec is read once ('-' too)
-        from cnncalc.graph import infer_shapes
+    if input:  # written in the spec's layout, like its `input`; the spec is read once ('-' too) and expanded again
         from cnncalc.layout import to_chw
         from cnncalc.runner import parse_shape
+        from cnncalc.spec import at_input
 
-        graph.input_shape = to_chw(parse_shape(input), graph.layout)
-        infer_shapes(graph)
+        graph = at_input(graph, to_chw(parse_shape(input), graph.layout))
     fusion = fuse_graph(graph, seed_weights, parse_budget("--max-elements", max_elements))
     # The figures come from the analyzer on the fused spec itself (its values do not change them).
     fused = parse_spec(spec_text(fusion, with_weights=False), output)

@@ -28,7 +28,7 @@ of an entry), `expand` (entries -> nodes, each layer built when placed: conditio
 """
 
 from cnncalc.spec.blocks import BLOCK_KEYS, RESERVED
-from cnncalc.spec.document import TOP_KEYS, graph_from_document, load_spec, parse_spec, read_spec_text
+from cnncalc.spec.document import TOP_KEYS, at_input, graph_from_document, load_spec, parse_spec, read_spec_text
 from cnncalc.spec.expand import MAX_NODES
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "MAX_NODES",
     "RESERVED",
     "TOP_KEYS",
+    "at_input",
     "graph_from_document",
     "load_spec",
     "parse_spec",

@@ -65,6 +65,13 @@ def graph_from_document(
     return _Document(file).graph(document, batch, input_shape)
 
 
+def at_input(graph: Graph, input_shape: tuple[int, ...]) -> Graph:
+    """The same spec at another input shape (one sample, C first), expanded again: expressions, conditions and the
+    number of pieces may read shapes, so re-inferring the old graph's shapes is not enough."""
+    batch = graph.batch if graph.batch_given else None
+    return graph_from_document(graph.document, graph.file, batch, input_shape)
+
+
 class _Document:
     def __init__(self, file: str) -> None:
         self.file = file
@@ -105,6 +112,7 @@ class _Document:
         graph.layout = layout
         graph.batch_given = "batch" in document or batch is not None
         self.read_lint_and_limits(document, graph, expander)
+        graph.document = document
         return graph
 
     def check_keys(self, document: Any) -> None:

@@ -115,10 +115,11 @@ class Values:
         if shape is None:
             raise self.error(
                 f"${name} reads the shape of '{source}', which is not known here: it is (or reads) a layer "
-                "written later in the spec",
+                "written later in the spec, or an `inputs` name that no layer has",
                 where,
                 ctx,
-                hint="shape names need the entry's input built before it; give the value as a number here",
+                hint="shape names need the entry's input built before it: check the names in `inputs` on the way "
+                "there, or give the value as a number here",
             )
         given = shape_names(shape)
         if name not in given:
