@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import run_cli
+
 from cnncalc.spec import at_input, load_spec
-from tests.conftest import run_cli
 
 SPEC = """input: [3, 16, 16]
 layers:
