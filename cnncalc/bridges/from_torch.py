@@ -141,8 +141,11 @@ def output_shape(graph_module: Any, results: dict[Any, Any]) -> tuple[int, ...]:
 def trace(model: Any, source: str) -> Any:
     """torch.fx's symbolic trace of `model`; where fx cannot follow the code, a clear error."""
     torch = require("torch")
+    from cnncalc.bridges.torch_ops import Tracer
+
     try:
-        return torch.fx.symbolic_trace(model)
+        graph = Tracer().trace(model)
+        return torch.fx.GraphModule(model, graph, type(model).__name__)
     except Exception as error:  # noqa: BLE001 - fx raises TraceError, TypeError, NotImplementedError, ...
         raise UsageError(
             f"{source}: torch.fx cannot trace the model: {_first_line(error)}",

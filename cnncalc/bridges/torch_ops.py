@@ -206,14 +206,14 @@ class Mapper:
         return value
 
     def const(self, value: Any) -> Any:
-        """A plain Python value (ints, lists of them) where constants computed from shapes are resolved."""
-        value = self.arg(value)
-        if isinstance(value, Const):
-            return _plain(value.value)
+        """A plain Python value (ints, strings, lists of them), constants computed from shapes resolved."""
+        if isinstance(value, torch.fx.Node):
+            seen = self.values[value]
+            if isinstance(seen, Const):
+                return _plain(seen.value)
+            raise Skip("a tensor used where a constant is expected")
         if isinstance(value, (list, tuple)):
             return [self.const(item) for item in value]
-        if isinstance(value, (str, Param, Pieces, Outputs)):
-            raise Skip("a tensor used where a constant is expected")
         return _plain(value)
 
     def params(self, node: Any, signature: tuple[str, ...]) -> dict[str, Any]:
@@ -240,7 +240,7 @@ class Mapper:
         if cls == "MultiheadAttention":
             return Outputs(self.attention(node, module, name, scopes), node)
         kind_cls = REGISTRY.get(cls.lower())
-        if kind_cls is None or not type(module).__module__.startswith("torch.nn"):
+        if kind_cls is None or not is_library_module(module):
             raise Skip(f"{cls} (module)")
         if len(inputs) != 1 and kind_cls.max_inputs is not None and len(inputs) > kind_cls.max_inputs:
             raise Skip(f"{cls} called with {len(inputs)} arguments")
@@ -267,6 +267,28 @@ class Mapper:
         reached |= {id(t) for t in self.reached_params if isinstance(t, torch.Tensor)}
         reached |= {id(t) for m in self.reached_params if isinstance(m, torch.nn.Module) for t in m.parameters()}
         return reached
+
+
+def is_library_module(module: Any) -> bool:
+    """torch.nn's classes (fx's default leaves) and torchvision's StochasticDepth: modules with a cnncalc kind of
+    the same name and the same arguments; a user's subclass is traced through instead."""
+    return type(module).__module__.startswith("torch.nn") or type(module) is _stochastic_depth_class()
+
+
+def _stochastic_depth_class() -> Any:
+    import sys
+
+    ops = sys.modules.get("torchvision.ops")  # only where the model itself imported torchvision
+    return getattr(ops, "StochasticDepth", None)
+
+
+class Tracer(torch.fx.Tracer):
+    """fx's tracer with torchvision's StochasticDepth as a leaf, so it maps to one layer named as its module."""
+
+    def is_leaf_module(self, module: Any, qualified_name: str) -> bool:
+        if type(module) is _stochastic_depth_class() and module is not None:
+            return True
+        return super().is_leaf_module(module, qualified_name)
 
 
 # -- module arguments ---------------------------------------------------------------------------------------------
@@ -387,7 +409,7 @@ def _function_name(target: Any) -> str:
 
 def _describe(value: Any) -> str:
     if isinstance(value, Param):
-        return f"parameter {value.path}"
+        return "parameter"
     if isinstance(value, Const):
         return "constant"
     return type(value).__name__
@@ -481,6 +503,8 @@ def cat(mapper: Mapper, node: Any) -> str:
     if dim == 0 or dim == -len(mapper.shape(node)):
         raise Skip("torch.cat along the batch axis")
     inputs = list(mapper.arg(values["tensors"]))
+    if len(inputs) == 1:
+        return inputs[0]  # DenseNet's first layer: torch.cat([x], 1) is x
     return mapper.functional(node, "Concat", {"dim": dim}, inputs)
 
 
