@@ -164,7 +164,12 @@ def propagate(graph_module: Any, input_shape: tuple[int, ...], source: str) -> d
             results[node] = result
             return result
 
+    import logging
+
     results: dict[Any, Any] = {}
+    fake_log = logging.getLogger("torch._subclasses.fake_tensor")  # logs a traceback before raising: we report
+    fake_log_level = fake_log.level
+    fake_log.setLevel(logging.CRITICAL)
     tensors = [*graph_module.parameters(), *graph_module.buffers()]
     on_meta = bool(tensors) and all(t.device.type == "meta" for t in tensors)
     try:
@@ -177,10 +182,12 @@ def propagate(graph_module: Any, input_shape: tuple[int, ...], source: str) -> d
                 Recorder(graph_module).run(torch.empty(1, *input_shape))
     except Exception as error:  # noqa: BLE001 - the model's own error on this input (shapes that do not fit)
         shape = "x".join(map(str, input_shape))
+        fake_log.setLevel(fake_log_level)
         raise UsageError(
             f"{source} does not run on an input of {shape} (one sample): {_first_line(error)}",
             hint="give the input size the model expects with --input, e.g. --input 3x224x224",
         ) from None
+    fake_log.setLevel(fake_log_level)
     return results
 
 

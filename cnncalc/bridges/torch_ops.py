@@ -339,7 +339,7 @@ _NOT_WRITTEN = {"inplace"}
 
 def _compact(arg: Any, value: Any, dims: int) -> Any:
     """[3, 3] as 3 where the argument reads one int for every axis the same (kernel_size, stride, padding)."""
-    if isinstance(value, list) and value and all(type(v) is int and v == value[0] for v in value):
+    if isinstance(value, list) and len(value) > 1 and all(type(v) is int and v == value[0] for v in value):
         if _parsed(arg, value[0], dims) == _parsed(arg, value, dims):
             return value[0]
     return value
