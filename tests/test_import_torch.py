@@ -38,6 +38,7 @@ def pytorch_figures(model: torch.nn.Module, shape: tuple[int, ...]) -> dict[str,
         out = model.eval()(torch.zeros(1, *shape))
     for hook in hooks:
         hook.remove()
+    torch.backends.mha.set_fastpath_enabled(fastpath)
     # A torch.nn module's own children need not run as modules (MultiheadAttention's out_proj): all its weights.
     params = {id(p): p.numel() for m in set(ran) for p in m.parameters(recurse=_torch_nn(m))}
     buffers = {id(b): b.numel() for m in set(ran) for b in m.buffers(recurse=_torch_nn(m))}
@@ -102,11 +103,11 @@ def test_import_equals_pytorch(name: str, shape: str, arguments: dict[str, objec
 
 def test_leaf_module_arguments_differing_from_defaults_are_written() -> None:
     text = imported("small_models:modules", "3x16x16")
-    assert "- conv2d: {out_channels: 8, kernel_size: 3, padding: 1, bias: false, name: \"0\"}" in text
-    assert "- batchnorm2d: {eps: 0.001, momentum: 0.01, name: \"1\"}" in text
-    assert "- relu: {name: \"2\"}" in text  # inplace is not written: it changes no figure
-    assert "- maxpool2d: {kernel_size: 3, stride: 2, ceil_mode: true, name: \"10\"}" in text
-    assert "- upsample: {scale_factor: 2.0, mode: bilinear, name: \"14\"}" in text
+    assert '- conv2d: {out_channels: 8, kernel_size: 3, padding: 1, bias: false, name: "0"}' in text
+    assert '- batchnorm2d: {eps: 0.001, momentum: 0.01, name: "1"}' in text
+    assert '- relu: {name: "2"}' in text  # inplace is not written: it changes no figure
+    assert '- maxpool2d: {kernel_size: 3, stride: 2, ceil_mode: true, name: "10"}' in text
+    assert '- upsample: {scale_factor: 2.0, mode: bilinear, name: "14"}' in text
     assert "in_channels" not in text and "num_features" not in text
 
 

@@ -141,10 +141,10 @@ def output_shape(graph_module: Any, results: dict[Any, Any]) -> tuple[int, ...]:
 def trace(model: Any, source: str) -> Any:
     """torch.fx's symbolic trace of `model`; where fx cannot follow the code, a clear error."""
     torch = require("torch")
-    from cnncalc.bridges.torch_ops import Tracer
+    from cnncalc.bridges.torch_ops import make_tracer
 
     try:
-        graph = Tracer().trace(model)
+        graph = make_tracer().trace(model)
         return torch.fx.GraphModule(model, graph, type(model).__name__)
     except Exception as error:  # noqa: BLE001 - fx raises TraceError, TypeError, NotImplementedError, ...
         raise UsageError(
@@ -154,9 +154,11 @@ def trace(model: Any, source: str) -> Any:
 
 
 def propagate(graph_module: Any, input_shape: tuple[int, ...], source: str) -> dict[Any, Any]:
-    """Every node's value for one sample of `input_shape`, on meta tensors (or fake ones over real weights):
-    tensors carry only shapes, and integers computed from shapes (`x.size(0) // 2`) are exact."""
+    """Every node's value for one sample of `input_shape`, computed on meta tensors: the model's weights are
+    swapped for meta tensors of their shapes for the run (torch.func.functional_call), so tensors carry only
+    shapes, integers computed from shapes (`x.size(0) // 2`) are exact, and no value is computed."""
     torch = require("torch")
+    results: dict[Any, Any] = {}
 
     class Recorder(torch.fx.Interpreter):
         def run_node(self, node: Any) -> Any:
@@ -164,30 +166,27 @@ def propagate(graph_module: Any, input_shape: tuple[int, ...], source: str) -> d
             results[node] = result
             return result
 
-    import logging
+    class Run(torch.nn.Module):  # functional_call swaps a module's tensors: this one runs the recorder
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = graph_module
 
-    results: dict[Any, Any] = {}
-    fake_log = logging.getLogger("torch._subclasses.fake_tensor")  # logs a traceback before raising: we report
-    fake_log_level = fake_log.level
-    fake_log.setLevel(logging.CRITICAL)
-    tensors = [*graph_module.parameters(), *graph_module.buffers()]
-    on_meta = bool(tensors) and all(t.device.type == "meta" for t in tensors)
+        def forward(self, x: Any) -> Any:
+            return Recorder(self.model).run(x)
+
+    runner = Run()
+    on_meta = {
+        name: torch.empty_like(tensor, device="meta")
+        for name, tensor in [*runner.named_parameters(), *runner.named_buffers()]
+    }
     try:
-        if on_meta:
-            Recorder(graph_module).run(torch.empty(1, *input_shape, device="meta"))
-        else:
-            from torch._subclasses.fake_tensor import FakeTensorMode
-
-            with FakeTensorMode(allow_non_fake_inputs=True):
-                Recorder(graph_module).run(torch.empty(1, *input_shape))
+        torch.func.functional_call(runner, on_meta, (torch.empty(1, *input_shape, device="meta"),))
     except Exception as error:  # noqa: BLE001 - the model's own error on this input (shapes that do not fit)
         shape = "x".join(map(str, input_shape))
-        fake_log.setLevel(fake_log_level)
         raise UsageError(
             f"{source} does not run on an input of {shape} (one sample): {_first_line(error)}",
             hint="give the input size the model expects with --input, e.g. --input 3x224x224",
         ) from None
-    fake_log.setLevel(fake_log_level)
     return results
 
 

@@ -11,20 +11,19 @@ numbered within that module ("layer1.0.add", "layer1.0.add_1"), so that repeated
 a module called again gets "_1", "_2", ...; a call that reads a module's parameters (F.layer_norm with a
 LayerNorm2d's weight) is named after that module, so the state_dict keys stay PyTorch's.
 
-torch is imported only when this module is (from from_torch, after `require("torch")`).
+torch is imported by `load()` (through `require`), never when this module is imported.
 """
 
 from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
-
-import torch
-import torch.nn.functional as F  # noqa: N812 - PyTorch's own spelling
+from typing import Any
 
 from cnncalc.args import REQUIRED, parse_value
+from cnncalc.bridges import require
 from cnncalc.bridges.network import NETWORK_INPUT, ImportedLayer, Scope
 from cnncalc.errors import LayerError
 from cnncalc.layers.registry import REGISTRY
@@ -89,6 +88,7 @@ class Mapper:
     unsupported: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        load()
         self.modules = dict(self.graph_module.named_modules())
         self.values: dict[Any, Any] = {}
         self.out: list[ImportedLayer] = []
@@ -218,7 +218,7 @@ class Mapper:
 
     def params(self, node: Any, signature: tuple[str, ...]) -> dict[str, Any]:
         """The call's positional and keyword arguments by name, after the input (signature's first name)."""
-        values = dict(zip(signature, node.args))
+        values = dict(zip(signature, node.args, strict=False))
         values.update(node.kwargs)
         return values
 
@@ -282,13 +282,17 @@ def _stochastic_depth_class() -> Any:
     return getattr(ops, "StochasticDepth", None)
 
 
-class Tracer(torch.fx.Tracer):
+def make_tracer() -> Any:
     """fx's tracer with torchvision's StochasticDepth as a leaf, so it maps to one layer named as its module."""
+    load()
 
-    def is_leaf_module(self, module: Any, qualified_name: str) -> bool:
-        if type(module) is _stochastic_depth_class() and module is not None:
-            return True
-        return super().is_leaf_module(module, qualified_name)
+    class Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, module: Any, qualified_name: str) -> bool:
+            if type(module) is _stochastic_depth_class() and module is not None:
+                return True
+            return super().is_leaf_module(module, qualified_name)
+
+    return Tracer()
 
 
 # -- module arguments ---------------------------------------------------------------------------------------------
@@ -327,7 +331,8 @@ def _without_defaults(kind: str, arguments: dict[str, Any]) -> dict[str, Any]:
         if arg.inferred or name in _NOT_WRITTEN:
             continue
         value = _compact(arg, value, kind_cls.dims)
-        if arg.default is not REQUIRED and _parsed(arg, value, kind_cls.dims) == _parsed(arg, arg.default, kind_cls.dims):
+        dims = kind_cls.dims
+        if arg.default is not REQUIRED and _parsed(arg, value, dims) == _parsed(arg, arg.default, dims):
             continue
         kept[name] = value
     return kept
@@ -716,16 +721,30 @@ for _dims in (1, 2, 3):
     FUNCTIONS_BY_NAME[f"adaptive_avg_pool{_dims}d"] = pool(f"AdaptiveAvgPool{_dims}d", "output_size")
     FUNCTIONS_BY_NAME[f"adaptive_max_pool{_dims}d"] = pool(f"AdaptiveMaxPool{_dims}d", "output_size", "return_indices")
 
-# Targets matched by identity first: names alone are ambiguous across modules (operator.add is also 'add').
-FUNCTIONS: dict[Any, Handler] = {
-    operator.add: binary("Add"),
-    operator.iadd: binary("Add"),
-    operator.mul: binary("Mul"),
-    operator.imul: binary("Mul"),
-    operator.getitem: getitem,
-    F.dropout: dropout("Dropout"),
-    F.layer_norm: layer_norm,
-}
+# Targets matched by identity first (names alone are ambiguous across modules): filled by load().
+FUNCTIONS: dict[Any, Handler] = {}
+torch: Any = None  # the torch module, once load() has imported it
+
+
+def load() -> None:
+    """Import torch (or say what to install) and fill the tables that hold its functions."""
+    global torch
+    if torch is not None:
+        return
+    torch = require("torch")
+    functional = torch.nn.functional
+    FUNCTIONS.update(
+        {
+            operator.add: binary("Add"),
+            operator.iadd: binary("Add"),
+            operator.mul: binary("Mul"),
+            operator.imul: binary("Mul"),
+            operator.getitem: getitem,
+            functional.dropout: dropout("Dropout"),
+            functional.layer_norm: layer_norm,
+        }
+    )
+
 
 METHODS: dict[str, Handler] = {
     **_ACTIVATIONS,
