@@ -81,7 +81,7 @@ for command in (
     lint.lint,
     import_.import_,
 ):
-    app.command(name=command.__name__.rstrip("_"))(command)  # import_ is `cnncalc import`
+    app.command()(command)
 
 
 def _reflowed(doc: str) -> str:

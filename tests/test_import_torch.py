@@ -212,3 +212,10 @@ def test_without_torch(tmp_path: Path) -> None:
     (fake / "__init__.py").write_text("raise ImportError('torch is not installed here')\n")
     err = failed("small_models:modules", "--input", "3x16x16", env={"PYTHONPATH": str(tmp_path)})
     assert "this needs torch, which is not installed: pip install 'cnncalc[torch]'" in err
+
+
+def test_a_bare_torch_nn_layer() -> None:
+    text = imported(
+        "torch.nn:Conv2d", "3x32x32", "--arg", "in_channels=3", "--arg", "out_channels=8", "-a", "kernel_size=3"
+    )
+    assert text.endswith("layers:\n  - conv2d: {out_channels: 8, kernel_size: 3, name: conv2d}\n")

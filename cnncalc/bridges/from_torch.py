@@ -112,6 +112,7 @@ def import_module(
     from cnncalc.bridges.torch_ops import Mapper
 
     model.eval()
+    model = _wrapped_if_leaf(model)
     graph_module = trace(model, source or type(model).__name__)
     results = propagate(graph_module, input_shape, source or type(model).__name__)
     mapper = Mapper(model, graph_module, results)
@@ -136,6 +137,26 @@ def output_shape(graph_module: Any, results: dict[Any, Any]) -> tuple[int, ...]:
     if isinstance(value, (tuple, list)) and value and isinstance(value[0], torch.Tensor):
         value = value[0]
     return tuple(value.shape[1:]) if isinstance(value, torch.Tensor) else ()
+
+
+def _wrapped_if_leaf(model: Any) -> Any:
+    """A bare torch.nn layer (torch.nn:Conv2d) in a module holding it as `conv2d`: fx traces the root's own
+    forward, and a layer needs a name (its state_dict keys, weight and bias, get that prefix)."""
+    torch = require("torch")
+    from cnncalc.bridges.torch_ops import is_library_module
+
+    if not is_library_module(model) or isinstance(model, torch.nn.Sequential):
+        return model
+
+    class Layer(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.add_module(type(model).__name__.lower(), model)
+
+        def forward(self, x: Any) -> Any:
+            return getattr(self, type(model).__name__.lower())(x)
+
+    return Layer()
 
 
 def trace(model: Any, source: str) -> Any:

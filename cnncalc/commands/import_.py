@@ -45,7 +45,7 @@ def import_(
     \b
     Examples:
       cnncalc import torchvision.models:resnet50 --input 3x224x224 -o resnet50.yaml
-      cnncalc import torchvision.models:mobilenet_v3_small --input 3x224x224 --arg num_classes=10
+      cnncalc import torch.nn:Conv2d --arg in_channels=3 --arg out_channels=8 --arg kernel_size=3 --input 3x32x32
       cnncalc import model.onnx -o model.yaml
     """
     from cnncalc.bridges.writer import write_spec
@@ -71,6 +71,9 @@ def import_(
         write_file(output, text)
     else:
         write(text)
+
+
+import_.__name__ = "import"  # the command's name (`import` is a Python keyword)
 
 
 def _read_onnx(source: str) -> object:
