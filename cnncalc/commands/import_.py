@@ -40,13 +40,12 @@ def import_(
     state_dict; repeated submodules become uses of one block (unless --flat). Parameters the traced forward never
     reaches (auxiliary heads in eval) are left out and named in a comment. Anything cnncalc cannot express is
     listed once per operation with where it occurs, and nothing is written (exit 2). The spec is read back before
-    it is written: its output shape is the traced one.
+    it is written: its output shape is the traced one. A torchvision model: torchvision.models:resnet50.
 
     \b
     Examples:
-      cnncalc import torchvision.models:resnet50 --input 3x224x224 -o resnet50.yaml
       cnncalc import torch.nn:Conv2d --arg in_channels=3 --arg out_channels=8 --arg kernel_size=3 --input 3x32x32
-      cnncalc import model.onnx -o model.yaml
+      cnncalc import torch.nn:Linear -a in_features=512 -a out_features=10 --input 512 -o head.yaml
     """
     from cnncalc.bridges.writer import write_spec
     from cnncalc.errors import UsageError
