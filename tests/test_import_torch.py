@@ -90,6 +90,7 @@ CASES = [
     ("blocks", "8x12x12", {}),
     ("Tokens", "16x32", {}),
     ("Aux", "3x16x16", {}),
+    ("channels_last_norm", "3x6x6", {}),
 ]
 
 
@@ -127,6 +128,12 @@ def test_module_parameters_read_by_functional_calls_keep_their_names() -> None:
     assert "- layerscale: {name: stages.1.layer_scale}" in text  # x * parameter
     assert "- add: {name: stages.2.add, inputs: [stages.1.add, stages.2.layer_scale]}" in text
     assert "- relu: {name: act_1}" in text  # a module called a second time
+
+
+def test_a_module_whose_forward_is_one_call_names_that_call() -> None:
+    text = imported("small_models:channels_last_norm", "3x6x6")
+    assert '- permute: {dims: [0, 2, 3, 1], name: "1"}' in text
+    assert '- permute: {dims: [0, 3, 1, 2], name: "3"}' in text
 
 
 def test_scopes_are_the_enclosing_module_instances() -> None:

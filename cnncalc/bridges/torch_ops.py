@@ -89,7 +89,7 @@ class Mapper:
 
     def __post_init__(self) -> None:
         load()
-        self.modules = dict(self.graph_module.named_modules())
+        self.modules = dict(self.model.named_modules())  # all of them: the graph module keeps only called ones
         self.values: dict[Any, Any] = {}
         self.out: list[ImportedLayer] = []
         self.names: set[str] = set()
@@ -177,11 +177,30 @@ class Mapper:
     def call_name(self, node: Any, base: str | None = None) -> tuple[str, tuple[Scope, ...]]:
         """A functional call's name: the enclosing module's path plus the call's own name, numbered within it."""
         place = self.place(node, own_module=False)
+        if base is None and self.single_call(place.enclosing) and place.enclosing not in self.names:
+            self.names.add(place.enclosing)  # torchvision's Permute module: its one call is the module
+            return place.enclosing, place.scopes[:-1]
         base = base or re.sub(r"_\d+$", "", node.name)
         full = f"{place.enclosing}.{base}" if place.enclosing else base
         if full in self.modules and full not in self.names:  # a module of that name exists: keep its name free
             full = f"{full}_call"
         return self.unique(full), place.scopes
+
+    def single_call(self, path: str) -> bool:
+        """Whether the module at `path` holds no tensors and its forward is one call (torchvision's Permute)."""
+        if not path:
+            return False
+        if not hasattr(self, "_calls_in"):
+            self._calls_in: dict[str, int] = {}
+            for node in self.graph_module.graph.nodes:
+                stack = list((node.meta.get("nn_module_stack") or {}).values())
+                if node.op in ("call_function", "call_method", "call_module", "get_attr"):
+                    for scope_path, _ in stack:
+                        self._calls_in[scope_path] = self._calls_in.get(scope_path, 0) + 1
+        module = self.modules.get(path)
+        if module is None or next(iter(module.parameters()), None) is not None:
+            return False
+        return self._calls_in.get(path, 0) == 1 and next(iter(module.buffers()), None) is None
 
     def emit(self, name: str, kind: str, arguments: dict[str, Any], inputs: list[Any], scopes: tuple) -> str:
         names = []
