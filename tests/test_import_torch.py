@@ -226,3 +226,13 @@ def test_a_bare_torch_nn_layer() -> None:
         "torch.nn:Conv2d", "3x32x32", "--arg", "in_channels=3", "--arg", "out_channels=8", "-a", "kernel_size=3"
     )
     assert text.endswith("layers:\n  - conv2d: {out_channels: 8, kernel_size: 3, name: conv2d}\n")
+
+
+def test_an_onnx_source_goes_to_the_onnx_importer(tmp_path: Path) -> None:
+    try:
+        import cnncalc.bridges.from_onnx  # noqa: F401
+    except ImportError:
+        err = failed(str(tmp_path / "model.onnx"))
+        assert "this cnncalc cannot read ONNX files yet" in err
+    else:
+        pytest.skip("the ONNX importer's own tests cover it (tests/test_import_onnx.py)")
