@@ -91,6 +91,7 @@ CASES = [
     ("Tokens", "16x32", {}),
     ("Aux", "3x16x16", {}),
     ("channels_last_norm", "3x6x6", {}),
+    ("Resized", "2x5x5", {}),
 ]
 
 

@@ -493,6 +493,16 @@ def pool(kind: str, *names: str) -> Handler:
     return handle
 
 
+def interpolate(mapper: Mapper, node: Any) -> str:
+    """F.interpolate(x, size=..., scale_factor=..., mode=...): Upsample, which takes the same arguments."""
+    names = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")
+    values = mapper.params(node, ("input", *names, "antialias"))
+    if mapper.const(values.get("antialias", False)):
+        raise Skip("F.interpolate with antialias")
+    arguments = {name: mapper.const(values[name]) for name in names if name in values}
+    return mapper.functional(node, "Upsample", arguments, [mapper.arg(values["input"])])
+
+
 def flatten(mapper: Mapper, node: Any) -> str:
     values = mapper.params(node, ("input", "start_dim", "end_dim"))
     start = mapper.const(values.get("start_dim", 0))
@@ -707,6 +717,7 @@ FUNCTIONS_BY_NAME: dict[str, Handler] = {
     "dropout3d": dropout("Dropout3d"),
     "stochastic_depth": stochastic_depth,
     "flatten": flatten,
+    "interpolate": interpolate,
     "mean": mean,
     "cat": cat,
     "concat": cat,
