@@ -129,7 +129,6 @@ class Mapper:
             return Param(node.target, tensor)
         result = self.results.get(node)
         if not _has_tensor(result) and not isinstance(result, (tuple, list)) or _is_shape(result):
-            self.check_no_pieces(node)
             return Const(result)  # x.size(0), c // 2, x.dim(), torch._assert(...)
         if node.op == "call_module":
             return self.call_module(node)
@@ -147,9 +146,6 @@ class Mapper:
                 raise Skip(f"Tensor.{node.target}()")
             return handler(self, node)
         raise Skip(node.op)
-
-    def check_no_pieces(self, node: Any) -> None:
-        """A constant computed from a layer's output is fine (x.size(0)); from a chunk's tuple, too."""
 
     # -- naming and emitting ----------------------------------------------------------------------------------
     def place(self, node: Any, own_module: bool) -> Place:
