@@ -237,3 +237,8 @@ def test_an_onnx_source_goes_to_the_onnx_importer(tmp_path: Path) -> None:
         assert "this cnncalc cannot read ONNX files yet" in err
     else:
         pytest.skip("the ONNX importer's own tests cover it (tests/test_import_onnx.py)")
+
+
+def test_a_model_fx_cannot_trace_says_where() -> None:
+    err = failed("small_models:DataDependent", "--input", "3x4x4")
+    assert "small_models:DataDependent: torch.fx cannot trace the model in gate.1 (Gate): TraceError:" in err

@@ -164,12 +164,14 @@ def trace(model: Any, source: str) -> Any:
     torch = require("torch")
     from cnncalc.bridges.torch_ops import make_tracer
 
+    tracer = make_tracer()
     try:
-        graph = make_tracer().trace(model)
+        graph = tracer.trace(model)
         return torch.fx.GraphModule(model, graph, type(model).__name__)
     except Exception as error:  # noqa: BLE001 - fx raises TraceError, TypeError, NotImplementedError, ...
+        where = f" in {tracer.failed_in}" if tracer.failed_in else ""
         raise UsageError(
-            f"{source}: torch.fx cannot trace the model: {_first_line(error)}",
+            f"{source}: torch.fx cannot trace the model{where}: {_first_line(error)}",
             hint="fx needs control flow that does not depend on tensor values (if/for over sizes are fine)",
         ) from None
 

@@ -302,10 +302,20 @@ def make_tracer() -> Any:
     load()
 
     class Tracer(torch.fx.Tracer):
+        failed_in: str | None = None  # the innermost module whose forward fx could not follow
+
         def is_leaf_module(self, module: Any, qualified_name: str) -> bool:
             if type(module) is _stochastic_depth_class() and module is not None:
                 return True
             return super().is_leaf_module(module, qualified_name)
+
+        def call_module(self, module: Any, forward: Any, args: Any, kwargs: Any) -> Any:
+            try:
+                return super().call_module(module, forward, args, kwargs)
+            except Exception:
+                if self.failed_in is None:
+                    self.failed_in = f"{self.path_of_module(module)} ({type(module).__name__})"
+                raise
 
     return Tracer()
 
