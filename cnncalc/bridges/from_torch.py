@@ -113,7 +113,7 @@ def import_module(
 
     model.eval()
     model = _wrapped_if_leaf(model)
-    graph_module = trace(model, source or type(model).__name__)
+    graph_module = trace(model, source or type(model).__name__, tuple(input_shape))
     results = propagate(graph_module, input_shape, source or type(model).__name__)
     mapper = Mapper(model, graph_module, results)
     network = ImportedNetwork(
@@ -159,21 +159,40 @@ def _wrapped_if_leaf(model: Any) -> Any:
     return Layer()
 
 
-def trace(model: Any, source: str) -> Any:
-    """torch.fx's symbolic trace of `model`; where fx cannot follow the code, a clear error."""
+def trace(model: Any, source: str, input_shape: tuple[int, ...]) -> Any:
+    """torch.fx's symbolic trace of `model`; where plain fx cannot follow the code (control flow on shapes), fx's
+    MetaTracer, which traces with meta tensors of `input_shape`; where neither can, a clear error."""
     torch = require("torch")
     from cnncalc.bridges.torch_ops import make_tracer
 
     tracer = make_tracer()
     try:
         graph = tracer.trace(model)
-        return torch.fx.GraphModule(model, graph, type(model).__name__)
-    except Exception as error:  # noqa: BLE001 - fx raises TraceError, TypeError, NotImplementedError, ...
-        where = f" in {tracer.failed_in}" if tracer.failed_in else ""
-        raise UsageError(
-            f"{source}: torch.fx cannot trace the model{where}: {_first_line(error)}",
-            hint="fx needs control flow that does not depend on tensor values (if/for over sizes are fine)",
-        ) from None
+    except Exception:  # noqa: BLE001 - fx raises TraceError, TypeError, NotImplementedError, ...
+        tracer = make_tracer(on_meta=True)
+        try:
+            import inspect
+
+            first = next(iter(inspect.signature(model.forward).parameters))
+            graph = tracer.trace(_on_meta(model), meta_args={first: torch.empty(1, *input_shape, device="meta")})
+        except Exception as error:  # noqa: BLE001
+            where = f" in {tracer.failed_in}" if tracer.failed_in else ""
+            raise UsageError(
+                f"{source}: torch.fx cannot trace the model{where}: {_first_line(error)}",
+                hint="fx follows control flow on sizes, not on tensor values (if x.sum() > 0)",
+            ) from None
+    return torch.fx.GraphModule(model, graph, type(model).__name__)
+
+
+def _on_meta(model: Any) -> Any:
+    """A copy of `model` on the meta device for MetaTracer (whose leaf modules run on its meta tensors): the graph
+    it records names modules by path, so it applies to `model` itself."""
+    import copy
+
+    try:
+        return copy.deepcopy(model).to("meta")
+    except Exception:  # noqa: BLE001 - a module that cannot be copied: trace the model itself
+        return model
 
 
 def propagate(graph_module: Any, input_shape: tuple[int, ...], source: str) -> dict[Any, Any]:

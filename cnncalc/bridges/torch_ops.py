@@ -297,11 +297,14 @@ def _stochastic_depth_class() -> Any:
     return getattr(ops, "StochasticDepth", None)
 
 
-def make_tracer() -> Any:
-    """fx's tracer with torchvision's StochasticDepth as a leaf, so it maps to one layer named as its module."""
+def make_tracer(on_meta: bool = False) -> Any:
+    """fx's tracer with torchvision's StochasticDepth as a leaf, so it maps to one layer named as its module.
+    `on_meta`: fx's MetaTracer, whose proxies carry meta tensors, so that control flow on shapes (`if x.size(1) >
+    3`) is followed (its `trace` then takes the input as `meta_args`)."""
     load()
+    from torch.fx.experimental.meta_tracer import MetaTracer
 
-    class Tracer(torch.fx.Tracer):
+    class Tracer(MetaTracer if on_meta else torch.fx.Tracer):  # type: ignore[misc]
         failed_in: str | None = None  # the innermost module whose forward fx could not follow
 
         def is_leaf_module(self, module: Any, qualified_name: str) -> bool:
