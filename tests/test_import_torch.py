@@ -243,3 +243,8 @@ def test_an_onnx_source_goes_to_the_onnx_importer(tmp_path: Path) -> None:
 def test_a_model_fx_cannot_trace_says_where() -> None:
     err = failed("small_models:DataDependent", "--input", "3x4x4")
     assert "small_models:DataDependent: torch.fx cannot trace the model in gate.1 (Gate): TraceError:" in err
+
+
+def test_a_builder_that_fails() -> None:
+    err = failed("small_models:modules", "--input", "3x16x16", "--arg", "channels=-1")
+    assert "calling small_models:modules failed: RuntimeError:" in err

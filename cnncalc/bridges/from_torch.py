@@ -39,6 +39,8 @@ def build_model(source: str, arguments: dict[str, Any]) -> Any:
         model = target(**arguments)
     except TypeError as error:  # a keyword it does not take, a missing argument
         raise UsageError(f"{source}: {error}", hint="pass its arguments with --arg NAME=VALUE") from None
+    except Exception as error:  # noqa: BLE001 - the builder's own error (a width it refuses, a missing file)
+        raise UsageError(f"calling {source} failed: {_first_line(error)}") from None
     if not isinstance(model, torch.nn.Module):
         raise UsageError(
             f"{source} returned {type(model).__name__}, not a torch.nn.Module",
