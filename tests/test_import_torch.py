@@ -92,7 +92,8 @@ CASES = [
     ("Aux", "3x16x16", {}),
     ("channels_last_norm", "3x6x6", {}),
     ("Resized", "2x5x5", {}),
-    ("ShapeDependent", "3x8x8", {}),  # control flow on sizes: fx's MetaTracer
+    ("ShapeDependent", "3x8x8", {}),
+    ("Extras", "4x6x6", {}),  # control flow on sizes: fx's MetaTracer
 ]
 
 

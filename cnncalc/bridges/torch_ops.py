@@ -254,12 +254,14 @@ class Mapper:
         inputs = [self.arg(a) for a in node.args]
         if cls == "MultiheadAttention":
             return Outputs(self.attention(node, module, name, scopes), node)
-        kind_cls = REGISTRY.get(cls.lower())
+        kind_cls = REGISTRY.get(_ALIASES.get(cls, cls).lower())
         if kind_cls is None or not is_library_module(module):
             raise Skip(f"{cls} (module)")
         if len(inputs) != 1 and kind_cls.max_inputs is not None and len(inputs) > kind_cls.max_inputs:
             raise Skip(f"{cls} called with {len(inputs)} arguments")
         arguments = module_arguments(module, kind_cls)
+        if cls.startswith("ZeroPad"):
+            arguments["value"] = 0.0
         return self.emit(name, kind_cls.kind, arguments, inputs, scopes)
 
     def attention(self, node: Any, module: Any, name: str, scopes: tuple) -> str:
@@ -321,6 +323,10 @@ def make_tracer(on_meta: bool = False) -> Any:
                 raise
 
     return Tracer()
+
+
+# torch.nn classes that are another kind with a fixed argument (ZeroPad2d is ConstantPad2d with value 0).
+_ALIASES = {f"ZeroPad{dims}d": f"ConstantPad{dims}d" for dims in (1, 2, 3)}
 
 
 # -- module arguments ---------------------------------------------------------------------------------------------
@@ -510,6 +516,32 @@ def interpolate(mapper: Mapper, node: Any) -> str:
         raise Skip("F.interpolate with antialias")
     arguments = {name: mapper.const(values[name]) for name in names if name in values}
     return mapper.functional(node, "Upsample", arguments, [mapper.arg(values["input"])])
+
+
+def pad(mapper: Mapper, node: Any) -> str:
+    """F.pad(x, (left, right, top, bottom), mode, value): the Pad kind of that mode and as many axes as padded."""
+    values = mapper.params(node, ("input", "pad", "mode", "value"))
+    padding = mapper.const(values["pad"])
+    mode = mapper.const(values.get("mode", "constant"))
+    kinds = {"constant": "ConstantPad", "reflect": "ReflectionPad", "replicate": "ReplicationPad"}
+    kinds["circular"] = "CircularPad"
+    dims = len(padding) // 2
+    rank = len(mapper.shape(node.args[0]))
+    if mode not in kinds or len(padding) % 2 or dims not in (1, 2, 3) or rank != dims + 2:
+        raise Skip(f"F.pad of {len(padding)} values, mode {mode}, on a {rank}-axis tensor")
+    arguments: dict[str, Any] = {"padding": padding}
+    if mode == "constant":
+        value = mapper.const(values.get("value"))
+        arguments["value"] = 0.0 if value is None else value
+    return mapper.functional(node, f"{kinds[mode]}{dims}d", arguments, [mapper.arg(values["input"])])
+
+
+def matmul(mapper: Mapper, node: Any) -> str:
+    """a @ b, torch.matmul(a, b), torch.bmm(a, b) of two layers' outputs: MatMul."""
+    left, right = mapper.arg(node.args[0]), mapper.arg(node.args[1])
+    if not (isinstance(left, str) and isinstance(right, str)):
+        raise Skip("a matrix product with a parameter or constant")
+    return mapper.functional(node, "MatMul", {}, [left, right])
 
 
 def flatten(mapper: Mapper, node: Any) -> str:
@@ -727,6 +759,9 @@ FUNCTIONS_BY_NAME: dict[str, Handler] = {
     "stochastic_depth": stochastic_depth,
     "flatten": flatten,
     "interpolate": interpolate,
+    "pad": pad,
+    "matmul": matmul,
+    "bmm": matmul,
     "mean": mean,
     "cat": cat,
     "concat": cat,
@@ -779,6 +814,7 @@ def load() -> None:
             operator.mul: binary("Mul"),
             operator.imul: binary("Mul"),
             operator.getitem: getitem,
+            operator.matmul: matmul,
             functional.dropout: dropout("Dropout"),
             functional.layer_norm: layer_norm,
         }
@@ -787,6 +823,8 @@ def load() -> None:
 
 METHODS: dict[str, Handler] = {
     **_ACTIVATIONS,
+    "matmul": matmul,
+    "bmm": matmul,
     "flatten": flatten,
     "mean": mean,
     "add": binary("Add"),
