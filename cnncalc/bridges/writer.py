@@ -259,7 +259,34 @@ class _Structures:
             inner = ("use", item.template.key) if item.template is not None else ("inline", item.sig)
             return ("N", _relative(item.path, node), inner, tuple(_ref_shape(x, node) for x in item.external))
         reads = tuple(_ref_shape(x, node) for x in item.inputs)
-        return ("L", _relative(item.name, node), item.kind, tuple(item.arguments), reads)
+        fixed = tuple(key for key in item.arguments if key not in kind_defaults(item.kind))
+        return ("L", _relative(item.name, node), item.kind, fixed, reads)
+
+
+_DEFAULTS: dict[str, dict[str, Any]] = {}
+
+
+def kind_defaults(kind: str) -> dict[str, Any]:
+    """The kind's arguments that have a default (not null), as PyTorch writes it (stride: 1): an argument an
+    importer left out has that value, so instances differing only there can share a block."""
+    if kind not in _DEFAULTS:
+        import cnncalc.layers  # noqa: F401  (registers every kind)
+        from cnncalc.args import REQUIRED
+        from cnncalc.layers.registry import REGISTRY
+
+        cls = REGISTRY.get(kind.lower())
+        declared = cls.arguments if cls is not None else ()
+        _DEFAULTS[kind] = {a.name: a.default for a in declared if a.default is not REQUIRED and a.default is not None}
+    return _DEFAULTS[kind]
+
+
+def _declared_order(kind: str, key: str) -> int:
+    import cnncalc.layers  # noqa: F401
+    from cnncalc.layers.registry import REGISTRY
+
+    cls = REGISTRY.get(kind.lower())
+    names = [a.name for a in cls.arguments] if cls is not None else []
+    return names.index(key) if key in names else len(names)
 
 
 def _relative(name: str, node: _Node) -> str | tuple[str, str]:
@@ -298,7 +325,7 @@ def _templates(order: list[_Node], structures: _Structures) -> list[_Template]:
         made: list[_Template] = []
         for sig, nodes in sorted(groups.items(), key=lambda pair: -len(pair[1])):
             for template in made:
-                if template.split is None and _merge(template, sig, sig_items):
+                if template.split is None and _merge(template, sig, sig_items, nodes[0]):
                     template.instances += nodes
                     break
             else:
@@ -311,10 +338,11 @@ def _templates(order: list[_Node], structures: _Structures) -> list[_Template]:
     return chosen
 
 
-def _merge(template: _Template, sig: int, sig_items: dict[int, tuple]) -> bool:
-    """Whether structure `sig` joins the template's one structure as the other branch of an `if`: they differ in
-    one run of items, and share at least as many items as that run has."""
+def _merge(template: _Template, sig: int, sig_items: dict[int, tuple], node: _Node) -> bool:
+    """Whether structure `sig` (of `node`) joins the template's one structure as the other branch of an `if`:
+    they differ in one run of items, and share at least as many layers as either run has."""
     first, second = sig_items[template.variants[0]], sig_items[sig]
+    sizes = [[_size(item) for item in n.items] for n in (template.instances[0], node)]
     prefix = 0
     while prefix < min(len(first), len(second)) and first[prefix] == second[prefix]:
         prefix += 1
@@ -325,7 +353,9 @@ def _merge(template: _Template, sig: int, sig_items: dict[int, tuple]) -> bool:
     ):
         suffix += 1
     runs = (len(first) - prefix - suffix, len(second) - prefix - suffix)
-    if prefix + suffix < max(runs) or prefix + suffix == 0:
+    common = sum(sizes[0][:prefix]) + sum(sizes[0][len(first) - suffix :])
+    run_sizes = [sum(sizes[k][prefix : prefix + runs[k]]) for k in (0, 1)]
+    if common < max(run_sizes) or common == 0:
         return False
     if runs[1] > runs[0]:  # the longer run is `then`: the optional part (downsample) reads as the condition
         template.variants, runs = [sig, template.variants[0]], (runs[1], runs[0])
@@ -333,6 +363,10 @@ def _merge(template: _Template, sig: int, sig_items: dict[int, tuple]) -> bool:
         template.variants = [template.variants[0], sig]
     template.split = (prefix, runs[0], runs[1])
     return True
+
+
+def _size(item: ImportedLayer | _Node) -> int:
+    return len(item.members) if isinstance(item, _Node) else 1
 
 
 # -- block parameters ---------------------------------------------------------------------------------------------
@@ -368,35 +402,51 @@ def _variant(node: _Node, template: _Template) -> int:
     return template.variants.index(node.sig) if node.sig in template.variants else 0
 
 
-def _slots(node: _Node, base: _Node, slots: dict[tuple[str, str], Any]) -> None:
-    """The values an instance gives: (local name of a layer or nested use, argument or parameter) -> value."""
+def _slots(node: _Node, base: _Node, slots: dict[tuple[str, str], Any], kinds: dict[str, str]) -> None:
+    """The values an instance gives: (local name of a layer or nested use, argument or parameter) -> value; and
+    the kind of each of its layers by local name."""
     for item in node.items:
         if isinstance(item, _Node):
             if item.template is not None:
                 for param, value in item.values.items():
                     slots[(base.local(item.path), param)] = value
             else:
-                _slots(item, base, slots)
+                _slots(item, base, slots, kinds)
         else:
+            kinds[base.local(item.name)] = item.kind
             for key, value in item.arguments.items():
                 slots[(base.local(item.name), key)] = value
+
+
+def _value(slot: tuple[str, str], slots: dict, kinds: dict[str, str]) -> Any:
+    """The instance's value for a slot: given, the kind's default where its layer leaves it out, or _MISSING."""
+    if slot in slots:
+        return slots[slot]
+    kind = kinds.get(slot[0])
+    return kind_defaults(kind).get(slot[1], _MISSING) if kind is not None else _MISSING
 
 
 def choose_params(template: _Template) -> None:
     """Literal texts for the slots that agree in every instance; parameters (shared where equal, multiples where
     they are) for the others; each instance's values for them."""
     instances = template.instances
-    per_instance: list[dict[tuple[str, str], Any]] = []
+    per_instance: list[tuple[dict[tuple[str, str], Any], dict[str, str]]] = []
     for node in instances:
         slots: dict[tuple[str, str], Any] = {}
+        kinds: dict[str, str] = {}
         if template.flag:
             slots[("", template.flag)] = _variant(node, template) == 0
-        _slots(node, node, slots)
-        per_instance.append(slots)
-    order: dict[tuple[str, str], None] = {}
-    for slots in sorted(per_instance, key=lambda s: -len(s)):
-        order.update(dict.fromkeys(slots))
-    vectors = {slot: [slots.get(slot, _MISSING) for slots in per_instance] for slot in order}
+        _slots(node, node, slots, kinds)
+        per_instance.append((slots, kinds))
+    owners: dict[str, None] = {}  # local names in the order the block writes them
+    for slots, _ in per_instance:
+        owners.update(dict.fromkeys(local for local, _ in slots))
+    rank = {local: index for index, local in enumerate(owners)}
+    every: dict[tuple[str, str], str] = {}
+    for slots, kinds in per_instance:
+        every.update({slot: kinds.get(slot[0], "") for slot in slots})
+    order = sorted(every, key=lambda slot: (rank[slot[0]], _declared_order(every[slot], slot[1])))
+    vectors = {slot: [_value(slot, slots, kinds) for slots, kinds in per_instance] for slot in order}
     params: list[tuple[tuple[str, str], list[Any], str]] = []  # (first slot, vector, name)
     keys = Counter(slot[1] for slot, vector in vectors.items() if not _constant(vector))
     taken: set[str] = set()
@@ -532,10 +582,15 @@ class _Writer:
                 found.append(self.use_entry(item, base, texts))
             else:
                 local = base.local(item.name)
-                arguments = {
-                    key: texts[(local, key)] if texts is not None else (yaml_value(value), value)
-                    for key, value in item.arguments.items()
-                }
+                if texts is None:
+                    arguments = {key: (yaml_value(value), value) for key, value in item.arguments.items()}
+                else:
+                    known = kind_defaults(item.kind)
+                    arguments = {
+                        key: text
+                        for (owner, key), text in texts.items()
+                        if owner == local and (key in item.arguments or key in known)
+                    }
                 reads = [self.local(name, base) for name in item.inputs]
                 inputs = [self.ref(name, base) for name in item.inputs]
                 found.append(_Entry(item.kind.lower(), arguments, local, inputs, reads, local))
@@ -717,14 +772,29 @@ def folding_problem(network: ImportedNetwork, text: str) -> str | None:
         graph = parse_spec(text, "<folded>")
     except CnncalcError as error:
         return str(error).splitlines()[0]
-    made = [(n.name, n.kind, dict(n.arguments), list(n.inputs)) for n in graph.nodes]
-    wanted = [(x.name, x.kind, dict(x.arguments), list(x.inputs)) for x in network.layers]
+    made = [(n.name, n.kind, _parsed(n.kind, n.arguments), list(n.inputs)) for n in graph.nodes]
+    wanted = [(x.name, x.kind, _parsed(x.kind, x.arguments), list(x.inputs)) for x in network.layers]
     if len(made) != len(wanted):
         return f"{len(made)} layers instead of {len(wanted)}"
     for got, expected in zip(made, wanted, strict=True):
         if _hashable_tree(got) != _hashable_tree(expected):
-            return f"layer {expected[0]} came out as {got[0]} ({got[1]})"
+            return f"layer {expected[0]} came out as {got[0]} ({got[1]}, {dict(got[2])}, {got[3]})"
     return None
+
+
+def _parsed(kind: str, arguments: dict[str, Any]) -> Any:
+    """The arguments as the kind reads them, defaults filled in: `stride: 1` written or left out is the same."""
+    from cnncalc.args import parse_arguments
+    from cnncalc.errors import CnncalcError
+    from cnncalc.layers.registry import REGISTRY
+
+    cls = REGISTRY.get(kind.lower())
+    if cls is None:
+        return arguments
+    try:
+        return parse_arguments(cls.arguments, dict(arguments), cls.dims, kind)
+    except CnncalcError:
+        return arguments
 
 
 def _hashable_tree(value: Any) -> Any:
