@@ -383,12 +383,13 @@ def name_blocks(templates: list[_Template]) -> None:
 
     import cnncalc.layers  # noqa: F401  (registers every kind)
 
-    taken: set[str] = set(REGISTRY) | {"if", "input", "then", "else"}
+    words = set(REGISTRY) | {"if", "input", "then", "else"}
+    taken = set(words)
     for template in templates:
         base = snake_case(template.cls)
         if base[0].isdigit():
             base = "block_" + base
-        if base in taken:
+        if base in words:  # a kind's name: `linear` would be read as the kind
             base += "_block"
         name, count = base, 1
         while name in taken:
