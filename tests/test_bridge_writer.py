@@ -82,3 +82,88 @@ def test_folded_spec_makes_the_same_layers(path: Path) -> None:
     again = parse_spec(folded, "folded.yaml")
     assert figures(again) == figures(graph)
     assert figures(flat) == figures(graph)
+
+
+# -- a network laid out as torchvision's ResNet-50 is traced (module paths, Sequential stages, Bottleneck modules)
+
+
+def resnet_like(blocks: tuple[int, ...] = (3, 4, 6, 3)) -> ImportedNetwork:
+    """torchvision's ResNet-50 as the PyTorch importer gives it: names are module paths, functional calls are
+    named in the module they are called in, a module called again gets _1, _2."""
+    layers: list[ImportedLayer] = []
+
+    def add(name: str, kind: str, arguments: dict[str, Any], inputs: list[str], scopes: tuple[Scope, ...] = ()) -> str:
+        layers.append(ImportedLayer(name, kind, arguments, inputs, scopes))
+        return name
+
+    x = add("conv1", "Conv2d", {"out_channels": 64, "kernel_size": 7, "stride": 2, "padding": 3, "bias": False}, ["input"])
+    x = add("bn1", "BatchNorm2d", {}, [x])
+    x = add("relu", "ReLU", {"inplace": True}, [x])
+    x = add("maxpool", "MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, [x])
+    for stage, count in enumerate(blocks, start=1):
+        width = 64 * 2 ** (stage - 1)
+        for index in range(count):
+            path = f"layer{stage}.{index}"
+            scopes = (Scope(f"layer{stage}", "Sequential"), Scope(path, "Bottleneck"))
+            stride = 2 if index == 0 and stage > 1 else 1
+            block_input = x
+            y = add(f"{path}.conv1", "Conv2d", {"out_channels": width, "kernel_size": 1, "bias": False}, [x], scopes)
+            y = add(f"{path}.bn1", "BatchNorm2d", {}, [y], scopes)
+            y = add(f"{path}.relu", "ReLU", {"inplace": True}, [y], scopes)
+            conv2 = {"out_channels": width, "kernel_size": 3, "padding": 1, "bias": False}
+            conv2 = {**conv2, "stride": stride} if stride != 1 else conv2
+            y = add(f"{path}.conv2", "Conv2d", conv2, [y], scopes)
+            y = add(f"{path}.bn2", "BatchNorm2d", {}, [y], scopes)
+            y = add(f"{path}.relu_1", "ReLU", {"inplace": True}, [y], scopes)
+            y = add(f"{path}.conv3", "Conv2d", {"out_channels": 4 * width, "kernel_size": 1, "bias": False}, [y], scopes)
+            y = add(f"{path}.bn3", "BatchNorm2d", {}, [y], scopes)
+            shortcut = block_input
+            if index == 0:
+                inner = (*scopes, Scope(f"{path}.downsample", "Sequential"))
+                projection = {"out_channels": 4 * width, "kernel_size": 1, "bias": False}
+                projection = {**projection, "stride": stride} if stride != 1 else projection
+                s = add(f"{path}.downsample.0", "Conv2d", projection, [block_input], inner)
+                shortcut = add(f"{path}.downsample.1", "BatchNorm2d", {}, [s], inner)
+            y = add(f"{path}.add", "Add", {}, [y, shortcut], scopes)
+            x = add(f"{path}.relu_2", "ReLU", {"inplace": True}, [y], scopes)
+    x = add("avgpool", "AdaptiveAvgPool2d", {"output_size": 1}, [x])
+    x = add("flatten", "Flatten", {}, [x])
+    x = add("fc", "Linear", {"out_features": 1000}, [x])
+    return ImportedNetwork("resnet50", "torchvision.models:resnet50", (3, 224, 224), layers, x)
+
+
+def test_resnet50_as_torchvision_names_it_folds_like_the_hand_written_spec() -> None:
+    network = resnet_like()
+    folded = write_spec(network)
+    assert "written flat" not in folded
+    flat = write_spec(network, fold=False)
+    assert figures(parse_spec(folded)) == figures(parse_spec(flat))
+    lines = folded.splitlines()
+    assert len(lines) <= 44 < 176 <= len(flat.splitlines())
+    assert "  bottleneck:" in lines  # one block for every Bottleneck, the downsample ones by an `if`
+    assert "      - if: $downsample" in lines
+    assert sum(line.startswith("  - bottleneck: {") for line in lines) == 4  # a stage is one repeated use
+    assert any("repeat: 6, name: layer3}" in line for line in lines)
+    assert any(line.startswith("  - bottleneck:") and "2 if $index == 0 else 1" in line for line in lines)
+
+
+def test_a_module_read_from_outside_twice_is_written_inline() -> None:
+    """A module whose layers read two outside tensors cannot be a block (a block has one `input`): inline."""
+    network = resnet_like((2, 2))
+    for layer in network.layers:
+        if layer.name == "layer1.1.add":  # the shortcut now comes from before the previous block
+            layer.inputs = [layer.inputs[0], "layer1.0.bn3"]
+    folded = write_spec(network)
+    assert "written flat" not in folded and "name: layer1.1.conv1" in folded
+    assert figures(parse_spec(folded)) == figures(parse_spec(write_spec(network, fold=False)))
+
+
+def test_names_outside_reach_inside_a_block_use() -> None:
+    """A layer outside a use may read one of its inner layers by full name: the use still folds."""
+    network = resnet_like((3,))
+    tap = ImportedLayer("tap", "ReLU", {}, ["layer1.1.bn2"])
+    network.layers.insert(len(network.layers) - 3, tap)
+    network.layers[-3].inputs = ["layer1.2.relu_2"]
+    folded = write_spec(network)
+    assert "written flat" not in folded and "inputs: layer1.1.bn2" in folded
+    assert figures(parse_spec(folded)) == figures(parse_spec(write_spec(network, fold=False)))

@@ -128,13 +128,14 @@ def write_spec(network: ImportedNetwork, *, fold: bool = True) -> str:
 # -- folding ------------------------------------------------------------------------------------------------------
 
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+KIND_SLOT = "@kind"  # the slot of a layer's kind, where it may be a parameter
 _MISSING: Any = object()  # a slot an instance does not have (the other branch of an `if`)
 _RESERVED_PARAMS = frozenset(
     {"name", "inputs", "repeat", "when", "trainable", "weights", "ignore", "index", "in_channels", "in_length"}
     | {"in_height", "in_width", "in_depth", "in_features", "in_shape", "if", "then", "else", "input"}
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_BARE_EXPRESSION = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$ *+\-=!<>]*$")  # safe unquoted in a flow mapping
+_BARE_EXPRESSION = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$ .*+\-=!<>]*$")  # safe unquoted in a flow mapping
 
 
 @dataclass(eq=False)
@@ -260,10 +261,23 @@ class _Structures:
             return ("N", _relative(item.path, node), inner, tuple(_ref_shape(x, node) for x in item.external))
         reads = tuple(_ref_shape(x, node) for x in item.inputs)
         fixed = tuple(key for key in item.arguments if key not in kind_defaults(item.kind))
-        return ("L", _relative(item.name, node), item.kind, fixed, reads)
+        kind = ACTIVATION if swappable(item) else item.kind
+        return ("L", _relative(item.name, node), kind, fixed, reads)
 
 
 _DEFAULTS: dict[str, dict[str, Any]] = {}
+# Kinds one module class takes as a choice (torchvision's Conv2dNormActivation: activation_layer): where
+# instances differ only in which of these a layer is, the kind is a block parameter (`- $activation`).
+ACTIVATIONS = frozenset(
+    {"ReLU", "ReLU6", "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "GELU", "Mish", "Identity", "ELU"}
+    | {"SELU", "CELU", "LeakyReLU", "Hardtanh", "Softplus", "Softsign", "LogSigmoid", "Tanhshrink", "Hardshrink"}
+)
+ACTIVATION = "activation"
+
+
+def swappable(layer: ImportedLayer) -> bool:
+    """An activation without arguments: which one it is may be a block parameter."""
+    return layer.kind in ACTIVATIONS and not layer.arguments and len(layer.inputs) == 1
 
 
 def kind_defaults(kind: str) -> dict[str, Any]:
@@ -415,6 +429,8 @@ def _slots(node: _Node, base: _Node, slots: dict[tuple[str, str], Any], kinds: d
                 _slots(item, base, slots, kinds)
         else:
             kinds[base.local(item.name)] = item.kind
+            if swappable(item):
+                slots[(base.local(item.name), KIND_SLOT)] = item.kind.lower()
             for key, value in item.arguments.items():
                 slots[(base.local(item.name), key)] = value
 
@@ -449,7 +465,7 @@ def choose_params(template: _Template) -> None:
     order = sorted(every, key=lambda slot: (rank[slot[0]], _declared_order(every[slot], slot[1])))
     vectors = {slot: [_value(slot, slots, kinds) for slots, kinds in per_instance] for slot in order}
     params: list[tuple[tuple[str, str], list[Any], str]] = []  # (first slot, vector, name)
-    keys = Counter(slot[1] for slot, vector in vectors.items() if not _constant(vector))
+    keys = Counter(ACTIVATION if slot[1] == KIND_SLOT else slot[1] for slot, v in vectors.items() if not _constant(v))
     taken: set[str] = set()
     for slot, vector in vectors.items():
         if _constant(vector):
@@ -507,6 +523,7 @@ def _is_int(value: Any) -> bool:
 def _param_name(slot: tuple[str, str], keys: Counter, taken: set[str]) -> str:
     """The argument's own name where no other parameter would have it; else the layer's local name too."""
     local, key = slot
+    key = ACTIVATION if key == KIND_SLOT else key
     owner = re.sub(r"[^A-Za-z0-9_]", "_", local)
     candidates = [key] if keys[key] == 1 or not local else []
     candidates.append(f"{owner}_{key}" if owner and not owner[0].isdigit() else f"layer{owner}_{key}")
@@ -520,14 +537,18 @@ def _param_name(slot: tuple[str, str], keys: Counter, taken: set[str]) -> str:
     return f"{base}_{count}"
 
 
-def _flag_name(template: _Template, locals_: list[str]) -> str:
-    """The `if` parameter: named after the first entry of the longer run (`downsample` for downsample.0)."""
+def _flag_name(template: _Template, node: _Node) -> str:
+    """The `if` parameter: named after the first entry of the longer run (`downsample` for downsample.0), or its
+    kind where its name is a number (`use_activation` for torchvision's Conv2dNormActivation's "2")."""
     prefix, run, _ = template.split or (0, 0, 0)
-    for local in locals_[prefix : prefix + run]:
-        if local:
-            word = re.sub(r"[^A-Za-z0-9_]", "_", local.split(".")[0])
-            if _IDENTIFIER.match(word) and word not in _RESERVED_PARAMS:
-                return word
+    for item in node.items[prefix : prefix + run]:
+        local = node.local(item.path if isinstance(item, _Node) else item.name)
+        word = re.sub(r"[^A-Za-z0-9_]", "_", local.split(".")[0])
+        if not _IDENTIFIER.match(word):
+            what = ACTIVATION if isinstance(item, ImportedLayer) and swappable(item) else None
+            word = "use_" + (what or snake_case(item.cls if isinstance(item, _Node) else item.kind))
+        if _IDENTIFIER.match(word) and word not in _RESERVED_PARAMS:
+            return word
     return "variant"
 
 
@@ -590,11 +611,13 @@ class _Writer:
                     arguments = {
                         key: text
                         for (owner, key), text in texts.items()
-                        if owner == local and (key in item.arguments or key in known)
+                        if owner == local
+                        and (key in item.arguments or key in known or (key == KIND_SLOT and swappable(item)))
                     }
                 reads = [self.local(name, base) for name in item.inputs]
                 inputs = [self.ref(name, base) for name in item.inputs]
-                found.append(_Entry(item.kind.lower(), arguments, local, inputs, reads, local))
+                kind = arguments.pop(KIND_SLOT, (item.kind.lower(), None))[0]
+                found.append(_Entry(kind, arguments, local, inputs, reads, local))
         return found
 
     def use_entry(self, node: _Node, base: _Node, texts: dict | None) -> _Entry:
@@ -745,7 +768,7 @@ def write_folded(network: ImportedNetwork) -> str:
     for template in templates:
         if template.split is not None:
             first = _representative(template, 0)
-            template.flag = _flag_name(template, [_local_of(item, first) for item in first.items])
+            template.flag = _flag_name(template, first)
         choose_params(template)
         if template.split is not None:  # the flag's parameter name, as chosen among the others
             template.flag_text = template.texts[("", template.flag)][0]
@@ -758,10 +781,6 @@ def write_folded(network: ImportedNetwork) -> str:
     lines.append("layers:")
     lines += writer.lines(writer.entries(root.items, root, None), "  ", NETWORK_INPUT)
     return "\n".join(lines) + "\n"
-
-
-def _local_of(item: ImportedLayer | _Node, node: _Node) -> str:
-    return node.local(item.path if isinstance(item, _Node) else item.name)
 
 
 def folding_problem(network: ImportedNetwork, text: str) -> str | None:
