@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cnncalc.args import REQUIRED, _parsed_default
 from cnncalc.bridges.network import ImportedLayer, ImportedNetwork, Scope
-from cnncalc.bridges.writer import write_folded, write_spec
+from cnncalc.bridges.writer import folding_problem, write_folded, write_spec
 from cnncalc.graph import Graph
 from cnncalc.spec import load_spec, parse_spec
 
@@ -166,4 +168,105 @@ def test_names_outside_reach_inside_a_block_use() -> None:
     network.layers[-3].inputs = ["layer1.2.relu_2"]
     folded = write_spec(network)
     assert "written flat" not in folded and "inputs: layer1.1.bn2" in folded
+    assert figures(parse_spec(folded)) == figures(parse_spec(write_spec(network, fold=False)))
+
+
+# -- random module trees (hypothesis): recipes per class, instances that vary their arguments and optional parts
+
+
+CHANNELS = 4
+
+
+class RandomNetwork:
+    """A random network of C x 6 x 6 tensors (C = 4): module classes with fixed recipes, containers, optional
+    layers, skips inside a module and (rarely) from outside it, modules called again later (not contiguous)."""
+
+    def __init__(self, rng: Any) -> None:
+        self.rng = rng
+        self.layers: list[ImportedLayer] = []
+        self.classes = [f"Cell{index}" for index in range(rng.randint(1, 4))]
+        self.recipes = {cls: self.recipe(position) for position, cls in enumerate(self.classes)}
+
+    def recipe(self, position: int) -> list[tuple]:
+        rng, steps = self.rng, []
+        for index in range(rng.randint(1, 5)):
+            roll = rng.random()
+            inner = self.classes[position + 1 :]
+            if roll < 0.25 and inner:
+                steps.append(("child", rng.choice(inner), f"sub{index}"))
+            elif roll < 0.35 and inner:
+                steps.append(("sequential", rng.choice(inner), f"seq{index}"))
+            else:
+                kind = rng.choice(["Conv2d", "BatchNorm2d", "ReLU", "Activation", "LeakyReLU", "Dropout", "Add"])
+                steps.append(("layer", kind, f"{kind.lower()}{index}", rng.random() < 0.2))  # optional
+        return steps
+
+    def arguments(self, kind: str) -> dict[str, Any]:
+        rng = self.rng
+        if kind == "Conv2d":
+            kernel, dilation = rng.choice([1, 3]), rng.choice([1, 1, 2])
+            found = {"out_channels": CHANNELS, "kernel_size": kernel, "padding": dilation * (kernel // 2)}
+            found.update({"dilation": dilation} if dilation != 1 else {})
+            found.update({"groups": rng.choice([2, 4])} if rng.random() < 0.3 else {})
+            return {**found, **({"bias": False} if rng.random() < 0.5 else {})}
+        if kind == "LeakyReLU":
+            return {"negative_slope": rng.choice([0.01, 0.2, 1e-05])} if rng.random() < 0.7 else {}
+        if kind == "Dropout":
+            return {"p": rng.choice([0.1, 0.25, 0.5])}
+        if kind == "BatchNorm2d" and rng.random() < 0.3:
+            return {"eps": 0.001}
+        return {}
+
+    def add(self, name: str, kind: str, inputs: list[str], scopes: tuple[Scope, ...]) -> str:
+        self.layers.append(ImportedLayer(name, kind, self.arguments(kind), inputs, scopes))
+        return name
+
+    def instance(self, cls: str, path: str, scopes: tuple[Scope, ...], x: str) -> str:
+        scopes = (*scopes, Scope(path, cls))
+        inside = [x]
+        for step in self.recipes[cls]:
+            if step[0] == "layer":
+                kind, local, optional = step[1:]
+                if optional and self.rng.random() < 0.5:
+                    continue
+                reads = [x]
+                if kind == "Activation":  # the class takes its activation as an argument
+                    kind = self.rng.choice(["ReLU", "SiLU", "Hardswish", "LeakyReLU"])
+                if kind == "Add":
+                    pool = [name for name in (layer.name for layer in self.layers) if self.rng.random() < 0.05]
+                    reads = [x, self.rng.choice(inside + pool)]
+                x = self.add(f"{path}.{local}", kind, reads, scopes)
+            elif step[0] == "child":
+                x = self.instance(step[1], f"{path}.{step[2]}", scopes, x)
+            else:
+                container = (*scopes, Scope(f"{path}.{step[2]}", "Sequential"))
+                for index in range(self.rng.randint(1, 4)):
+                    x = self.instance(step[1], f"{path}.{step[2]}.{index}", container, x)
+            inside.append(x)
+        if self.rng.random() < 0.05:  # the module called once more, later: its layers are not contiguous
+            self.late.append((f"{path}.again", scopes))
+        return x
+
+    def network(self) -> ImportedNetwork:
+        x, self.late = "input", []
+        x = self.add("stem", "Conv2d", ["input"], ())
+        for index in range(self.rng.randint(1, 5)):
+            cls = self.rng.choice(self.classes)
+            if self.rng.random() < 0.4:
+                for copy in range(self.rng.randint(1, 4)):
+                    x = self.instance(cls, f"stage{index}.{copy}", (Scope(f"stage{index}", "Sequential"),), x)
+            else:
+                x = self.instance(cls, f"block{index}", (), x)
+            while self.late and self.rng.random() < 0.5:
+                name, scopes = self.late.pop()
+                x = self.add(name, "ReLU", [x], scopes)
+        return ImportedNetwork("random", "hypothesis", (CHANNELS, 6, 6), self.layers, x)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_random_module_trees_fold_to_the_same_layers(rng: Any) -> None:
+    network = RandomNetwork(rng).network()
+    folded = write_folded(network)
+    assert folding_problem(network, folded) is None, folded
     assert figures(parse_spec(folded)) == figures(parse_spec(write_spec(network, fold=False)))

@@ -168,8 +168,9 @@ class _Template:
     """One block: the instances of one class with one structure, or two structures told apart by an `if`."""
 
     cls: str
-    variants: list[int]  # structure ids: the first is `then` when there are two
+    variants: list[list[int]]  # structure ids of each variant: the first is `then` when there are two
     instances: list[_Node] = field(default_factory=list)
+    blind: tuple = ()  # the structure of variants[0], activation kinds left out
     split: tuple[int, int, int] | None = None  # (common prefix, run in variants[0], run in variants[1]) items
     flag: str = ""
     flag_text: str = ""
@@ -179,7 +180,7 @@ class _Template:
 
     @property
     def key(self) -> tuple[str, tuple[int, ...]]:
-        return self.cls, tuple(sorted(self.variants))
+        return self.cls, tuple(sorted(sig for variant in self.variants for sig in variant))
 
 
 def build_tree(layers: list[ImportedLayer]) -> tuple[_Node, list[_Node]]:
@@ -261,8 +262,7 @@ class _Structures:
             return ("N", _relative(item.path, node), inner, tuple(_ref_shape(x, node) for x in item.external))
         reads = tuple(_ref_shape(x, node) for x in item.inputs)
         fixed = tuple(key for key in item.arguments if key not in kind_defaults(item.kind))
-        kind = ACTIVATION if swappable(item) else item.kind
-        return ("L", _relative(item.name, node), kind, fixed, reads)
+        return ("L", _relative(item.name, node), item.kind, fixed, reads)
 
 
 _DEFAULTS: dict[str, dict[str, Any]] = {}
@@ -328,22 +328,34 @@ def plan(order: list[_Node]) -> list[_Template]:
 
 
 def _templates(order: list[_Node], structures: _Structures) -> list[_Template]:
-    by_class: dict[str, dict[int, list[_Node]]] = {}
+    by_class: dict[str, dict[tuple, dict[int, list[_Node]]]] = {}
+    items = {sig: key[2] for key, sig in structures.ids.items()}
     for node in order:
         node.template = None
         if node.foldable:
-            by_class.setdefault(node.cls, {}).setdefault(node.sig, []).append(node)
-    sig_items = {sig: key[2] for key, sig in structures.ids.items()}
+            by_class.setdefault(node.cls, {}).setdefault(_blind(items[node.sig]), {}).setdefault(node.sig, [])
+            by_class[node.cls][_blind(items[node.sig])][node.sig].append(node)
     chosen: list[_Template] = []
-    for cls, groups in by_class.items():
+    for cls, blind_groups in by_class.items():
+        units: list[tuple[list[int], list[_Node], tuple]] = []  # structures that differ only in activations
+        for blind, groups in blind_groups.items():
+            joined: list[tuple[list[int], list[_Node], tuple]] = []
+            for sig, nodes in sorted(groups.items(), key=lambda pair: -len(pair[1])):
+                unit = next((u for u in joined if _kinds_swap([u[1], nodes])), None)
+                if unit is None:
+                    joined.append(([sig], list(nodes), blind))
+                else:
+                    unit[0].append(sig)
+                    unit[1].extend(nodes)
+            units += joined
         made: list[_Template] = []
-        for sig, nodes in sorted(groups.items(), key=lambda pair: -len(pair[1])):
+        for sigs, nodes, blind in sorted(units, key=lambda unit: -len(unit[1])):
             for template in made:
-                if template.split is None and _merge(template, sig, sig_items, nodes[0]):
+                if template.split is None and _merge(template, sigs, blind, nodes):
                     template.instances += nodes
                     break
             else:
-                made.append(_Template(cls, [sig], list(nodes)))
+                made.append(_Template(cls, [sigs], list(nodes), blind=blind))
         for template in made:
             if len(template.instances) >= 2:
                 for node in template.instances:
@@ -352,11 +364,29 @@ def _templates(order: list[_Node], structures: _Structures) -> list[_Template]:
     return chosen
 
 
-def _merge(template: _Template, sig: int, sig_items: dict[int, tuple], node: _Node) -> bool:
-    """Whether structure `sig` (of `node`) joins the template's one structure as the other branch of an `if`:
-    they differ in one run of items, and share at least as many layers as either run has."""
-    first, second = sig_items[template.variants[0]], sig_items[sig]
-    sizes = [[_size(item) for item in n.items] for n in (template.instances[0], node)]
+def _blind(items: tuple) -> tuple:
+    """A structure with the kinds of activations left out: where only those differ, the kind is a parameter."""
+    return tuple((*i[:2], ACTIVATION, *i[3:]) if i[0] == "L" and i[2] in ACTIVATIONS else i for i in items)
+
+
+def _kinds_swap(groups: list[list[_Node]]) -> bool:
+    """Whether structures that differ only in activation kinds can share a block: every layer whose kind differs
+    is given no arguments in any instance (so `- $activation` with no arguments writes each of them)."""
+    nodes = [node for group in groups for node in group]
+    return all(_swappable_column([node.items[i] for node in nodes]) for i in range(len(nodes[0].items)))
+
+
+def _swappable_column(column: list[ImportedLayer | _Node]) -> bool:
+    """Items at one position of instances: one kind, or activations without arguments."""
+    layers = [item for item in column if isinstance(item, ImportedLayer)]
+    return len({layer.kind for layer in layers}) <= 1 or not any(layer.arguments for layer in layers)
+
+
+def _merge(template: _Template, sigs: list[int], blind: tuple, others: list[_Node]) -> bool:
+    """Whether structures `sigs` (of `node`) join the template's structure as the other branch of an `if`: they
+    differ in one run of items, and share at least as many layers as either run has."""
+    first, second = template.blind, blind
+    sizes = [[_size(item) for item in n.items] for n in (template.instances[0], others[0])]
     prefix = 0
     while prefix < min(len(first), len(second)) and first[prefix] == second[prefix]:
         prefix += 1
@@ -369,12 +399,15 @@ def _merge(template: _Template, sig: int, sig_items: dict[int, tuple], node: _No
     runs = (len(first) - prefix - suffix, len(second) - prefix - suffix)
     common = sum(sizes[0][:prefix]) + sum(sizes[0][len(first) - suffix :])
     run_sizes = [sum(sizes[k][prefix : prefix + runs[k]]) for k in (0, 1)]
-    if common < max(run_sizes) or common == 0:
+    if common < max(run_sizes) or common == 0 or max(runs) == 0:
+        return False
+    instances = [*template.instances, *others]
+    if not all(_swappable_column([n.items[i] for n in instances]) for i in [*range(prefix), *range(-suffix, 0)]):
         return False
     if runs[1] > runs[0]:  # the longer run is `then`: the optional part (downsample) reads as the condition
-        template.variants, runs = [sig, template.variants[0]], (runs[1], runs[0])
+        template.variants, runs = [sigs, template.variants[0]], (runs[1], runs[0])
     else:
-        template.variants = [template.variants[0], sig]
+        template.variants = [template.variants[0], sigs]
     template.split = (prefix, runs[0], runs[1])
     return True
 
@@ -414,7 +447,7 @@ def name_blocks(templates: list[_Template]) -> None:
 
 
 def _variant(node: _Node, template: _Template) -> int:
-    return template.variants.index(node.sig) if node.sig in template.variants else 0
+    return next((index for index, sigs in enumerate(template.variants) if node.sig in sigs), 0)
 
 
 def _slots(node: _Node, base: _Node, slots: dict[tuple[str, str], Any], kinds: dict[str, str]) -> None:
@@ -678,7 +711,7 @@ class _Writer:
 
 
 def _representative(template: _Template, variant: int) -> _Node:
-    return next(node for node in template.instances if node.sig == template.variants[variant])
+    return next(node for node in template.instances if node.sig in template.variants[variant])
 
 
 def _expression(text: str) -> str:
