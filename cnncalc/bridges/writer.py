@@ -128,6 +128,7 @@ def write_spec(network: ImportedNetwork, *, fold: bool = True) -> str:
 # -- folding ------------------------------------------------------------------------------------------------------
 
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+BRANCHES = ("@then", "@else")  # marks on the local names of a branch's layers, in slots only
 KIND_SLOT = "@kind"  # the slot of a layer's kind, where it may be a parameter
 _MISSING: Any = object()  # a slot an instance does not have (the other branch of an `if`)
 _RESERVED_PARAMS = frozenset(
@@ -450,22 +451,34 @@ def _variant(node: _Node, template: _Template) -> int:
     return next((index for index, sigs in enumerate(template.variants) if node.sig in sigs), 0)
 
 
-def _slots(node: _Node, base: _Node, slots: dict[tuple[str, str], Any], kinds: dict[str, str]) -> None:
+def _slots(items: list, base: _Node, slots: dict[tuple[str, str], Any], kinds: dict[str, str], tag: str = "") -> None:
     """The values an instance gives: (local name of a layer or nested use, argument or parameter) -> value; and
-    the kind of each of its layers by local name."""
-    for item in node.items:
+    the kind of each of its layers by local name. `tag` sets apart the layers of one branch of an `if` (the other
+    branch may have a layer of the same name that is another thing)."""
+    for item in items:
         if isinstance(item, _Node):
             if item.template is not None:
                 for param, value in item.values.items():
-                    slots[(base.local(item.path), param)] = value
+                    slots[(base.local(item.path) + tag, param)] = value
             else:
-                _slots(item, base, slots, kinds)
+                _slots(item.items, base, slots, kinds, tag)
         else:
-            kinds[base.local(item.name)] = item.kind
+            local = base.local(item.name) + tag
+            kinds[local] = item.kind
             if swappable(item):
-                slots[(base.local(item.name), KIND_SLOT)] = item.kind.lower()
+                slots[(local, KIND_SLOT)] = item.kind.lower()
             for key, value in item.arguments.items():
-                slots[(base.local(item.name), key)] = value
+                slots[(local, key)] = value
+
+
+def _tagged(node: _Node, template: _Template) -> list[tuple[list, str]]:
+    """The instance's items in parts: before an `if`, its branch (tagged), after it."""
+    if template.split is None:
+        return [(node.items, "")]
+    prefix, *runs = template.split
+    variant = _variant(node, template)
+    end = prefix + runs[variant]
+    return [(node.items[:prefix], ""), (node.items[prefix:end], BRANCHES[variant]), (node.items[end:], "")]
 
 
 def _value(slot: tuple[str, str], slots: dict, kinds: dict[str, str]) -> Any:
@@ -486,7 +499,8 @@ def choose_params(template: _Template) -> None:
         kinds: dict[str, str] = {}
         if template.flag:
             slots[("", template.flag)] = _variant(node, template) == 0
-        _slots(node, node, slots, kinds)
+        for part, tag in _tagged(node, template):
+            _slots(part, node, slots, kinds, tag)
         per_instance.append((slots, kinds))
     owners: dict[str, None] = {}  # local names in the order the block writes them
     for slots, _ in per_instance:
@@ -555,7 +569,7 @@ def _is_int(value: Any) -> bool:
 
 def _param_name(slot: tuple[str, str], keys: Counter, taken: set[str]) -> str:
     """The argument's own name where no other parameter would have it; else the layer's local name too."""
-    local, key = slot
+    local, key = slot[0].split("@")[0], slot[1]
     key = ACTIVATION if key == KIND_SLOT else key
     owner = re.sub(r"[^A-Za-z0-9_]", "_", local)
     candidates = [key] if keys[key] == 1 or not local else []
@@ -627,14 +641,14 @@ class _Writer:
             return NETWORK_INPUT
         return base.local(name)
 
-    def entries(self, items: list, base: _Node, texts: dict | None) -> list[_Entry]:
+    def entries(self, items: list, base: _Node, texts: dict | None, tag: str = "") -> list[_Entry]:
         """The entries for `items` written inside `base`; `texts` are a block's slot texts (None: literal)."""
         found: list[_Entry] = []
         for item in items:
             if isinstance(item, _Node) and item.template is None:
-                found += self.entries(item.items, base, texts)
+                found += self.entries(item.items, base, texts, tag)
             elif isinstance(item, _Node):
-                found.append(self.use_entry(item, base, texts))
+                found.append(self.use_entry(item, base, texts, tag))
             else:
                 local = base.local(item.name)
                 if texts is None:
@@ -644,23 +658,25 @@ class _Writer:
                     arguments = {
                         key: text
                         for (owner, key), text in texts.items()
-                        if owner == local
+                        if owner == local + tag
                         and (key in item.arguments or key in known or (key == KIND_SLOT and swappable(item)))
                     }
                 reads = [self.local(name, base) for name in item.inputs]
                 inputs = [self.ref(name, base) for name in item.inputs]
                 kind = arguments.pop(KIND_SLOT, (item.kind.lower(), None))[0]
+                if kind.startswith("$"):  # a kind parameter: its layers are given no arguments in any instance
+                    arguments = {}
                 found.append(_Entry(kind, arguments, local, inputs, reads, local))
         return found
 
-    def use_entry(self, node: _Node, base: _Node, texts: dict | None) -> _Entry:
+    def use_entry(self, node: _Node, base: _Node, texts: dict | None, tag: str = "") -> _Entry:
         template = node.template
         assert template is not None
         local = base.local(node.path)
         arguments: dict[str, tuple[str, Any]] = {}
         for param, default in template.params.items():
             if texts is not None:
-                text, value = texts.get((local, param), (yaml_value(default), default))
+                text, value = texts.get((local + tag, param), (yaml_value(default), default))
             else:
                 value = node.values.get(param, default)
                 text = yaml_value(value)
@@ -697,8 +713,8 @@ class _Writer:
         other = _representative(template, 1)
         prefix, run, other_run = template.split
         head = self.entries(first.items[:prefix], first, template.texts)
-        then = self.entries(first.items[prefix : prefix + run], first, template.texts)
-        otherwise = self.entries(other.items[prefix : prefix + other_run], other, template.texts)
+        then = self.entries(first.items[prefix : prefix + run], first, template.texts, BRANCHES[0])
+        otherwise = self.entries(other.items[prefix : prefix + other_run], other, template.texts, BRANCHES[1])
         tail = self.entries(first.items[prefix + run :], first, template.texts)
         before = head[-1].output if head else NETWORK_INPUT
         lines += self.lines(head, "      ", NETWORK_INPUT)
