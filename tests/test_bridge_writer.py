@@ -270,3 +270,34 @@ def test_random_module_trees_fold_to_the_same_layers(rng: Any) -> None:
     folded = write_folded(network)
     assert folding_problem(network, folded) is None, folded
     assert figures(parse_spec(folded)) == figures(parse_spec(write_spec(network, fold=False)))
+
+
+# -- torchvision's own models, through the PyTorch importer where it is there (it skips otherwise)
+
+# The most lines each folded import may take (flat: 179, 157, 253, 206, 202, 247, 157): what folding is for.
+TORCHVISION_LINES = {
+    "resnet50": 40,
+    "mobilenet_v2": 50,
+    "efficientnet_b0": 60,
+    "convnext_tiny": 70,
+    "googlenet": 50,
+    "shufflenet_v2_x1_0": 70,
+    "mnasnet1_0": 45,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_LINES))
+def test_torchvision_models_fold(name: str) -> None:
+    from torchvision_models import torchvision
+
+    vision = torchvision()
+    from_torch = pytest.importorskip("cnncalc.bridges.from_torch", reason="the PyTorch importer is not here")
+    import torch
+
+    with torch.device("meta"):
+        model = getattr(vision.models, name)(weights=None)
+    network, _ = from_torch.import_module(model, (3, 224, 224), source=f"torchvision.models:{name}", name=name)
+    folded = write_folded(network)
+    assert folding_problem(network, folded) is None, folded
+    assert figures(parse_spec(folded)) == figures(parse_spec(write_spec(network, fold=False)))
+    assert len(folded.splitlines()) <= TORCHVISION_LINES[name], folded

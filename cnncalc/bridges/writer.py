@@ -234,6 +234,7 @@ def _describe(node: _Node, order: list[_Node]) -> None:
         and node.contiguous
         and node.cls not in CONTAINERS
         and len(node.external) == 1
+        and len(node.members) > 1  # a block of one layer is never shorter than the layer
         and all(name.startswith(prefix) for name in [*node.members, *node.nested])
     )
     if node.path:
