@@ -15,7 +15,21 @@ import sys
 import typer
 
 from cnncalc import __version__
-from cnncalc.commands import check, diff, explain, fuse, graph, kinds, layer, lint, run, schema, summary, verify
+from cnncalc.commands import (
+    check,
+    diff,
+    explain,
+    fuse,
+    graph,
+    import_,
+    kinds,
+    layer,
+    lint,
+    run,
+    schema,
+    summary,
+    verify,
+)
 from cnncalc.errors import CnncalcError
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for Ctrl-C
@@ -65,6 +79,7 @@ for command in (
     kinds.kinds,
     check.check,
     lint.lint,
+    import_.import_,
 ):
     app.command()(command)
 
