@@ -57,7 +57,9 @@ def scopes_of(graph: Graph) -> dict[int, list[Scope]]:
 def network_of(graph: Graph) -> ImportedNetwork:
     scopes = scopes_of(graph)
     layers = [
-        ImportedLayer(node.name, node.kind, imported_arguments(node), list(node.inputs), tuple(scopes.get(node.position, ())))
+        ImportedLayer(
+            node.name, node.kind, imported_arguments(node), list(node.inputs), tuple(scopes.get(node.position, ()))
+        )
         for node in graph.nodes
     ]
     return ImportedNetwork(graph.name, graph.file, tuple(graph.input_shape), layers, graph.output)
@@ -69,7 +71,17 @@ def figures(graph: Graph) -> list[tuple]:
     for node in graph.nodes:
         layer = node.bound()
         rows.append(
-            (node.name, node.kind, imported_arguments(node), node.inputs, layer.out_shape, layer.weights(), layer.buffers(), layer.macs(), layer.other_ops())
+            (
+                node.name,
+                node.kind,
+                imported_arguments(node),
+                node.inputs,
+                layer.out_shape,
+                layer.weights(),
+                layer.buffers(),
+                layer.macs(),
+                layer.other_ops(),
+            )
         )
     return rows
 
@@ -98,7 +110,9 @@ def resnet_like(blocks: tuple[int, ...] = (3, 4, 6, 3)) -> ImportedNetwork:
         layers.append(ImportedLayer(name, kind, arguments, inputs, scopes))
         return name
 
-    x = add("conv1", "Conv2d", {"out_channels": 64, "kernel_size": 7, "stride": 2, "padding": 3, "bias": False}, ["input"])
+    x = add(
+        "conv1", "Conv2d", {"out_channels": 64, "kernel_size": 7, "stride": 2, "padding": 3, "bias": False}, ["input"]
+    )
     x = add("bn1", "BatchNorm2d", {}, [x])
     x = add("relu", "ReLU", {"inplace": True}, [x])
     x = add("maxpool", "MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}, [x])
@@ -117,7 +131,9 @@ def resnet_like(blocks: tuple[int, ...] = (3, 4, 6, 3)) -> ImportedNetwork:
             y = add(f"{path}.conv2", "Conv2d", conv2, [y], scopes)
             y = add(f"{path}.bn2", "BatchNorm2d", {}, [y], scopes)
             y = add(f"{path}.relu_1", "ReLU", {"inplace": True}, [y], scopes)
-            y = add(f"{path}.conv3", "Conv2d", {"out_channels": 4 * width, "kernel_size": 1, "bias": False}, [y], scopes)
+            y = add(
+                f"{path}.conv3", "Conv2d", {"out_channels": 4 * width, "kernel_size": 1, "bias": False}, [y], scopes
+            )
             y = add(f"{path}.bn3", "BatchNorm2d", {}, [y], scopes)
             shortcut = block_input
             if index == 0:
@@ -286,6 +302,7 @@ TORCHVISION_LINES = {
 }
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # GoogLeNet's note on its weight initialization
 @pytest.mark.parametrize("name", sorted(TORCHVISION_LINES))
 def test_torchvision_models_fold(name: str) -> None:
     from torchvision_models import torchvision
@@ -301,3 +318,34 @@ def test_torchvision_models_fold(name: str) -> None:
     assert folding_problem(network, folded) is None, folded
     assert figures(parse_spec(folded)) == figures(parse_spec(write_spec(network, fold=False)))
     assert len(folded.splitlines()) <= TORCHVISION_LINES[name], folded
+
+
+def test_a_folding_that_does_not_check_is_written_flat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folded text is loaded and compared before it is returned; where it differs, the flat text is."""
+    import cnncalc.bridges.writer as writer
+
+    network = resnet_like((2,))
+    broken = writer.write_folded(network).replace("name: relu_2", "name: relu_3")
+    monkeypatch.setattr(writer, "write_folded", lambda _: broken)
+    text = write_spec(network)
+    assert "# note: written flat: the folded spec did not check (layer layer1.0.relu_2 came out as" in text
+    assert "blocks:" not in text
+    assert figures(parse_spec(text)) == figures(parse_spec(write_spec(network, fold=False)))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1e-05, 0.1, 1e20, -1e-07, 5e-324, 2.0, -0.0, 0, -3, True, False, None, "0", "1.5", "true", "Null", "yes", "on"]
+    + ["~", "a b", "x: y", 'say "hi"', "back\\slash", "layer1.0", "same", "#x", "-", [1, [2.5, "0"]], (3, 3), []],
+)
+def test_values_read_back_as_written(value: Any) -> None:
+    from cnncalc.bridges.writer import yaml_value
+    from cnncalc.yamlsource import load_yaml
+
+    read = load_yaml(f"value: {yaml_value(value)}\nin_flow: {{value: {yaml_value(value)}}}\n", "v.yaml")
+    expected = plain(value)
+    for got in (read["value"], read["in_flow"]["value"]):
+        assert got == expected
+        assert isinstance(got, list) if isinstance(expected, list) else type(got) is type(expected)
+        if isinstance(value, float):
+            assert repr(got) == repr(value)  # the same float, -0.0 included

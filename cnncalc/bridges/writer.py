@@ -4,40 +4,47 @@
 path), `inputs` only where a layer does not read the entry before it.
 
 `write_spec(network)` folds: module instances of one class with the same structure become uses of one block, so
-an imported ResNet-50 reads like specs/resnet50.yaml rather than 176 lines. The rules, and why:
+an imported ResNet-50 reads like specs/resnet50.yaml (35 lines, not 179). The rules, and why:
 
 - The module tree comes from the layers' `scopes`. An instance (module path) can be a block use when its layers
-  are contiguous in the layer order (a use makes its layers one after the other), every layer and nested module
-  inside it is named under its path (full names = use name + local name, so state_dict keys stay PyTorch's), and
-  its layers read exactly one tensor from outside: the block's `input`. Its last layer is what the use stands for;
-  layers outside may still read an inner layer, by its full name (`layer1.0.conv1` reaches inside the use
-  `layer1.0`), so that needs no rule. A second outside tensor could be passed as a parameter holding a layer name;
-  not done: no torchvision classification model needs it, and the instance is then simply written inline.
-- Containers (Sequential, ModuleList, ModuleDict) are never blocks: their children go on with dotted names (`- bottleneck:
-  {name: layer1.0}`). A Sequential subclass (torchvision's Conv2dNormActivation) has its own class name and is a
-  block like any module.
-- Instances of one class are grouped by structure: local names, kinds, argument keys, what each layer reads, and
-  the same for nested instances (a nested block use counts as "a use of block B", whatever its arguments, so
-  uses of one block with different arguments do not split their parents). Grouping is repeated until it settles,
-  since a parent's structure depends on which of its children became uses.
-- Two structures of one class that differ in one run of entries, with at least as many entries in common as in
-  the larger run (ResNet's Bottleneck with and without `downsample`), become one block with an `if:` on a boolean
-  parameter named after the run (`downsample`); anything else gets a block of its own (`bottleneck_2`). A block is
-  written only for a structure used at least twice; an instance that occurs once is written inline, flat.
+  are contiguous in the layer order (a use makes its layers one after the other); every layer and nested module
+  inside it is named under its path (full name = use name + local name, so state_dict keys stay PyTorch's); its
+  layers read exactly one tensor from outside, the block's `input`; and it holds more than one layer (a block of
+  one layer is never shorter than the layer). The use stands for its last layer. Layers outside may still read an
+  inner layer by its full name (`layer1.0.conv1` reaches inside the use `layer1.0`, docs/language.md), so that
+  needs no rule. An instance reading two outside tensors is written inline: a second one could be passed as a
+  parameter holding a layer name, but DenseNet's dense layers, the torchvision case, read a different number of
+  them in every instance, which no block parameter expresses.
+- Containers (Sequential, ModuleList, ModuleDict) are never blocks: their children go on with dotted names
+  (`- bottleneck: {name: layer1.0}`). A Sequential subclass (torchvision's Conv2dNormActivation) has a class name
+  of its own and is a block like any module.
+- Instances of one class are grouped by structure: local names, kinds, what each layer reads, the argument keys
+  that have no default (an argument left out is at its kind's default, so `stride: 2` in one instance and no
+  stride in another is a parameter, not two structures), and the same for nested instances. A nested block use
+  counts as "a use of block B" whatever its arguments, so its parents still group; grouping is repeated until it
+  settles, since a parent's structure depends on which of its children became uses.
+- Structures that differ only in which activation (without arguments) a layer is share a block, with the kind as
+  a parameter (`- $activation`, docs/language.md "Kinds as parameters"): torchvision's Conv2dNormActivation.
+- Two structures of one class that differ in one run of entries, with at least as many layers in common as in
+  either run (ResNet's Bottleneck with and without `downsample`), become one block with an `if:` on a boolean
+  parameter named after the run (`downsample`; `use_KIND` where its name is a number); the two branches keep
+  their own parameters even where a layer has the same name in both. Anything else is a block of its own
+  (`bottleneck_2`). A block is written only for a structure used at least twice; an instance that occurs once
+  is written inline, flat.
 - Argument values that agree in every instance are written literally; the others become parameters, named after
   the argument (`stride`) or, where two parameters would share that, after the layer too (`conv1_out_channels`).
   Arguments whose values agree in every instance share one parameter; one that is an integer multiple of an
-  earlier parameter in every instance is written as that multiple (`4 * $conv1_out_channels`). Each parameter's
+  earlier parameter in every instance is written as that multiple (`4 * $conv1_out_channels`). A parameter's
   default is its most common value, and uses give only the values that differ from it.
 - Consecutive uses of one block named P.0 ... P.N-1, each reading the one before, become one entry with
   `repeat: N, name: P`, where every argument is one value or a simple function of `$index` (the first copy
-  differs: `2 if $index == 0 else 1`; or `a + b * $index`).
-- Block names are the class names in snake_case, never a kind's name (`linear_block`) nor `if`/`input`; further
-  structures of one class get `_2`, `_3`.
+  differs: `2 if $index == 0 else 1`; or `a + b * $index`). torchvision's ResNet stages are then one line each.
+- Block names are the class names in snake_case, never a kind's name (torchvision's Permute: `permute_block`) nor
+  `if`/`input`; further blocks of one class get `_2`, `_3`.
 
 The folded text is checked before it is returned: loaded with cnncalc.spec, it must make the same layers (names,
-kinds, arguments, inputs) in the same order as the network. If it does not (a form this writer did not foresee),
-the flat text is returned with a note saying so: correct and long beats short and wrong.
+kinds, arguments as the kinds read them, inputs) in the same order as the network. If it does not (a form this
+writer did not foresee), the flat text is returned with a note saying so: correct and long beats short and wrong.
 """
 
 from __future__ import annotations
@@ -428,9 +435,8 @@ def snake_case(name: str) -> str:
 
 
 def name_blocks(templates: list[_Template]) -> None:
-    from cnncalc.layers.registry import REGISTRY
-
     import cnncalc.layers  # noqa: F401  (registers every kind)
+    from cnncalc.layers.registry import REGISTRY
 
     words = set(REGISTRY) | {"if", "input", "then", "else"}
     taken = set(words)
