@@ -35,7 +35,8 @@ an imported ResNet-50 reads like specs/resnet50.yaml (35 lines, not 179). The ru
   the argument (`stride`) or, where two parameters would share that, after the layer too (`conv1_out_channels`).
   Arguments whose values agree in every instance share one parameter; one that is an integer multiple of an
   earlier parameter in every instance is written as that multiple (`4 * $conv1_out_channels`). A parameter's
-  default is its most common value, and uses give only the values that differ from it.
+  default is the value most uses share, if more than half do (uses then give only the values that differ);
+  otherwise it has none and every use gives it (GoogLeNet's Inception widths read as the paper's table).
 - Consecutive uses of one block named P.0 ... P.N-1, each reading the one before, become one entry with
   `repeat: N, name: P`, where every argument is one value or a simple function of `$index` (the first copy
   differs: `2 if $index == 0 else 1`; or `a + b * $index`). torchvision's ResNet stages are then one line each.
@@ -138,6 +139,7 @@ CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 BRANCHES = ("@then", "@else")  # marks on the local names of a branch's layers, in slots only
 KIND_SLOT = "@kind"  # the slot of a layer's kind, where it may be a parameter
 _MISSING: Any = object()  # a slot an instance does not have (the other branch of an `if`)
+_REQUIRED: Any = object()  # a parameter without a default: every use gives it
 _RESERVED_PARAMS = frozenset(
     {"name", "inputs", "repeat", "when", "trainable", "weights", "ignore", "index", "in_channels", "in_length"}
     | {"in_height", "in_width", "in_depth", "in_features", "in_shape", "if", "then", "else", "input"}
@@ -536,8 +538,11 @@ def choose_params(template: _Template) -> None:
     for _, vector, name in params:
         present = [v for v in vector if v is not _MISSING]
         counts = Counter(_hashable(v) for v in present if v is not None)
-        common = counts.most_common(1)[0][0] if counts else None
-        template.params[name] = next(v for v in present if _hashable(v) == common) if counts else None
+        common, count = counts.most_common(1)[0] if counts else (None, 0)
+        if count * 2 <= len(vector) and len(present) == len(vector):  # no value most uses share: given at each
+            template.params[name] = _REQUIRED
+        else:
+            template.params[name] = next(v for v in present if _hashable(v) == common) if counts else None
         for node, value in zip(instances, vector, strict=True):
             if value is not _MISSING:
                 node.values[name] = value
@@ -683,11 +688,12 @@ class _Writer:
         arguments: dict[str, tuple[str, Any]] = {}
         for param, default in template.params.items():
             if texts is not None:
-                text, value = texts.get((local + tag, param), (yaml_value(default), default))
+                slot = (local + tag, param)
+                text, value = texts[slot] if slot in texts else ("null", None)  # (not reached: every use has them)
             else:
                 value = node.values.get(param, default)
                 text = yaml_value(value)
-            written = value is _MISSING or _hashable(value) != _hashable(default)
+            written = value is _MISSING or default is _REQUIRED or _hashable(value) != _hashable(default)
             arguments[param] = (text if written else "", value)  # at the default: not written, known for repeat
         reads = [self.local(name, base) for name in node.external]
         inputs = [self.ref(name, base) for name in node.external]
@@ -712,7 +718,8 @@ class _Writer:
     def block(self, template: _Template) -> list[str]:
         lines = [f"  {template.name}:"]
         if template.params:
-            lines.append(f"    params: {{{', '.join(f'{k}: {yaml_value(v)}' for k, v in template.params.items())}}}")
+            declared = (f"{k}: {'null' if v is _REQUIRED else yaml_value(v)}" for k, v in template.params.items())
+            lines.append(f"    params: {{{', '.join(declared)}}}")
         lines.append("    layers:")
         first = _representative(template, 0)
         if template.split is None:
