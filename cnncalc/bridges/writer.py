@@ -27,7 +27,8 @@ an imported ResNet-50 reads like specs/resnet50.yaml (35 lines, not 179). The ru
   a parameter (`- $activation`, docs/language.md "Kinds as parameters"): torchvision's Conv2dNormActivation.
 - Two structures of one class that differ in one run of entries, with at least as many layers in common as in
   either run (ResNet's Bottleneck with and without `downsample`), become one block with an `if:` on a boolean
-  parameter named after the run (`downsample`; `use_KIND` where its name is a number); the two branches keep
+  parameter named after the run (`downsample`; `use_KIND` where its name is a number; `residual` where the run
+  adds the block's input); the two branches keep
   their own parameters even where a layer has the same name in both. Anything else is a block of its own
   (`bottleneck_2`). A block is written only for a structure used at least twice; an instance that occurs once
   is written inline, flat.
@@ -597,9 +598,13 @@ def _param_name(slot: tuple[str, str], keys: Counter, taken: set[str]) -> str:
 
 
 def _flag_name(template: _Template, node: _Node) -> str:
-    """The `if` parameter: named after the first entry of the longer run (`downsample` for downsample.0), or its
-    kind where its name is a number (`use_activation` for torchvision's Conv2dNormActivation's "2")."""
+    """The `if` parameter: `residual` where the run adds the block's input (MobileNetV2's InvertedResidual), else
+    named after the run's first entry (`downsample` for downsample.0), or its kind where its name is a number
+    (`use_activation` for torchvision's Conv2dNormActivation's "2")."""
     prefix, run, _ = template.split or (0, 0, 0)
+    shortcut = [i for i in node.items[prefix : prefix + run] if isinstance(i, ImportedLayer) and i.kind == "Add"]
+    if any(node.external[0] in layer.inputs for layer in shortcut):  # the sum with the block's input
+        return "residual"
     for item in node.items[prefix : prefix + run]:
         local = node.local(item.path if isinstance(item, _Node) else item.name)
         word = re.sub(r"[^A-Za-z0-9_]", "_", local.split(".")[0])
