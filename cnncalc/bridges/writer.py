@@ -529,7 +529,7 @@ def choose_params(template: _Template) -> None:
             value = next(v for v in vector if v is not _MISSING)
             template.texts[slot] = (yaml_value(value), value)
             continue
-        text = _shared(vector, params)
+        text = _shared(slot, vector, params)
         if text is None:
             name = _param_name(slot, keys, taken)
             taken.add(name)
@@ -558,22 +558,38 @@ def _constant(vector: list[Any]) -> bool:
     return len(set(present)) <= 1
 
 
-def _shared(vector: list[Any], params: list[tuple[tuple[str, str], list[Any], str]]) -> str | None:
-    """`$p` for a parameter with the same values wherever this slot has one, `k * $p` for an integer multiple."""
-    for _, known, name in params:
+def _shared(
+    slot: tuple[str, str], vector: list[Any], params: list[tuple[tuple[str, str], list[Any], str]]
+) -> str | None:
+    """`$p` for a parameter of the same quantity with the same values wherever this slot has one, `k * $p` for a
+    width that is an integer multiple of another in every instance (`4 * $conv1_out_channels`)."""
+    for first, known, name in params:
         pairs = [(v, k) for v, k in zip(vector, known, strict=True) if v is not _MISSING]
-        if any(k is _MISSING for _, k in pairs):
+        if any(k is _MISSING for _, k in pairs) or not _same_quantity(slot[1], first[1]):
             continue
         if all(_hashable(v) == _hashable(k) for v, k in pairs):
             return f"${name}"
-    for _, known, name in params:
+    for first, known, name in params:
         pairs = [(v, k) for v, k in zip(vector, known, strict=True) if v is not _MISSING]
+        if not (_width(slot[1]) and _width(first[1])):
+            continue
         if any(k is _MISSING or not _is_int(k) or not _is_int(v) or k <= 0 for v, k in pairs):
             continue
         ratios = {v / k for v, k in pairs}
         if len(ratios) == 1 and (ratio := ratios.pop()) == int(ratio) and 2 <= ratio <= 64:
             return f"{int(ratio)} * ${name}"
     return None
+
+
+def _width(key: str) -> bool:
+    return key.endswith(("channels", "features"))
+
+
+def _same_quantity(key: str, other: str) -> bool:
+    """Whether two arguments (or parameters, `conv2_stride`) count the same thing, so that equal values in every
+    instance are one parameter: a stride and a stride, a width and a width or a group count (depthwise)."""
+    sizes = (key.endswith(("channels", "features", "groups")), other.endswith(("channels", "features", "groups")))
+    return key == other or key.endswith("_" + other) or other.endswith("_" + key) or all(sizes)
 
 
 def _is_int(value: Any) -> bool:
