@@ -28,7 +28,7 @@ an imported ResNet-50 reads like specs/resnet50.yaml (35 lines, not 179). The ru
 - Two structures of one class that differ in one run of entries, with at least as many layers in common as in
   either run (ResNet's Bottleneck with and without `downsample`), become one block with an `if:` on a boolean
   parameter named after the run (`downsample`; `use_KIND` where its name is a number; `residual` where the run
-  adds the block's input); the two branches keep
+  adds the block's input; an optional run of one entry is that entry's `when:`); the two branches keep
   their own parameters even where a layer has the same name in both. Anything else is a block of its own
   (`bottleneck_2`). A block is written only for a structure used at least twice; an instance that occurs once
   is written inline, flat.
@@ -647,6 +647,7 @@ class _Entry:
     output: str  # local name of the layer it stands for
     template: _Template | None = None
     repeat: int = 0
+    when: str = ""  # the condition of a one-entry `if` without `else`, written on the entry
 
 
 class _Writer:
@@ -731,6 +732,8 @@ class _Writer:
             if item.reads != [previous]:
                 written = [yaml_value(name) for name in item.inputs]
                 shown["inputs"] = written[0] if len(written) == 1 else "[" + ", ".join(written) + "]"
+            if item.when:
+                shown["when"] = item.when
             body = ", ".join(f"{key}: {_expression(text)}" for key, text in shown.items())
             out.append(f"{indent}- {item.kind}: {{{body}}}")
             previous = item.output
@@ -753,8 +756,12 @@ class _Writer:
         tail = self.entries(first.items[prefix + run :], first, template.texts)
         before = head[-1].output if head else NETWORK_INPUT
         lines += self.lines(head, "      ", NETWORK_INPUT)
-        lines += [f"      - if: {template.flag_text}", "        then:"]
-        lines += self.lines(then, "          ", before)
+        if len(then) == 1 and not otherwise:  # one optional entry: `when` says it in place
+            then[0].when = template.flag_text
+            lines += self.lines(then, "      ", before)
+        else:
+            lines += [f"      - if: {template.flag_text}", "        then:"]
+            lines += self.lines(then, "          ", before)
         if otherwise:
             lines += ["        else:", *self.lines(otherwise, "          ", before)]
         ends = {(part[-1].output if part else before) for part in (then, otherwise)}
