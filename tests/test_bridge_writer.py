@@ -349,3 +349,15 @@ def test_values_read_back_as_written(value: Any) -> None:
         assert isinstance(got, list) if isinstance(expected, list) else type(got) is type(expected)
         if isinstance(value, float):
             assert repr(got) == repr(value)  # the same float, -0.0 included
+
+
+def test_a_folding_that_fails_is_written_flat(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnncalc.bridges.writer as writer
+
+    def fails(_: ImportedNetwork) -> str:
+        raise KeyError("layer1.0")
+
+    monkeypatch.setattr(writer, "write_folded", fails)
+    text = write_spec(resnet_like((2,)))
+    assert "# note: written flat: the folded spec did not check (KeyError: 'layer1.0')" in text
+    assert "blocks:" not in text and "name: layer1.1.relu_2" in text
