@@ -46,10 +46,16 @@ _SQRT2 = math.sqrt(2.0)
 
 
 def onnx_spec_text(path: str) -> str:
-    """The ONNX file at `path` as spec text (what `read_spec_text` returns for a `.onnx` path)."""
+    """The ONNX file at `path` as spec text (what `read_spec_text` returns for a `.onnx` path). The notes (folded
+    BatchNorms, shared initializers) are in its header comments, which a reader drops: they go to stderr too."""
+    import sys
+
     from cnncalc.bridges.writer import write_spec
 
-    return write_spec(read_onnx(path))
+    network = read_onnx(path)
+    for note in network.notes:
+        print(f"note: {path}: {note}", file=sys.stderr)
+    return write_spec(network)
 
 
 def read_onnx(path: str) -> ImportedNetwork:
@@ -143,12 +149,13 @@ class _Importer:
         self.pending: list[_Pending] = []
         self.unsupported: dict[str, list[str]] = {}
         self.done: set[int] = set()  # nodes already taken into a layer (fused patterns)
-        self.index = {id(node): index for index, node in enumerate(self.graph.node)}
+        self.nodes = list(self.graph.node)  # the same Python objects throughout (protobuf makes new ones per access)
         self.consumers: dict[str, list[Any]] = defaultdict(list)
-        for node in self.graph.node:
+        for node in self.nodes:
             for name in node.input:
                 if name:
                     self.consumers[name].append(node)
+        self.index = {id(node): index for index, node in enumerate(self.nodes)}
         self.outputs = {output.name for output in self.graph.output}
         self.opset = next((entry.version for entry in model.opset_import if entry.domain in ("", "ai.onnx")), 1)
 
@@ -158,7 +165,7 @@ class _Importer:
         self.input_name, input_shape = self.read_input()
         self.shapes = self.infer_shapes()
         self.producer[self.input_name] = NETWORK_INPUT
-        for index, node in enumerate(self.graph.node):
+        for index, node in enumerate(self.nodes):
             if index in self.done:
                 continue
             self.done.add(index)
@@ -694,6 +701,9 @@ class _Importer:
         return -1 if axis == len(sizes) - 1 and len(sizes) > 1 else axis + 1
 
     def op_Concat(self, node: Any) -> None:  # noqa: N802
+        if len([name for name in node.input if name]) == 1:  # torch.cat of one tensor (DenseNet): a copy
+            self.op_Identity(node)
+            return
         axis = self.attr(node, "axis", 1)
         rank = len(self.shape(node.input[0]) or ())
         if rank and axis % rank == 0:
@@ -1110,22 +1120,25 @@ def _class_name(path: str) -> str:
 
 
 def _scope_path(node_name: str) -> tuple[str, ...]:
-    """The module paths a torch-exported node ran in, outermost first ("/layer1/layer1.0/conv1/Conv" ->
-    layer1, layer1.0, layer1.0.conv1); other exporters' paths joined by '.' step by step."""
+    """The module paths a torch-exported node ran in, outermost first. The exporter names each module relative to
+    its parent, a container's children with the container's name in front: "/features/features.7/features.7.1/
+    block/block.1/Transpose" -> features, features.7, features.7.1, features.7.1.block, features.7.1.block.1.
+    Other exporters' slash-separated names are read the same way, each part made a valid name."""
     if not node_name.startswith("/"):
         return ()
     parts = [part for part in node_name.split("/") if part][:-1]
     paths: list[str] = []
+    previous = ""
     for part in parts:
-        if paths and part.startswith(paths[-1] + ".") and is_layer_name(part):
-            paths.append(part)
-        elif not paths and is_layer_name(part):
-            paths.append(part)
+        piece = part if is_layer_name(part) else _valid_name(part)
+        if not piece:
+            continue
+        if previous and piece.startswith(previous + "."):
+            full = paths[-1] + piece[len(previous) :]
         else:
-            piece = _valid_name(part)
-            if not piece:
-                continue
-            paths.append(f"{paths[-1]}.{piece}" if paths else piece)
+            full = f"{paths[-1]}.{piece}" if paths else piece
+        paths.append(full)
+        previous = piece
     return tuple(paths)
 
 
