@@ -163,10 +163,10 @@ class _Importer:
 
     def network(self) -> ImportedNetwork:
         self.input_name, input_shape = self.read_input()
-        self.shapes = self.infer_shapes()
+        self.fold_constants()
         self.producer[self.input_name] = NETWORK_INPUT
         for index, node in enumerate(self.nodes):
-            if index in self.done:
+            if index in self.done or index in self.folded:
                 continue
             self.done.add(index)
             self.read_node(node)
@@ -210,8 +210,49 @@ class _Importer:
             sizes.append(dim.dim_value)
         return value.name, tuple(sizes)
 
-    def infer_shapes(self) -> dict[str, tuple[int | None, ...]]:
-        """Every tensor's shape, with the batch axis fixed at 1 (a symbolic batch is fine: it is set to 1 here)."""
+    def fold_constants(self) -> None:
+        """Shape inference and constant folding, in turns: a Shape folded to a constant lets inference know the
+        Reshape after it, whose shape another Shape may read (the exporter's x.view(x.size(0), -1) chains)."""
+        from onnx import numpy_helper
+
+        model = self.inference_model()
+        self.folded: set[int] = set()
+        for _ in range(16):
+            self.shapes = self.infer_shapes(model)
+            before = len(self.folded)
+            for index, node in enumerate(self.nodes):
+                if index not in self.folded and self.foldable(node):
+                    self.fold(node)
+                    self.folded.add(index)
+            if len(self.folded) == before:
+                return
+            known = {tensor.name for tensor in model.graph.initializer}
+            kept = []
+            for index, node in enumerate(self.nodes):
+                outputs = [self.values.get(name) for name in node.output if name]
+                if index in self.folded and all(value is not None and not isinstance(value, _Lazy) for value in outputs):
+                    for name in node.output:
+                        if name and name not in known:
+                            model.graph.initializer.append(numpy_helper.from_array(self.values[name], name))
+                    continue
+                kept.append(node)
+            del model.graph.node[:]
+            model.graph.node.extend(kept)
+
+    def foldable(self, node: Any) -> bool:
+        inputs = [name for name in node.input if name]
+        if node.op_type == "Constant":
+            return True
+        if node.op_type == "Shape":
+            shape = self.shape(inputs[0])
+            return shape is not None and None not in shape
+        return bool(inputs) and node.op_type in _FOLDABLE and all(self.is_constant(name) for name in inputs)
+
+    def inference_model(self) -> Any:
+        """A copy of the model for shape inference: the batch axis fixed at 1 (a symbolic batch is fine), small
+        integer initializers kept in side files read in (they may be shapes), weights left where they are."""
+        from onnx.external_data_helper import load_external_data_for_tensor, uses_external_data
+
         model = self.onnx.ModelProto()
         model.CopyFrom(self.model)
         for value in model.graph.input:
@@ -219,6 +260,17 @@ class _Importer:
                 first = value.type.tensor_type.shape.dim[0]
                 first.Clear()
                 first.dim_value = 1
+        for tensor in model.graph.initializer:
+            integer = tensor.data_type in (self.onnx.TensorProto.INT64, self.onnx.TensorProto.INT32)
+            if integer and uses_external_data(tensor) and math.prod(tensor.dims) <= 64:
+                load_external_data_for_tensor(tensor, self.base)
+                tensor.data_location = self.onnx.TensorProto.DEFAULT
+                del tensor.external_data[:]
+                self.initializers[tensor.name] = tensor
+        return model
+
+    def infer_shapes(self, model: Any) -> dict[str, tuple[int | None, ...]]:
+        """Every tensor's shape, as onnx's shape inference (with data propagation) finds it."""
         try:
             inferred = self.onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
         except Exception as error:
@@ -272,16 +324,6 @@ class _Importer:
     # -- nodes --
 
     def read_node(self, node: Any) -> None:
-        inputs = [name for name in node.input if name]
-        if node.op_type == "Constant":
-            self.values[node.output[0]] = self.constant_node(node)
-            return
-        if all(self.is_constant(name) for name in inputs) and inputs and node.op_type in _FOLDABLE:
-            self.fold(node)
-            return
-        if node.op_type == "Shape" and self.sample_shape(inputs[0]) is not None:
-            self.fold(node)
-            return
         handler = getattr(self, f"op_{node.op_type}", None) if node.domain in ("", "ai.onnx") else None
         if handler is None:
             self.refuse(node, node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}")
@@ -306,6 +348,9 @@ class _Importer:
 
     def fold(self, node: Any) -> None:
         """A node computing a constant from constants (shape arithmetic, weight aliases): evaluated here."""
+        if node.op_type == "Constant":
+            self.values[node.output[0]] = self.constant_node(node)
+            return
         if node.op_type == "Identity" and node.input[0] in self.initializers:
             self.alias[node.output[0]] = node.input[0]
             self.values[node.output[0]] = _Lazy(self, node.input[0])
@@ -322,13 +367,13 @@ class _Importer:
             end = _attribute(self.onnx, node, "end", None)
             self.values[node.output[0]] = np.array(shape[start:end], dtype=np.int64)
             return
-        from onnx.reference import ReferenceEvaluator
-
-        feeds = {name: self.resolved(name) for name in node.input if name}
+        arrays = [self.resolved(name) if name else None for name in node.input]
         try:
-            results = ReferenceEvaluator(node).run(None, feeds)
+            results = _evaluate(self.onnx, node, arrays, self.opset)
         except Exception as error:
-            raise SpecError(f"{self.path}: node {node.name}: cannot fold constant {node.op_type}: {_first_line(error)}")
+            raise SpecError(
+                f"{self.path}: node {node.name}: cannot work out the constant {node.op_type}: {_first_line(error)}"
+            ) from None
         for name, result in zip(node.output, results, strict=False):
             self.values[name] = result
 
@@ -355,7 +400,7 @@ class _Importer:
             self.refuse(node, f"{node.op_type} of a constant")
             return layer
         if any(self.producer[name] == _BLOCKED for name in inputs):
-            for output in outputs if outputs is not None else node.output:
+            for output in [*(outputs or []), *node.output]:
                 self.producer[output] = _BLOCKED
             return layer
         layer.inputs = [self.producer[name] for name in inputs]
@@ -1073,7 +1118,7 @@ class _Namer:
             stem, _, last = weight.rpartition(".")
             if stem and last in ("weight", "bias") and is_layer_name(stem):
                 return stem
-            if layer.kind == "LayerScale" and is_layer_name(weight) and "." in weight:
+            if layer.kind == "LayerScale" and is_layer_name(weight):
                 return weight
         return ""
 
@@ -1171,6 +1216,74 @@ def _unique(name: str, used: set[str]) -> str:
 def _listed(names: list[str], shown: int = 6) -> str:
     more = len(names) - shown
     return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+# -- constant folding -------------------------------------------------------------------------------------------
+
+
+def _evaluate(onnx: Any, node: Any, arrays: list[Any], opset: int) -> list[Any]:
+    """The outputs of `node` on constant inputs: the shape arithmetic exporters write, in numpy; anything else
+    through onnx's reference implementation at the model's opset."""
+    import numpy as np
+
+    op = node.op_type
+    a = arrays[0]
+    binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Max": np.maximum, "Min": np.minimum,
+              "Equal": np.equal, "Less": np.less, "Greater": np.greater, "Pow": np.power}  # fmt: skip
+    if op in binary:
+        return [np.asarray(binary[op](a, arrays[1])).astype(np.result_type(a, arrays[1]) if op not in (
+            "Equal", "Less", "Greater") else bool)]  # fmt: skip
+    if op == "Div":
+        b = arrays[1]
+        if np.issubdtype(a.dtype, np.integer):
+            return [np.asarray(np.trunc(a / b)).astype(a.dtype)]
+        return [np.asarray(a / b)]
+    if op == "Identity":
+        return [a]
+    if op == "Cast":
+        from onnx import helper
+
+        return [a.astype(helper.tensor_dtype_to_np_dtype(_attribute(onnx, node, "to", 1)))]
+    if op in ("Unsqueeze", "Squeeze"):
+        axes = _attribute(onnx, node, "axes", None)
+        if axes is None and len(arrays) > 1 and arrays[1] is not None:
+            axes = [int(v) for v in arrays[1].reshape(-1)]
+        if op == "Squeeze":
+            return [np.squeeze(a, axis=tuple(axes)) if axes is not None else np.squeeze(a)]
+        rank = a.ndim + len(axes)
+        out = a
+        for axis in sorted(x % rank for x in axes):
+            out = np.expand_dims(out, axis)
+        return [out]
+    if op == "Gather":
+        return [np.take(a, arrays[1].astype(np.int64), axis=_attribute(onnx, node, "axis", 0))]
+    if op == "Concat":
+        return [np.concatenate([np.asarray(x) for x in arrays if x is not None], axis=_attribute(onnx, node, "axis", 0))]
+    if op == "Reshape":
+        shape = [int(v) for v in arrays[1].reshape(-1)]
+        shape = [a.shape[i] if v == 0 else v for i, v in enumerate(shape)]
+        return [a.reshape(shape)]
+    if op == "Slice" and opset >= 10:
+        starts, ends = arrays[1].reshape(-1), arrays[2].reshape(-1)
+        axes = arrays[3].reshape(-1) if len(arrays) > 3 and arrays[3] is not None else range(len(starts))
+        steps = arrays[4].reshape(-1) if len(arrays) > 4 and arrays[4] is not None else [1] * len(starts)
+        index = [slice(None)] * a.ndim
+        for start, end, axis, step in zip(starts, ends, axes, steps, strict=False):
+            index[int(axis)] = slice(int(start), int(end), int(step))
+        return [a[tuple(index)]]
+    from onnx.reference import ReferenceEvaluator
+
+    helper = onnx.helper
+    names = [name for name in node.input if name]
+    feeds = {name: array for name, array in zip(node.input, arrays, strict=True) if name}
+    graph = helper.make_graph(
+        [node],
+        "fold",
+        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(feeds[n].dtype), feeds[n].shape) for n in names],
+        [helper.make_empty_tensor_value_info(name) for name in node.output if name],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    return list(ReferenceEvaluator(model).run(None, feeds))
 
 
 # -- small helpers ----------------------------------------------------------------------------------------------
