@@ -43,6 +43,7 @@ _CALLS = {
 }  # fmt: skip
 _BLOCKED = "#blocked"  # a tensor downstream of an unsupported node: already listed, not listed again
 _SQRT2 = math.sqrt(2.0)
+_SMALL = 1024  # initializers up to this many values are kept with their values for shape inference (shapes, scales)
 
 
 def onnx_spec_text(path: str) -> str:
@@ -83,7 +84,8 @@ def _load(onnx: Any, path: str) -> Any:
         ) from None
     if model.ir_version <= 0 or not model.graph.node:
         raise SpecError(
-            f"{path} is not an ONNX model: it holds no graph nodes" + ("" if model.ir_version > 0 else " and no IR version"),
+            f"{path} is not an ONNX model: it holds no graph nodes"
+            + ("" if model.ir_version > 0 else " and no IR version"),
             hint="an .onnx file is written by torch.onnx.export or onnx.save",
         )
     _check_external_data(onnx, model, file)
@@ -230,7 +232,9 @@ class _Importer:
             kept = []
             for index, node in enumerate(self.nodes):
                 outputs = [self.values.get(name) for name in node.output if name]
-                if index in self.folded and all(value is not None and not isinstance(value, _Lazy) for value in outputs):
+                if index in self.folded and all(
+                    value is not None and not isinstance(value, _Lazy) for value in outputs
+                ):
                     for name in node.output:
                         if name and name not in known:
                             model.graph.initializer.append(numpy_helper.from_array(self.values[name], name))
@@ -249,24 +253,38 @@ class _Importer:
         return bool(inputs) and node.op_type in _FOLDABLE and all(self.is_constant(name) for name in inputs)
 
     def inference_model(self) -> Any:
-        """A copy of the model for shape inference: the batch axis fixed at 1 (a symbolic batch is fine), small
-        integer initializers kept in side files read in (they may be shapes), weights left where they are."""
+        """A model for shape inference: the batch axis fixed at 1 (a symbolic batch is fine), the weights as typed
+        inputs rather than data (inference needs their shapes only, and copying them would cost more than the
+        rest), small constants kept with their values (they may be shapes; read from side files if there)."""
         from onnx.external_data_helper import load_external_data_for_tensor, uses_external_data
 
-        model = self.onnx.ModelProto()
-        model.CopyFrom(self.model)
-        for value in model.graph.input:
+        onnx = self.onnx
+        model = onnx.ModelProto()
+        model.ir_version = self.model.ir_version
+        model.opset_import.extend(self.model.opset_import)
+        model.functions.extend(self.model.functions)
+        graph = model.graph
+        graph.node.extend(self.graph.node)
+        graph.output.extend(self.graph.output)
+        declared = {value.name for value in self.graph.input}
+        for value in self.graph.input:
+            copy = graph.input.add()
+            copy.CopyFrom(value)
             if value.name == self.input_name:
-                first = value.type.tensor_type.shape.dim[0]
+                first = copy.type.tensor_type.shape.dim[0]
                 first.Clear()
                 first.dim_value = 1
-        for tensor in model.graph.initializer:
-            integer = tensor.data_type in (self.onnx.TensorProto.INT64, self.onnx.TensorProto.INT32)
-            if integer and uses_external_data(tensor) and math.prod(tensor.dims) <= 64:
-                load_external_data_for_tensor(tensor, self.base)
-                tensor.data_location = self.onnx.TensorProto.DEFAULT
-                del tensor.external_data[:]
-                self.initializers[tensor.name] = tensor
+        for tensor in self.graph.initializer:
+            if math.prod(tensor.dims) <= _SMALL:
+                small = graph.initializer.add()
+                small.CopyFrom(tensor)
+                if uses_external_data(small):
+                    load_external_data_for_tensor(small, self.base)
+                    small.data_location = onnx.TensorProto.DEFAULT
+                    del small.external_data[:]
+                    self.initializers[tensor.name] = small
+            elif tensor.name not in declared:
+                graph.input.append(onnx.helper.make_tensor_value_info(tensor.name, tensor.data_type, tensor.dims))
         return model
 
     def infer_shapes(self, model: Any) -> dict[str, tuple[int | None, ...]]:
@@ -336,9 +354,8 @@ class _Importer:
             self.producer[output] = _BLOCKED  # keeps reading the rest, to list every unsupported operation
 
     def constant_node(self, node: Any) -> Any:
-        from onnx import numpy_helper
-
         import numpy as np
+        from onnx import numpy_helper
 
         attribute = node.attribute[0]
         if attribute.name == "value":
@@ -491,7 +508,11 @@ class _Importer:
         output_padding = list(self.attr(node, "output_padding", [0] * spatial))
         auto = self.attr(node, "auto_pad", "NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else auto
-        if auto not in ("NOTSET", "") or self.attr(node, "output_shape") is not None or pads[:spatial] != pads[spatial:]:
+        if (
+            auto not in ("NOTSET", "")
+            or self.attr(node, "output_shape") is not None
+            or pads[:spatial] != pads[spatial:]
+        ):
             self.refuse(node, "ConvTranspose with auto_pad, output_shape or uneven pads")
             return
         arguments: dict[str, Any] = {"out_channels": int(dims[1]) * group, "kernel_size": _short(list(dims[2:]))}
@@ -542,8 +563,10 @@ class _Importer:
 
     def op_BatchNormalization(self, node: Any) -> None:  # noqa: N802
         x, scale, bias, mean, var = list(node.input)[:5]
-        if not all(self.is_constant(name) for name in (scale, bias, mean, var)) or len(node.output) > 1 and any(
-            node.output[1:]
+        if (
+            not all(self.is_constant(name) for name in (scale, bias, mean, var))
+            or len(node.output) > 1
+            and any(node.output[1:])
         ):
             self.refuse(node, "BatchNormalization (training mode or computed statistics)")
             return
@@ -897,8 +920,12 @@ class _Importer:
         shape = self.shape(x)
         names = (list(node.input) + ["", "", "", ""])[1:5]
         values = [self.const(name) if name else None for name in names]
-        if shape is None or None in shape or values[0] is None or values[1] is None or any(
-            name and value is None for name, value in zip(names, values, strict=True)
+        if (
+            shape is None
+            or None in shape
+            or values[0] is None
+            or values[1] is None
+            or any(name and value is None for name, value in zip(names, values, strict=True))
         ):
             self.refuse(node, "Slice (of an unknown shape, or computed bounds)")
             return
@@ -1004,7 +1031,12 @@ class _Importer:
                 self.refuse(node, f"Resize nearest with {transform} / {nearest}")
                 return
         elif mode in ("linear", "cubic"):
-            name = {("linear", 1): "linear", ("linear", 2): "bilinear", ("linear", 3): "trilinear", ("cubic", 2): "bicubic"}
+            name = {
+                ("linear", 1): "linear",
+                ("linear", 2): "bilinear",
+                ("linear", 3): "trilinear",
+                ("cubic", 2): "bicubic",
+            }
             if (mode, spatial) not in name or transform not in ("align_corners", "half_pixel", "pytorch_half_pixel"):
                 self.refuse(node, f"Resize {mode} over {spatial} axes with {transform}")
                 return
@@ -1029,7 +1061,9 @@ class _Importer:
         notes = []
         if len(self.graph.output) > 1:
             others = ", ".join(output.name for output in self.graph.output[1:])
-            notes.append(f"the graph has {len(self.graph.output)} outputs; the spec follows the first ({others} left out)")
+            notes.append(
+                f"the graph has {len(self.graph.output)} outputs; the spec follows the first ({others} left out)"
+            )
         folded = [layer.name for layer, pending in zip(layers, self.pending, strict=True) if _folded_bn(pending)]
         if folded:
             notes.append(
@@ -1258,7 +1292,9 @@ def _evaluate(onnx: Any, node: Any, arrays: list[Any], opset: int) -> list[Any]:
     if op == "Gather":
         return [np.take(a, arrays[1].astype(np.int64), axis=_attribute(onnx, node, "axis", 0))]
     if op == "Concat":
-        return [np.concatenate([np.asarray(x) for x in arrays if x is not None], axis=_attribute(onnx, node, "axis", 0))]
+        return [
+            np.concatenate([np.asarray(x) for x in arrays if x is not None], axis=_attribute(onnx, node, "axis", 0))
+        ]
     if op == "Reshape":
         shape = [int(v) for v in arrays[1].reshape(-1)]
         shape = [a.shape[i] if v == 0 else v for i, v in enumerate(shape)]
@@ -1279,7 +1315,10 @@ def _evaluate(onnx: Any, node: Any, arrays: list[Any], opset: int) -> list[Any]:
     graph = helper.make_graph(
         [node],
         "fold",
-        [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(feeds[n].dtype), feeds[n].shape) for n in names],
+        [
+            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(feeds[n].dtype), feeds[n].shape)
+            for n in names
+        ],
         [helper.make_empty_tensor_value_info(name) for name in node.output if name],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
