@@ -43,6 +43,7 @@ _CALLS = {
 }  # fmt: skip
 _BLOCKED = "#blocked"  # a tensor downstream of an unsupported node: already listed, not listed again
 _SQRT2 = math.sqrt(2.0)
+_SHARED_SHOWN = 5  # shared initializers named one note each; the rest summed in one
 _SMALL = 1024  # initializers up to this many values are kept with their values for shape inference (shapes, scales)
 
 
@@ -851,6 +852,9 @@ class _Importer:
 
     def op_Flatten(self, node: Any) -> None:  # noqa: N802
         axis = self.attr(node, "axis", 1)
+        if axis % max(len(self.shape(node.input[0]) or ()), 1) == 0:
+            self.refuse(node, "Flatten of the batch axis")
+            return
         if axis != 1:
             self.reshape(node, node.input[0], "Flatten")
             return
@@ -860,10 +864,21 @@ class _Importer:
         self.reshape(node, node.input[0], "Reshape")
 
     def op_Squeeze(self, node: Any) -> None:  # noqa: N802
-        self.reshape(node, node.input[0], "Squeeze")
+        self.squeeze(node, len(self.shape(node.input[0]) or ()))
 
     def op_Unsqueeze(self, node: Any) -> None:  # noqa: N802
-        self.reshape(node, node.input[0], "Unsqueeze")
+        self.squeeze(node, len(self.shape(node.output[0]) or ()))
+
+    def squeeze(self, node: Any, rank: int) -> None:
+        """Squeeze and Unsqueeze as a Reshape, unless they remove or add the first axis (the batch axis)."""
+        axes = self.attr(node, "axes", None)
+        if axes is None and len(node.input) > 1 and node.input[1]:
+            value = self.const(node.input[1])
+            axes = None if value is None else [int(a) for a in value.reshape(-1)]
+        if axes is None or not rank or any(axis % rank == 0 for axis in axes):
+            self.refuse(node, f"{node.op_type} of the batch axis (or of axes the network computes)")
+            return
+        self.reshape(node, node.input[0], node.op_type)
 
     def reshape(self, node: Any, x: str, what: str) -> None:
         """A reshape that keeps the batch axis first as Reshape(the per-sample shape out of shape inference)."""
@@ -1011,7 +1026,8 @@ class _Importer:
         transform = self.attr(node, "coordinate_transformation_mode", "half_pixel")
         transform = transform.decode() if isinstance(transform, bytes) else transform
         names = (list(node.input) + ["", "", ""])[1:4]
-        scales = self.const(names[1]) if len(names) > 1 and names[1] else None
+        scales_input = names[0] if self.opset < 11 else names[1]  # opset 10: X, scales; later: X, roi, scales, sizes
+        scales = self.const(scales_input) if scales_input else None
         arguments: dict[str, Any] = {}
         if scales is not None and scales.size == len(shape):
             factors = [float(f) for f in scales.reshape(-1)[2:]]
@@ -1076,13 +1092,25 @@ class _Importer:
             for weight in dict.fromkeys(pending.weights):
                 if weight in self.initializers:
                     users[weight].append(layer.name)
-        for weight, names in users.items():
-            if len(names) > 1:
-                count = math.prod(self.initializers[weight].dims)
-                notes.append(
-                    f"initializer {weight} ({count:,} values) is shared by {len(names)} layers ({_listed(names)}); "
-                    f"cnncalc counts it once per use, {count * (len(names) - 1):,} values more than the file holds"
-                )
+        shared = [(weight, names) for weight, names in users.items() if len(names) > 1]
+        for weight, names in shared[:_SHARED_SHOWN]:
+            count = math.prod(self.initializers[weight].dims)
+            notes.append(
+                f"initializer {weight} ({count:,} values) is shared by {len(names)} layers ({_listed(names)}); "
+                f"cnncalc counts it once per use, {count * (len(names) - 1):,} values more than the file holds"
+            )
+        if len(shared) > _SHARED_SHOWN:
+            rest = shared[_SHARED_SHOWN:]
+            extra = sum(math.prod(self.initializers[weight].dims) * (len(names) - 1) for weight, names in rest)
+            notes.append(
+                f"{len(rest)} more initializers are shared by several layers ({_listed([w for w, _ in rest], 3)}): "
+                f"{extra:,} values more counted than the file holds"
+            )
+        if shared:
+            notes.append(
+                "torch.onnx.export merges initializers with equal values (an untrained model's zero biases, say): "
+                "equal values are shared in the file, whichever modules they came from"
+            )
         return notes
 
 
