@@ -496,9 +496,9 @@ TORCHVISION_NATURAL = [
 ]  # fmt: skip
 # Transformers: not CNNs, left out of the aim; what stops them, checked to stay so (strict).
 TORCHVISION_UNSUPPORTED = {
-    "vit_b_32": "the class token: a Concat with an expanded parameter, and Gather of token 0",
-    "swin_t": "shifted windows: Roll-like Slice/Concat chains, relative position bias Gather",
-    "maxvit_t": "window partition reshapes that move values across the batch axis",
+    "vit_b_32": "torch.onnx.export(dynamo=False) cannot export it: aten::_native_multi_head_attention",
+    "swin_t": "shifted windows: reshapes and transposes across the batch axis, pads and masks computed from shapes",
+    "maxvit_t": "attention: Einsum, a multiply by a constant scale, relative position bias (an Add of a constant)",
 }
 
 
