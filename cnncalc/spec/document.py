@@ -25,11 +25,16 @@ _TOP_HINTS = {
 
 
 def read_spec_text(path: str) -> tuple[str, str]:
-    """The spec's text and the name to show for it; '-' reads standard input."""
+    """The spec's text and the name to show for it; '-' reads standard input; an ONNX file (`.onnx`) is read
+    as the spec `cnncalc import` writes for it (onnx is imported only then)."""
     if path == "-":
         import sys
 
         return sys.stdin.read(), "<stdin>"
+    if path.lower().endswith(".onnx"):
+        from cnncalc.bridges.from_onnx import onnx_spec_text
+
+        return onnx_spec_text(path), path
     file = Path(path)
     try:
         return file.read_text(encoding="utf-8"), path
