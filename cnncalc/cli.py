@@ -15,7 +15,21 @@ import sys
 import typer
 
 from cnncalc import __version__
-from cnncalc.commands import check, diff, explain, fuse, graph, kinds, layer, lint, run, schema, summary, verify
+from cnncalc.commands import (
+    check,
+    diff,
+    explain,
+    export,
+    fuse,
+    graph,
+    kinds,
+    layer,
+    lint,
+    run,
+    schema,
+    summary,
+    verify,
+)
 from cnncalc.errors import CnncalcError
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for Ctrl-C
@@ -58,6 +72,7 @@ for command in (
     verify.verify,
     layer.layer,
     fuse.fuse,
+    export.export,
     graph.graph,
     diff.diff,
     schema.schema,

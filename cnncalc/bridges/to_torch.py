@@ -187,15 +187,17 @@ def _ordered(use: Use, reads: dict[int, list[str]], member_of: Any) -> list[Any]
     """The members in file order where that is a valid order, else each as soon as what it reads is computed."""
     waiting = list(use.members)
     done: set[int] = set()
+
+    def needs(member: Any) -> list[Any]:
+        return [member_of(s) for s in reads[id(member)] if s != use.input]
+
     order: list[Any] = []
     while waiting:
-        for k, member in enumerate(waiting):
-            needs = [member_of(s) for s in reads[id(member)] if s != use.input]
-            if all(m is None or id(m) in done for m in needs):
-                break
-        else:
+        ready = (k for k, m in enumerate(waiting) if all(r is None or id(r) in done for r in needs(m)))
+        position = next(ready, None)
+        if position is None:
             raise UsageError(f"cannot order the layers of '{use.name or 'the network'}' for forward()")
-        waiting.pop(k)
+        member = waiting.pop(position)
         done.add(id(member))
         order.append(member)
     return order
@@ -332,7 +334,11 @@ def module_arguments(layer: Layer) -> list[tuple[str, Any, bool]]:
     kind = layer.kind
     if kind == "LayerScale":
         shape = layer.weights()["gamma"]
-        return [("channels", shape[0], True), ("trailing", len(shape) - 1, False), ("init_values", layer.init_values, False)]
+        return [
+            ("channels", shape[0], True),
+            ("trailing", len(shape) - 1, False),
+            ("init_values", layer.init_values, False),
+        ]
     if kind == "StochasticDepth":
         return [("p", layer.p, False), ("mode", layer.mode, False)]
     out: list[tuple[str, Any, bool]] = []
@@ -344,19 +350,24 @@ def module_arguments(layer: Layer) -> list[tuple[str, Any, bool]]:
         if not arg.pytorch:
             if getattr(layer, arg.name) != arg.default:
                 raise UsageError(
-                    f"{kind} with {arg.name}: {getattr(layer, arg.name)!r} is cnncalc's own: torch.nn has no such layer",
+                    f"{kind} with {arg.name}: {getattr(layer, arg.name)!r} is cnncalc's own: torch.nn has no such "
+                    "layer",
                     hint="export writes torch.nn layers only",
                 )
             continue
         if arg.name in DROPPED:
             continue
         value = shown_value(arg, getattr(layer, arg.name), layer.dims)
-        is_positional = leading and arg.name in positional and (arg.inferred or arg.name in ("out_channels", "out_features"))
+        is_positional = (
+            leading and arg.name in positional and (arg.inferred or arg.name in ("out_channels", "out_features"))
+        )
         leading = is_positional
         default = arg.default
         if not is_positional and default is not REQUIRED:
             try:
-                default = shown_value(arg, arg.type.parse(default, layer.dims), layer.dims) if default is not None else None
+                default = (
+                    shown_value(arg, arg.type.parse(default, layer.dims), layer.dims) if default is not None else None
+                )
             except Exception:  # a default the type does not parse (None meaning "like another argument")
                 pass
             if literal(default) == literal(value):  # left out of the call where every use has it
@@ -399,7 +410,9 @@ def literal(value: Any) -> str:
     if isinstance(value, Fraction):
         return str(value.numerator) if value.denominator == 1 else _fraction(value)
     if isinstance(value, str):
-        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        import json
+
+        return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, tuple):
         inner = ", ".join(literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -454,7 +467,9 @@ def _constructor(cls: Class, graph: Graph) -> None:
             name = chosen.get(shown)
             if name is None:
                 name = next((p for p, vs in candidates if tuple(vs) == shown), None)
-                name = identifier(name or f"{local(cls.uses[0], cls.uses[0].members[index].name)}_{arg}", chosen.values())
+                name = identifier(
+                    name or f"{local(cls.uses[0], cls.uses[0].members[index].name)}_{arg}", chosen.values()
+                )
                 chosen[shown] = name
             slots[(index, arg)] = name
             for k, value in enumerate(column):
@@ -560,7 +575,9 @@ class Writer:
             for part in parts[:-1]:
                 child = node.children.setdefault(part, Tree())
                 if not isinstance(child, Tree):
-                    raise UsageError(f"layer '{member.name}' sits inside layer '{use.prefix}{part}': PyTorch has no such module")
+                    raise UsageError(
+                        f"layer '{member.name}' sits inside layer '{use.prefix}{part}': PyTorch has no such module"
+                    )
                 node = child
             if parts[-1] in node.children:
                 raise UsageError(f"'{member.name}' is a layer and holds layers: PyTorch has no such module")
@@ -589,7 +606,9 @@ class Writer:
 
     def tree_items(self, cls: Class, tree: Tree) -> Any:
         if tree.is_list():
-            return Group("nn.ModuleList([", [self.item(cls, tree.children[str(k)]) for k in range(len(tree.children))], "])")
+            return Group(
+                "nn.ModuleList([", [self.item(cls, tree.children[str(k)]) for k in range(len(tree.children))], "])"
+            )
         items = [self.keyed(cls, k, v) for k, v in tree.children.items()]
         return Group("nn.ModuleDict({", items, "})")
 
@@ -616,7 +635,6 @@ class Writer:
         return text
 
     def class_source(self, cls: Class) -> list[str]:
-        use = cls.uses[0]
         tree = self.module_tree(cls)
         base = "nn.ModuleList" if tree.is_list() else "nn.Module"
         lines = [f"class {cls.name}({base}):"]
@@ -680,9 +698,9 @@ class Writer:
             if k not in last_read and k != output:
                 lines.append(f"        _ = {expression}")
                 continue
-            first = variables[sources[0]] if sources else None
-            if first is not None and first not in live:
-                name = first
+            free = [variables[s] for s in sources if variables[s] not in live and variables[s] not in external]
+            if free:  # a value read for the last time: its variable takes the result (x = self.conv(x))
+                name = free[0]
             else:
                 name = identifier(member_name(use, member), live | set(external) | {"x"})
             live.add(name)
@@ -858,10 +876,11 @@ def export_source(graph: Graph, spec: str, command: str) -> str:
     assert network is not None
     forms = [c for c in made if c.distinct]
     description = graph.document.get("description") if graph.document is not None else None
+    title = f"{graph.name}: {description}" if isinstance(description, str) else graph.name
     lines = [
-        f"# Generated by cnncalc {__version__} from {spec}; to rebuild it: {command}",
-        "# It needs PyTorch only. State_dict keys are the spec's layer names; shapes are cnncalc's.",
-        '"""' + f"{graph.name}: {description}" if isinstance(description, str) else '"""' + graph.name,
+        f"# Generated by cnncalc {__version__} from {_one_line(spec)}; it needs PyTorch only.",
+        f"# To rebuild it: {_one_line(command)}",
+        '"""' + title.replace("\\", "\\\\").replace('"', '\\"'),
         "",
         "One nn.Module class per block of the spec, holding the layers the block makes under their names in the spec",
         "(dotted names are nested: nn.ModuleList for 0, 1, ..., else nn.ModuleDict). A class's constructor takes",
@@ -888,24 +907,34 @@ def export_source(graph: Graph, spec: str, command: str) -> str:
     lines += bodies
     if weights:
         lines += ["", "", "# The spec's `weights`, by state_dict key: build_model() loads them."]
-        lines += Group("WEIGHTS = {", [_Prefixed(literal(k) + ": ", _nested(v)) for k, v in weights.items()], "}").lines(0)
+        lines += Group(
+            "WEIGHTS = {", [_Prefixed(literal(k) + ": ", _nested(v)) for k, v in weights.items()], "}"
+        ).lines(0)
     lines += ["", "", f"def build_model() -> {network.name}:"]
     loaded = " with the spec's weights loaded (the others as PyTorch initializes them)" if weights else ""
     lines.append(f'    """The network in eval mode{loaded}."""')
     lines.append(f"    model = {network.name}()")
     if weights:
-        lines.append("    model.load_state_dict({key: torch.tensor(value) for key, value in WEIGHTS.items()}, strict=False)")
+        lines.append(
+            "    model.load_state_dict({key: torch.tensor(value) for key, value in WEIGHTS.items()}, strict=False)"
+        )
     lines.append("    return model.eval()")
     return "\n".join(lines) + "\n"
 
 
+def _one_line(text: str) -> str:
+    return text if text.isprintable() else repr(text)
+
+
 def _wrapped_doc(lines: list[str]) -> list[str]:
+    """Lines cut at spaces to the line length (comments continue as comments)."""
     out = []
     for line in lines:
-        while len(line) > LINE and " " in line[:LINE]:
-            cut = line.rindex(" ", 0, LINE)
+        lead = "# " if line.startswith("# ") else ""
+        while len(line) > LINE and " " in line[len(lead) : LINE]:
+            cut = line.rindex(" ", len(lead), LINE)
             out.append(line[:cut])
-            line = line[cut + 1 :]
+            line = lead + line[cut + 1 :]
         out.append(line)
     return out
 
