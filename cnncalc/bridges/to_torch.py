@@ -467,9 +467,7 @@ def _constructor(cls: Class, graph: Graph) -> None:
             name = chosen.get(shown)
             if name is None:
                 name = next((p for p, vs in candidates if tuple(vs) == shown), None)
-                name = identifier(
-                    name or f"{local(cls.uses[0], cls.uses[0].members[index].name)}_{arg}", chosen.values()
-                )
+                name = identifier(name or _slot_name(cls.uses[0], index, arg, chosen.values()), chosen.values())
                 chosen[shown] = name
             slots[(index, arg)] = name
             for k, value in enumerate(column):
@@ -482,6 +480,15 @@ def _constructor(cls: Class, graph: Graph) -> None:
     cls.slots = slots
     for use, given in zip(cls.uses, values, strict=True):
         use.values = given
+
+
+def _slot_name(use: Use, index: int, arg: str, taken: Iterable[str]) -> str:
+    """A constructor argument no block parameter gives: after its layer and argument (`se_fc1_out_channels`);
+    after the argument alone for a layer named by a number (`padding` for the '0' of a Conv2dNormActivation)."""
+    member = member_name(use, use.members[index])
+    if member[:1].isdigit():
+        return arg if arg not in taken else f"layer{member}_{arg}"
+    return f"{member}_{arg}"
 
 
 def literal_or_none(value: Any) -> str:
@@ -638,11 +645,10 @@ class Writer:
         tree = self.module_tree(cls)
         base = "nn.ModuleList" if tree.is_list() else "nn.Module"
         lines = [f"class {cls.name}({base}):"]
-        lines += ['    """' + line for line in [self.class_doc(cls)]]
-        lines[-1] += '"""'
+        lines += _wrapped_doc(['    """' + self.class_doc(cls) + '"""'], indent=4)
         lines.append("")
-        params = ", ".join(f"{p}{annotation([u.values[p] for u in cls.uses])}" for p in cls.params)
-        lines.append(f"    def __init__(self{', ' if params else ''}{params}) -> None:")
+        params = [f"{p}{annotation([u.values[p] for u in cls.uses])}" for p in cls.params]
+        lines += Group("def __init__(", ["self", *params], ") -> None:").lines(4)
         if tree.is_list():
             items = [self.item(cls, tree.children[str(k)]) for k in range(len(tree.children))]
             lines += Group("super().__init__([", items, "])").lines(8)
@@ -662,8 +668,10 @@ class Writer:
         uses = cls.uses
         if cls.block is None:
             return f"The network of {self.spec} ({len(self.graph.nodes)} layers)."
-        names = ", ".join(u.name for u in uses[:4]) + (f" and {len(uses) - 4} more" if len(uses) > 4 else "")
-        form = f", the form where {cls.distinct}" if cls.distinct else ""
+        names = ", ".join(u.name for u in uses[:3]) + (f" and {len(uses) - 3} more" if len(uses) > 3 else "")
+        form = ""
+        if cls.distinct:
+            form = f", {cls.distinct}" if cls.distinct.startswith("form") else f", the form where {cls.distinct}"
         return f"Block '{cls.block}'{form}: {names}."
 
     # forward
@@ -673,8 +681,8 @@ class Writer:
         refs = references(use)
         member_of = {member_name(use, m): k for k, m in enumerate(use.members)}
         external = [self.external_name(cls, k) for k in range(len(use.external))]
-        args = ", ".join(["x: torch.Tensor", *(f"{e}: torch.Tensor" for e in external)])
-        lines = [f"    def forward(self, {args}) -> torch.Tensor:"]
+        args = ["self", "x: torch.Tensor", *(f"{e}: torch.Tensor" for e in external)]
+        lines = Group("def forward(", args, ") -> torch.Tensor:").lines(4)
         # which member reads each value last (values: "x", "ext0"..., member indices)
 
         def key(source: str) -> Any:
@@ -849,7 +857,7 @@ def center_crop(x: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
     then cut from int(round((length - size) / 2))."""
     axes = len(size)
     pads: list[int] = []
-    for length, wanted in zip(reversed(x.shape[-axes:]), reversed(size)):
+    for length, wanted in zip(reversed(x.shape[-axes:]), reversed(size), strict=True):
         missing = max(wanted - length, 0)
         pads += [missing // 2, (missing + 1) // 2]
     if any(pads):
@@ -926,11 +934,11 @@ def _one_line(text: str) -> str:
     return text if text.isprintable() else repr(text)
 
 
-def _wrapped_doc(lines: list[str]) -> list[str]:
+def _wrapped_doc(lines: list[str], indent: int = 0) -> list[str]:
     """Lines cut at spaces to the line length (comments continue as comments)."""
     out = []
     for line in lines:
-        lead = "# " if line.startswith("# ") else ""
+        lead = "# " if line.startswith("# ") else " " * indent
         while len(line) > LINE and " " in line[len(lead) : LINE]:
             cut = line.rindex(" ", len(lead), LINE)
             out.append(line[:cut])
@@ -946,7 +954,9 @@ def _given_weights(graph: Graph) -> dict[str, Any]:
     given: dict[str, Any] = {}
     for layer, values in weights_for(graph, 0, generate=False).items():
         for name, tensor in values.items():
-            given[f"{layer}.{name}"] = _nest_values(list(tensor.data), tensor.shape)
+            denominator = tensor.denominator
+            exact = tensor.data if denominator == 1 else [Fraction(v, denominator) for v in tensor.data]
+            given[f"{layer}.{name}"] = _nest_values(exact, tensor.shape)
     return given
 
 
