@@ -710,7 +710,7 @@ class Writer:
             if free:  # a value read for the last time: its variable takes the result (x = self.conv(x))
                 name = free[0]
             else:
-                name = identifier(member_name(use, member), live | set(external) | {"x"})
+                name = identifier(member_name(use, member).split(".")[0], live | set(external) | {"x"})
             live.add(name)
             variables[k] = name
             lines += _lines(_Text(expression), 8, f"{name} = ")
