@@ -334,10 +334,11 @@ def module_arguments(layer: Layer) -> list[tuple[str, Any, bool]]:
     kind = layer.kind
     if kind == "LayerScale":
         shape = layer.weights()["gamma"]
+        trailing, init = len(shape) - 1, layer.init_values
         return [
             ("channels", shape[0], True),
-            ("trailing", len(shape) - 1, False),
-            ("init_values", layer.init_values, False),
+            ("trailing", _Default(trailing) if trailing == 0 else trailing, False),
+            ("init_values", _Default(init) if init == 1e-5 else init, False),
         ]
     if kind == "StochasticDepth":
         return [("p", layer.p, False), ("mode", layer.mode, False)]
