@@ -668,7 +668,8 @@ class Writer:
     def class_doc(self, cls: Class) -> str:
         uses = cls.uses
         if cls.block is None:
-            return f"The network of {self.spec} ({len(self.graph.nodes)} layers)."
+            count = len(self.graph.nodes)
+            return f"The network of {self.spec} ({count} layer{'s' * (count != 1)})."
         names = ", ".join(u.name for u in uses[:3]) + (f" and {len(uses) - 3} more" if len(uses) > 3 else "")
         form = ""
         if cls.distinct:
