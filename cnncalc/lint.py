@@ -222,10 +222,12 @@ def dropout_before_norm(ctx: Context) -> Iterator[Finding]:
         if not _kind(node, "BatchNorm") or not node.inputs or node.inputs[0] == NETWORK_INPUT:
             continue
         source = ctx.graph.node(node.inputs[0])
-        if _kind(source, "Dropout"):
+        # Stochastic depth is dropout of whole samples (kept ones scaled by 1/(1 - p)): the same variance shift.
+        if _kind(source, "Dropout", "StochasticDepth"):
+            what = "stochastic depth" if source.kind == "StochasticDepth" else "dropout"
             yield ctx.finding(
                 node,
-                f"it reads '{source.name}' ({source.kind}): dropout changes the variance of its input between "
+                f"it reads '{source.name}' ({source.kind}): {what} changes the variance of its input between "
                 "training and evaluation, so the running variance BatchNorm learns does not fit at evaluation",
                 hint="put dropout after the normalization (or after the last BatchNorm)",
             )
@@ -373,10 +375,11 @@ RULES: tuple[Rule, ...] = (
         "CN006",
         "dropout-before-norm",
         WARNING,
-        "dropout directly before BatchNorm",
+        "dropout (or stochastic depth) directly before BatchNorm",
         "Dropout scales the values it keeps by 1/(1 - p) in training and does nothing at evaluation, so the "
         "variance of BatchNorm's input differs between the two; the running variance learned in training then "
-        "misfits at evaluation ('variance shift', Li et al. 2019). Put dropout after the normalization.",
+        "misfits at evaluation ('variance shift', Li et al. 2019). Stochastic depth, which drops whole samples, "
+        "does the same. Put dropout after the normalization.",
         dropout_before_norm,
     ),
     Rule(

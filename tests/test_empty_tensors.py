@@ -48,3 +48,23 @@ def test_circular_padding_of_an_emptied_axis_by_zero_runs() -> None:
     result = run_cli("run", "-", "--format", "json", stdin=spec)
     assert result.code == 0, result.err
     assert json.loads(result.out)["output"] == [[[]] * 6]  # torch: CircularPad2d((0, 0, 1, 1)) of (1, 1, 4, 0)
+
+
+@pytest.mark.parametrize("kind", ["conv1d", "conv2d", "convtranspose2d"])
+@pytest.mark.parametrize("padding", [0, 1, 2])
+def test_a_convolution_of_an_emptied_axis_is_refused_as_torch_refuses_it(kind: str, padding: int) -> None:
+    """PyTorch's convolutions accept an empty batch or channel axis, never an empty spatial one: whatever the
+    padding, torch raises; so does cnncalc, at the layer, in every command."""
+    torch = pytest.importorskip("torch")
+    dims = int(kind[-2])
+    shape = [2] + [4] * dims
+    spec = f"input: {shape}\nlayers:\n- zeropad{dims}d: {{padding: {[-2, -2] + [0, 0] * (dims - 1)}}}\n"
+    spec += f"- {kind}: {{out_channels: 3, kernel_size: 1, padding: {padding}}}\n"
+    module = getattr(torch.nn, {"conv1d": "Conv1d", "conv2d": "Conv2d", "convtranspose2d": "ConvTranspose2d"}[kind])
+    emptied = torch.zeros(1, 2, *([4] * (dims - 1)), 0)  # zeropad's first pair is the last axis
+    with pytest.raises(RuntimeError):
+        module(2, 3, 1, padding=padding)(emptied)
+    for command in ("summary", "run"):
+        result = run_cli(command, "-", stdin=spec)
+        assert result.code == 2 and "Traceback" not in result.err, (command, result.err)
+        assert "<stdin>:4:" in result.err and "cannot read an input that is empty" in result.err, result.err

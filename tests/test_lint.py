@@ -115,6 +115,17 @@ def test_rule_silenced_by_id_name_and_option(rule: str) -> None:
     assert [f for f in findings(firing, ignore=rule_ids([rule])) if f.name == rule] == []
 
 
+def test_stochastic_depth_before_norm_is_dropout_before_norm() -> None:
+    """Stochastic depth drops whole samples and rescales the rest: BatchNorm after it learns a misfit variance."""
+    text = spec(
+        "conv2d: {out_channels: 4, kernel_size: 3, bias: false}\n"
+        "stochasticdepth: {p: 0.2, mode: row, name: sd}\nbatchnorm2d: {name: bn}"
+    )
+    found = [f for f in findings(text) if f.name == "dropout-before-norm"]
+    assert [f.layer for f in found] == ["bn"]
+    assert "stochastic depth changes the variance" in found[0].message
+
+
 def test_layer_ignore_silences_only_that_layer() -> None:
     text = spec(
         "conv2d: {out_channels: 4, kernel_size: 3, name: a, ignore: bias-before-norm}\nbatchnorm2d\n"

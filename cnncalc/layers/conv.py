@@ -98,6 +98,16 @@ class _ConvCommon(Layer):
     def check_channels(self) -> None:
         self.expect_rank(self.dims + 1, what=AXES[self.dims])
         self.infer("in_channels", self.in_shape[0], "channels")
+        # PyTorch's convolutions take an empty batch or channel axis, never an empty spatial one, whatever the
+        # padding ("Only zero batch or zero channel inputs are supported").
+        for axis, size in enumerate(self.in_shape[1:]):
+            if size == 0:
+                raise LayerError(
+                    f"{self.kind} cannot read an input that is empty along {AXIS_LETTERS[self.dims][axis]} "
+                    f"(input {fmt_shape(self.in_shape)}): PyTorch's convolutions accept an empty batch or "
+                    "channel axis only, whatever the padding",
+                    hint="make the layer before it keep at least one element along every spatial axis",
+                )
         for name in ("in_channels", "out_channels"):
             if getattr(self, name) % self.groups:
                 common = gcd(self.in_channels, self.out_channels)
