@@ -266,3 +266,73 @@ def test_a_spec_that_fails_to_load_gives_the_usual_message(tmp_path: Path) -> No
     assert done.code == 2
     assert f"{spec}:3:" in done.err and "kernel_sise" in done.err and "Traceback" not in done.err
     assert done.out == ""
+
+
+ODD = """
+input: [8, 6, 6]
+blocks:
+  mixer:              # attention over positions; reads a layer outside the block (`extra`)
+    params: {heads: 2, extra: null}
+    layers:
+      - mul: {inputs: [input, $extra], name: gate}
+      - flatten: {start_dim: 2, name: tokens}
+      - transpose: {dim0: 1, dim1: 2}
+      - multiheadattention: {embed_dim: 8, num_heads: $heads, batch_first: true, name: attn}
+      - layerscale: {dim: -1, name: ls}
+      - transpose: {dim0: 1, dim1: 2, inputs: transpose_1, name: back}
+      - matmul: {inputs: [ls, back]}
+  conv_bn:
+    layers:
+      - conv2d: {out_channels: 8, kernel_size: 1, name: conv}
+      - batchnorm2d: {name: bn}
+layers:
+  - conv2d: {out_channels: 8, kernel_size: 3, padding: 1, name: stem-a}
+  - relu: {name: class, inplace: true}
+  - conv2d: {out_channels: 8, kernel_size: 1, name: seq.0}
+  - conv2d: {out_channels: 8, kernel_size: 1, name: seq.2}
+  - chunk: {chunks: 2, dim: 1, name: halves}
+  - concat: {inputs: [halves.1, halves.0]}
+  - reshape: {shape: [4, 2, 36]}
+  - view: {shape: [8, 6, 6]}
+  - permute: {dims: [0, 1, 3, 2]}
+  - centercrop: {size: 4}
+  - centercrop: {inputs: [centercrop_1, later]}
+  - conv_bn: {name: cb}
+  - add: {inputs: [cb.conv, cb]}               # reads inside a block use: written inline
+  - mixer: {name: mix1, extra: add_1, inputs: cb}
+  - mixer: {heads: 4, name: mix2, extra: add_1, inputs: cb}
+  - add: {inputs: [mix1, mix2]}
+  - maxpool2d: {kernel_size: 2, inputs: class, name: later}   # read before it is written
+  - flatten: {inputs: later}
+  - linear: {out_features: 81}
+  - reshape: {shape: [9, 9]}
+  - add: {inputs: [add_2, reshape_2]}
+"""
+
+
+def test_every_kind_of_reference_and_expression_runs_as_the_graph() -> None:
+    from torch_graph import TorchGraph
+
+    from cnncalc.spec import parse_spec
+
+    graph = parse_spec(ODD, "odd.yaml")
+    source = export_source(graph, "odd.yaml", "cnncalc export odd.yaml")
+    module = ModuleType("odd")
+    exec(compile(source, "<export of odd.yaml>", "exec"), module.__dict__)
+    model = module.build_model().double()
+    state = model.state_dict()
+    assert {k: tuple(v.shape) for k, v in state.items()} == expected_entries(graph)
+    for line in (
+        'self.add_module("stem-a", nn.Conv2d(8, 8, kernel_size=3, padding=1))',
+        "def forward(self, x: torch.Tensor, extra: torch.Tensor)",
+    ):
+        assert line in source
+    assert "inplace" not in source
+    reference = TorchGraph(graph)
+    with torch.no_grad():
+        for node in graph.nodes:
+            layer_module = reference.modules.get(node.name)
+            for name, value in layer_module.state_dict().items() if layer_module is not None else ():
+                value.copy_(state[f"{node.name}.{name}"])
+        x = torch.randn((2, *graph.input_shape), dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        _assert_close(model(x), reference(x)[graph.output])

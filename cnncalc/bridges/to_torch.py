@@ -898,8 +898,9 @@ def export_source(graph: Graph, spec: str, command: str) -> str:
     ]
     if forms:
         lines += [
-            "A block whose uses make different layers (a condition, a kind passed as a parameter) has one class per",
-            "form: " + ", ".join(f"{c.name} ({c.distinct})" for c in forms) + ".",
+            "A block whose uses make different layers (a condition, a kind passed as a parameter) has one class per "
+            "form, so that every class builds and runs the same layers in every use, with no condition left in "
+            "__init__ or forward: " + ", ".join(f"{c.name} ({c.distinct})" for c in forms) + ".",
         ]
     lines += [
         "In-place activations are written out of place: forward may read a value again after one.",
