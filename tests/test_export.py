@@ -336,3 +336,27 @@ def test_every_kind_of_reference_and_expression_runs_as_the_graph() -> None:
                 value.copy_(state[f"{node.name}.{name}"])
         x = torch.randn((2, *graph.input_shape), dtype=torch.float64, generator=torch.Generator().manual_seed(0))
         _assert_close(model(x), reference(x)[graph.output])
+
+
+ROUND_TRIP = ["lenet5_bn.yaml", "resnet18.yaml", "shufflenet_v2_x1_0.yaml", "efficientnet_b0.yaml", "unet.yaml"]
+
+
+@pytest.mark.parametrize("spec", ROUND_TRIP)
+def test_import_of_the_export_gives_the_specs_figures(spec: str, tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("cnncalc.commands.import_") is None:
+        pytest.skip("cnncalc import is not on this branch")
+    stem = f"exported_{Path(spec).stem}"
+    (tmp_path / f"{stem}.py").write_text(exported(spec).SOURCE, encoding="utf-8")
+    shape = "x".join(map(str, graph_at(spec).input_shape))
+    imported = tmp_path / "imported.yaml"
+    done = run_cli(
+        "import", f"{stem}:build_model", "--input", shape, "-o", str(imported), env={"PYTHONPATH": str(tmp_path)}
+    )
+    assert done.code == 0, done.err
+    figures = run_cli("summary", str(imported), "--format", "json")
+    assert figures.code == 0, figures.err
+    totals, expected = json.loads(figures.out)["totals"], summaries()[spec]["totals"]
+    for key in ("params", "buffers", "macs", "output_shape"):
+        assert totals[key] == expected[key], key
