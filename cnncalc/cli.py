@@ -19,6 +19,7 @@ from cnncalc.commands import (
     check,
     diff,
     explain,
+    export,
     fuse,
     graph,
     import_,
@@ -74,12 +75,13 @@ for command in (
     fuse.fuse,
     graph.graph,
     diff.diff,
+    import_.import_,
+    export.export,
     schema.schema,
     explain.explain,
     kinds.kinds,
     check.check,
     lint.lint,
-    import_.import_,
 ):
     app.command()(command)
 
