@@ -249,3 +249,15 @@ def test_a_model_fx_cannot_trace_says_where() -> None:
 def test_a_builder_that_fails() -> None:
     err = failed("small_models:modules", "--input", "3x16x16", "--arg", "channels=-1")
     assert "calling small_models:modules failed: RuntimeError:" in err
+
+
+def test_a_spec_whose_output_is_not_the_traced_one_is_not_written() -> None:
+    from cnncalc.commands.import_ import _check_reads_back
+    from cnncalc.errors import UsageError
+
+    text = "name: n\ninput: [3, 8, 8]\nlayers:\n  - flatten\n"
+    _check_reads_back(text, (192,), "n.yaml")
+    with pytest.raises(UsageError, match=r"output shape \[192\] is not the traced model's \[10\]"):
+        _check_reads_back(text, (10,), "n.yaml")
+    with pytest.raises(UsageError, match="the imported spec does not load"):
+        _check_reads_back(text.replace("flatten", "flattn"), (192,), "n.yaml")

@@ -114,13 +114,15 @@ def import_module(
     from cnncalc.bridges.torch_ops import Mapper
 
     model.eval()
+    source = source or type(model).__name__
+    name = name or type(model).__name__.lower()
     model = _wrapped_if_leaf(model)
-    graph_module = trace(model, source or type(model).__name__, tuple(input_shape))
-    results = propagate(graph_module, input_shape, source or type(model).__name__)
+    graph_module = trace(model, source, tuple(input_shape))
+    results = propagate(graph_module, input_shape, source)
     mapper = Mapper(model, graph_module, results)
     network = ImportedNetwork(
-        name=name or type(model).__name__.lower(),
-        source=source or type(model).__name__,
+        name=name,
+        source=source,
         input_shape=tuple(input_shape),
         layers=[],
         output="",

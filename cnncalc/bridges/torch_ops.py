@@ -92,7 +92,7 @@ class Mapper:
         self.modules = dict(self.model.named_modules())  # all of them: the graph module keeps only called ones
         self.values: dict[Any, Any] = {}
         self.out: list[ImportedLayer] = []
-        self.names: set[str] = set()
+        self.names: set[str] = {NETWORK_INPUT}  # the spec's name for the network input
         self.module_calls: dict[str, int] = {}
         self.reached_modules: list[Any] = []
         self.reached_params: list[Any] = []
