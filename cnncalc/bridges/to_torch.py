@@ -382,6 +382,8 @@ def module_arguments(layer: Layer) -> list[tuple[str, Any, bool]]:
                 )
             except Exception:  # a default the type does not parse (None meaning "like another argument")
                 pass
+            if default is None and arg.name == "stride" and hasattr(layer, "kernel_size"):  # pools: None is the kernel
+                default = shown_value(arg, layer.kernel_size, layer.dims)
             if literal(default) == literal(value):  # left out of the call where every use has it
                 out.append((arg.name, _Default(value), False))
                 continue
