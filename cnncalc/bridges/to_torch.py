@@ -83,6 +83,7 @@ class Class:
     params: list[str] = field(default_factory=list)  # constructor arguments, in order
     slots: dict[tuple[int, str], str] = field(default_factory=dict)  # (member index, argument) -> param name
     distinct: str = ""  # what tells this structure apart from the block's others, for the docstring
+    calls: list[Any] = field(default_factory=list)  # per member of its first use: (callee, arguments) or None
 
 
 def block_uses(graph: Graph) -> list[Use]:
@@ -184,22 +185,32 @@ def _members(graph: Graph, root: Use, uses: list[Use], owner: dict[str, Use], pa
 
 
 def _ordered(use: Use, reads: dict[int, list[str]], member_of: Any) -> list[Any]:
-    """The members in file order where that is a valid order, else each as soon as what it reads is computed."""
-    waiting = list(use.members)
-    done: set[int] = set()
+    """The members in file order where that is a valid order, else each as soon as what it reads is computed
+    (the earliest in file order first)."""
+    import heapq
 
-    def needs(member: Any) -> list[Any]:
-        return [member_of(s) for s in reads[id(member)] if s != use.input]
-
+    members = use.members
+    index = {id(m): k for k, m in enumerate(members)}
+    waiting = [0] * len(members)
+    readers: list[list[int]] = [[] for _ in members]
+    for k, member in enumerate(members):
+        for source in reads[id(member)]:
+            inside = member_of(source) if source != use.input else None
+            if inside is not None:
+                waiting[k] += 1
+                readers[index[id(inside)]].append(k)
+    ready = [k for k in range(len(members)) if waiting[k] == 0]
+    heapq.heapify(ready)
     order: list[Any] = []
-    while waiting:
-        ready = (k for k, m in enumerate(waiting) if all(r is None or id(r) in done for r in needs(m)))
-        position = next(ready, None)
-        if position is None:
-            raise UsageError(f"cannot order the layers of '{use.name or 'the network'}' for forward()")
-        member = waiting.pop(position)
-        done.add(id(member))
-        order.append(member)
+    while ready:
+        k = heapq.heappop(ready)
+        order.append(members[k])
+        for reader in readers[k]:
+            waiting[reader] -= 1
+            if waiting[reader] == 0:
+                heapq.heappush(ready, reader)
+    if len(order) < len(members):
+        raise UsageError(f"cannot order the layers of '{use.name or 'the network'}' for forward()")
     return order
 
 
@@ -371,6 +382,8 @@ def module_arguments(layer: Layer) -> list[tuple[str, Any, bool]]:
                 )
             except Exception:  # a default the type does not parse (None meaning "like another argument")
                 pass
+            if default is None and arg.name == "stride" and hasattr(layer, "kernel_size"):  # pools: None is the kernel
+                default = shown_value(arg, layer.kernel_size, layer.dims)
             if literal(default) == literal(value):  # left out of the call where every use has it
                 out.append((arg.name, _Default(value), False))
                 continue
@@ -479,6 +492,7 @@ def _constructor(cls: Class, graph: Graph) -> None:
         cls.params.remove("in_channels")
         cls.params.insert(0, "in_channels")
     cls.slots = slots
+    cls.calls = per_use[0]
     for use, given in zip(cls.uses, values, strict=True):
         use.values = given
 
@@ -553,10 +567,14 @@ class Tree:
     """The modules of one class by their dotted names: containers hold children by part."""
 
     children: dict[str, Any] = field(default_factory=dict)  # part -> Tree or leaf (a member index)
+    listed: bool | None = None  # is_list(), once the tree is built
 
     def is_list(self) -> bool:
-        keys = list(self.children)
-        return bool(keys) and all(k.isdigit() for k in keys) and sorted(map(int, keys)) == list(range(len(keys)))
+        if self.listed is None:
+            keys = list(self.children)
+            numbers = all(k.isascii() and k.isdigit() for k in keys)
+            self.listed = bool(keys) and numbers and sorted(map(int, keys)) == list(range(len(keys)))
+        return self.listed
 
 
 def attribute(part: str) -> bool:
@@ -599,8 +617,7 @@ class Writer:
         return tree
 
     def call(self, cls: Class, index: int) -> Group:
-        use = cls.uses[0]
-        callee, args = _calls(use)[index]  # type: ignore[misc]
+        callee, args = cls.calls[index]
         if callee.startswith("LayerScale") or callee.startswith("StochasticDepth"):
             self.helpers.add(callee)
         items = []
