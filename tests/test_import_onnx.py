@@ -477,6 +477,18 @@ def test_every_command_reads_onnx(nn: Any, tmp_path: Path) -> None:
         assert result.out, command
 
 
+def test_without_onnx_one_line_naming_the_extra(tmp_path: Path) -> None:
+    path = tmp_path / "any.onnx"
+    path.write_bytes(b"whatever")
+    code = (
+        "import sys; sys.modules['onnx'] = None; sys.argv = ['cnncalc', 'summary', sys.argv[1]]; "
+        "from cnncalc.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: this needs onnx, which is not installed: pip install 'cnncalc[onnx]'"
+
+
 def test_cli_imports_neither_onnx_nor_torch() -> None:
     code = "import sys, cnncalc.cli; print(sorted(m for m in ('onnx', 'torch') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
