@@ -409,6 +409,28 @@ def test_clip_before_opset_11_and_reshape_of_a_shape_chain(tmp_path: Path) -> No
     assert [layer["name"] for layer in report["layers"]] == ["clip", "reshape"]
 
 
+def test_the_first_graph_output_is_the_spec_output(tmp_path: Path) -> None:
+    """A second output computed after the first (an auxiliary head) stays a branch; the spec ends at the first."""
+    helper = onnx.helper
+    nodes = [
+        helper.make_node("Relu", ["x"], ["main"], name="head"),
+        helper.make_node("MaxPool", ["x"], ["aux"], name="aux_pool", kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "two",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in ("main", "aux")],
+    )
+    path = tmp_path / "two.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    result = run_cli("summary", str(path), "--format", "json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["totals"]["output_shape"] == [3, 4, 4] and report["layers"][-1]["name"] == "head"
+    assert "the graph has 2 outputs; the spec's output is the first, main (the layers computing aux" in result.err
+
+
 def test_unsupported_operations_listed_once_each(tmp_path: Path) -> None:
     helper = onnx.helper
     nodes = [
