@@ -177,6 +177,7 @@ class _Importer(OnnxOperators):
         if self.unsupported:
             raise Unsupported(self.path, self.unsupported)
         output = self.output_layer()
+        self.output_last(output)
         layers = _Namer(self.pending).layers()
         notes = self.notes(layers)
         return ImportedNetwork(
@@ -187,6 +188,17 @@ class _Importer(OnnxOperators):
             output=output.name if isinstance(output, _Pending) else NETWORK_INPUT,
             notes=notes,
         )
+
+    def output_last(self, output: _Pending | str) -> None:
+        """The output layer goes last, where a spec's output is, when no layer after it reads it (a graph's
+        other outputs, such as auxiliary heads, may come after it in node order)."""
+        if not isinstance(output, _Pending) or self.pending[-1] is output:
+            return
+        after = self.pending[self.pending.index(output) + 1 :]
+        if any(output in layer.inputs for layer in after):
+            raise Unsupported(self.path, {"an output that later layers read": [output.node.name or "?"]})
+        self.pending.remove(output)
+        self.pending.append(output)
 
     def read_input(self) -> tuple[str, tuple[int, ...]]:
         inputs = [value for value in self.graph.input if value.name not in self.initializers]
@@ -455,7 +467,8 @@ class _Importer(OnnxOperators):
         if len(self.graph.output) > 1:
             others = ", ".join(output.name for output in self.graph.output[1:])
             notes.append(
-                f"the graph has {len(self.graph.output)} outputs; the spec follows the first ({others} left out)"
+                f"the graph has {len(self.graph.output)} outputs; the spec's output is the first, "
+                f"{self.graph.output[0].name} (the layers computing {others} stay, as branches that end nowhere)"
             )
         folded = [layer.name for layer, pending in zip(layers, self.pending, strict=True) if _folded_bn(pending)]
         if folded:
