@@ -15,6 +15,18 @@ SPECS = ROOT / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Where torchvision is installed, import it once through the helper that lets it load on a CPU build of torch
+    (tests/torchvision_models.py), before anything imports it plainly: torch_graph's StochasticDepth, and ptflops,
+    which imports torchvision.ops when it is imported."""
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is not None and importlib.util.find_spec("torch") is not None:
+        from torchvision_models import import_torchvision
+
+        import_torchvision()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ from the current output")
 

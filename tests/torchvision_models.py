@@ -6,7 +6,9 @@ operators that extension would have defined. Declaring those two schemas first (
 torchvision's csrc/ops/nms.cpp and quantized/cpu/qnms_kernel.cpp) lets the import finish; the classification
 models use none of its C++ operators. CI installs it with `pip install --no-deps torchvision==0.28.0` (and Pillow).
 
-`torchvision()` returns the module, or skips the calling test where torch or torchvision is absent.
+`torchvision()` returns the module, or skips the calling test where torch or torchvision is absent. conftest.py
+calls `import_torchvision()` once at start-up where torchvision is installed, so that a plain `import torchvision`
+anywhere in the tests (torch_graph's StochasticDepth, peers that import it) works too.
 """
 
 from __future__ import annotations
@@ -23,22 +25,41 @@ _library: object | None = None  # kept alive: a torch.library.Library's definiti
 
 
 def torchvision() -> ModuleType:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
+    module = import_torchvision()
+    if module is None:
+        pytest.skip("torchvision is not installed")
+    return module
+
+
+def import_torchvision() -> ModuleType | None:
+    """torchvision, imported; its two operators declared first where its `_C` does not load; None where absent.
+
+    Where `_C` does load (a torchvision built for this torch), declaring them first would clash with its own
+    definitions, so the plain import is tried first; a failed import leaves half-imported modules behind, which
+    are dropped before the second try."""
+    import importlib
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("torchvision") is None:
+        return None
+    try:
+        return importlib.import_module("torchvision")
+    except RuntimeError as error:
+        if "torchvision::" not in str(error):
+            raise
+    for name in [name for name in sys.modules if name == "torchvision" or name.startswith("torchvision.")]:
+        del sys.modules[name]
+    import torch
+
     global _library
-    if _library is None and not _declared(torch, "torchvision::nms"):  # torchvision's _C did not load
+    if _library is None:
         library = torch.library.Library("torchvision", "DEF")
         for schema in _SCHEMAS:
             library.define(schema)
         _library = library
-    return pytest.importorskip("torchvision")
-
-
-def _declared(torch: ModuleType, operator: str) -> bool:
-    try:
-        torch._C._dispatch_find_schema_or_throw(operator, "")
-    except RuntimeError:
-        return False
-    return True
+    return importlib.import_module("torchvision")
 
 
 def classification_models() -> list[str]:
