@@ -181,3 +181,36 @@ def block_kind(block: Block) -> str:
     if block.block is None:
         return "network"
     return f"{block.block} x {block.repeat}" if block.repeat is not None else block.block
+
+
+def as_row(block: Block) -> Row:
+    """A block as a row of the layer table: its full name, what it uses as its kind, its subtotals (`diff --depth`
+    compares these as it compares layers)."""
+    return Row(
+        name=block.name,
+        kind=block_kind(block),
+        summary="",
+        inputs=[],
+        output_shape=block.output_shape,
+        weight_shapes={},
+        buffer_shapes={},
+        params=block.params,
+        trainable=block.trainable_params == block.params,
+        buffers=block.buffers,
+        macs=block.macs,
+        other_ops=block.other_ops,
+        flops=block.flops,
+        activation_elements=block.activation_elements,
+        activation_bytes=block.activation_bytes,
+        receptive_field=block.receptive_field,
+    )
+
+
+def cut(report: Report, tree: Block, depth: int) -> Report:
+    """The report with the tree's rows down to `depth` (blocks as rows, cnncalc.tree.as_row) instead of its layers;
+    the totals unchanged."""
+    if depth == 0:
+        rows = [as_row(tree)]
+    else:
+        rows = [as_row(node) if isinstance(node, Block) else node for node, _, _ in walk(tree, depth)]
+    return report._replace(rows=rows)
