@@ -208,9 +208,9 @@ def as_row(block: Block) -> Row:
 
 def cut(report: Report, tree: Block, depth: int) -> Report:
     """The report with the tree's rows down to `depth` (blocks as rows, cnncalc.tree.as_row) instead of its layers;
-    the totals unchanged."""
+    the totals unchanged. Depth 0: one row named `network`, whatever the spec's name (two networks compare)."""
     if depth == 0:
-        rows = [as_row(tree)]
+        rows = [as_row(tree)._replace(name="network")]
     else:
         rows = [as_row(node) if isinstance(node, Block) else node for node, _, _ in walk(tree, depth)]
     return report._replace(rows=rows)
