@@ -74,16 +74,16 @@ def report_dict(report: Report, tree: Block | None = None, depth: int | None = N
         "warnings": report.warnings,
     }
     if tree is not None:
-        data["blocks"] = tree_dict(tree, report, depth)
+        data["blocks"] = tree_dict(tree, report, depth, {layer["name"]: layer for layer in data["layers"]})
     return data
 
 
 # -- the block tree (`blocks`) ----------------------------------------------------------------------------------
 
 
-def node_dict(node: Node, depth: int, layout: str, size: int) -> dict[str, Any]:
+def node_dict(node: Node, depth: int, layout: str, size: int, layer: dict[str, Any] | None = None) -> dict[str, Any]:
     """One node of `blocks` without its children: the same keys for the network, a block and a layer (`size`:
-    bytes per element)."""
+    bytes per element; `layer`: the layer's entry of `layers`, whose shape and field it shares, already made)."""
     if isinstance(node, Block):
         block, repeat, kind, layers, trainable = node.block, node.repeat, None, node.layer_count, node.trainable_params
     else:
@@ -95,7 +95,7 @@ def node_dict(node: Node, depth: int, layout: str, size: int) -> dict[str, Any]:
         "type": kind,
         "depth": depth,
         "layer_count": layers,
-        "output_shape": list(shown(node.output_shape, layout)),
+        "output_shape": layer["output_shape"] if layer else list(shown(node.output_shape, layout)),
         "params": node.params,
         "trainable_params": trainable,
         "non_trainable_params": node.params - trainable,
@@ -106,13 +106,18 @@ def node_dict(node: Node, depth: int, layout: str, size: int) -> dict[str, Any]:
         "activation_elements": node.activation_elements,
         "activation_bytes": node.activation_bytes,
         "param_bytes": node.params * size,
-        "receptive_field": rf_dict(node.receptive_field),
+        "receptive_field": layer["receptive_field"] if layer else rf_dict(node.receptive_field),
     }
 
 
-def tree_dict(root: Block, report: Report, depth: int | None = None) -> dict[str, Any]:
+def tree_dict(
+    root: Block, report: Report, depth: int | None = None, layers: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """`blocks`: the network (depth 0) and, under `children`, its entries, down to `depth` (default: to the
-    layers); a block at `depth` has no children listed. Walked with a list, not recursion: nesting is unbounded."""
+    layers); a block at `depth` has no children listed. Walked with a list, not recursion: nesting is unbounded.
+    `layers`: the entries of `layers` by name, to share their shapes and fields (read-only) instead of making them
+    again: on large networks those take most of the time."""
+    layers = layers or {}
     size = dtype_bytes(report.dtype)
     top = node_dict(root, 0, report.layout, size)
     pending: list[tuple[dict[str, Any], Node, int]] = [(top, root, 0)]
@@ -122,7 +127,7 @@ def tree_dict(root: Block, report: Report, depth: int | None = None) -> dict[str
         data["children"] = children
         if isinstance(node, Block) and (depth is None or level < depth):
             for child in node.children:
-                child_data = node_dict(child, level + 1, report.layout, size)
+                child_data = node_dict(child, level + 1, report.layout, size, layers.get(child.name))
                 children.append(child_data)
                 pending.append((child_data, child, level + 1))
     return top
@@ -139,10 +144,12 @@ def tree_lines(top: dict[str, Any], indent: int) -> list[str]:
             lines.append(f"{pad}]}}{after}")
             continue
         children = node["children"]
-        head = json.dumps({key: value for key, value in node.items() if key != "children"})[:-1]
-        if not children:
-            lines.append(f'{pad}{head}, "children": []}}{after}')
+        if not children:  # a layer, or a block the depth closes: one line (the common case, no copy)
+            lines.append(f"{pad}{json.dumps(node)}{after}")
             continue
+        del node["children"]  # written below, one child per line (put back, still the last key)
+        head = json.dumps(node)[:-1]
+        node["children"] = children
         lines.append(f'{pad}{head}, "children": [')
         pending.append((None, margin, after))
         last = len(children) - 1
