@@ -434,3 +434,22 @@ def test_resnet50_tree_is_built_from_load_spec() -> None:
     report = analyze(graph)
     root = block_tree(graph, report)
     assert [c.name for c in root.children if isinstance(c, Block)] == ["layer1", "layer2", "layer3", "layer4"]
+
+
+def test_tree_tables_fit_any_width_and_records_name_rows_in_full() -> None:
+    from cnncalc.render.screen import Screen
+    from cnncalc.render.table import render_tables
+
+    graph = load_spec(str(ROOT / "specs" / "resnet18.yaml"))
+    report = analyze(graph)
+    tree = block_tree(graph, report)
+    shown = [node for node, _, _ in walk(tree, 2)]
+    for width in (30, 40, 60, 80, 100, 140):
+        text = render_tables([report], False, Screen(width), [tree], 2)
+        assert all(len(line) <= width for line in text.splitlines() if "resnet18.yaml" not in line), width
+        for node in shown:  # every row's MACs, whole, whatever the width
+            assert f"{node.macs:,}" in text, (width, node.name)
+        if "One record per row" in text:
+            assert "\nlayer2.first\n" in text and "\n  Kind         projection" in text
+        else:
+            assert "\n   first " in text  # indented under layer2, by its local name

@@ -91,21 +91,27 @@ def _tree_forms(human: bool, layout: str) -> list[tuple[Style, tuple[str, ...]]]
     return forms
 
 
-def tree_grid(report: Report, rows: list[TreeRow], style: Style, headers: tuple[str, ...]) -> Grid:
+def tree_grid(
+    report: Report, rows: list[TreeRow], style: Style, headers: tuple[str, ...], full_names: bool = False
+) -> Grid:
+    """The tree's rows; `full_names` for records, where no indentation shows whose a row is."""
     grid_columns = tuple(Column(h, right=h in TREE_NUMERIC, style="bold" if h == "Layer" else "") for h in headers)
     lines = [Line(tuple(tree_input_cells(report, style, headers)), style="dim")]
-    lines += [
-        Line(tuple(tree_cell(h, row, style) for h in headers), style="bold" if row.is_block else "") for row in rows
-    ]
+    for row in rows:
+        cells = [tree_cell(h, row, style) for h in headers]
+        if full_names and row.depth:
+            cells[0] = row.node.name
+        lines.append(Line(tuple(cells), style="bold" if row.is_block else ""))
     return Grid(grid_columns, tuple(lines))
 
 
 def _tree_text(report: Report, tree: Block, depth: int, human_units: bool, screen: Screen) -> str:
     rows = tree_rows(tree, depth)
-    forms = [
-        partial(tree_grid, report, rows, style, headers) for style, headers in _tree_forms(human_units, report.layout)
-    ]
-    fitted = fit(forms, [0, 1], screen, row_word="row")
+    tables = _tree_forms(human_units, report.layout)
+    forms = [partial(tree_grid, report, rows, style, headers) for style, headers in tables]
+    # Records (past every table form, as wide as the first two) name each row in full.
+    forms += [partial(tree_grid, report, rows, style, headers, True) for style, headers in tables[:2]]
+    fitted = fit(forms, [len(tables), len(tables) + 1], screen, row_word="row")
     title = wrap(f"{report.name}  ({report.file})", screen.width, "", "  ")
     lines = [paint(line, "bold", screen) for line in title] + [""] + fitted.lines + [""]
     footer = ([fitted.note] if fitted.note else []) + [depth_line(depth, max_depth(tree)), TREE_CAPTION]
