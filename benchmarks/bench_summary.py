@@ -270,6 +270,44 @@ def section_in_process(rounds: int, per_round: int, torch_problem: str | None) -
     report(Figure("torchinfo.summary / cnncalc analysis", f"{speedup:.0f}x", goal, speedup >= WARM_TORCHINFO_GOAL))
 
 
+# -- 2b. the block tree ----------------------------------------------------------------------------------------
+
+DEPTH_GOAL = 1.0  # `summary --depth 1` no slower than the full table (issue 12)
+
+
+def section_depth(rounds: int) -> None:
+    """`summary --depth 1` against the full table, in process: spec text to rendered table, paired rounds."""
+    from cnncalc.analyze import analyze
+    from cnncalc.render.screen import Screen
+    from cnncalc.render.table import render_tables
+    from cnncalc.spec import parse_spec
+    from cnncalc.tree import block_tree
+
+    text = RESNET50.read_text(encoding="utf-8")
+    file = str(RESNET50)
+
+    def full() -> str:
+        return render_tables([analyze(parse_spec(text, file))], False, Screen(None))
+
+    def depth_1() -> str:
+        graph = parse_spec(text, file)
+        report_ = analyze(graph)
+        return render_tables([report_], False, Screen(None), [block_tree(graph, report_)], 1)
+
+    full(), depth_1()  # warm-up
+    flat: list[float] = []
+    tree: list[float] = []
+    for _ in range(rounds):
+        flat.append(timed(full)[0])
+        tree.append(timed(depth_1)[0])
+    ratio = statistics.median(t / f for t, f in zip(tree, flat, strict=True))
+    print(
+        f"\n2b. ResNet-50, spec text to table: full table {ms(statistics.median(flat))}, --depth 1 "
+        f"{ms(statistics.median(tree))} (medians of {rounds} paired rounds)"
+    )
+    report(Figure("summary --depth 1 / full table", f"{ratio:.2f}x", f"<= {DEPTH_GOAL}x", ratio <= DEPTH_GOAL))
+
+
 # -- 3. generated specs ---------------------------------------------------------------------------------------
 
 
@@ -547,6 +585,7 @@ def main() -> None:
     else:
         section_cold(options.repeats, torch_problem)
         section_in_process(rounds=max(5, options.repeats // 2), per_round=5, torch_problem=torch_problem)
+        section_depth(rounds=max(15, options.repeats * 2))
     generate = section_sizes(tuple(sorted(set(options.sizes))))
     if options.profile:
         profile_largest(generate, max(options.sizes), rows=30)

@@ -16,7 +16,7 @@ from cnncalc.receptive import ReceptiveField, receptive_fields
 from cnncalc.speed import paused_gc
 from cnncalc.units import DTYPE_BYTES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: summary `blocks` (the block tree), diff `depth`; see README "The JSON report"
 
 
 class Row(NamedTuple):

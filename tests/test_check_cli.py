@@ -220,7 +220,7 @@ def test_json_golden(golden) -> None:  # type: ignore[no-untyped-def]
     result = run_cli("check", CLEAN, BUDGETED, BROKEN, "--format", "json")
     assert result.code == 2
     data = json.loads(result.out)
-    assert data["schema_version"] == 1 and data["exit_code"] == 2 and not data["ok"]
+    assert data["schema_version"] == 2 and data["exit_code"] == 2 and not data["ok"]
     golden("check_specs.json", result.out)
 
 

@@ -314,16 +314,16 @@ def test_the_readme_points_at_the_docs_it_cites() -> None:
 
 
 def test_design_lists_every_key_of_the_json_report() -> None:
-    """docs/design.md's three key tables hold exactly the keys `summary --format json` prints."""
+    """docs/design.md's four key tables hold exactly the keys `summary --format json` prints."""
     data = json.loads(run_cli("summary", "specs/unet.yaml", "--format", "json").out)
     text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
     section = text[text.index("## The JSON report") : text.index("## Architecture")]
-    tables = re.split(r"\n(?=Top level:|Per layer|Totals)", section)[1:]
+    tables = re.split(r"\n(?=Top level:|Per layer|Totals|Per node)", section)[1:]
     documented = [set() for _ in tables]  # type: ignore[var-annotated]
     for keys, table in zip(documented, tables, strict=True):
         for cell in re.findall(r"^\| (`[^|]+`) \|", table, re.M):
             keys.update(re.findall(r"`(\w+)`", cell))
-    assert documented == [set(data), set(data["layers"][0]), set(data["totals"])]
+    assert documented == [set(data), set(data["layers"][0]), set(data["totals"]), set(data["blocks"])]
 
 
 # The table in docs/conventions.md between these markers is generated from the kinds' own rules.

@@ -63,7 +63,7 @@ def check_against_summaries(old_spec: str, new_spec: str, *options: str) -> dict
     """The whole diff (with --all) rebuilt from the two summaries; returns the diff."""
     old, new = summary_json(old_spec, *options), summary_json(new_spec, *options)
     data = diff_json(old_spec, new_spec, "--all", *options)
-    assert (data["schema_version"], data["old"]["file"], data["new"]["file"]) == (1, old["file"], new["file"])
+    assert (data["schema_version"], data["old"]["file"], data["new"]["file"]) == (2, old["file"], new["file"])
     assert (data["old"]["name"], data["new"]["name"]) == (old["name"], new["name"])
     for side, summary in (("old", old), ("new", new)):
         assert {k: data[side][k] for k in ("batch", "dtype", "layout")} == {

@@ -302,7 +302,7 @@ def test_json() -> None:
     data = json.loads(result.out)
     summary = summary_of("specs/unet.yaml")
     assert {k: data[k] for k in ("schema_version", "name", "layout", "output")} == {
-        "schema_version": 1,
+        "schema_version": 2,
         "name": "unet",
         "layout": "chw",
         "output": summary["layers"][-1]["name"],

@@ -19,7 +19,7 @@ def kinds_json() -> dict:  # type: ignore[type-arg]
 
 def test_every_kind_with_its_declared_arguments() -> None:
     data = kinds_json()
-    assert data["schema_version"] == 1 and data["cnncalc_version"] == __version__
+    assert data["schema_version"] == 2 and data["cnncalc_version"] == __version__
     listed = {entry["kind"]: entry for entry in data["kinds"]}
     assert len(listed) == len(data["kinds"])
     assert set(listed) == {cls.kind for cls in REGISTRY.values()}

@@ -31,6 +31,14 @@ def diff(
         False, "--exit-code", help="Exit 1 when the networks differ, 0 when they do not (like git diff)."
     ),
     width: int | None = WIDTH,
+    depth: int | None = typer.Option(
+        None,
+        "--depth",
+        min=0,
+        help="Compare the block trees down to this depth (as summary --depth shows them): blocks by name, with "
+        "the sums of their layers. Default: layer by layer.",
+        show_default=False,
+    ),
 ) -> None:
     """What a change did to a network: layer-by-layer and total changes in shapes, params, MACs, memory and RF.
 
@@ -44,6 +52,7 @@ def diff(
       cnncalc diff old.yaml new.yaml --format markdown > comment.md
       git show HEAD~1:net.yaml | cnncalc diff - net.yaml --human
       cnncalc diff old.yaml new.yaml --format json | jq .totals.macs
+      cnncalc diff specs/resnet18.yaml specs/resnet50.yaml --depth 1
     """
     from cnncalc.analyze import analyze
     from cnncalc.diff import compare
@@ -53,19 +62,24 @@ def diff(
         from cnncalc.errors import UsageError
 
         raise UsageError("standard input ('-') can be read only once", hint="give at least one of the specs as a file")
-    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value) for path in (old, new)]
+    graphs = [load_spec(path, batch=batch) for path in (old, new)]
+    reports = [analyze(graph, dtype=dtype.value) for graph in graphs]
+    if depth is not None:
+        from cnncalc.tree import block_tree, cut
+
+        reports = [cut(report, block_tree(g, report), depth) for g, report in zip(graphs, reports, strict=True)]
     comparison = compare(*reports)
     if format is DiffFormat.json:
         from cnncalc.render.diff import diff_dict, diff_json
 
-        write(diff_json(diff_dict(comparison, show_all)) + "\n")
+        write(diff_json(diff_dict(comparison, show_all, depth)) + "\n")
     elif format is DiffFormat.markdown:
         from cnncalc.render.diff import render_markdown
 
-        write(render_markdown(comparison, human, show_all))
+        write(render_markdown(comparison, human, show_all, depth))
     else:
         from cnncalc.render.diff import render_diff
 
-        write(render_diff(comparison, human, show_all, screen(width)))
+        write(render_diff(comparison, human, show_all, screen(width), depth))
     if exit_code and comparison.differs:
         raise typer.Exit(1)

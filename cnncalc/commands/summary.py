@@ -19,6 +19,14 @@ def summary(
         None, "--layout", help="Print volumes as C x H x W or H x W x C (default: the spec's 'layout', else chw)."
     ),
     width: int | None = WIDTH,
+    depth: int | None = typer.Option(
+        None,
+        "--depth",
+        min=0,
+        help="The block tree down to this depth: a row per block use and repeat (with the sums of its layers) "
+        "and per layer above it; 0: the network alone. Default: one row per layer.",
+        show_default=False,
+    ),
 ) -> None:
     """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
 
@@ -26,6 +34,7 @@ def summary(
     Examples:
       cnncalc summary specs/lenet5.yaml
       cnncalc summary specs/resnet50.yaml --format json | jq .totals.macs
+      cnncalc summary specs/resnet50.yaml --depth 1
       cnncalc summary specs/vgg16.yaml --batch 32 --dtype float16 --human
       cat net.yaml | cnncalc summary -
     """
@@ -37,20 +46,26 @@ def summary(
 
         raise UsageError("standard input ('-') can be read only once")
     shapes = layout.value if layout else None
-    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value, layout=shapes) for path in specs]
+    graphs = [load_spec(path, batch=batch) for path in specs]
+    reports = [analyze(graph, dtype=dtype.value, layout=shapes) for graph in graphs]
+    trees = None
+    if depth is not None or format is Format.json:  # JSON always has the tree (`blocks`)
+        from cnncalc.tree import block_tree
+
+        trees = [block_tree(graph, report) for graph, report in zip(graphs, reports, strict=True)]
     if format is Format.json:
         from cnncalc.render.json_report import render_json
 
-        write(render_json(reports) + "\n")
+        write(render_json(reports, trees, depth) + "\n")
     elif format is Format.csv:
         from cnncalc.render.flat import render_csv
 
-        write(render_csv(reports))
+        write(render_csv(reports, trees, depth))
     elif format is Format.markdown:
         from cnncalc.render.flat import render_markdown
 
-        write(render_markdown(reports, human))
+        write(render_markdown(reports, human, trees, depth))
     else:
         from cnncalc.render.table import render_tables
 
-        write(render_tables(reports, human, screen(width)))
+        write(render_tables(reports, human, screen(width), trees, depth))

@@ -142,9 +142,10 @@ def listed_layers(diff: Diff, show_all: bool) -> list[LayerDiff]:
     return [layer for layer in diff.layers if show_all or layer.status != UNCHANGED]
 
 
-def counts_line(diff: Diff, show_all: bool) -> str:
+def counts_line(diff: Diff, show_all: bool, depth: int | None = None) -> str:
     found = diff.counts()
-    text = f"Layers: {found[CHANGED]} changed, {found[ADDED]} added, {found[REMOVED]} removed, "
+    noun = "Layers" if depth is None else f"Rows at depth {depth} (blocks and layers)"
+    text = f"{noun}: {found[CHANGED]} changed, {found[ADDED]} added, {found[REMOVED]} removed, "
     text += f"{found[UNCHANGED]} unchanged"
     if found[UNCHANGED] and not show_all:
         text += " (--all lists them)"
@@ -197,13 +198,14 @@ def _total_json(total: TotalDiff, diff: Diff) -> dict[str, Any]:
     return {"old": total.old, "new": total.new, "delta": total.delta, "percent": percent(total)}
 
 
-def diff_dict(diff: Diff, show_all: bool) -> dict[str, Any]:
+def diff_dict(diff: Diff, show_all: bool, depth: int | None = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "cnncalc_version": __version__,
         "old": _side(diff.old),
         "new": _side(diff.new),
         "differs": diff.differs,
+        "depth": depth,
         "counts": diff.counts(),
         "totals": {total.metric: _total_json(total, diff) for total in diff.totals},
         "layers": [
@@ -253,7 +255,7 @@ def _md_layer_cell(header: str, layer: LayerDiff, diff: Diff, style: Style) -> s
     return text
 
 
-def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
+def render_markdown(diff: Diff, human_units: bool, show_all: bool, depth: int | None = None) -> str:
     style = Style(human=human_units)
     lines = [
         f"### cnncalc diff: {md_code(diff.old.file)} → {md_code(diff.new.file)}",
@@ -267,7 +269,8 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     for label, metric in TOTAL_ROWS:
         cells = [label, *total_cells(by_metric[metric], diff, style)]
         lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
-    lines += ["", counts_line(diff, show_all).replace("Layers:", "**Layers:**"), ""]
+    noun, _, rest = counts_line(diff, show_all, depth).partition(": ")
+    lines += ["", f"**{noun}:** {rest}", ""]
     listed = listed_layers(diff, show_all)
     if not listed:
         return "\n".join(lines)
@@ -279,7 +282,8 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
     extra = [f"- {md_text(line)}" for line in notes(diff, listed, "→")]
     body = table + ([""] + extra if extra else [])
     if len(listed) > LONG_MARKDOWN:
-        summary = f"{len(listed)} layers ({', '.join(f'{n} {s}' for s, n in diff.counts().items() if n)})"
+        found = ", ".join(f"{n} {s}" for s, n in diff.counts().items() if n)
+        summary = f"{len(listed)} {'layers' if depth is None else 'rows'} ({found})"
         body = [f"<details><summary>{summary}</summary>", ""] + body + ["", "</details>"]
     return "\n".join(lines + body) + "\n"
 
@@ -290,7 +294,7 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool) -> str:
 _MARKERS = {CHANGED: ("-", "+"), ADDED: ("", "+"), REMOVED: ("-", ""), UNCHANGED: ("", " ")}
 
 
-def render_diff(diff: Diff, human_units: bool, show_all: bool, screen: Screen) -> str:
+def render_diff(diff: Diff, human_units: bool, show_all: bool, screen: Screen, depth: int | None = None) -> str:
     """Title, the listed layers (two rows for a changed one), notes, layer counts, then the totals. Where the
     full table does not fit: compact shapes and kinds, then no Activations column (the output shape shows the
     change), then no Kind column, then one record per row; figures are never cut."""
@@ -308,7 +312,7 @@ def render_diff(diff: Diff, human_units: bool, show_all: bool, screen: Screen) -
         footer = ([fitted.note] if fitted.note else []) + [RF_CAPTION]
         footer += [f"note: {line}" for line in notes(diff, listed, "->")]
         lines += wrap_all(footer, screen.width)
-    lines += wrap_all([counts_line(diff, show_all)], screen.width)
+    lines += wrap_all([counts_line(diff, show_all, depth)], screen.width)
     lines += [""] + [paint(line, "bold", screen) for line in wrap(f"Totals ({setting_text(diff)})", screen.width)]
     totals = _totals_grid(diff, Style(human_units))
     fitted = fit([lambda: totals, partial(_without_last_column, totals)], [0], screen, row_word="total")

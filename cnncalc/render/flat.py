@@ -11,9 +11,22 @@ from cnncalc.layout import shown
 from cnncalc.render.cells import Style, columns, input_cells, rf_cell, row_cells, weight_cell
 from cnncalc.render.md import md_text
 from cnncalc.render.summary_lines import totals_lines
+from cnncalc.render.tree_cells import (
+    TREE_CAPTION,
+    TREE_HEADERS,
+    TREE_NUMERIC,
+    depth_line,
+    tree_cell,
+    tree_input_cells,
+    tree_rows,
+)
+from cnncalc.tree import Block, max_depth
 
 
-def render_csv(reports: list[Report]) -> str:
+def render_csv(reports: list[Report], trees: list[Block] | None = None, depth: int | None = None) -> str:
+    """One row per layer and a TOTAL row per report; with a `depth` (and the block `trees`), the tree's rows."""
+    if depth is not None and trees is not None:
+        return _tree_csv(reports, trees, depth)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header = ["spec", "layer", "type", "summary", "inputs", "output_shape", "weight_shape", "params", "buffers"]
@@ -41,7 +54,37 @@ def render_csv(reports: list[Report]) -> str:
     return out.getvalue()
 
 
-def render_markdown(reports: list[Report], human_units: bool) -> str:
+def _tree_csv(reports: list[Report], trees: list[Block], depth: int) -> str:
+    """The rows of `summary --depth N`, exact: `depth` (0 the network, 1 a top-level entry), `name` (full),
+    `block` (the block used, or the kind repeated; empty for a layer), `repeat` (copies; empty unless a repeat),
+    `type` (a layer's kind), then the figures (a block's: the sums of all its layers)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["spec", "depth", "name", "block", "repeat", "type", "layer_count", "output_shape", "params"]
+    header += ["buffers", "macs", "other_ops", "flops", "activation_elements", "activation_bytes", "receptive_field"]
+    writer.writerow(header)
+    for report, tree in zip(reports, trees, strict=True):
+        for row in tree_rows(tree, depth):
+            node = row.node
+            if isinstance(node, Block):
+                what = [node.block or "", "" if node.repeat is None else node.repeat, "", node.layer_count]
+            else:
+                what = ["", "", node.kind, 1]
+            writer.writerow(
+                [report.name, row.depth, node.name, *what, fmt_shape(shown(node.output_shape, report.layout))]
+                + [node.params, node.buffers, node.macs, node.other_ops, node.flops, node.activation_elements]
+                + [node.activation_bytes, rf_cell(node.receptive_field)]
+            )
+    return out.getvalue()
+
+
+def render_markdown(
+    reports: list[Report], human_units: bool, trees: list[Block] | None = None, depth: int | None = None
+) -> str:
+    """A pipe table per report, totals and warnings under it; with a `depth`, the block tree's rows (a block's
+    name in bold, the rows under it indented)."""
+    if depth is not None and trees is not None:
+        return "\n\n".join(_tree_markdown(r, t, depth, human_units) for r, t in zip(reports, trees, strict=True)) + "\n"
     parts: list[str] = []
     for report in reports:
         style = Style(human=human_units, layout=report.layout)
@@ -56,3 +99,22 @@ def render_markdown(reports: list[Report], human_units: bool) -> str:
         lines.extend(f"- warning: {md_text(w)}" for w in report.warnings)
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+def _tree_markdown(report: Report, tree: Block, depth: int, human_units: bool) -> str:
+    style = Style(human=human_units, layout=report.layout)
+    lines = [f"### {md_text(report.name)}", ""]
+    lines.append("| " + " | ".join(TREE_HEADERS) + " |")
+    lines.append("|" + "|".join("---:" if h in TREE_NUMERIC else "---" for h in TREE_HEADERS) + "|")
+    lines.append("| " + " | ".join(md_text(c) for c in tree_input_cells(report, style, TREE_HEADERS)) + " |")
+    for row in tree_rows(tree, depth):
+        cells = [md_text(tree_cell(h, row, style)) for h in TREE_HEADERS[1:]]
+        name = md_text(row.label)
+        if row.is_block:
+            name = f"**{name}**"
+        lines.append("| " + "&nbsp;&nbsp;" * max(row.depth - 1, 0) + name + " | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- {md_text(line)}" for line in [depth_line(depth, max_depth(tree)), TREE_CAPTION]]
+    lines.extend(f"- {md_text(line)}" for line in totals_lines(report, human_units))
+    lines.extend(f"- warning: {md_text(w)}" for w in report.warnings)
+    return "\n".join(lines)

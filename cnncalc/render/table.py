@@ -16,13 +16,35 @@ from cnncalc.render.cells import RF_CAPTION, Style, columns, input_cells
 from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.render.summary_lines import totals_lines
+from cnncalc.render.tree_cells import (
+    TREE_CAPTION,
+    TREE_HEADERS,
+    TREE_NUMERIC,
+    TreeRow,
+    depth_line,
+    tree_cell,
+    tree_input_cells,
+    tree_rows,
+)
+from cnncalc.tree import Block, max_depth
 
 NUMERIC = ("Params", "MACs")
 
 
-def render_tables(reports: list[Report], human_units: bool, screen: Screen) -> str:
-    """Every report's table, totals and warnings, a blank line between reports."""
-    return "\n".join(_report_text(report, human_units, screen) for report in reports)
+def render_tables(
+    reports: list[Report],
+    human_units: bool,
+    screen: Screen,
+    trees: list[Block] | None = None,
+    depth: int | None = None,
+) -> str:
+    """Every report's table, totals and warnings, a blank line between reports. With a `depth` (and the reports'
+    block `trees`): the block tree down to that depth instead of one row per layer."""
+    if depth is None or trees is None:
+        return "\n".join(_report_text(report, human_units, screen) for report in reports)
+    return "\n".join(
+        _tree_text(report, tree, depth, human_units, screen) for report, tree in zip(reports, trees, strict=True)
+    )
 
 
 def _styles(human: bool, layout: str) -> list[Style]:
@@ -50,6 +72,50 @@ def _report_text(report: Report, human_units: bool, screen: Screen) -> str:
     title = wrap(f"{report.name}  ({report.file})", screen.width, "", "  ")
     lines = [paint(line, "bold", screen) for line in title] + [""] + fitted.lines + [""]
     footer = ([fitted.note] if fitted.note else []) + [RF_CAPTION] + totals_lines(report, human_units)
+    lines += wrap_all(footer, screen.width)
+    for warning in report.warnings:
+        parts = wrap(f"warning: {warning}", screen.width, "", "  ")
+        lines += [paint("warning:", "yellow", screen) + parts[0][len("warning:") :]] + parts[1:]
+    return "\n".join(lines) + "\n"
+
+
+# -- summary --depth N: the block tree ------------------------------------------------------------------------
+
+
+def _tree_forms(human: bool, layout: str) -> list[tuple[Style, tuple[str, ...]]]:
+    """Every column first, then compact cells, then without FLOPs, Activations, Kind (MACs and params stay)."""
+    compact = Style(human, compact=True, layout=layout)
+    left_out: list[tuple[str, ...]] = [(), ("FLOPs",), ("FLOPs", "Activations"), ("FLOPs", "Activations", "Kind")]
+    forms = [(Style(human, layout=layout), TREE_HEADERS)]
+    forms += [(compact, tuple(h for h in TREE_HEADERS if h not in gone)) for gone in left_out]
+    return forms
+
+
+def tree_grid(
+    report: Report, rows: list[TreeRow], style: Style, headers: tuple[str, ...], full_names: bool = False
+) -> Grid:
+    """The tree's rows; `full_names` for records, where no indentation shows whose a row is."""
+    grid_columns = tuple(Column(h, right=h in TREE_NUMERIC, style="bold" if h == "Layer" else "") for h in headers)
+    lines = [Line(tuple(tree_input_cells(report, style, headers)), style="dim")]
+    for row in rows:
+        cells = [tree_cell(h, row, style) for h in headers]
+        if full_names and row.depth:
+            cells[0] = row.node.name
+        lines.append(Line(tuple(cells), style="bold" if row.is_block else ""))
+    return Grid(grid_columns, tuple(lines))
+
+
+def _tree_text(report: Report, tree: Block, depth: int, human_units: bool, screen: Screen) -> str:
+    rows = tree_rows(tree, depth)
+    tables = _tree_forms(human_units, report.layout)
+    forms = [partial(tree_grid, report, rows, style, headers) for style, headers in tables]
+    # Records (past every table form, as wide as the first two) name each row in full.
+    forms += [partial(tree_grid, report, rows, style, headers, True) for style, headers in tables[:2]]
+    fitted = fit(forms, [len(tables), len(tables) + 1], screen, row_word="row")
+    title = wrap(f"{report.name}  ({report.file})", screen.width, "", "  ")
+    lines = [paint(line, "bold", screen) for line in title] + [""] + fitted.lines + [""]
+    footer = ([fitted.note] if fitted.note else []) + [depth_line(depth, max_depth(tree)), TREE_CAPTION]
+    footer += [RF_CAPTION] + totals_lines(report, human_units)
     lines += wrap_all(footer, screen.width)
     for warning in report.warnings:
         parts = wrap(f"warning: {warning}", screen.width, "", "  ")
