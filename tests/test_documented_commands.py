@@ -16,6 +16,7 @@ the fix must remove the mark). A test keeps the tables' keys documented, so they
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import re
@@ -56,6 +57,40 @@ MAPPED: dict[str, tuple[str, str]] = {
     ),
 }
 
+# docs/bridges.md's torchvision examples: torchvision imports here only after its operators are declared
+# (tests/torchvision_models.py); tests/fixtures/torch_import/tvmodels.py declares them, then is torchvision.models.
+_TVMODELS = f"PYTHONPATH={ROOT / 'tests' / 'fixtures' / 'torch_import'}{os.pathsep}{ROOT}"
+for _printed in (
+    "cnncalc import torchvision.models:resnet50 --input 3x224x224 -o resnet50.yaml",
+    "cnncalc import torchvision.models:googlenet --input 3x224x224 | head -2",
+    "cnncalc import torchvision.models:vit_b_16 --input 3x224x224",
+):
+    MAPPED[_printed] = (
+        f"{_TVMODELS} {_printed.replace('torchvision.models:', 'tvmodels:')}",
+        "torchvision's wheel needs its two operators declared first on this CPU build of torch",
+    )
+
+# Printed command -> the modules it needs: skipped where one is not installed (CI installs them all).
+_ROUND_TRIP = ("torch",)
+NEEDS: dict[str, tuple[str, ...]] = {
+    'python -c "import torch, resnet18; print(resnet18.build_model()(torch.zeros(1, *resnet18.INPUT_SHAPE)).shape)"': (
+        _ROUND_TRIP
+    ),
+    "cnncalc import resnet18:build_model --input 3x224x224 -o resnet18_back.yaml": _ROUND_TRIP,
+    "cnncalc import resnet18:build_model --input 3x224x224": _ROUND_TRIP,  # README's tour
+    "cnncalc diff specs/resnet18.yaml resnet18_back.yaml --depth 0": _ROUND_TRIP,
+    'python -c "import torch, resnet18; torch.onnx.export(resnet18.build_model(), '
+    "(torch.zeros(1, *resnet18.INPUT_SHAPE),), 'resnet18.onnx', dynamo=False)\"": ("torch", "onnx"),
+    "cnncalc summary resnet18.onnx --human | tail -5": ("torch", "onnx"),
+    "cnncalc import torchvision.models:resnet50 --input 3x224x224 -o resnet50.yaml": ("torch", "torchvision"),
+    "cnncalc summary resnet50.yaml | tail -5": ("torch", "torchvision"),
+    "cnncalc import torchvision.models:googlenet --input 3x224x224 | head -2": ("torch", "torchvision"),
+    "cnncalc import torchvision.models:vit_b_16 --input 3x224x224": ("torch", "torchvision"),
+    "cnncalc import torch.nn:Conv2d --arg in_channels=3 --arg out_channels=8 --arg kernel_size=3 --input 3x32x32": (
+        "torch",
+    ),
+}
+
 # Printed command -> why it cannot run here. Keep this short.
 NOT_RUN: dict[str, str] = {}
 
@@ -67,6 +102,7 @@ EXPECTED_EXIT: dict[str, tuple[int, ...]] = {
     # "Exit codes": head may leave before cnncalc's last write (141, quietly) or after it (0)
     "cnncalc summary specs/resnet50.yaml | head -1": (0, 141),
     "cnncalc check specs/ | head -1": (0, 141),
+    "cnncalc import torchvision.models:vit_b_16 --input 3x224x224": (2,),  # docs/bridges.md: what cannot import
 }
 
 
@@ -314,6 +350,9 @@ def _cases() -> list:  # type: ignore[type-arg]
             marks.append(pytest.mark.xfail(strict=True, reason=FAILING[item.key]))
         if item.key in NOT_RUN:
             marks.append(pytest.mark.skip(reason=NOT_RUN[item.key]))
+        missing = [module for module in NEEDS.get(item.key, ()) if importlib.util.find_spec(module) is None]
+        if missing:
+            marks.append(pytest.mark.skip(reason=f"needs {' and '.join(missing)}, not installed"))
         cases.append(pytest.param(item, marks=marks, id=f"{item.where} {item.command[:70]}"))
     return cases
 
@@ -356,7 +395,7 @@ def test_the_collection_finds_the_commands_it_must() -> None:
 
 def test_the_tables_name_documented_commands_only() -> None:
     printed = {c.key for c in documented()}
-    for table in (MAPPED, NOT_RUN, FAILING, EXPECTED_EXIT):
+    for table in (MAPPED, NOT_RUN, FAILING, EXPECTED_EXIT, NEEDS):
         stale = set(table) - printed
         assert not stale, f"no longer documented (remove from the table): {stale}"
     assert len(NOT_RUN) <= 3, "commands that cannot run must stay the exception"

@@ -13,6 +13,8 @@ from conftest import run_cli
 
 torch = pytest.importorskip("torch")
 
+from torch_reference import pytorch_figures  # noqa: E402
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "torch_import"
 ENV = {"PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])}
 
@@ -22,36 +24,6 @@ def imported(source: str, shape: str, *args: str) -> str:
     assert done.code == 0, done.err
     assert "Traceback" not in done.err
     return done.out
-
-
-def pytorch_figures(model: torch.nn.Module, shape: tuple[int, ...]) -> dict[str, object]:
-    """Params and buffers of the modules that run (GoogLeNet-style heads that never run are not counted)."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.utils.flop_counter import FlopCounterMode
-
-    ran: list[torch.nn.Module] = []
-    hooks = [m.register_forward_pre_hook(lambda m, _: ran.append(m)) for m in model.modules()]
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)  # its fused kernel is invisible to FlopCounterMode
-    # The math kernel: CPU's fused attention kernel is invisible to FlopCounterMode (its QK^T and AV products).
-    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
-        out = model.eval()(torch.zeros(1, *shape))
-    for hook in hooks:
-        hook.remove()
-    torch.backends.mha.set_fastpath_enabled(fastpath)
-    # A torch.nn module's own children need not run as modules (MultiheadAttention's out_proj): all its weights.
-    params = {id(p): p.numel() for m in set(ran) for p in m.parameters(recurse=_torch_nn(m))}
-    buffers = {id(b): b.numel() for m in set(ran) for b in m.buffers(recurse=_torch_nn(m))}
-    return {
-        "params": sum(params.values()),
-        "buffers": sum(buffers.values()),
-        "output_shape": list(out.shape[1:]),
-        "macs": counter.get_total_flops() // 2,
-    }
-
-
-def _torch_nn(module) -> bool:  # type: ignore[no-untyped-def]
-    return type(module).__module__.startswith("torch.nn")
 
 
 def cnncalc_figures(text: str) -> dict[str, object]:
@@ -102,7 +74,7 @@ def test_import_equals_pytorch(name: str, shape: str, arguments: dict[str, objec
     args = [f"--arg={key}={value}" for key, value in arguments.items()]
     text = imported(f"small_models:{name}", shape, *args)
     torch.manual_seed(0)
-    assert cnncalc_figures(text) == pytorch_figures(small_model(name, **arguments), shape_of(shape))
+    assert cnncalc_figures(text) == pytorch_figures(small_model(name, **arguments), shape_of(shape), device="cpu")
 
 
 def test_leaf_module_arguments_differing_from_defaults_are_written() -> None:

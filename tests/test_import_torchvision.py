@@ -10,6 +10,7 @@ listed below with what is missing (strict xfail: one that starts to import must 
 from __future__ import annotations
 
 import pytest
+from torch_reference import pytorch_figures
 from torchvision_models import classification_models, torchvision
 
 # The published input sizes (torchvision's weights' crop sizes); 224 elsewhere, a ViT's own image_size.
@@ -69,39 +70,6 @@ def build(name: str):  # type: ignore[no-untyped-def]
 def input_size(name: str, model) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     side = INPUT_SIZES.get(name, getattr(model, "image_size", 224))
     return (3, side, side)
-
-
-def pytorch_figures(model, shape: tuple[int, ...]) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """What PyTorch says, from one forward pass on meta tensors: the params and buffers of the modules that ran
-    (their own, not their children's: a child that never runs is not counted), the output shape, FLOPs / 2."""
-    import torch
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.utils.flop_counter import FlopCounterMode
-
-    ran: list[torch.nn.Module] = []
-    hooks = [m.register_forward_pre_hook(lambda m, _: ran.append(m)) for m in model.modules()]
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)  # its fused kernel is invisible to FlopCounterMode
-    try:
-        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
-            out = model(torch.empty(1, *shape, device="meta"))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        torch.backends.mha.set_fastpath_enabled(fastpath)
-    # A torch.nn module's own children need not run as modules (MultiheadAttention's out_proj): all its weights.
-    params = {id(p): p.numel() for m in set(ran) for p in m.parameters(recurse=_torch_nn(m))}
-    buffers = {id(b): b.numel() for m in set(ran) for b in m.buffers(recurse=_torch_nn(m))}
-    return {
-        "params": sum(params.values()),
-        "buffers": sum(buffers.values()),
-        "output_shape": list(out.shape[1:]),
-        "macs": counter.get_total_flops() // 2,
-    }
-
-
-def _torch_nn(module) -> bool:  # type: ignore[no-untyped-def]
-    return type(module).__module__.startswith("torch.nn")
 
 
 def cnncalc_figures(model, name: str, shape: tuple[int, ...]) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -13,6 +13,8 @@ torch is imported only inside these functions (through `require`): the core stay
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 from cnncalc.bridges import Unsupported, require
@@ -57,6 +59,10 @@ def load_callable(source: str) -> Any:
             f"expected SOURCE as package.module:callable or a file.onnx, got {source!r}",
             hint="for example torchvision.models:resnet50",
         )
+    # The current directory first, as `python -m` has it: the `cnncalc` script's own path starts at its bin
+    # directory, where a user's model.py next to them would not be found.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
