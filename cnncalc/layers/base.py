@@ -108,6 +108,12 @@ def saved_input(index: int, shape: Shape, batch: int, what: str = "input") -> Sa
     return Saved(what if index == 0 or what != "input" else f"input {index}", (batch, *shape), input_storage(index))
 
 
+def box_contiguous(full: Shape, kept: Shape) -> bool:
+    """Whether a box of `kept` sizes cut out of a contiguous tensor of `full` sizes (a chunk, a crop: a view) is
+    contiguous: every axis longer than 1 must keep the stride its own sizes would give it."""
+    return all(prod(full[axis + 1 :]) == prod(kept[axis + 1 :]) for axis, size in enumerate(kept) if size > 1)
+
+
 def input_storage(index: int) -> str:
     return "input" if index == 0 else f"input{index}"
 
