@@ -91,5 +91,9 @@ def test_kind_saves_and_backward_macs_as_pytorch(cls: type[Layer], arguments: di
     layer = cls(arguments, shapes)
     for batch in (1, 2):
         for input_grad, frozen in MODES:
-            expected = theirs(layer, batch, input_grad, frozen)
+            try:
+                expected = theirs(layer, batch, input_grad, frozen)
+            except ValueError as error:  # BatchNorm in training needs more than one value per channel
+                assert "more than 1 value per channel" in str(error)
+                continue
             assert ours(layer, batch, input_grad, frozen) == expected, (batch, input_grad, frozen)
