@@ -86,9 +86,7 @@ def training(graph: Graph, dtype_size: int, input_grad: bool = False) -> Trainin
             kept.append(SavedTensor(item, where, size, first))
         terms = layer.backward_macs(step) if grad else []
         layers[node.name] = LayerTraining(grad, step, kept, total, terms, sum(n for _, n in terms) * batch)
-    return Training(
-        layers, sum(t.saved_bytes for t in layers.values()), sum(t.backward_macs for t in layers.values())
-    )
+    return Training(layers, sum(t.saved_bytes for t in layers.values()), sum(t.backward_macs for t in layers.values()))
 
 
 def backprop(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
+from enum import Enum
+
 from cnncalc.commands.common import WIDTH, Dtype, Format, Layout, screen, write
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+    adamw = "adamw"
 
 
 def summary(
@@ -19,6 +28,12 @@ def summary(
         None, "--layout", help="Print volumes as C x H x W or H x W x C (default: the spec's 'layout', else chw)."
     ),
     width: int | None = WIDTH,
+    training: bool = typer.Option(
+        False, "--training", help="Add backward MACs, bytes saved for backward and a training step's memory."
+    ),
+    optimizer: Optimizer = typer.Option(
+        Optimizer.adam, "--optimizer", help="Optimizer state counted in the training memory (with --training)."
+    ),
 ) -> None:
     """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
 
@@ -27,6 +42,7 @@ def summary(
       cnncalc summary specs/lenet5.yaml
       cnncalc summary specs/resnet50.yaml --format json | jq .totals.macs
       cnncalc summary specs/vgg16.yaml --batch 32 --dtype float16 --human
+      cnncalc summary specs/resnet18.yaml --training --optimizer sgd
       cat net.yaml | cnncalc summary -
     """
     from cnncalc.analyze import analyze
@@ -37,7 +53,10 @@ def summary(
 
         raise UsageError("standard input ('-') can be read only once")
     shapes = layout.value if layout else None
-    reports = [analyze(load_spec(path, batch=batch), dtype=dtype.value, layout=shapes) for path in specs]
+    trained = optimizer.value if training else None
+    reports = [
+        analyze(load_spec(path, batch=batch), dtype=dtype.value, layout=shapes, optimizer=trained) for path in specs
+    ]
     if format is Format.json:
         from cnncalc.render.json_report import render_json
 

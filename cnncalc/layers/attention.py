@@ -111,7 +111,11 @@ class MatMul(Layer):
             shape = self.in_shapes[index]
             # Broadcast axes have stride 0: folding the batch and leading axes into one is a view when they are all
             # broadcast or none is (among the axes longer than 1), else torch.matmul copies the expanded input.
-            longer = [(size, size != own) for size, own in zip((step.batch, *self.leading), (step.batch, *shape[:-2])) if size > 1]
+            longer = [
+                (size, size != own)
+                for size, own in zip((step.batch, *self.leading), (step.batch, *shape[:-2]))
+                if size > 1
+            ]
             if len({broadcast for _, broadcast in longer}) <= 1:
                 kept.append(saved_input(index, shape, step.batch))
             else:
@@ -380,8 +384,11 @@ class MultiheadAttention(Layer):
                 else:
                     kept.append(Saved(f"input {index + 1} as L x N x E (copy)", (shape[0], n, shape[1]), "own"))
         if self.add_bias_kv or self.add_zero_attn:
-            kept += [Saved(f"{what} with the extra keys", (n * self.num_heads, attended, self.head_dim), "own")
-                     for what, grad in (("keys", grads[0]), ("values", grads[0] or grads[1])) if grad]
+            kept += [
+                Saved(f"{what} with the extra keys", (n * self.num_heads, attended, self.head_dim), "own")
+                for what, grad in (("keys", grads[0]), ("values", grads[0] or grads[1]))
+                if grad
+            ]
         elif self.same_dims and sources[1] == sources[2]:
             parts = 3 if sources[0] == sources[1] else 2
             kept.append(Saved("projected keys and values (packed copy)", (parts, keys, n, e), "own"))
@@ -396,7 +403,10 @@ class MultiheadAttention(Layer):
         if 0 < self.dropout < 1:
             kept += [Saved("dropout mask", scores, "own"), Saved("attention weights after dropout", scores, "own")]
         elif self.dropout == 1:
-            kept += [Saved("zero scalar (dropout p = 1)", (), "own"), Saved("attention weights after dropout", scores, "own")]
+            kept += [
+                Saved("zero scalar (dropout p = 1)", (), "own"),
+                Saved("attention weights after dropout", scores, "own"),
+            ]
         if step.weight_grads:
             kept.append(Saved("heads' output (out_proj input)", (length * n, e), "own"))
         return kept
@@ -415,8 +425,11 @@ class MultiheadAttention(Layer):
         length, keys, attended, e = self.query_length, self.key_length, self.attended, self.embed_dim
         grads = [step.input_grads[i] for i in range(len(self.in_shapes))] * (3 if len(self.in_shapes) == 1 else 1)
         projections = (length * e * e, keys * self.kdim * e, keys * self.vdim * e)
-        terms = [(f"{what} projection: input gradient", macs)
-                 for what, macs, grad in zip(("query", "key", "value"), projections, grads, strict=True) if grad]
+        terms = [
+            (f"{what} projection: input gradient", macs)
+            for what, macs, grad in zip(("query", "key", "value"), projections, grads, strict=True)
+            if grad
+        ]
         trained = step.weight_grads
         if trained:
             terms.append(("projections: weight gradients", sum(projections)))

@@ -117,6 +117,7 @@ def box_contiguous(full: Shape, kept: Shape) -> bool:
 def input_storage(index: int) -> str:
     return "input" if index == 0 else f"input{index}"
 
+
 # How an output's axes read the input's (receptive fields that follow the axes, cnncalc/receptive.py): per
 # per-sample output axis, (the input axis it reads position by position, the window along it), or None for an axis
 # whose positions are not the input's (a convolution's output channels, Linear's out_features).

@@ -48,7 +48,17 @@ from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, 
 from cnncalc.compute import fold_planes, pad_planes
 from cnncalc.errors import LayerError
 from cnncalc.formula import ATOM, PRODUCT, Term
-from cnncalc.layers.base import Backprop, Layer, Saved, Shape, Window, box_contiguous, fmt_shape, saved_input, spatial_names
+from cnncalc.layers.base import (
+    Backprop,
+    Layer,
+    Saved,
+    Shape,
+    Window,
+    box_contiguous,
+    fmt_shape,
+    saved_input,
+    spatial_names,
+)
 from cnncalc.layers.norm import axis_names, decimal_text, named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor

@@ -51,6 +51,7 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "activation_elements": r.activation_elements,
                 "activation_bytes": r.activation_bytes,
                 "receptive_field": rf_dict(r.receptive_field),
+                **training_row(r),
             }
             for r in report.rows
         ],
@@ -68,8 +69,25 @@ def report_dict(report: Report) -> dict[str, Any]:
             "activation_elements": t.activation_elements,
             "activation_bytes": t.activation_bytes,
             "param_bytes": t.param_bytes,
+            **training_totals(t),
         },
         "warnings": report.warnings,
+    }
+
+
+def training_row(row: Any) -> dict[str, Any]:
+    """`summary --training`: each layer's backward MACs and the bytes it first saves for backward."""
+    return {} if row.saved_bytes is None else {"backward_macs": row.backward_macs, "saved_bytes": row.saved_bytes}
+
+
+def training_totals(t: Any) -> dict[str, Any]:
+    if t.saved_bytes is None:
+        return {}
+    return {
+        "backward_macs": t.backward_macs,
+        "saved_bytes": t.saved_bytes,
+        "training_bytes": t.training_bytes,
+        "optimizer": t.optimizer,
     }
 
 
