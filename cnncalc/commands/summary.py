@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import typer
-
 from enum import Enum
+
+import typer
 
 from cnncalc.commands.common import WIDTH, Dtype, Format, Layout, screen, write
 

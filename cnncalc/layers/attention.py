@@ -113,7 +113,7 @@ class MatMul(Layer):
             # broadcast or none is (among the axes longer than 1), else torch.matmul copies the expanded input.
             longer = [
                 (size, size != own)
-                for size, own in zip((step.batch, *self.leading), (step.batch, *shape[:-2]))
+                for size, own in zip((step.batch, *self.leading), (step.batch, *shape[:-2]), strict=True)
                 if size > 1
             ]
             if len({broadcast for _, broadcast in longer}) <= 1:
