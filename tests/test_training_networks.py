@@ -121,8 +121,9 @@ HEADS = [
 @st.composite
 def networks(draw: Any) -> str:
     body = draw(st.lists(st.sampled_from(BODY), min_size=1, max_size=5))
-    stem = draw(st.sampled_from(["conv2d: {out_channels: 4, kernel_size: 3, padding: 1", "relu: {"]))
-    lines = ["input: [4, 4, 4]", f"batch: {draw(st.sampled_from([1, 2]))}", "layers:", f"  - {stem}, name: stem}}"]
+    # A stem without weights leaves the first layers' input gradient-free: they save nothing.
+    stem = draw(st.sampled_from(["conv2d: {out_channels: 4, kernel_size: 3, padding: 1, name: stem}", "relu: {name: stem}"]))
+    lines = ["input: [4, 4, 4]", f"batch: {draw(st.sampled_from([1, 2]))}", "layers:", f"  - {stem}"]
     lines += [f"  - {layer}" for layer in body]
     lines.append("  - identity: {name: body}")
     merge = draw(st.sampled_from(["add", "mul", "concat", None]))
