@@ -228,7 +228,7 @@ def training_lines(node: Node, figures: LayerTraining, report: Report) -> list[s
     if not figures.grad:
         return [f"  training ({per}): no gradient flows through this layer: autograd records nothing, saves nothing"]
     inputs = ", ".join(
-        f"{name} {'requires grad' if grad else 'no grad'}"
+        f"'{name}' {'requires grad' if grad else 'no grad'}"
         for name, grad in zip(node.inputs, step.input_grads, strict=True)
     )
     has_weights = bool(node.bound().weights())

@@ -16,8 +16,19 @@ from cnncalc.render.cells import RF_CAPTION, Style, columns, input_cells
 from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.render.summary_lines import totals_lines
+from cnncalc.units import count, nbytes
 
-NUMERIC = ("Params", "MACs")
+NUMERIC = ("Params", "MACs", "Bwd MACs", "Saved")
+
+
+def training_columns(report: Report) -> list[tuple[str, Any]]:
+    """`summary --training`: each layer's backward MACs and the bytes it first saves for backward."""
+    if report.totals.saved_bytes is None:
+        return []
+    return [
+        ("Bwd MACs", lambda r, s: count(r.backward_macs, s.human)),
+        ("Saved", lambda r, s: nbytes(r.saved_bytes, s.human)),
+    ]
 
 
 def render_tables(reports: list[Report], human_units: bool, screen: Screen) -> str:
@@ -37,9 +48,10 @@ def _styles(human: bool, layout: str) -> list[Style]:
 
 
 def summary_grid(report: Report, style: Style) -> Grid:
-    chosen = columns(style)
+    extra = training_columns(report)
+    chosen = columns(style) + extra
     grid_columns = tuple(Column(h, right=h in NUMERIC, style="bold" if h == "Layer" else "") for h, _ in chosen)
-    rows = [Line(tuple(input_cells(report, style)), style="dim")]
+    rows = [Line(tuple(input_cells(report, style) + [""] * len(extra)), style="dim")]
     rows += [Line(tuple([cell(row, style) for _, cell in chosen])) for row in report.rows]
     return Grid(grid_columns, tuple(rows))
 
