@@ -93,9 +93,22 @@ def state_storages(modules: Any) -> set[int]:
     }
 
 
+def torchvision_ops() -> None:
+    """StochasticDepth runs torchvision's where it imports (tests/torchvision_models.py makes it import)."""
+    try:
+        from torchvision_models import torchvision
+
+        torchvision()
+    except Exception:  # noqa: BLE001  (absent: torch_graph's transcription runs instead)
+        pass
+
+
 def train_graph(graph: Graph, dtype: Any = torch.float32) -> Any:
     """The graph in torch (TorchGraph) in train mode, frozen layers' parameters not requiring grad."""
     from torch_graph import TorchGraph
+
+    if any(node.kind == "StochasticDepth" for node in graph.nodes):
+        torchvision_ops()
 
     net = TorchGraph(graph, dtype=dtype)
     trainable = {node.name: node.trainable for node in graph.nodes}
