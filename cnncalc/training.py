@@ -13,7 +13,8 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple
 
-from cnncalc.graph import NETWORK_INPUT, Graph
+from cnncalc.errors import LayerError
+from cnncalc.graph import NETWORK_INPUT, Graph, located
 from cnncalc.layers.base import Backprop, Layer, Saved
 from cnncalc.units import DTYPE_BYTES
 
@@ -62,6 +63,10 @@ def training(graph: Graph, dtype_size: int, input_grad: bool = False) -> Trainin
     layers: dict[str, LayerTraining] = {}
     for node in graph.nodes:
         layer = node.bound()
+        try:
+            layer.check_training_batch(batch)
+        except LayerError as error:
+            raise located(graph.file, node, error) from None
         step = backprop(layer, node.inputs, grads, contiguous, node.trainable and bool(layer.weights()), batch)
         grad = any(step.input_grads) or step.weight_grads
         grads[node.name] = grad

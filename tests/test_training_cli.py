@@ -83,8 +83,17 @@ def test_optimizer_state_is_torch_optims() -> None:
         out = net(torch.randn((2, *graph.input_shape)))[graph.output]
         out.sum().backward()
         step.step()
-        state = sum(
-            t.numel() * t.element_size() for s in step.state.values() for t in s.values() if torch.is_tensor(t)
-        )
+        state = sum(t.numel() * t.element_size() for s in step.state.values() for t in s.values() if torch.is_tensor(t))
         count = sum(p.numel() for p in parameters)
         assert optimizer_state_bytes(name, count, len(parameters), 4) == state, name
+
+
+def test_batchnorm_on_one_value_per_channel_cannot_train(tmp_path: Any) -> None:
+    spec = tmp_path / "bn1d.yaml"
+    spec.write_text("input: [4, 2, 2]\nlayers:\n  - flatten\n  - batchnorm1d\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "cnncalc", "summary", str(spec), "--training"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "PyTorch cannot train BatchNorm" in done.stderr and "--batch 2" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert totals(str(spec), "--training", "--batch", "2")["saved_bytes"] > 0

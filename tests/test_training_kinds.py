@@ -23,6 +23,18 @@ CASES = [
     for arguments, shapes in cls.examples()
     if cls.kind != "StochasticDepth"  # needs torchvision: tests/test_training_networks.py
 ]
+# Beyond the kinds' examples: in place, p = 1, grouped, frozen-only paths.
+EXTRA = [
+    *((REGISTRY[kind], {"inplace": True}, ((3, 4),)) for kind in ("relu", "relu6", "leakyrelu", "elu", "hardtanh")),
+    *((REGISTRY[kind], {"inplace": True}, ((2, 3, 3),)) for kind in ("hardswish", "hardsigmoid", "silu")),
+    (REGISTRY["dropout"], {"inplace": True}, ((3, 4),)),
+    (REGISTRY["dropout"], {"p": 1.0}, ((3, 4),)),
+    (REGISTRY["dropout2d"], {"p": 0.5, "inplace": True}, ((3, 4, 4),)),
+    (REGISTRY["conv2d"], {"out_channels": 8, "kernel_size": 3, "padding": 1, "groups": 8}, ((8, 6, 6),)),
+    (REGISTRY["adaptiveavgpool2d"], {"output_size": [1, 1]}, ((2, 3, 3),)),
+    (REGISTRY["mul"], {}, ((2, 3, 3), (2, 3, 3), (2, 3, 3))),
+]
+CASES += EXTRA
 MODES = [(True, False), (False, False), (True, True), (False, True)]  # (input requires grad, frozen)
 
 

@@ -212,6 +212,10 @@ class Layer:
         only the gradients autograd computes (inputs that require grad, trainable weights)."""
         return []
 
+    def check_training_batch(self, batch: int) -> None:
+        """Refuse, with a LayerError, a batch size PyTorch cannot train with (BatchNorm on one value per channel);
+        the training figures call it (check_batch_size covers what every mode refuses)."""
+
     def output_storage(self, step: Backprop) -> str:
         """Whose memory the output is: "new", or "input" when it is a view of input 0 or computed in place
         into it (Flatten, Permute, ReLU with inplace): then saving either saves the same memory."""

@@ -734,6 +734,16 @@ class _BatchNormNd(_ChannelNorm):
                 hint="set batch: 2 or more (or --batch 2), or keep running statistics (track_running_stats: true)",
             )
 
+    def check_training_batch(self, batch: int) -> None:
+        """Training normalizes with the batch's statistics: one value per channel is refused."""
+        if batch * self.spatial == 1:
+            raise LayerError(
+                f"a batch of 1 with one value per channel ({fmt_shape(self.in_shape)} per sample): PyTorch cannot "
+                "train BatchNorm on it ('Expected more than 1 value per channel when training')",
+                arg="inputs",
+                hint="train with --batch 2 or more",
+            )
+
     def statistics_axes(self, shape: Shape) -> StatisticsAxes:
         axes = _batch_axes(shape)  # per channel, over the batch and the spatial axes
         return StatisticsAxes(axes[:1], axes[1:2], axes[2:])
