@@ -59,7 +59,6 @@ def training(graph: Graph, dtype_size: int, input_grad: bool = False) -> Trainin
     memory = {NETWORK_INPUT: NETWORK_INPUT}  # node -> the node whose output memory its output is
     sizes = {NETWORK_INPUT: prod(graph.input_shape) * batch * dtype_size}
     counted: set[str] = set()
-    own = 0
     layers: dict[str, LayerTraining] = {}
     for node in graph.nodes:
         layer = node.bound()
@@ -80,7 +79,6 @@ def training(graph: Graph, dtype_size: int, input_grad: bool = False) -> Trainin
         total = 0
         for item in layer.saved(step) if grad else []:
             if item.storage == "own":
-                own += 1
                 where, size, first = "", prod(item.shape) * itemsize(item.dtype, dtype_size), True
             else:
                 source = node.name if item.storage == "output" else node.inputs[_input_index(item.storage)]
