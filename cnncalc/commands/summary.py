@@ -31,8 +31,11 @@ def summary(
     training: bool = typer.Option(
         False, "--training", help="Add backward MACs, bytes saved for backward and a training step's memory."
     ),
-    optimizer: Optimizer = typer.Option(
-        Optimizer.adam, "--optimizer", help="Optimizer state counted in the training memory (with --training)."
+    optimizer: Optimizer | None = typer.Option(
+        None,
+        "--optimizer",
+        help="Optimizer whose state the training memory counts (default adam); implies --training.",
+        show_default=False,
     ),
 ) -> None:
     """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
@@ -53,7 +56,7 @@ def summary(
 
         raise UsageError("standard input ('-') can be read only once")
     shapes = layout.value if layout else None
-    trained = optimizer.value if training else None
+    trained = (optimizer or Optimizer.adam).value if training or optimizer else None
     reports = [
         analyze(load_spec(path, batch=batch), dtype=dtype.value, layout=shapes, optimizer=trained) for path in specs
     ]
