@@ -235,7 +235,7 @@ class Mul(_ElementwiseMerge):
                     if index == 1
                     else Saved(f"product of inputs 1 to {index}", running, "own")
                 )
-            running, grad = _broadcast(running, shape), grad or step.input_grads[index]
+            running, grad = _broadcast([running, shape]) or running, grad or step.input_grads[index]
         return kept
 
     def setup(self) -> None:
@@ -379,10 +379,3 @@ def _broadcast_indices(shape: Shape, out_shape: Shape) -> list[int]:
     for size, stride in zip(out_shape, strides, strict=True):
         indices = [base + k * stride for base in indices for k in range(size)]
     return indices
-
-
-def _broadcast(first: Shape, second: Shape) -> Shape:
-    """PyTorch's broadcast of two shapes (aligned from the right)."""
-    rank = max(len(first), len(second))
-    padded = [(1,) * (rank - len(shape)) + shape for shape in (first, second)]
-    return tuple(a if b == 1 else b for a, b in zip(*padded, strict=True))
