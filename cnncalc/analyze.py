@@ -36,6 +36,9 @@ class Row(NamedTuple):
     activation_elements: int  # output elements for the whole batch
     activation_bytes: int
     receptive_field: ReceptiveField | None
+    # Training figures (analyze(..., optimizer=...); None otherwise): cnncalc/training.py, whole batch.
+    backward_macs: int | None = None
+    saved_bytes: int | None = None  # memory first saved for backward by this layer
 
 
 class Totals(NamedTuple):
@@ -52,6 +55,11 @@ class Totals(NamedTuple):
     activation_elements: int  # all layer outputs, whole batch (what a training step keeps)
     activation_bytes: int
     param_bytes: int
+    # Training figures (analyze(..., optimizer=...); None otherwise), whole batch.
+    backward_macs: int | None = None
+    saved_bytes: int | None = None
+    training_bytes: int | None = None  # params + gradients + optimizer state + saved (docs/conventions.md)
+    optimizer: str | None = None
 
 
 class Report(NamedTuple):
@@ -77,10 +85,37 @@ def dtype_bytes(dtype: str) -> int:
     return DTYPE_BYTES[dtype]
 
 
-def analyze(graph: Graph, dtype: str = "float32", layout: str | None = None) -> Report:
-    """Rows and totals of `graph`; shapes print in `layout` (default: the spec's)."""
+def analyze(graph: Graph, dtype: str = "float32", layout: str | None = None, optimizer: str | None = None) -> Report:
+    """Rows and totals of `graph`; shapes print in `layout` (default: the spec's). With `optimizer` (sgd,
+    momentum, adam, adamw), the training figures too: backward MACs, saved bytes, training bytes."""
     with paused_gc():
-        return _analyze(graph, dtype, layout or graph.layout)
+        report = _analyze(graph, dtype, layout or graph.layout)
+        return report if optimizer is None else with_training(report, graph, optimizer)
+
+
+def with_training(report: Report, graph: Graph, optimizer: str) -> Report:
+    """The report with each row's backward MACs and saved bytes, and the totals' training bytes."""
+    from cnncalc.training import optimizer_state_bytes, training
+
+    size = dtype_bytes(report.dtype)
+    figures = training(graph, size)
+    rows = [
+        row._replace(
+            backward_macs=figures.layers[row.name].backward_macs, saved_bytes=figures.layers[row.name].saved_bytes
+        )
+        for row in report.rows
+    ]
+    t = report.totals
+    tensors = sum(len(row.weight_shapes) for row in rows if row.trainable)
+    trainable_bytes = t.trainable_params * size
+    state = optimizer_state_bytes(optimizer, t.trainable_params, tensors, size)
+    totals = t._replace(
+        backward_macs=figures.backward_macs,
+        saved_bytes=figures.saved_bytes,
+        training_bytes=t.param_bytes + trainable_bytes + state + figures.saved_bytes,
+        optimizer=optimizer,
+    )
+    return report._replace(rows=rows, totals=totals)
 
 
 def _analyze(graph: Graph, dtype: str, layout: str) -> Report:

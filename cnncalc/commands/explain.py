@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cnncalc.commands.common import Layout, RunFormat, write
+from cnncalc.commands.common import Dtype, Layout, RunFormat, write
 
 
 def explain(
@@ -24,6 +24,11 @@ def explain(
         help="Text, or JSON (formulas with symbols, numbers and value).",
         case_sensitive=False,
     ),
+    training: bool = typer.Option(
+        False, "--training", help="Also what each layer saves for backward and its backward MAC terms."
+    ),
+    batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size (with --training)."),
+    dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type of saved memory (with --training)."),
 ) -> None:
     """How every figure of `summary` is derived, layer by layer.
 
@@ -37,19 +42,26 @@ def explain(
       cnncalc explain specs/resnet18.yaml --layer conv1 --layer bn1
       cnncalc explain specs/resnet18.yaml --layer layer2.first
       cnncalc explain specs/lenet5.yaml --format json | jq '.layers[0].formulas'
+      cnncalc explain specs/resnet18.yaml --layer layer1.0 --training --batch 32
     """
     from cnncalc.analyze import analyze
     from cnncalc.render.explain import explain_text
     from cnncalc.spec import load_spec
 
-    graph = load_spec(spec)
+    graph = load_spec(spec, batch=batch)
     # A block use's name selects all of its layers (graph.select), each once, in the network's order.
     names = list(dict.fromkeys(node.name for name in layer or [] for node in graph.select(name)))
-    report = analyze(graph, layout=layout.value if layout else None)
+    report = analyze(graph, dtype=dtype.value, layout=layout.value if layout else None)
+    train = None
+    if training:
+        from cnncalc.analyze import dtype_bytes
+        from cnncalc.training import training as training_figures
+
+        train = training_figures(graph, dtype_bytes(dtype.value))
     if format is RunFormat.json:
         from cnncalc.render.explain import explain_dict
         from cnncalc.render.json_report import object_text
 
-        write(object_text(explain_dict(graph, report, names)) + "\n")
+        write(object_text(explain_dict(graph, report, names, train)) + "\n")
     else:
-        write(explain_text(graph, report, names))
+        write(explain_text(graph, report, names, train))

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import typer
 
 from cnncalc.commands.common import WIDTH, Dtype, Format, Layout, screen, write
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+    adamw = "adamw"
 
 
 def summary(
@@ -27,6 +36,15 @@ def summary(
         "and per layer above it; 0: the network alone. Default: one row per layer.",
         show_default=False,
     ),
+    training: bool = typer.Option(
+        False, "--training", help="Add backward MACs, bytes saved for backward and a training step's memory."
+    ),
+    optimizer: Optimizer | None = typer.Option(
+        None,
+        "--optimizer",
+        help="Optimizer whose state the training memory counts (default adam); implies --training.",
+        show_default=False,
+    ),
 ) -> None:
     """Layer-by-layer table of output shapes, weights, parameters, MACs and receptive fields, with totals.
 
@@ -36,6 +54,7 @@ def summary(
       cnncalc summary specs/resnet50.yaml --format json | jq .totals.macs
       cnncalc summary specs/resnet50.yaml --depth 1
       cnncalc summary specs/vgg16.yaml --batch 32 --dtype float16 --human
+      cnncalc summary specs/resnet18.yaml --training --optimizer sgd
       cat net.yaml | cnncalc summary -
     """
     from cnncalc.analyze import analyze
@@ -46,8 +65,9 @@ def summary(
 
         raise UsageError("standard input ('-') can be read only once")
     shapes = layout.value if layout else None
+    trained = (optimizer or Optimizer.adam).value if training or optimizer else None
     graphs = [load_spec(path, batch=batch) for path in specs]
-    reports = [analyze(graph, dtype=dtype.value, layout=shapes) for graph in graphs]
+    reports = [analyze(graph, dtype=dtype.value, layout=shapes, optimizer=trained) for graph in graphs]
     trees = None
     if depth is not None or format is Format.json:  # JSON always has the tree (`blocks`)
         from cnncalc.tree import block_tree

@@ -43,7 +43,7 @@ from cnncalc.compute import (
 )
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, Layer, Shape, Window, dim_name, fmt_shape
+from cnncalc.layers.base import POINTWISE, Backprop, Layer, Saved, Shape, Window, dim_name, fmt_shape, saved_input
 from cnncalc.layers.norm import (
     axis_names,
     element_count,
@@ -335,6 +335,11 @@ class _Elementwise(Layer):
     ops_per_element: ClassVar[int] = 0
     ops_formula: ClassVar[str] = ""
     keeps_channels = True  # each element alone: receptive fields keep every axis (cnncalc/receptive.py)
+    # What autograd keeps for the slope: "input" (x) or "output" (y: ReLU, Sigmoid, Tanh read their slope from it).
+    # In place (inplace: true), "output" kinds keep their result, which is the input's memory; the others keep a
+    # copy of the input taken before it is overwritten ("copy"), new memory.
+    saves: ClassVar[str] = "input"
+    saves_in_place: ClassVar[str] = "copy"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -343,6 +348,19 @@ class _Elementwise(Layer):
 
     def element_ops(self) -> int:
         return self.ops_per_element
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        shape = (step.batch, *self.in_shape)
+        if getattr(self, "inplace", False):
+            if self.saves_in_place == "output":
+                return [Saved("output (in place: the input's memory)", shape, "output")]
+            return [Saved("copy of the input (taken before it is overwritten in place)", shape, "own")]
+        if self.saves == "output":
+            return [Saved("output", shape, "output")]
+        return [saved_input(0, self.in_shape, step.batch)]
+
+    def output_storage(self, step: Backprop) -> str:
+        return "input" if getattr(self, "inplace", False) else "new"
 
     def other_ops(self) -> int:
         return per_element_ops(prod(self.in_shape), [self.element_ops()])  # type: ignore[no-any-return]
@@ -387,6 +405,8 @@ def _warn_inplace_negative(layer: Layer, name: str, value: float) -> None:
 @register
 class ReLU(_Elementwise):
     kind = "ReLU"
+    saves = "output"
+    saves_in_place = "output"
     arguments = (INPLACE,)
     ops_per_element = 1
     ops_formula = "max(0, x), one compare"
@@ -426,6 +446,7 @@ class ReLU6(_Elementwise):
 @register
 class LeakyReLU(_Elementwise):
     kind = "LeakyReLU"
+    saves_in_place = "output"
     arguments = (Arg("negative_slope", Float(), 0.01, "factor for negative inputs"), INPLACE)
     ops_per_element = 2
     ops_formula = "a compare, and a multiply by negative_slope"
@@ -553,6 +574,7 @@ class PReLU(_Elementwise):
 @register
 class ELU(_Elementwise):
     kind = "ELU"
+    saves_in_place = "output"
     arguments = (Arg("alpha", Float(), 1.0, "scale of the negative part alpha * (exp(x) - 1)"), INPLACE)
     ops_per_element = 4
     ops_formula = "a compare, exp, subtract 1, multiply by alpha"
@@ -643,6 +665,7 @@ class SiLU(_Elementwise):
 @register
 class Sigmoid(_Elementwise):
     kind = "Sigmoid"
+    saves = "output"
     ops_per_element = 3
     ops_formula = "1 / (1 + exp(-x)): exp, add, divide"
 
@@ -656,6 +679,7 @@ class Sigmoid(_Elementwise):
 @register
 class Tanh(_Elementwise):
     kind = "Tanh"
+    saves = "output"
     ops_per_element = 1
     ops_formula = "tanh, one function evaluation"
 
@@ -818,6 +842,10 @@ class Softmax(Layer):
     ops_per_element = 3
     ops_formula = "exp, add to the sum along dim, divide by it (the max subtraction not counted)"
     ops_rule = f"{ops_per_element} per element: {ops_formula}"
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """softmax's backward reads its output alone."""
+        return [Saved("output", (step.batch, *self.in_shape), "output")]
 
     def setup(self) -> None:
         rank = len(self.in_shape) + 1  # PyTorch counts the batch axis

@@ -48,7 +48,7 @@ from cnncalc.args import Arg, Bool, Float, Int, Optional
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
 from cnncalc.layers.activation import Softmax
-from cnncalc.layers.base import Layer, Shape, dim_name, fmt_shape
+from cnncalc.layers.base import Backprop, Layer, Saved, Shape, dim_name, fmt_shape, saved_input
 from cnncalc.layers.dropout import Dropout
 from cnncalc.layers.linear import Linear
 from cnncalc.layers.merge import _broadcast_indices
@@ -100,6 +100,32 @@ class MatMul(Layer):
     min_inputs = 2
     max_inputs = 2
     ops_rule = "none: the k products of each output and their sum are its k MACs"
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """Each factor is saved for the other's gradient: the input itself, or, where its leading axes broadcast,
+        the expanded copy torch.matmul multiplies (new memory)."""
+        kept = []
+        for index, other in ((0, 1), (1, 0)):
+            if not step.input_grads[other]:
+                continue
+            shape = self.in_shapes[index]
+            # Broadcast axes have stride 0: folding the batch and leading axes into one is a view when they are all
+            # broadcast or none is (among the axes longer than 1), else torch.matmul copies the expanded input.
+            longer = [
+                (size, size != own)
+                for size, own in zip((step.batch, *self.leading), (step.batch, *shape[:-2]), strict=True)
+                if size > 1
+            ]
+            if len({broadcast for _, broadcast in longer}) <= 1:
+                kept.append(saved_input(index, shape, step.batch))
+            else:
+                kept.append(Saved(f"input {index + 1} expanded", (step.batch, *self.leading, *shape[-2:]), "own"))
+        return kept
+
+    def backward_macs(self, step: Backprop) -> list[tuple[str, int]]:
+        """grad @ B^T for A and A^T @ grad for B: k MACs per output value each, the forward MACs."""
+        names = ("gradient of input 1", "gradient of input 2")
+        return [(name, self.macs()) for name, grad in zip(names, step.input_grads, strict=True) if grad]
 
     def setup(self) -> None:
         a, b = self.in_shapes
@@ -337,6 +363,86 @@ class MultiheadAttention(Layer):
         "the 1/sqrt(E / num_heads) scaling (L x E), and the softmax's 3 per score (exp, add, divide) over "
         "num_heads x L x S' scores; dropout none (inference)"
     )
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """F.multi_head_attention_forward with need_weights (the module's default), batch_first: each projection
+        is a linear over the input transposed to L x N x E, which it copies to a contiguous matrix and saves when the
+        weights are trainable (the input's own memory when N or L is 1); the keys and values are saved as views of
+        the projections' output (packed q, k, v of self-attention: one 3 x L x N x E copy; k is v: a 2 x S x N x E
+        copy; else two S x N x E outputs) or, with add_bias_kv or add_zero_attn, as the new tensors with the extra
+        keys; the scaled queries, the softmax's output (and with dropout its noise and the dropped weights), and the
+        heads' output copied for out_proj (trainable weights)."""
+        n, length, keys, attended, e = step.batch, self.query_length, self.key_length, self.attended, self.embed_dim
+        sources = self.sources_of(step)
+        grads = [step.input_grads[i] or step.weight_grads for i in sources]
+        kept: list[Saved] = []
+        if step.weight_grads:
+            for index in sorted(set(sources) if self.same_dims else sources):
+                shape = self.in_shapes[index]
+                if n == 1 or shape[0] == 1:
+                    kept.append(saved_input(index, shape, n, f"input {index + 1} (projection)"))
+                else:
+                    kept.append(Saved(f"input {index + 1} as L x N x E (copy)", (shape[0], n, shape[1]), "own"))
+        if self.add_bias_kv or self.add_zero_attn:
+            kept += [
+                Saved(f"{what} with the extra keys", (n * self.num_heads, attended, self.head_dim), "own")
+                for what, grad in (("keys", grads[0]), ("values", grads[0] or grads[1]))
+                if grad
+            ]
+        elif self.same_dims and sources[1] == sources[2]:
+            parts = 3 if sources[0] == sources[1] else 2
+            kept.append(Saved("projected keys and values (packed copy)", (parts, keys, n, e), "own"))
+        else:
+            if grads[0]:
+                kept.append(Saved("projected keys", (keys, n, e), "own"))
+            kept.append(Saved("projected values", (keys, n, e), "own"))
+        scores = (n * self.num_heads, length, attended)
+        if grads[1]:
+            kept.append(Saved("scaled queries", (n * self.num_heads, length, self.head_dim), "own"))
+        kept.append(Saved("attention weights (softmax output)", scores, "own"))
+        if 0 < self.dropout < 1:
+            kept += [Saved("dropout mask", scores, "own"), Saved("attention weights after dropout", scores, "own")]
+        elif self.dropout == 1:
+            kept += [
+                Saved("zero scalar (dropout p = 1)", (), "own"),
+                Saved("attention weights after dropout", scores, "own"),
+            ]
+        if step.weight_grads:
+            kept.append(Saved("heads' output (out_proj input)", (length * n, e), "own"))
+        return kept
+
+    def sources_of(self, step: Backprop) -> tuple[int, int, int]:
+        """Which input is the query, the key and the value, the same tensor given twice counted as one."""
+        if len(self.in_shapes) == 1:
+            return (0, 0, 0)
+        same = step.same_as or (0, 1, 2)
+        return (same[0], same[1], same[2])
+
+    def backward_macs(self, step: Backprop) -> list[tuple[str, int]]:
+        """Every product of the forward pass has one backward product per factor that requires grad, each with
+        the forward's MACs: the projections (input and weight gradients), the scores q . k (queries and keys),
+        the weighted sums of the values (weights and values), out_proj (its input, its weight)."""
+        length, keys, attended, e = self.query_length, self.key_length, self.attended, self.embed_dim
+        grads = [step.input_grads[i] for i in range(len(self.in_shapes))] * (3 if len(self.in_shapes) == 1 else 1)
+        projections = (length * e * e, keys * self.kdim * e, keys * self.vdim * e)
+        terms = [
+            (f"{what} projection: input gradient", macs)
+            for what, macs, grad in zip(("query", "key", "value"), projections, grads, strict=True)
+            if grad
+        ]
+        trained = step.weight_grads
+        if trained:
+            terms.append(("projections: weight gradients", sum(projections)))
+        products = length * attended * e
+        terms.append(("scores q . k: query and key gradients", 2 * products))
+        terms.append(("weighted values: weight and value gradients", 2 * products))
+        terms.append(("out_proj: input gradient", length * e * e))
+        if trained:
+            terms.append(("out_proj: weight gradient", length * e * e))
+        return terms
+
+    def output_contiguous(self, step: Backprop) -> bool:
+        return step.batch == 1 or self.query_length == 1  # out_proj's L x N x E output, transposed back
 
     def setup(self) -> None:
         count = len(self.in_shapes)

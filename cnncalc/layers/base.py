@@ -82,6 +82,42 @@ class Window(NamedTuple):
 
 POINTWISE = Window(0, 1, 0)
 
+
+class Backprop(NamedTuple):
+    """What a layer's training rules (saved, backward_macs) need to know about the step around it: PyTorch's
+    autograd saves and computes only what the gradients that are asked for need."""
+
+    batch: int
+    input_grads: tuple[bool, ...]  # per input: whether it requires grad (the network input does not)
+    weight_grads: bool  # the layer has learnable weights and is trainable
+    contiguous: tuple[bool, ...] = ()  # per input: whether its memory is contiguous (views of permutes are not)
+    same_as: tuple[int, ...] = ()  # per input: the index of the first input that is the very same tensor
+
+
+class Saved(NamedTuple):
+    """One tensor a layer keeps for its backward pass, as PyTorch's autograd saves it (train mode, CPU)."""
+
+    what: str  # what it is: "input", "indices", "mean", ...
+    shape: Shape  # batch axis included
+    storage: str  # whose memory: "input" (input 0), "input1", ..., "output", or "own" (new memory)
+    dtype: str | None = None  # None: the network's dtype (--dtype); else its own ("int64")
+
+
+def saved_input(index: int, shape: Shape, batch: int, what: str = "input") -> Saved:
+    """Input `index` saved as it is (its memory: counted once however many layers keep it)."""
+    return Saved(what if index == 0 or what != "input" else f"input {index}", (batch, *shape), input_storage(index))
+
+
+def box_contiguous(full: Shape, kept: Shape) -> bool:
+    """Whether a box of `kept` sizes cut out of a contiguous tensor of `full` sizes (a chunk, a crop: a view) is
+    contiguous: every axis longer than 1 must keep the stride its own sizes would give it."""
+    return all(prod(full[axis + 1 :]) == prod(kept[axis + 1 :]) for axis, size in enumerate(kept) if size > 1)
+
+
+def input_storage(index: int) -> str:
+    return "input" if index == 0 else f"input{index}"
+
+
 # How an output's axes read the input's (receptive fields that follow the axes, cnncalc/receptive.py): per
 # per-sample output axis, (the input axis it reads position by position, the window along it), or None for an axis
 # whose positions are not the input's (a convolution's output channels, Linear's out_features).
@@ -162,6 +198,32 @@ class Layer:
             return None
         channels = (0, POINTWISE) if self.keeps_channels else None
         return (channels, *((axis, w) for axis, w in enumerate(window, start=1)))
+
+    # -- training (cnncalc.training): what the backward pass keeps and computes -----------------------------
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """The tensors PyTorch's autograd saves for this layer's backward pass in train mode (parameters and
+        buffers are not listed: they are the model's memory). Called only when some gradient flows through the
+        layer (an input requires grad, or it has trainable weights)."""
+        return []
+
+    def backward_macs(self, step: Backprop) -> list[tuple[str, int]]:
+        """The backward pass's multiply-accumulates per sample, by term ("input gradient", "weight gradient"):
+        only the gradients autograd computes (inputs that require grad, trainable weights)."""
+        return []
+
+    def check_training_batch(self, batch: int) -> None:
+        """Refuse, with a LayerError, a batch size PyTorch cannot train with (BatchNorm on one value per channel);
+        the training figures call it (check_batch_size covers what every mode refuses)."""
+
+    def output_storage(self, step: Backprop) -> str:
+        """Whose memory the output is: "new", or "input" when it is a view of input 0 or computed in place
+        into it (Flatten, Permute, ReLU with inplace): then saving either saves the same memory."""
+        return "new"
+
+    def output_contiguous(self, step: Backprop) -> bool:
+        """Whether the output's memory is contiguous; a layer that reshapes a non-contiguous input copies it."""
+        return True
 
     def check_batch_size(self, batch: int) -> None:
         """Refuse, with a LayerError, a batch size that PyTorch refuses in every mode (BatchNorm without running

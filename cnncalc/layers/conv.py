@@ -19,7 +19,18 @@ from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
 from cnncalc.compute import fold_planes, pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div, shown
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction, spatial_names, volume_names
+from cnncalc.layers.base import (
+    Backprop,
+    Layer,
+    Saved,
+    Shape,
+    Window,
+    fmt_shape,
+    fraction,
+    saved_input,
+    spatial_names,
+    volume_names,
+)
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -128,6 +139,21 @@ class _ConvCommon(Layer):
 
     def other_ops(self) -> int:
         return prod(self.out_shape) if self.bias else 0
+
+    def backward_macs(self, step: Backprop) -> list[tuple[str, int]]:
+        """Each forward tap pairs one input value with one weight: the input gradient takes one MAC per tap
+        (grad x weight) and the weight gradient one (grad x input), so each is the forward MACs. groups divide
+        both alike (FlopCounterMode's weight-gradient formula forgets them: docs/tools-disagree.md)."""
+        terms = []
+        if step.input_grads[0]:
+            terms.append(("input gradient", self.macs()))
+        if step.weight_grads:
+            terms.append(("weight gradient", self.macs()))
+        return terms
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """convolution saves its input (the weight gradient reads it) and its weight (a parameter, not listed)."""
+        return [saved_input(0, self.in_shape, step.batch)]
 
     def channel_terms(self) -> tuple[Term, Term, Term]:
         return Term.leaf("C_in", self.in_channels), Term.leaf("C_out", self.out_channels), Term.leaf("g", self.groups)
@@ -309,6 +335,23 @@ class ConvNd(_ConvCommon):
             for position in product(*(range(n) for n in self.out_shape[1:]))
         ]
         return window, starts
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """With padding_mode 'zeros' the convolution saves its input. Other modes pad first (F.pad) and convolve
+        the padded copy, which is saved: reflect and replicate padding also save their input when it requires
+        grad; circular padding (slices and a cat) saves nothing. flip convolves a mirrored copy of the weight,
+        which is saved too (new memory, unlike the weight itself)."""
+        if self.padding_mode == "zeros":
+            kept = [saved_input(0, self.in_shape, step.batch)]
+        else:
+            spatial = zip(self.in_shape[1:], self.pad_left, self.pad_right, strict=True)
+            padded = (step.batch, self.in_shape[0], *(size + left + right for size, left, right in spatial))
+            kept = [Saved(f"padded input ({self.padding_mode})", padded, "own")]
+            if self.padding_mode != "circular" and step.input_grads[0]:
+                kept.insert(0, saved_input(0, self.in_shape, step.batch, f"input (by the {self.padding_mode} pad)"))
+        if self.flip:
+            kept.append(Saved("mirrored weight", self.weights()["weight"], "own"))
+        return kept
 
     def scratch_elements(self) -> int:
         """The padded input forward builds (compute.pad_planes): with a large stride, far more than the output."""

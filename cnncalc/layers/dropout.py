@@ -24,7 +24,7 @@ from math import prod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cnncalc.args import Arg, Bool, Choice, Float
-from cnncalc.layers.base import Layer, Shape, fmt_shape
+from cnncalc.layers.base import Backprop, Layer, Saved, Shape, fmt_shape
 from cnncalc.layers.norm import decimal_text
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -70,6 +70,30 @@ class _DropoutBase(Layer):
     def mask_unit(self, shape: Shape) -> int:
         """How many consecutive elements of a batch of `shape` (batch axis included) share one draw."""
         return 1
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """Training multiplies the input by a noise tensor (0 or 1/(1 - p) per mask unit, in the input's dtype:
+        PyTorch's CPU path) and keeps that noise for the backward pass; p = 1 multiplies by a zero scalar, which is
+        kept instead; p = 0 returns the input untouched and keeps nothing."""
+        if self.p == 0:
+            return []
+        if self.p == 1 and self.kind != "StochasticDepth":
+            return [Saved("zero scalar (p = 1)", (), "own")]
+        return [Saved("mask (0 or 1/(1 - p) per unit)", self.noise_shape((step.batch, *self.in_shape)), "own")]
+
+    def noise_shape(self, shape: Shape) -> Shape:
+        """The mask's shape for a batch of `shape`: the trailing axes one draw covers are 1 (broadcast)."""
+        sizes, rest = list(shape), self.mask_unit(shape)
+        for axis in reversed(range(len(sizes))):
+            if rest <= 1 or sizes[axis] == 0:
+                break
+            rest //= sizes[axis]
+            sizes[axis] = 1
+        return tuple(sizes)
+
+    def output_storage(self, step: Backprop) -> str:
+        """p = 0 returns the input itself; inplace masks it in place."""
+        return "input" if self.p == 0 or getattr(self, "inplace", False) else "new"
 
     def keep(self) -> Fraction:
         """The probability 1 - p of keeping a unit in training, p being the decimal the spec wrote (0.2 is 1/5)."""

@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Bool, Int, Optional
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, shown
-from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, dim_name, fmt_shape
+from cnncalc.layers.base import (
+    POINTWISE,
+    AxisMap,
+    Backprop,
+    Layer,
+    Saved,
+    Shape,
+    Window,
+    dim_name,
+    fmt_shape,
+    saved_input,
+)
 from cnncalc.layers.rearrange import surviving_axes
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -67,6 +78,22 @@ class Linear(Layer):
         Arg("out_features", Int(min=1)),
         Arg("bias", Bool(), True),
     )
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """linear saves its input for the weight gradient (when the weight is trainable) and its weight (a
+        parameter) for the input gradient. An input with leading axes that is not contiguous (after a permute) is
+        first copied into a contiguous matrix, and that copy is saved."""
+        if not step.weight_grads:
+            return []
+        if len(self.in_shape) > 1 and not step.contiguous[0]:
+            return [Saved("contiguous copy of the input", (step.batch, *self.in_shape), "own")]
+        return [saved_input(0, self.in_shape, step.batch)]
+
+    def backward_macs(self, step: Backprop) -> list[tuple[str, int]]:
+        """grad x weight^T for the input and grad^T x input for the weight: in_features x out_features MACs per
+        vector each, the forward MACs."""
+        terms = [("input gradient", self.macs())] if step.input_grads[0] else []
+        return terms + ([("weight gradient", self.macs())] if step.weight_grads else [])
 
     def setup(self) -> None:
         if not self.in_shape:
@@ -214,6 +241,10 @@ class Flatten(Layer):
         Arg("end_dim", Int(), -1),
     )
 
+    def output_storage(self, step: Backprop) -> str:
+        """A view of a contiguous input; a non-contiguous one is copied (reshape)."""
+        return "input" if step.contiguous[0] else "new"
+
     def setup(self) -> None:
         rank = len(self.in_shape) + 1  # PyTorch counts the batch axis
         bounds = f"from {-rank} to {rank - 1}"
@@ -300,6 +331,12 @@ class Flatten(Layer):
 class Identity(Layer):
     kind = "Identity"
     keeps_channels = True
+
+    def output_storage(self, step: Backprop) -> str:
+        return "input"  # the input tensor itself
+
+    def output_contiguous(self, step: Backprop) -> bool:
+        return step.contiguous[0]
 
     @classmethod
     def examples(cls) -> Examples:

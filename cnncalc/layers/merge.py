@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Int
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import Layer, Shape, dim_name, fmt_shape
+from cnncalc.layers.base import Backprop, Layer, Saved, Shape, dim_name, fmt_shape, saved_input
 from cnncalc.layers.norm import axis_names, named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor, common
@@ -218,6 +218,25 @@ class Mul(_ElementwiseMerge):
 
     kind = "Mul"
     ops_rule = "(inputs - 1) multiplies per output element"
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """x1 * x2 * ... is a chain of products (the running product times the next input); each saves its
+        other factor for the gradient of a factor that requires grad: the next input, and the running product
+        (input 1's memory first, then each intermediate product's own)."""
+        kept: list[Saved] = []
+        running, grad = (step.batch, *self.in_shapes[0]), step.input_grads[0]
+        for index in range(1, len(self.in_shapes)):
+            shape = (step.batch, *self.in_shapes[index])
+            if grad:
+                kept.append(saved_input(index, self.in_shapes[index], step.batch))
+            if step.input_grads[index]:
+                kept.append(
+                    saved_input(0, self.in_shapes[0], step.batch)
+                    if index == 1
+                    else Saved(f"product of inputs 1 to {index}", running, "own")
+                )
+            running, grad = _broadcast([running, shape]) or running, grad or step.input_grads[index]
+        return kept
 
     def setup(self) -> None:
         ranks = {len(shape) for shape in self.in_shapes}

@@ -40,7 +40,19 @@ from cnncalc.args import Arg, Bool, Float, Int, IntList, Optional
 from cnncalc.compute import MODES, Context, sqrt_ratio
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, axis_names, fmt_shape, volume_names
+from cnncalc.layers.base import (
+    POINTWISE,
+    AxisMap,
+    Backprop,
+    Layer,
+    Saved,
+    Shape,
+    Window,
+    axis_names,
+    fmt_shape,
+    saved_input,
+    volume_names,
+)
 from cnncalc.layers.registry import register
 from cnncalc.tensor import DIGITS, Tensor
 
@@ -674,6 +686,16 @@ class _BatchNormNd(_ChannelNorm):
     # PyTorch rejects eps < 0 in eval mode (and eps <= 0 in training mode).
     arguments = _channel_norm_arguments(True, True, Float(min=0))
 
+    def saved(self, step: Backprop) -> list[Saved]:
+        """native_batch_norm in training saves its input and the batch's per-channel mean and 1/std (and the
+        weight and running statistics, which are the model's own memory)."""
+        channels = (self.in_shape[0],)
+        return [
+            saved_input(0, self.in_shape, step.batch),
+            Saved("batch mean per channel", channels, "own"),
+            Saved("batch 1/std per channel", channels, "own"),
+        ]
+
     def setup(self) -> None:
         self.check_channels()
         if self.track_running_stats:
@@ -710,6 +732,16 @@ class _BatchNormNd(_ChannelNorm):
                 "more than 1 value per channel when training')",
                 arg="track_running_stats" if "track_running_stats" in self.given else "inputs",
                 hint="set batch: 2 or more (or --batch 2), or keep running statistics (track_running_stats: true)",
+            )
+
+    def check_training_batch(self, batch: int) -> None:
+        """Training normalizes with the batch's statistics: one value per channel is refused."""
+        if batch * self.spatial == 1:
+            raise LayerError(
+                f"a batch of 1 with one value per channel ({fmt_shape(self.in_shape)} per sample): PyTorch cannot "
+                "train BatchNorm on it ('Expected more than 1 value per channel when training')",
+                arg="inputs",
+                hint="train with --batch 2 or more",
             )
 
     def statistics_axes(self, shape: Shape) -> StatisticsAxes:
@@ -785,6 +817,23 @@ class _InstanceNormNd(_ChannelNorm):
     arguments = _channel_norm_arguments(False, False, Float())
     affine_default = False
     track_default = False
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """instance_norm is batch_norm over the batch seen as one sample of N x C channels: it saves the input,
+        the mean and 1/std per sample and channel, and the per-channel tensors it repeats N times: the weight
+        (affine) and the running statistics (track_running_stats), new memory unlike the originals."""
+        stats = (step.batch * self.in_shape[0],)
+        kept = [
+            saved_input(0, self.in_shape, step.batch),
+            Saved("mean per sample and channel", stats, "own"),
+            Saved("1/std per sample and channel", stats, "own"),
+        ]
+        if self.affine:
+            kept.append(Saved("weight repeated per sample", stats, "own"))
+        if self.track_running_stats:
+            kept.append(Saved("running_mean repeated per sample", stats, "own"))
+            kept.append(Saved("running_var repeated per sample", stats, "own"))
+        return kept
 
     def setup(self) -> None:
         if len(self.in_shape) == self.dims:
@@ -937,6 +986,17 @@ class LayerNorm(_TrailingNorm):
         Arg("bias", Bool(), True, "with elementwise_affine: learn the bias too"),
     )
 
+    def saved(self, step: Backprop) -> list[Saved]:
+        """native_layer_norm saves its input and the mean and 1/std of each normalized slice (and the weight and
+        bias, parameters)."""
+        stats = (step.batch, *self.in_shape[: len(self.in_shape) - len(self.normalized_shape)])
+        stats += (1,) * len(self.normalized_shape)
+        return [
+            saved_input(0, self.in_shape, step.batch),
+            Saved("mean per slice", stats, "own"),
+            Saved("1/std per slice", stats, "own"),
+        ]
+
     def setup(self) -> None:
         self.check_normalized_shape()
         self.scaled = self.elementwise_affine
@@ -968,6 +1028,19 @@ class RMSNorm(_TrailingNorm):
     )
 
     centred = False
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """rms_norm (CPU) is x * rsqrt(mean(x^2) + eps), then * weight: the input and 1/rms of each slice are
+        saved for the input gradient, and the normalized x * 1/rms (new memory, the input's size) for the weight
+        gradient."""
+        stats = (step.batch, *self.in_shape[: len(self.in_shape) - len(self.normalized_shape)])
+        stats += (1,) * len(self.normalized_shape)
+        kept = []
+        if step.input_grads[0]:
+            kept += [saved_input(0, self.in_shape, step.batch), Saved("1/rms per slice", stats, "own")]
+        if step.weight_grads:
+            kept.append(Saved("normalized input", (step.batch, *self.in_shape), "own"))
+        return kept
 
     def setup(self) -> None:
         self.check_normalized_shape()
@@ -1005,6 +1078,15 @@ class GroupNorm(_Normalization):
         Arg("affine", Bool(), True, "learn a per-channel weight (scale) and bias (shift)"),
         Arg("bias", Bool(), True, "with affine: learn the bias too", keyword_only=True),
     )
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """native_group_norm saves its input and the mean and 1/std per sample and group."""
+        stats = (step.batch, self.num_groups)
+        return [
+            saved_input(0, self.in_shape, step.batch),
+            Saved("mean per sample and group", stats, "own"),
+            Saved("1/std per sample and group", stats, "own"),
+        ]
 
     def setup(self) -> None:
         self.expect_rank(*range(1, 9))

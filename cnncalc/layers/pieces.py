@@ -30,7 +30,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from cnncalc.args import Arg, Int, IntList, Optional, is_int
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div
-from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, axis_names, dim_name, fmt_shape
+from cnncalc.layers.base import (
+    POINTWISE,
+    AxisMap,
+    Backprop,
+    Layer,
+    Shape,
+    Window,
+    axis_names,
+    box_contiguous,
+    dim_name,
+    fmt_shape,
+)
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -69,6 +80,13 @@ class _Pieces(Layer):
     function: ClassVar[str] = ""  # the torch function, for messages
 
     # -- the cut, in closed form ---------------------------------------------------------------------------------
+
+    def output_storage(self, step: Backprop) -> str:
+        return "input"  # a view of the input (torch.chunk, torch.split)
+
+    def output_contiguous(self, step: Backprop) -> bool:
+        full = (step.batch, *self.in_shape)
+        return step.contiguous[0] and box_contiguous(full, (step.batch, *self.out_shape))
 
     def count(self) -> int:
         """How many pieces torch makes along the cut axis."""

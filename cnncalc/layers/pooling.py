@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 from cnncalc.args import Arg, ArgType, Bool, Int, Optional, PerAxis, is_int
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div, shown
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, fraction, spatial_names
+from cnncalc.layers.base import Backprop, Layer, Saved, Shape, Window, fmt_shape, fraction, saved_input, spatial_names
 from cnncalc.layers.conv import AXES, dilation_symbol, lecture_size
 from cnncalc.layers.registry import register
 
@@ -504,6 +504,11 @@ class MaxPoolNd(_WindowPoolNd):
         Arg("ceil_mode", Bool(), False, "round the output size up instead of down"),
     )
 
+    def saved(self, step: Backprop) -> list[Saved]:
+        """max_pool saves its input and the int64 index of each output's maximum."""
+        indices = Saved("indices of the maxima", (step.batch, *self.out_shape), "own", "int64")
+        return [saved_input(0, self.in_shape, step.batch), indices]
+
     def pool_dilation(self) -> tuple[int, ...]:
         return self.dilation
 
@@ -588,6 +593,10 @@ class AvgPoolNd(_WindowPoolNd):
         Arg("count_include_pad", Bool(), True, "divide by the full window, padding included"),
         Arg("divisor_override", Optional(Int()), None, "divide by this instead of the window size"),
     )
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """avg_pool's backward reads its input (PyTorch saves it)."""
+        return [saved_input(0, self.in_shape, step.batch)]
 
     def setup(self) -> None:
         if self.divisor_override == 0:
@@ -845,6 +854,11 @@ class AdaptiveMaxPoolNd(_AdaptivePoolNd):
         Arg("return_indices", Bool(), False, "not supported: PyTorch would return a tuple"),
     )
 
+    def saved(self, step: Backprop) -> list[Saved]:
+        """adaptive_max_pool saves its input and the int64 index of each output's maximum."""
+        indices = Saved("indices of the maxima", (step.batch, *self.out_shape), "own", "int64")
+        return [saved_input(0, self.in_shape, step.batch), indices]
+
     def setup(self) -> None:
         _reject_indices(self)
         super().setup()
@@ -868,6 +882,12 @@ class AdaptiveAvgPoolNd(_AdaptivePoolNd):
     ops_rule = f"bin elements - 1 adds + 1 divide per output element; {_BINS}"
     count_ops = staticmethod(adaptive_avg_ops)
     arguments = (Arg("output_size", OutputSize(), doc="output size per axis; null keeps the input's size"),)
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """An output of 1 per axis is a mean (nothing saved); other sizes save the input."""
+        if all(size == 1 for size in self.out_shape[1:]):
+            return []
+        return [saved_input(0, self.in_shape, step.batch)]
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], tuple[Shape, ...]]]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.args import Arg, Int, IntList, python_form
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term
-from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, axis_names, dim_name, fmt_shape
+from cnncalc.layers.base import POINTWISE, AxisMap, Backprop, Layer, Shape, Window, axis_names, dim_name, fmt_shape
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
 
@@ -177,6 +177,16 @@ class _Rearrange(Layer):
     """Values copied to new places: no weights, no MACs, no other ops."""
 
     ops_rule = MOVES
+
+    def output_storage(self, step: Backprop) -> str:
+        """Permute and Transpose are views: the strides move, the memory stays (ChannelShuffle copies)."""
+        return "input"
+
+    def output_contiguous(self, step: Backprop) -> bool:
+        """Contiguous when the axes longer than 1 keep their order (batch axis included)."""
+        shape = (step.batch, *self.in_shape)
+        moved = [axis for axis in self.order(len(shape)) if shape[axis] != 1]
+        return step.contiguous[0] and moved == sorted(moved)
 
     def window(self) -> tuple[Window, ...] | None:
         return kept_window(self)
@@ -343,6 +353,10 @@ class Reshape(Layer):
     ops_rule = MOVES
     arguments = (Arg("shape", IntList(Int()), doc="the per-sample shape (the batch axis is kept); one -1 is inferred"),)
 
+    def output_storage(self, step: Backprop) -> str:
+        """A view of a contiguous input; a non-contiguous one is copied (reshape)."""
+        return "input" if step.contiguous[0] else "new"
+
     def setup(self) -> None:
         total = prod(self.in_shape)
         whole = f"the input has {total:,} per sample ({_shown(self.in_shape)})"
@@ -435,6 +449,10 @@ class Unflatten(Layer):
         Arg("unflattened_size", IntList(Int()), doc="the sizes it splits into (a list); one -1 is inferred"),
     )
 
+    def output_storage(self, step: Backprop) -> str:
+        """A view of a contiguous input; a non-contiguous one is copied (reshape)."""
+        return "input" if step.contiguous[0] else "new"
+
     def setup(self) -> None:
         rank = len(self.in_shape) + 1
         if not isinstance(python_form(self.given["unflattened_size"]), list):
@@ -513,6 +531,12 @@ class ChannelShuffle(_Rearrange):
 
     kind = "ChannelShuffle"
     arguments = (Arg("groups", Int(min=1), doc="groups the channels are divided into; must divide the channels"),)
+
+    def output_storage(self, step: Backprop) -> str:
+        return "new"  # native_channel_shuffle returns a contiguous copy
+
+    def output_contiguous(self, step: Backprop) -> bool:
+        return True
 
     def setup(self) -> None:
         if len(self.in_shape) < 2:

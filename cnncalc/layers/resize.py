@@ -48,7 +48,17 @@ from cnncalc.args import REQUIRED, Arg, ArgType, Bool, Choice, Float, Optional, 
 from cnncalc.compute import fold_planes, pad_planes
 from cnncalc.errors import LayerError
 from cnncalc.formula import ATOM, PRODUCT, Term
-from cnncalc.layers.base import Layer, Shape, Window, fmt_shape, spatial_names
+from cnncalc.layers.base import (
+    Backprop,
+    Layer,
+    Saved,
+    Shape,
+    Window,
+    box_contiguous,
+    fmt_shape,
+    saved_input,
+    spatial_names,
+)
 from cnncalc.layers.norm import axis_names, decimal_text, named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -866,6 +876,10 @@ class ConstantPadNd(PadNd):
 class ReflectionPadNd(PadNd):
     mode = "reflect"
 
+    def saved(self, step: Backprop) -> list[Saved]:
+        """The backward pass reads the input (which values the border copied), kept when it requires grad."""
+        return [saved_input(0, self.in_shape, step.batch)] if step.input_grads[0] else []
+
     def check_axis(self, length: int, before: int, after: int, where: str, sides: str) -> None:
         if before >= length or after >= length:
             raise LayerError(
@@ -883,6 +897,10 @@ class ReflectionPadNd(PadNd):
 
 class ReplicationPadNd(PadNd):
     mode = "replicate"
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """The backward pass reads the input (which values the border copied), kept when it requires grad."""
+        return [saved_input(0, self.in_shape, step.batch)] if step.input_grads[0] else []
 
 
 class CircularPadNd(PadNd):
@@ -1057,6 +1075,13 @@ class CenterCrop(Layer):
     value_inputs = 1  # the second input only gives the size to crop to
     ops_rule = "none (copies)"
     arguments = (Arg("size", Optional(Sizes()), None, "output size per spatial axis; omit to match a 2nd input"),)
+
+    def output_storage(self, step: Backprop) -> str:
+        return "input"  # a view of the input (narrow along each axis)
+
+    def output_contiguous(self, step: Backprop) -> bool:
+        full = (step.batch, *self.in_shape)
+        return step.contiguous[0] and box_contiguous(full, (step.batch, *self.out_shape))
 
     def setup(self) -> None:
         rank = len(self.in_shape)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Float, Int
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Layer, Shape, axis_names, dim_name, fmt_shape
+from cnncalc.layers.base import Backprop, Layer, Saved, Shape, axis_names, dim_name, fmt_shape, saved_input
 from cnncalc.layers.norm import named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -50,6 +50,10 @@ class LayerScale(Layer):
         Arg("init_values", Float(), 1e-5, "the value PyTorch starts gamma at (timm's default)"),
         Arg("inplace", Bool(), False, "multiply into the input (timm's mul_); changes no shape or count"),
     )
+
+    def saved(self, step: Backprop) -> list[Saved]:
+        """x * gamma saves x for gamma's gradient (gamma, a parameter, for x's)."""
+        return [saved_input(0, self.in_shape, step.batch)] if step.weight_grads else []
 
     def setup(self) -> None:
         rank = len(self.in_shape) + 1  # torch sees the batch axis too

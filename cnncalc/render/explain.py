@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc import __version__
 from cnncalc.analyze import SCHEMA_VERSION, Report
@@ -14,8 +14,11 @@ from cnncalc.layout import shown as in_layout
 from cnncalc.receptive import ReceptiveField, compose_axis, layout
 from cnncalc.units import rational, rational_text
 
+if TYPE_CHECKING:
+    from cnncalc.training import LayerTraining, Training
 
-def explain_text(graph: Graph, report: Report, names: list[str]) -> str:
+
+def explain_text(graph: Graph, report: Report, names: list[str], train: Training | None = None) -> str:
     rows = {row.name: row for row in report.rows}
     fields = {row.name: row.receptive_field for row in report.rows}
     fields[NETWORK_INPUT] = _input_field(graph)
@@ -27,11 +30,13 @@ def explain_text(graph: Graph, report: Report, names: list[str]) -> str:
         text = _layer_text(node, rows[node.name], fields, report.layout, graph)
         if node.name in folds:
             text += "\n  note: " + _fold_note(folds[node.name])
+        if train is not None:
+            text += "\n" + "\n".join(training_lines(node, train.layers[node.name], report))
         blocks.append(text)
     return "\n\n".join(blocks) + "\n"
 
 
-def explain_dict(graph: Graph, report: Report, names: list[str]) -> dict[str, Any]:
+def explain_dict(graph: Graph, report: Report, names: list[str], train: Training | None = None) -> dict[str, Any]:
     """What `explain_text` shows, for machines: per layer the formulas (symbols, numbers, value, as `cnncalc layer
     --format json` writes them), the figures, notes and the receptive-field step. Figures are per sample."""
     fields = {row.name: row.receptive_field for row in report.rows}
@@ -42,6 +47,9 @@ def explain_dict(graph: Graph, report: Report, names: list[str]) -> dict[str, An
         for node in graph.nodes
         if not names or node.name in names
     ]
+    if train is not None:
+        for entry in layers:
+            entry["training"] = training_dict(train.layers[entry["name"]], report)
     return {
         "schema_version": SCHEMA_VERSION,
         "cnncalc_version": __version__,
@@ -210,3 +218,58 @@ def _field_step(node: Node, fields: dict[str, ReceptiveField | None]) -> tuple[s
         )
         axes.append((letters[axis], size, stride, padding))
     return "composed", axes
+
+
+def training_lines(node: Node, figures: LayerTraining, report: Report) -> list[str]:
+    """`explain --training`: which gradients flow, what the layer saves for backward (each tensor's shape, dtype
+    and memory) and its backward MAC terms, for the report's batch and dtype."""
+    step = figures.step
+    per = f"batch {report.batch}, {report.dtype}"
+    if not figures.grad:
+        return [f"  training ({per}): no gradient flows through this layer: autograd records nothing, saves nothing"]
+    inputs = ", ".join(
+        f"'{name}' {'requires grad' if grad else 'no grad'}"
+        for name, grad in zip(node.inputs, step.input_grads, strict=True)
+    )
+    has_weights = bool(node.bound().weights())
+    weights = "trainable" if step.weight_grads else "frozen" if has_weights else "none"
+    lines = [f"  training ({per}): inputs {inputs}; weights {weights}"]
+    for item in figures.saved:
+        dtype = item.saved.dtype or report.dtype
+        whose = "own memory" if not item.memory else f"the memory of '{item.memory}'"
+        counted = f"{item.memory_bytes:,} B" if item.counted else f"counted already ({item.memory_bytes:,} B)"
+        shape = fmt_shape(item.saved.shape) or "scalar"
+        lines.append(f"  saves {item.saved.what}: {shape} {dtype}, {whose}: {counted}")
+    if not figures.saved:
+        lines.append("  saves nothing for backward (beyond parameters)")
+    lines.append(f"  saved bytes: {figures.saved_bytes:,} (memory first saved by this layer)")
+    if figures.backward_terms:
+        terms = " + ".join(f"{what} {macs:,}" for what, macs in figures.backward_terms)
+        total = sum(macs for _, macs in figures.backward_terms)
+        lines.append(f"  backward MACs: {terms} = {total:,} per sample; x {report.batch} = {figures.backward_macs:,}")
+    else:
+        lines.append("  backward MACs: 0 (no inner products in its gradients)")
+    return lines
+
+
+def training_dict(figures: LayerTraining, report: Report) -> dict[str, Any]:
+    """`explain --training --format json`: the same, for machines (backward terms per sample)."""
+    return {
+        "grad": figures.grad,
+        "input_grads": list(figures.step.input_grads),
+        "weight_grads": figures.step.weight_grads,
+        "saved": [
+            {
+                "what": item.saved.what,
+                "shape": list(item.saved.shape),
+                "dtype": item.saved.dtype or report.dtype,
+                "memory": item.memory or None,
+                "bytes": item.memory_bytes,
+                "counted": item.counted,
+            }
+            for item in figures.saved
+        ],
+        "saved_bytes": figures.saved_bytes,
+        "backward_terms": [{"what": what, "macs": macs} for what, macs in figures.backward_terms],
+        "backward_macs": figures.backward_macs,
+    }

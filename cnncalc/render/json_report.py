@@ -53,6 +53,7 @@ def report_dict(report: Report, tree: Block | None = None, depth: int | None = N
                 "activation_elements": r.activation_elements,
                 "activation_bytes": r.activation_bytes,
                 "receptive_field": rf_dict(r.receptive_field),
+                **training_row(r),
             }
             for r in report.rows
         ],
@@ -70,6 +71,7 @@ def report_dict(report: Report, tree: Block | None = None, depth: int | None = N
             "activation_elements": t.activation_elements,
             "activation_bytes": t.activation_bytes,
             "param_bytes": t.param_bytes,
+            **training_totals(t),
         },
         "warnings": report.warnings,
     }
@@ -155,6 +157,22 @@ def tree_lines(top: dict[str, Any], indent: int) -> list[str]:
         last = len(children) - 1
         pending.extend((children[i], margin + 2, "" if i == last else ",") for i in range(last, -1, -1))
     return lines
+
+
+def training_row(row: Any) -> dict[str, Any]:
+    """`summary --training`: each layer's backward MACs and the bytes it first saves for backward."""
+    return {} if row.saved_bytes is None else {"backward_macs": row.backward_macs, "saved_bytes": row.saved_bytes}
+
+
+def training_totals(t: Any) -> dict[str, Any]:
+    if t.saved_bytes is None:
+        return {}
+    return {
+        "backward_macs": t.backward_macs,
+        "saved_bytes": t.saved_bytes,
+        "training_bytes": t.training_bytes,
+        "optimizer": t.optimizer,
+    }
 
 
 def versioned(data: dict[str, Any]) -> dict[str, Any]:

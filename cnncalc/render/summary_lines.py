@@ -21,4 +21,17 @@ def totals_lines(report: Report, human_units: bool) -> list[str]:
         f"Memory ({report.dtype}, {per}): input {b(t.input_bytes)}, activations {b(t.activation_bytes)}, "
         f"params {b(t.param_bytes)}",
         f"Output: {fmt_shape(shown(t.output_shape, report.layout))}",
+        *training_lines(report, human_units),
+    ]
+
+
+def training_lines(report: Report, human_units: bool) -> list[str]:
+    """`summary --training`: the backward pass and a training step's memory (docs/conventions.md)."""
+    t = report.totals
+    if t.saved_bytes is None:
+        return []
+    b = lambda v: nbytes(v, human_units)  # noqa: E731
+    return [
+        f"Backward MACs: {count(t.backward_macs, human_units)}; saved for backward: {b(t.saved_bytes)}",
+        f"Training step ({t.optimizer}): {b(t.training_bytes)} = params + gradients + optimizer state + saved",
     ]

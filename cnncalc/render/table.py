@@ -27,8 +27,19 @@ from cnncalc.render.tree_cells import (
     tree_rows,
 )
 from cnncalc.tree import Block, max_depth
+from cnncalc.units import count, nbytes
 
-NUMERIC = ("Params", "MACs")
+NUMERIC = ("Params", "MACs", "Bwd MACs", "Saved")
+
+
+def training_columns(report: Report) -> list[tuple[str, Any]]:
+    """`summary --training`: each layer's backward MACs and the bytes it first saves for backward."""
+    if report.totals.saved_bytes is None:
+        return []
+    return [
+        ("Bwd MACs", lambda r, s: count(r.backward_macs, s.human)),
+        ("Saved", lambda r, s: nbytes(r.saved_bytes, s.human)),
+    ]
 
 
 def render_tables(
@@ -59,9 +70,10 @@ def _styles(human: bool, layout: str) -> list[Style]:
 
 
 def summary_grid(report: Report, style: Style) -> Grid:
-    chosen = columns(style)
+    extra = training_columns(report)
+    chosen = columns(style) + extra
     grid_columns = tuple(Column(h, right=h in NUMERIC, style="bold" if h == "Layer" else "") for h, _ in chosen)
-    rows = [Line(tuple(input_cells(report, style)), style="dim")]
+    rows = [Line(tuple(input_cells(report, style) + [""] * len(extra)), style="dim")]
     rows += [Line(tuple([cell(row, style) for _, cell in chosen])) for row in report.rows]
     return Grid(grid_columns, tuple(rows))
 
