@@ -15,6 +15,10 @@ from typing import Any
 from cnncalc.units import human, human_bytes
 
 HERE = Path(__file__).parent
+# A page lists at most this many layers, in its table and as the tree's leaves: beyond, the table shows the first
+# ones and the tree its blocks alone (the embedded JSON, like `summary`, has them all). A browser then still opens
+# the page of a 20,000-layer network in seconds; ResNet-50 (175 layers) is listed whole.
+ROWS_MAX = 2000
 # Tree entries open when the page loads: the network and its top-level entries; deeper blocks are closed.
 OPEN_DEPTH = 1
 # (key, title, bytes?) of the layer table's columns with a bar.
@@ -120,11 +124,13 @@ def _header(report: dict[str, Any]) -> str:
 
 
 def _tree(top: dict[str, Any]) -> str:
-    """Nested <details>, one per block (and the network), a line per layer; walked with a list, not recursion:
-    nesting is unbounded."""
+    """Nested <details>, one per block (and the network), a line per layer (beyond ROWS_MAX layers: blocks
+    alone); walked with a list, not recursion: nesting is unbounded."""
+    leaves = top["layer_count"] <= ROWS_MAX
+    note = "" if leaves else f"<p class=note>Blocks only: more than {ROWS_MAX:,} layers.</p>\n"
     out = [
         "<p class=tools><button type=button data-tree=open>Expand all</button> "
-        "<button type=button data-tree=close>Collapse all</button></p>\n<div class=tree>\n"
+        f"<button type=button data-tree=close>Collapse all</button></p>\n{note}<div class=tree>\n"
     ]
     pending: list[tuple[dict[str, Any] | None, str]] = [(top, "report.blocks")]
     while pending:
@@ -134,7 +140,8 @@ def _tree(top: dict[str, Any]) -> str:
             continue
         line = _tree_line(node, path)
         if node["type"] is not None:  # a layer
-            out.append(f"<div class=leaf>{line}</div>\n")
+            if leaves:
+                out.append(f"<div class=leaf>{line}</div>\n")
             continue
         opened = " open" if node["depth"] <= OPEN_DEPTH else ""
         out.append(f"<details{opened}><summary>{line}</summary>\n")
@@ -174,7 +181,7 @@ def _layer_table(report: dict[str, Any]) -> str:
         "<div class=scroll><table class=layers>\n<thead><tr><th>#</th><th>Layer</th><th>Kind</th><th>Output</th>"
         f"{head}<th>RF size</th><th>RF stride</th></tr></thead>\n<tbody>\n"
     ]
-    for i, layer in enumerate(layers):
+    for i, layer in enumerate(layers[:ROWS_MAX]):
         path = f"report.layers.{i}"
         cells = []
         for key, _, size in bars:
@@ -196,6 +203,11 @@ def _layer_table(report: dict[str, Any]) -> str:
             f"{''.join(cells)}{rf}</tr>\n"
         )
     out.append("</tbody>\n</table></div>\n")
+    if len(layers) > ROWS_MAX:
+        out.append(
+            f"<p class=note>The first {ROWS_MAX:,} of {len(layers):,} layers; `cnncalc summary` lists them all, "
+            "and the JSON embedded in this page has them.</p>\n"
+        )
     return "".join(out)
 
 
