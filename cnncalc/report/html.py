@@ -233,7 +233,7 @@ def _findings(warnings: list[str], findings: list[dict[str, Any]]) -> str:
     out.extend(f"<li class=warning><b>warning</b> {escape(text)}</li>\n" for text in warnings)
     for f in findings:
         hint = f" <span class=hint>{escape(f['hint'])}</span>" if f.get("hint") else ""
-        where = f" <span class=layer>{escape(f['layer'])}</span>" if f.get("layer") else ""
+        where = f" <span class=layer>{escape(f['layer'])}</span>:" if f.get("layer") else ""
         out.append(
             f"<li class={escape(f['severity'])}><b>{escape(f['rule'])} {escape(f['name'])}</b>{where} "
             f"{escape(f['message'])}{hint}</li>\n"
