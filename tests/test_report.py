@@ -186,3 +186,31 @@ def test_bad_spec_is_a_clear_error(tmp_path: Path) -> None:
     spec.write_text("input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channel: 3, kernel_size: 1}\n")
     done = run_cli("report", str(spec))
     assert done.code == 2 and "bad.yaml:3" in done.err and "Traceback" not in done.err and done.out == ""
+
+
+def test_the_wheel_ships_the_pages_files(tmp_path: Path) -> None:
+    """The script, style and vendored library are package data: left out of the wheel, every page of an installed
+    cnncalc would fail while every test run from the repository passed."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    from conftest import ROOT
+
+    # Built from a clean copy: an egg-info left by an earlier build lists every file, package data or not.
+    source = tmp_path / "source"
+    skipped = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "cnncalc", source / "cnncalc", ignore=skipped)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
+    built = subprocess.run([*command, str(source)], capture_output=True, text=True, timeout=300)
+    if built.returncode != 0 and "No module named" in built.stderr:
+        pytest.skip(f"cannot build a wheel here: {built.stderr.strip().splitlines()[-1]}")
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("cnncalc-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    files = [p for p in (ROOT / "cnncalc" / "report").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert {"cnncalc/report/vendor/dagre.min.js", "cnncalc/report/vendor/LICENSE"} <= shipped
+    assert {p.relative_to(ROOT).as_posix() for p in files} - shipped == set()
