@@ -96,8 +96,9 @@ def test_every_layer_and_block_figure_is_shown(resnet50: Page) -> None:
             assert f"report.layers.{i}.{key}" in paths, (layer["name"], key)
     for key in ("params", "macs", "flops", "activation_bytes", "saved_bytes", "training_bytes", "backward_macs"):
         assert f"report.totals.{key}" in paths
-    tree_nodes = [path for path in paths if path.startswith("report.blocks") and path.endswith(".macs")]
-    assert len(tree_nodes) == report["blocks"]["layer_count"] + count_blocks(report["blocks"])
+    for key in ("macs", "params", "activation_bytes", "saved_bytes", "output_shape"):
+        tree_nodes = [path for path in paths if path.startswith("report.blocks") and path.endswith("." + key)]
+        assert len(tree_nodes) == report["blocks"]["layer_count"] + count_blocks(report["blocks"]), key
 
 
 def count_blocks(node: dict) -> int:

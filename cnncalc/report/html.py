@@ -160,12 +160,17 @@ def _tree_line(node: dict[str, Any], path: str) -> str:
     else:
         kind = node["block"] + (f" x {node['repeat']}" if node["repeat"] is not None else "")
     count = "" if node["type"] is not None else f" <span class=count>{node['layer_count']} layers</span>"
+    saved = (
+        f"<span>{number(path + '.saved_bytes', node['saved_bytes'], True)} saved</span>"
+        if "saved_bytes" in node
+        else ""
+    )
     return (
         f"<span class=name>{escape(node['name'])}</span> <span class=kind>{escape(kind)}</span>{count}"
         f"<span class=figs><span>{number(path + '.output_shape', node['output_shape'])}</span>"
         f"<span>{number(path + '.params', node['params'])} params</span>"
         f"<span>{number(path + '.macs', node['macs'])} MACs</span>"
-        f"<span>{number(path + '.activation_bytes', node['activation_bytes'], True)}</span></span>"
+        f"<span>{number(path + '.activation_bytes', node['activation_bytes'], True)} act.</span>{saved}</span>"
     )
 
 
