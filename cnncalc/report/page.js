@@ -43,8 +43,20 @@
     return g;
   }
 
+  // Blocks are told apart by colour, one per top-level name (`layer1` for `layer1.0.conv1`): dagre's compound
+  // layout, which would box them, took minutes on ResNet-50.
+  var TINTS = ["#eef4fb", "#fbf3e6", "#eef8ee", "#f6eefa", "#fbeef0", "#eefaf8"];
+  function tint(node, groups) {
+    var dot = node.name.indexOf(".");
+    if (node.kind !== "layer" || dot < 0) { return ""; }
+    var group = node.name.slice(0, dot);
+    if (!(group in groups)) { groups[group] = Object.keys(groups).length % TINTS.length; }
+    return ' style="fill:' + TINTS[groups[group]] + '"';
+  }
+
   function svg(model, g) {
     var size = g.graph();
+    var groups = {};
     var out = ['<svg xmlns="http://www.w3.org/2000/svg" width="' + Math.ceil(size.width) + '" height="' +
       Math.ceil(size.height) + '" viewBox="0 0 ' + Math.ceil(size.width) + " " + Math.ceil(size.height) + '">',
       '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" ' +
@@ -64,7 +76,7 @@
       out.push('<g class="node ' + node.kind + '" data-name="' + esc(node.name) + '" data-x="' + n.x.toFixed(1) +
         '" data-y="' + n.y.toFixed(1) + '" transform="translate(' + (n.x - n.width / 2).toFixed(1) + "," +
         (n.y - n.height / 2).toFixed(1) + ')"><title>' + esc(node.name + ": " + node.shape.join("x")) +
-        '</title><rect rx="4" width="' + n.width + '" height="' + n.height + '"/><text class="t" x="' +
+        '</title><rect rx="4"' + tint(node, groups) + ' width="' + n.width + '" height="' + n.height + '"/><text class="t" x="' +
         (n.width / 2) + '" y="17" text-anchor="middle">' + esc(node.name) + '</text><text class="s" x="' +
         (n.width / 2) + '" y="' + (17 + LINE) + '" text-anchor="middle">' + esc(node.sub) + "</text></g>");
     });
