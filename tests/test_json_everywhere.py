@@ -34,8 +34,9 @@ def documented_names() -> set[str]:
 def test_every_command_is_covered() -> None:
     help_text = run_cli("--help").out
     listed = set(re.findall(r"│ ([a-z]+) ", help_text))
-    # schema prints a JSON Schema: JSON by nature; import writes a spec (YAML), export Python source: not reports
-    assert listed == set(COMMANDS) | {"schema", "import", "export"}
+    # schema prints a JSON Schema: JSON by nature; import writes a spec (YAML), export Python source: not reports;
+    # report writes an HTML page of summary's JSON (embedded in it, tests/test_report.py)
+    assert listed == set(COMMANDS) | {"schema", "import", "export", "report"}
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
