@@ -1,6 +1,7 @@
 """The one way every benchmark here measures: paired, interleaved runs of A and B, and one row type for the goals.
 
-- `cold(command)`: one fresh process, its CPU time (user + system, from os.wait4's rusage), wall time and peak RSS.
+- `cold(command)`: one fresh process, its CPU time (user + system, from os.wait4's rusage), wall time and peak RSS
+  (through a small launcher process: see LAUNCHER).
 - `paired_cold(a, b, pairs)` / `paired_calls(a, b, pairs)`: A and B run back to back, pair after pair, the order
   alternating (A first in even pairs, B first in odd ones), so that a change in the machine's load or a cost of
   running second falls on both sides alike. The figure is the median of the per-pair ratios A/B; the raw medians
@@ -60,25 +61,41 @@ class Sample:
     rss_mb: float  # peak resident set size, MB (ru_maxrss)
 
 
+# The command runs as the child of this small launcher, not of the benchmark: a child's peak RSS (ru_maxrss) starts
+# at its parent's size when it was spawned (Linux keeps the pre-exec high-water mark), and the benchmark process
+# holds cnncalc, specs and results. The launcher (python -I -S, a few MB) spawns the command, waits for it with
+# os.wait4 and writes its CPU seconds, wall seconds, peak RSS (KB) and exit status to a file.
+LAUNCHER = """
+import os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawnp(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(report, "w") as out:
+    out.write(f"{usage.ru_utime + usage.ru_stime} {wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def cold(command: Sequence[str], stdout: str = "pipe", env: dict[str, str] | None = None) -> Sample:
-    """Run `command` in a fresh process (cwd: the checkout). `stdout`: "pipe" (read and discarded here, as a
-    `| jq` would) or "null" (/dev/null). Fails loudly if the command fails."""
-    with tempfile.TemporaryFile() as errors:
+    """Run `command` in a fresh process (cwd: the checkout), through the launcher above. `stdout`: "pipe" (read
+    and discarded here, as a `| jq` would) or "null" (/dev/null). Fails loudly if the command fails."""
+    with tempfile.TemporaryFile() as errors, tempfile.NamedTemporaryFile("r") as report:
         target = subprocess.PIPE if stdout == "pipe" else subprocess.DEVNULL
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env or CHILD_ENV, stdout=target, stderr=errors)
+        launcher = [PYTHON, "-I", "-S", "-c", LAUNCHER, report.name, *command]
+        process = subprocess.Popen(launcher, cwd=ROOT, env=env or CHILD_ENV, stdout=target, stderr=errors)
         if process.stdout is not None:
             while process.stdout.read(1 << 16):
                 pass
             process.stdout.close()
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-        if process.returncode:
+        process.wait()
+        fields = report.read().split()
+        if process.returncode or len(fields) != 4 or fields[3] != "0":
             errors.seek(0)
             message = errors.read().decode(errors="replace")[-3000:]
-            raise SystemExit(f"failed (exit {process.returncode}): {' '.join(command)}\n{message}")
-    return Sample(usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024)
+            status = fields[3] if len(fields) == 4 else f"launcher {process.returncode}"
+            raise SystemExit(f"failed (exit {status}): {' '.join(command)}\n{message}")
+    return Sample(float(fields[0]), float(fields[1]), int(fields[2]) / 1024)
 
 
 # -- pairs -------------------------------------------------------------------------------------------------------
