@@ -1,7 +1,7 @@
 """Speed of the bridges (issue 11): `cnncalc import` against importing torch, `summary model.onnx` against
 importing onnx plus a cold `summary` of the same network written as a spec.
 
-    python benchmarks/bench_bridges.py [--quick]     # 11 (quick: 2) rounds of cold processes
+    python benchmarks/bench_bridges.py [--quick]     # 11 (quick: 1) rounds of cold processes
 
 1. Cold `cnncalc import torch_resnet50:ResNet50 --input 3x224x224` (benchmarks/torch_resnet50.py: torchvision's
    ResNet-50 in plain torch) against cold `python -c "import torch"`. Goal: at most 1.5x.
@@ -85,7 +85,7 @@ def onnx_figure(count: int) -> Result:
 
 
 def results(quick: bool = False) -> list[Result]:
-    count = 2 if quick else 11
+    count = 1 if quick else 11
     header("bridges: cnncalc import and summary of an ONNX file")
     out = []
     what = "cold cnncalc import torch_resnet50:ResNet50 / import torch"

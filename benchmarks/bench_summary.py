@@ -184,7 +184,7 @@ def depth_figure(pairs: int) -> list[Result]:
 def results(quick: bool = False) -> list[Result]:
     header("summary: ResNet-50 cold and in process")
     problem = torchinfo_problem()
-    out = cold_figures(pairs=7 if quick else 21, torch_pairs=3 if quick else 9, torch_problem=problem)
+    out = cold_figures(pairs=7 if quick else 21, torch_pairs=2 if quick else 9, torch_problem=problem)
     out += in_process_figures(pairs=9 if quick else 31, torch_problem=problem)
     out += depth_figure(pairs=15 if quick else 41)
     return out
