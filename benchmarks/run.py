@@ -61,7 +61,9 @@ def revision() -> str:
         done = subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True)
         return done.stdout.strip()
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return f"{ROOT} (not a git checkout)"
     dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
     return f"{git('rev-parse', '--abbrev-ref', 'HEAD')} {commit}{dirty}"
 
