@@ -63,14 +63,8 @@ def onnx_figure(count: int) -> Result:
             [PYTHON, "-c", "import onnx"],
             cnncalc("summary", "specs/resnet50.yaml", "--format", "json"),
         ]
-        for command in commands:
-            cold(command)
-        times: list[list[float]] = [[] for _ in commands]
         start = load()
-        for r in range(count):
-            for k in range(len(commands)):
-                index = (r + k) % len(commands)
-                times[index].append(cold(commands[index]).cpu)
+        times = rounds(commands, count)
     ours, onnx_alone, spec_alone = times
     ratios = [a / (b + c) for a, b, c in zip(ours, onnx_alone, spec_alone, strict=True)]
     print(
@@ -82,6 +76,19 @@ def onnx_figure(count: int) -> Result:
         f"max {max(ratios):.3f}; load average {start:.2f} -> {load():.2f}"
     )
     return Result.at_most(what, statistics.median(ratios), ONNX_GOAL, digits=3)
+
+
+def rounds(commands: list[list[str]], count: int) -> list[list[float]]:
+    """CPU seconds of each command per round, round r starting with command r mod len(commands) (for benchmarks
+    written against the earlier bench_bridges: bench_report.py imports this)."""
+    for command in commands:
+        cold(command)
+    times: list[list[float]] = [[] for _ in commands]
+    for r in range(count):
+        for k in range(len(commands)):
+            index = (r + k) % len(commands)
+            times[index].append(cold(commands[index]).cpu)
+    return times
 
 
 def results(quick: bool = False) -> list[Result]:

@@ -91,6 +91,7 @@ PHASES = (
     ("cnncalc.analyze", "analyze", "analysis (analyze)"),
     ("cnncalc.tree", "block_tree", "block tree (block_tree)"),
     ("cnncalc.render.json_report", "render_json", "rendering (render_json)"),
+    ("cnncalc.render.json_report", "write_json", "rendering and writing, streamed (write_json)"),
     ("cnncalc.commands.common", "write", "writing to stdout"),
 )
 
@@ -190,7 +191,7 @@ def print_phases(layers: int, sample: Any, report: dict[str, Any]) -> None:
     if outside >= 0.001:
         print(f"      (garbage collector outside the timed phases: {outside:.3f} s)")
     if missing:
-        print(f"      not found, so counted in 'other': {', '.join(missing)}")
+        print(f"      not in this version (or moved: update PHASES), so no phase: {', '.join(missing)}")
 
 
 def results(quick: bool = False) -> list[Result]:

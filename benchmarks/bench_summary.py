@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,12 @@ from paired import (  # noqa: E402
     Result,
     announce,
     header,
+    load,
+    ms,
     paired_calls,
     paired_cold,
     print_results,
+    timed_call,
 )
 
 sys.path.insert(0, str(ROOT))  # this checkout's cnncalc, installed or not
@@ -257,6 +262,23 @@ def profile_stages(pairs: int) -> None:
         median = statistics.median(values)
         print(f"     {median * 1000:7.1f}  {(median - previous) * 1000:+7.1f}  {name}")
         previous = median
+
+
+# -- for benchmarks written against the earlier bench_summary (bench_report.py imports these) ------------------------
+
+
+def load_note() -> str:
+    return f"load average {load():.2f} on {os.cpu_count()} CPUs"
+
+
+def timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    """CPU seconds of one call (after a collection), and its result."""
+    answer: list[Any] = []
+    seconds, _ = timed_call(lambda: answer.append(run()))
+    return seconds, answer[0]
+
+
+__all__ = ["CHILD_ENV", "load_note", "ms", "results", "timed"]
 
 
 def main() -> None:

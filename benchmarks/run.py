@@ -5,7 +5,8 @@
     python benchmarks/run.py --only summary scale    # some benchmarks only (names: bench_NAME.py)
 
 Each benchmarks/bench_NAME.py that defines `results(quick: bool = False) -> list[paired.Result]` is run, in the
-order of ORDER and then by name: to add goals, add such a module (or a Result to an existing one's list). Each
+order of ORDER and then by name: to add goals, add such a module (or a Result to an existing one's list); a module
+without `results()` is run as a script and its PASS/MISS lines are collected as they are. Each
 prints its detail (raw medians, per-pair ratios, load average) as it goes; the table at the end repeats every goal.
 Exit status 0 (a MISS is a finding to read), or with --strict 1 if any goal is missed or a benchmark failed.
 """
@@ -68,12 +69,31 @@ def revision() -> str:
     return f"{git('rev-parse', '--abbrev-ref', 'HEAD')} {commit}{dirty}"
 
 
+def run_script(name: str) -> list[Result]:
+    """A benchmark without `results()`: run as a script (its defaults), its output passed through, and each line
+    that starts with PASS or MISS taken as a goal's line as it is (the figure and goal stay in the text)."""
+    print(f"\n== bench_{name}.py (no results(): run as a script, its PASS/MISS lines collected) ==", flush=True)
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH / f"bench_{name}.py")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    rows = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        verdict, _, rest = line.strip().partition(" ")
+        if verdict in ("PASS", "MISS"):
+            rows.append(Result(rest.strip(), "-", "-", verdict))
+    if process.wait():
+        rows.append(Result(f"bench_{name}.py exited with status {process.returncode}", "error", "-", "FAIL"))
+    return rows
+
+
 def run_one(name: str, quick: bool) -> list[Result]:
     """One benchmark's rows; a benchmark that fails gives a FAIL row (the others still run)."""
     try:
         module = importlib.import_module(f"bench_{name}")
         if not hasattr(module, "results"):
-            return []
+            return run_script(name)
         return list(module.results(quick=quick))
     except (Exception, SystemExit) as error:  # noqa: BLE001 - one broken benchmark must not hide the others
         traceback.print_exc()
