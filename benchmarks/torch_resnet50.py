@@ -2,13 +2,16 @@
 
 torchvision cannot be installed here, so the network is written out; module names follow torchvision's, so the
 state_dict keys, parameter count (25,557,032) and torchinfo's mult-adds match torchvision.models.resnet50().
+Torch runs on one thread (torch.set_num_threads(1); the benchmarks also set OMP_NUM_THREADS=1), as cnncalc does.
 Run as a script it is the cold-process baseline: import torch and torchinfo, build, summarize, print the table.
 With --serve it is the warm baseline: it builds the model once, then times one torchinfo.summary per line read
-from standard input and answers with a line of JSON, so that the benchmark can interleave its own runs.
+from standard input (CPU and wall seconds) and answers with a line of JSON, so that the benchmark can interleave its
+own runs.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -67,22 +70,28 @@ def serve() -> None:
     import torch
     from torchinfo import summary
 
+    torch.set_num_threads(1)  # as cnncalc: one thread (the benchmarks also set OMP_NUM_THREADS=1)
     model = ResNet50().eval()
     summary(model, input_size=(1, 3, 224, 224), verbose=0)  # warm-up: the first forward pass allocates
     print(json.dumps({"threads": torch.get_num_threads()}), flush=True)
     for _ in sys.stdin:
-        start = time.perf_counter()
+        gc.collect()  # as the benchmark does before each of its own calls
+        start, cpu = time.perf_counter(), time.process_time()
         stats = summary(model, input_size=(1, 3, 224, 224), verbose=0)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         print(
-            json.dumps({"seconds": seconds, "params": stats.total_params, "mult_adds": stats.total_mult_adds}),
+            json.dumps(
+                {"seconds": seconds, "cpu": cpu, "params": stats.total_params, "mult_adds": stats.total_mult_adds}
+            ),
             flush=True,
         )
 
 
 def main() -> None:
+    import torch
     from torchinfo import summary
 
+    torch.set_num_threads(1)
     model = ResNet50().eval()
     print(summary(model, input_size=(1, 3, 224, 224), verbose=0))
 
