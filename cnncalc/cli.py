@@ -11,11 +11,20 @@ it uses (tests/test_cold_imports.py). `cnncalc --help` and anything that is not 
 from __future__ import annotations
 
 import errno
+import gc
 import sys
 
-import typer
+# Start-up builds tens of thousands of long-lived objects (typer, click, the library's classes and tables) and no
+# garbage cycles worth collecting: the collector's passes over them cost about 5% of a cold run. It is paused while
+# typer is imported here, and by main() for the whole command (analyze pauses it for its part anyway).
+_collecting = gc.isenabled()
+gc.disable()
+import typer  # noqa: E402
 
-from cnncalc.errors import CnncalcError
+if _collecting:
+    gc.enable()
+
+from cnncalc.errors import CnncalcError  # noqa: E402
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for Ctrl-C
 EXIT_READER_LEFT = 141  # 128 + SIGPIPE: what shells report for a writer whose reader left; never 1 ("check failed")
@@ -111,6 +120,16 @@ def _reflow_help(built: typer.Typer) -> None:
 
 
 def main() -> None:
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _main()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main() -> None:
     app = build_app(_invoked(sys.argv[1:]))
     # Exact figures (a product of huge axes, an executed value) may have more digits than Python's guard against
     # slow int parsing (4,300) lets str() print. The guard is not needed for reading: the YAML loader refuses
