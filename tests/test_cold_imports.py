@@ -102,6 +102,10 @@ NEVER = {
     "csv",
     "random",
     "importlib.metadata",
+    "cnncalc.layers.attention",  # kinds ResNet-50 does not use
+    "cnncalc.layers.resize",
+    "cnncalc.layers.pieces",
+    "cnncalc.layers.scale",
     "fractions",  # ResNet-50's figures are all integers (its global pool's window too)
     "decimal",
 }
@@ -183,3 +187,28 @@ def test_the_check_can_fail(tmp_path: Path, floor: set[str]) -> None:
     modules = loaded(tmp_path, code, ["summary", RESNET50, "--format", "json"])
     with pytest.raises(AssertionError, match=r"cnncalc\.execute"):
         assert_only(modules, floor, JSON)
+
+
+def test_kind_index_names_every_kind_where_it_is() -> None:
+    """cnncalc.layers.registry.KIND_MODULES, which lets a spec import only its kinds' modules, is every module's
+    own registrations: no kind missing, none in the wrong module, no module left out."""
+    import pkgutil
+
+    import cnncalc.layers
+    from cnncalc.layers.registry import KIND_MODULES, REGISTRY
+
+    REGISTRY.load_all()
+    registered: dict[str, set[str]] = {}
+    for cls in REGISTRY.kinds.values():
+        registered.setdefault(cls.__module__.rsplit(".", 1)[1], set()).add(cls.kind)
+    assert {module: set(kinds) for module, kinds in KIND_MODULES.items()} == registered
+    modules = {info.name for info in pkgutil.iter_modules(cnncalc.layers.__path__)} - {"base", "registry"}
+    assert modules == set(KIND_MODULES)
+
+
+def test_a_spec_imports_only_its_kinds_modules(tmp_path: Path) -> None:
+    code = MODULES_AT_EXIT
+    modules = loaded(tmp_path, code, ["summary", "specs/lenet5.yaml", "--format", "json"])
+    kinds = sorted(m.rsplit(".", 1)[1] for m in modules if m.startswith("cnncalc.layers."))
+    assert "attention" not in kinds and "resize" not in kinds and "pieces" not in kinds, kinds
+    assert "conv" in kinds and "pooling" in kinds
