@@ -198,12 +198,26 @@ def test_kind_index_names_every_kind_where_it_is() -> None:
     from cnncalc.layers.registry import KIND_MODULES, REGISTRY
 
     REGISTRY.load_all()
-    registered: dict[str, set[str]] = {}
-    for cls in REGISTRY.kinds.values():
-        registered.setdefault(cls.__module__.rsplit(".", 1)[1], set()).add(cls.kind)
-    assert {module: set(kinds) for module, kinds in KIND_MODULES.items()} == registered
+    registered: dict[str, list[str]] = {}
+    for cls in REGISTRY.kinds.values():  # each module's kinds in the order it registers them
+        registered.setdefault(cls.__module__.rsplit(".", 1)[1], []).append(cls.kind)
+    assert {module: list(kinds) for module, kinds in KIND_MODULES.items()} == registered
     modules = {info.name for info in pkgutil.iter_modules(cnncalc.layers.__path__)} - {"base", "registry"}
     assert modules == set(KIND_MODULES)
+
+
+def test_the_registry_lists_kinds_in_one_order(tmp_path: Path) -> None:
+    """Whatever kinds were looked up first, listing the registry gives the order of KIND_MODULES (`cnncalc schema`
+    and `cnncalc kinds` do not depend on what ran before them in a process)."""
+    code = (
+        "from cnncalc.layers import REGISTRY, lookup\n"
+        "lookup('LayerScale'), lookup('Conv2d')\n"
+        "print(' '.join(cls.kind for cls in REGISTRY.values()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    from cnncalc.layers.registry import KIND_MODULES
+
+    assert done.stdout.split() == [kind for kinds in KIND_MODULES.values() for kind in kinds]
 
 
 def test_a_spec_imports_only_its_kinds_modules(tmp_path: Path) -> None:

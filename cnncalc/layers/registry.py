@@ -14,62 +14,63 @@ from typing import Any, TypeVar
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import Layer, Shape
 
-# Each module under cnncalc.layers and the kinds it registers; tests/test_cold_imports.py checks this against the
-# modules' own registrations (a kind missing here would still be looked up, by importing every module, but `in`
-# would not see it until then).
+# Each module under cnncalc.layers and the kinds it registers, in the order an import of every module registers
+# them (the registry lists kinds in this order whatever was looked up first: `cnncalc schema` stays the same).
+# tests/test_cold_imports.py checks it against the modules' own registrations (a kind missing here would still be
+# looked up, by importing every module, but `in` would not see it until then).
 KIND_MODULES: dict[str, tuple[str, ...]] = {
-    "activation": (
-        "ELU",
-        "GELU",
-        "Hardsigmoid",
-        "Hardswish",
-        "Hardtanh",
-        "LeakyReLU",
-        "PReLU",
-        "ReLU",
-        "ReLU6",
-        "Sigmoid",
-        "SiLU",
-        "Softmax",
-        "Tanh",
-    ),
-    "attention": ("MatMul", "MultiheadAttention"),
-    "conv": ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"),
-    "dropout": ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "StochasticDepth"),
-    "linear": ("Flatten", "Identity", "Linear"),
-    "merge": ("Add", "Concat", "Mul"),
     "norm": (
         "BatchNorm1d",
         "BatchNorm2d",
         "BatchNorm3d",
-        "GroupNorm",
         "InstanceNorm1d",
         "InstanceNorm2d",
         "InstanceNorm3d",
         "LayerNorm",
         "RMSNorm",
+        "GroupNorm",
     ),
+    "activation": (
+        "ReLU",
+        "ReLU6",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "GELU",
+        "SiLU",
+        "Sigmoid",
+        "Tanh",
+        "Hardtanh",
+        "Hardswish",
+        "Hardsigmoid",
+        "Softmax",
+    ),
+    "dropout": ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "StochasticDepth"),
+    "rearrange": ("Permute", "Transpose", "Reshape", "View", "Unflatten", "ChannelShuffle"),
+    "linear": ("Linear", "Flatten", "Identity"),
+    "merge": ("Add", "Concat", "Mul"),
+    "attention": ("MatMul", "MultiheadAttention"),
+    "conv": ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"),
     "pieces": ("Chunk", "Split"),
     "pooling": (
-        "AdaptiveAvgPool1d",
-        "AdaptiveAvgPool2d",
-        "AdaptiveAvgPool3d",
-        "AdaptiveMaxPool1d",
-        "AdaptiveMaxPool2d",
-        "AdaptiveMaxPool3d",
-        "AvgPool1d",
-        "AvgPool2d",
-        "AvgPool3d",
         "MaxPool1d",
         "MaxPool2d",
         "MaxPool3d",
+        "AvgPool1d",
+        "AvgPool2d",
+        "AvgPool3d",
+        "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d",
+        "AdaptiveMaxPool3d",
+        "AdaptiveAvgPool1d",
+        "AdaptiveAvgPool2d",
+        "AdaptiveAvgPool3d",
     ),
-    "rearrange": ("ChannelShuffle", "Permute", "Reshape", "Transpose", "Unflatten", "View"),
     "resize": (
-        "CenterCrop",
-        "CircularPad1d",
-        "CircularPad2d",
-        "CircularPad3d",
+        "Upsample",
+        "ZeroPad1d",
+        "ZeroPad2d",
+        "ZeroPad3d",
         "ConstantPad1d",
         "ConstantPad2d",
         "ConstantPad3d",
@@ -79,10 +80,10 @@ KIND_MODULES: dict[str, tuple[str, ...]] = {
         "ReplicationPad1d",
         "ReplicationPad2d",
         "ReplicationPad3d",
-        "Upsample",
-        "ZeroPad1d",
-        "ZeroPad2d",
-        "ZeroPad3d",
+        "CircularPad1d",
+        "CircularPad2d",
+        "CircularPad3d",
+        "CenterCrop",
     ),
     "scale": ("LayerScale",),
 }
@@ -125,7 +126,8 @@ class Registry(MutableMapping[str, type[Layer]]):
 
     def __iter__(self) -> Iterator[str]:
         self.load_all()
-        return iter(dict(self.kinds))
+        listed = [key for key in _MODULE_OF if key in self.kinds]
+        return iter(listed + [key for key in self.kinds if key not in _MODULE_OF])  # then any registered later
 
     def __len__(self) -> int:
         self.load_all()
