@@ -3,58 +3,62 @@
 Exit codes (README.md, "Exit codes"): 0 success; 1 a check failed (`check`, `lint`, `verify`, `diff --exit-code`);
 2 usage errors and invalid or unreadable specs; 130 interrupted (Ctrl-C); 141 standard output's reader left
 (`cnncalc ... | head -1`), quietly.
-Command modules import the library inside their functions, so that a JSON run never imports rich (start-up time is
-a feature).
+Start-up time is a feature: `cnncalc summary ...` imports and builds only the `summary` command (its module, its
+click parameters), and command modules import the library inside their functions, so that a run imports only what
+it uses (tests/test_cold_imports.py). `cnncalc --help` and anything that is not a command name build them all.
 """
 
 from __future__ import annotations
 
 import errno
+import gc
 import sys
 
-import typer
+# Start-up builds tens of thousands of long-lived objects (typer, click, the library's classes and tables) and no
+# garbage cycles worth collecting: the collector's passes over them cost about 5% of a cold run. It is paused while
+# typer is imported here (then typer's objects are frozen: never scanned again, and the pass they would have set
+# off right after is not owed), and by main() for the whole command (analyze pauses it for its part anyway).
+_collecting = gc.isenabled()
+gc.disable()
+import typer  # noqa: E402
 
-from cnncalc import __version__
-from cnncalc.commands import (
-    check,
-    diff,
-    explain,
-    export,
-    fuse,
-    graph,
-    import_,
-    kinds,
-    layer,
-    lint,
-    report,
-    run,
-    schema,
-    summary,
-    verify,
-)
-from cnncalc.errors import CnncalcError
+gc.freeze()
+if _collecting:
+    gc.enable()
+
+from cnncalc.errors import CnncalcError  # noqa: E402
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for Ctrl-C
 EXIT_READER_LEFT = 141  # 128 + SIGPIPE: what shells report for a writer whose reader left; never 1 ("check failed")
 
-app = typer.Typer(
-    name="cnncalc",
-    help="Exact shapes, parameters, MACs and receptive fields of convolutional networks, from a YAML spec.\n\n"
-    "Example: cnncalc summary specs/lenet5.yaml",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# Each command's name, module and function, in the order of `cnncalc --help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "summary": ("summary", "summary"),
+    "run": ("run", "run"),
+    "verify": ("verify", "verify"),
+    "layer": ("layer", "layer"),
+    "fuse": ("fuse", "fuse"),
+    "graph": ("graph", "graph"),
+    "report": ("report", "report"),
+    "diff": ("diff", "diff"),
+    "import": ("import_", "import_"),
+    "export": ("export", "export"),
+    "schema": ("schema", "schema"),
+    "explain": ("explain", "explain"),
+    "kinds": ("kinds", "kinds"),
+    "check": ("check", "check"),
+    "lint": ("lint", "lint"),
+}
 
 
 def _version(value: bool) -> None:
     if value:
+        from cnncalc import __version__
+
         typer.echo(f"cnncalc {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: bool = typer.Option(
         False, "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
@@ -67,25 +71,40 @@ def root(
     """
 
 
-# The order of `cnncalc --help`.
-for command in (
-    summary.summary,
-    run.run,
-    verify.verify,
-    layer.layer,
-    fuse.fuse,
-    graph.graph,
-    report.report,
-    diff.diff,
-    import_.import_,
-    export.export,
-    schema.schema,
-    explain.explain,
-    kinds.kinds,
-    check.check,
-    lint.lint,
-):
-    app.command()(command)
+def build_app(names: list[str] | None = None) -> typer.Typer:
+    """The typer app with the commands `names` (default: all of them), each command's module imported here."""
+    import importlib
+
+    built = typer.Typer(
+        name="cnncalc",
+        help="Exact shapes, parameters, MACs and receptive fields of convolutional networks, from a YAML spec.\n\n"
+        "Example: cnncalc summary specs/lenet5.yaml",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    built.callback()(root)
+    for name in COMMANDS if names is None else names:
+        module, function = COMMANDS[name]
+        command = getattr(importlib.import_module(f"cnncalc.commands.{module}"), function)
+        built.command()(command)
+    _reflow_help(built)
+    return built
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`cnncalc.cli.app`: the app with every command, built when first asked for (tests, documentation)."""
+    if name == "app":
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _invoked(arguments: list[str]) -> list[str] | None:
+    """The one command a command line runs, when its first word names one; else None (all: `--help`, a typo
+    that click answers with the commands' names)."""
+    return [arguments[0]] if arguments and arguments[0] in COMMANDS else None
 
 
 def _reflowed(doc: str) -> str:
@@ -97,14 +116,24 @@ def _reflowed(doc: str) -> str:
     return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
 
 
-def _reflow_help() -> None:
-    for info in app.registered_commands:
+def _reflow_help(built: typer.Typer) -> None:
+    for info in built.registered_commands:
         if info.help is None and info.callback is not None and info.callback.__doc__:
             info.help = _reflowed(info.callback.__doc__)
 
 
 def main() -> None:
-    _reflow_help()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _main()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main() -> None:
+    app = build_app(_invoked(sys.argv[1:]))
     # Exact figures (a product of huge axes, an executed value) may have more digits than Python's guard against
     # slow int parsing (4,300) lets str() print. The guard is not needed for reading: the YAML loader refuses
     # integers that long itself. (Python before 3.10.7 has no guard.)

@@ -811,6 +811,9 @@ class _AdaptivePoolNd(Layer):
             # Bin i is [floor(i*s), ceil((i+1)*s)) with s = L/out, a multiple of 1/D: floor and ceil move each end
             # by at most 1 - 1/D, so this window covers every bin (the convention of every fractional window,
             # see resize.py) and is exact when out divides L (D = 1: extent s - 1, padding 0).
+            if size % out == 0:  # integer bins (global pooling): the same window, without loading fractions
+                windows.append(Window(size // out - 1, size // out, 0))
+                continue
             stride = fraction(size, out)
             slack = 1 - fraction(1, stride.denominator)
             extent = stride - 1 + 2 * slack

@@ -9,25 +9,18 @@ Params and MACs are always shown and no figure is ever cut.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.analyze import Report
 from cnncalc.render.cells import RF_CAPTION, Style, columns, input_cells
 from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.render.summary_lines import totals_lines
-from cnncalc.render.tree_cells import (
-    TREE_CAPTION,
-    TREE_NUMERIC,
-    TreeRow,
-    depth_line,
-    tree_cell,
-    tree_headers,
-    tree_input_cells,
-    tree_rows,
-)
-from cnncalc.tree import Block, max_depth
 from cnncalc.units import count, nbytes
+
+if TYPE_CHECKING:  # the block tree's modules load only for `summary --depth` (start-up time)
+    from cnncalc.render.tree_cells import TreeRow
+    from cnncalc.tree import Block
 
 NUMERIC = ("Params", "MACs", "Bwd MACs", "Saved")
 
@@ -107,6 +100,8 @@ def tree_grid(
     report: Report, rows: list[TreeRow], style: Style, headers: tuple[str, ...], full_names: bool = False
 ) -> Grid:
     """The tree's rows; `full_names` for records, where no indentation shows whose a row is."""
+    from cnncalc.render.tree_cells import TREE_NUMERIC, tree_cell, tree_input_cells
+
     grid_columns = tuple(Column(h, right=h in TREE_NUMERIC, style="bold" if h == "Layer" else "") for h in headers)
     lines = [Line(tuple(tree_input_cells(report, style, headers)), style="dim")]
     for row in rows:
@@ -118,6 +113,9 @@ def tree_grid(
 
 
 def _tree_text(report: Report, tree: Block, depth: int, human_units: bool, screen: Screen) -> str:
+    from cnncalc.render.tree_cells import TREE_CAPTION, depth_line, tree_headers, tree_rows
+    from cnncalc.tree import max_depth
+
     rows = tree_rows(tree, depth)
     tables = _tree_forms(human_units, report.layout, tree_headers(report))
     forms = [partial(tree_grid, report, rows, style, headers) for style, headers in tables]
