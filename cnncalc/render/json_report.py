@@ -11,6 +11,7 @@ from cnncalc import __version__
 from cnncalc.analyze import SCHEMA_VERSION, Report, Row, dtype_bytes
 from cnncalc.layout import shown
 from cnncalc.receptive import ReceptiveField
+from cnncalc.speed import paused_gc
 from cnncalc.tree import Block, Node
 from cnncalc.units import rational
 
@@ -199,10 +200,11 @@ def write_json(out: TextIO, reports: list[Report], trees: list[Block] | None = N
     several = len(reports) > 1
     if several:
         out.write("[\n")
-    for index, (report, tree) in enumerate(zip(reports, with_trees, strict=True)):
-        if index:
-            out.write(",\n")
-        _write_object(out, report, tree, depth)
+    with paused_gc():  # the caches' entries, kept to the end (cnncalc.speed); the text is not tracked
+        for index, (report, tree) in enumerate(zip(reports, with_trees, strict=True)):
+            if index:
+                out.write(",\n")
+            _write_object(out, report, tree, depth)
     if several:
         out.write("\n]")
 
