@@ -33,6 +33,8 @@ layers:
   - group: {n: 3, repeat: 2, name: "g"}
   - conv2d: {out_channels: 4, kernel_size: 2, stride: 2, name: "q\\u00e9x"}
   - avgpool2d: {kernel_size: 2, name: tail, inputs: [g]}
+  - convtranspose2d: {out_channels: 4, kernel_size: 2, stride: 2, inputs: [g]}  # fields of "p/q" values
+  - conv2d: {out_channels: 4, kernel_size: 3}
 """
 
 
@@ -62,6 +64,7 @@ def test_nested_blocks_odd_names_and_several_reports() -> None:
     write_json(out, reports[:1], trees[:1])
     assert out.getvalue() == reference(reports[:1], trees[:1], None)
     assert '"q\\u00e9x"' in out.getvalue()  # a non-ASCII name escaped as json.dumps escapes it
+    assert '"stride": ["1/2", "1/2"]' in out.getvalue()
 
 
 def test_many_layers_cross_the_write_chunks() -> None:

@@ -22,15 +22,16 @@ from cnncalc.tree import block_tree
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.parametrize("spread", [128, 1000])  # weights of one byte (laid out in C), and others
 @pytest.mark.parametrize(
     ("count", "length", "largest"),
     [(1, 5, 3), (7, 25, 3), (50, 500, 10**6), (130, 9, 2**70), (3, 0, 5), (64, 3, 0), (65, 4, 1)],
 )
-def test_packed_rows_give_the_plain_inner_products(count: int, length: int, largest: int) -> None:
+def test_packed_rows_give_the_plain_inner_products(count: int, length: int, largest: int, spread: int) -> None:
     rng = random.Random(count * 1000 + length)
-    rows = [[rng.randint(-9, 9) for _ in range(length)] for _ in range(count)]
+    rows = [[rng.randint(-spread, min(spread, 127)) for _ in range(length)] for _ in range(count)]
     if length:
-        rows[0][0] = -9  # the extremes too
+        rows[0][0] = -spread  # the extremes too
     packed = PackedRows(rows, largest)
     for _ in range(5):
         xs = [rng.randint(-largest, largest) for _ in range(length)]

@@ -267,8 +267,9 @@ class _RowTexts:
         if field is None:
             return "null"
         text = self.fields.get(id(field))
-        if text is None:
-            text = self.fields[id(field)] = json.dumps(rf_dict(field))
+        if text is None:  # json.dumps(rf_dict(field)), written directly: a new field every few layers
+            size, stride, padding = (", ".join(map(_rational_text, values)) for values in field[:3])
+            text = self.fields[id(field)] = f'{{"size": [{size}], "stride": [{stride}], "padding": [{padding}]}}'
         return text
 
     def layer(self, row: Row) -> str:
@@ -305,6 +306,12 @@ class _RowTexts:
         before = {k: node[k] for k in ("block", "repeat", "type")}
         after = {k: node[k] for k in _LEAF_MIDDLE}
         return f', {json.dumps(before)[1:-1]}, "depth": ', f', {json.dumps(after)[1:-1]}, "receptive_field": '
+
+
+def _rational_text(value: Any) -> str:
+    """json.dumps(rational(value)): an int as written, another rational as the string "p/q"."""
+    shown = rational(value)
+    return str(shown) if type(shown) is int else json.dumps(shown)
 
 
 _text = json.encoder.encode_basestring_ascii  # json.dumps of a str (the C function json.dumps calls)
