@@ -299,7 +299,8 @@ class _RowTexts:
         if parts is None:
             parts = self.leaf_parts[key] = self._leaf_parts(row)
         field = self.field(row.receptive_field)
-        return f'{{"name": {_text(row.name)}{parts[0]}{depth}{parts[1]}{field}, "children": []}}'
+        training = "" if row.saved_bytes is None else _training_text(row)
+        return f'{{"name": {_text(row.name)}{parts[0]}{depth}{parts[1]}{field}{training}, "children": []}}'
 
     def _leaf_parts(self, row: Row) -> tuple[str, str]:
         """The text between the name and the depth, and between the depth and the receptive field."""
@@ -343,7 +344,7 @@ def _layer_entry(row: Row, layout: str) -> dict[str, Any]:
     }
 
 
-def _training_text(row: Row) -> str:
+def _training_text(row: Node) -> str:
     return f", {json.dumps(training_row(row))[1:-1]}"
 
 
@@ -362,8 +363,11 @@ def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts
             yield f"{pad}{texts.leaf(node, level)}{after}"
         else:
             data = node_dict(node, level, report.layout, size)
-            data["receptive_field"] = None
-            head = json.dumps(data)[: -len("null}")] + texts.field(node.receptive_field)
+            training = training_row(node)
+            for key in ("receptive_field", *training):  # the last keys, written below
+                del data[key]
+            head = f'{json.dumps(data)[:-1]}, "receptive_field": {texts.field(node.receptive_field)}'
+            head += _training_text(node) if training else ""
             children = node.children if depth is None or level < depth else []
             if not children:
                 yield f'{pad}{head}, "children": []}}{after}'
