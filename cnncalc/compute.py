@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 from math import lcm, prod
-from operator import mul
+from operator import lshift, mul
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.tensor import DIGITS
@@ -41,6 +41,12 @@ class Context:
         self.macs += len(xs)
         return sum(map(mul, xs, ws))
 
+    def dots(self, xs: list[int], rows: PackedRows) -> list[int]:
+        """The inner products of `xs` with each of the packed rows (PackedRows), in order; every multiply of
+        every inner product is counted as one MAC, as `dot` counts them."""
+        self.macs += len(xs) * rows.count
+        return rows.products(xs)
+
     def multiply(self, count: int) -> None:
         """Count multiplies an inner product performs outside `dot` (a transposed convolution's scatter)."""
         self.macs += count
@@ -51,6 +57,80 @@ class Context:
 
     def record(self, **stats: Any) -> None:
         self.stats.setdefault(self.layer, {}).update(stats)
+
+
+class PackedRows:
+    """Equally long rows of ints (a layer's weight rows) whose inner products with one list are taken together.
+
+    Each row is a field of `bits` bits in one integer per position: packed[w] = sum over rows o of
+    rows[o][w] * 2**(o * bits). Then sum(x[w] * packed[w]) = sum over o of dot(x, rows[o]) * 2**(o * bits): one
+    pass over x does the inner products of every row (Kronecker substitution), its multiplies done by CPython's
+    long integer arithmetic in C, row by row within each. `largest` bounds |x[w]|, so every inner product lies in
+    (-2**(bits - 1), 2**(bits - 1)) and its field is read back exactly (`products`). The results are the exact
+    integers the inner products are; only the work per multiply shrinks. Packing rows of values from -128 to 127
+    (generated weights, most given ones) takes a few operations in C per row (_byte_columns); other rows cost a
+    Python operation per value, worth it where the rows meet many lists (a convolution's positions)."""
+
+    FIELDS = 64  # rows per packed integer, so that reading the fields back stays linear in their number
+
+    def __init__(self, rows: list[list[int]], largest: int) -> None:
+        self.count = len(rows)
+        length = len(rows[0]) if rows else 0
+        signed = _offset_bytes(rows) if length else None
+        weight = 128 if signed is not None else max((max(map(abs, row)) for row in rows if row), default=0)
+        self.bits = (largest * weight * length).bit_length() + 1  # > |any inner product|, with a sign
+        if signed is not None:  # whole bytes per field: the columns are then laid out in C (_byte_columns)
+            self.bits = -(-self.bits // 8) * 8
+        self.half = half = 1 << (self.bits - 1)
+        self.mask = (1 << self.bits) - 1
+        self.packs: list[tuple[list[int], int, list[int]]] = []  # (packed columns, offset, field shifts)
+        for first in range(0, self.count, self.FIELDS):
+            chunk = rows[first : first + self.FIELDS]
+            shifts = [o * self.bits for o in range(len(chunk))]
+            if signed is not None:
+                columns = _byte_columns(signed[first : first + self.FIELDS], self.bits // 8, length)
+            else:
+                columns = [sum(map(lshift, column, shifts)) for column in zip(*chunk, strict=True)]
+            self.packs.append((columns, sum(half << shift for shift in shifts), shifts))
+
+    def products(self, xs: list[int]) -> list[int]:
+        """dot(xs, row) for each row, in order. Adding `offset` (half in every field) makes every field
+        non-negative, so each is read with a shift and a mask, less half."""
+        mask, half = self.mask, self.half
+        results: list[int] = []
+        for columns, offset, shifts in self.packs:
+            total = sum(map(mul, xs, columns), offset)
+            results.extend(((total >> shift) & mask) - half for shift in shifts)
+        return results
+
+
+_PLUS_128 = bytes((b + 128) & 0xFF for b in range(256))  # a signed byte v (two's complement) -> v + 128
+
+
+def _offset_bytes(rows: list[list[int]]) -> list[bytes] | None:
+    """Each row's values + 128, one byte each (struct packs them as signed bytes, translate adds 128); None when a
+    value lies outside -128..127 (struct refuses it)."""
+    import struct
+
+    packer = struct.Struct(f"{len(rows[0])}b")
+    try:
+        return [packer.pack(*row).translate(_PLUS_128) for row in rows]
+    except struct.error:
+        return None
+
+
+def _byte_columns(rows: list[bytes], width: int, length: int) -> list[int]:
+    """PackedRows' columns from _offset_bytes' rows, fields of `width` bytes, without a Python operation per value:
+    each row's bytes go into the low byte of its field in every column at once (a strided slice of one buffer);
+    each column then is one int read from its bytes, less the 128 added to each of its fields."""
+    count = len(rows)
+    stride = count * width
+    buffer = bytearray(stride * length)
+    for o, row in enumerate(rows):
+        buffer[o * width :: stride] = row
+    added = int.from_bytes((b"\x80" + bytes(width - 1)) * count, "little")
+    view = memoryview(buffer)
+    return [int.from_bytes(view[w * stride : (w + 1) * stride], "little") - added for w in range(length)]
 
 
 # -- 40-digit arithmetic ----------------------------------------------------------------------------------------

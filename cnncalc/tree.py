@@ -17,6 +17,7 @@ from cnncalc.analyze import Report, Row, dtype_bytes
 from cnncalc.graph import Graph
 from cnncalc.layers import Shape
 from cnncalc.receptive import ReceptiveField
+from cnncalc.speed import paused_gc
 
 
 class Block:
@@ -94,6 +95,11 @@ Node = Block | Row  # a tree node: a block (or the root), or a layer's row
 
 def block_tree(graph: Graph, report: Report) -> Block:
     """The tree of `report` (analyzed from `graph`): the root is the network, depth 0."""
+    with paused_gc():  # a block per block use and repeat, all kept (cnncalc.speed)
+        return _block_tree(graph, report)
+
+
+def _block_tree(graph: Graph, report: Report) -> Block:
     rows = _in_file_order(graph, report)
     by_name = {row.name: row for row in rows}
     size = dtype_bytes(report.dtype)

@@ -53,6 +53,7 @@ _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 class YMap(dict):  # type: ignore[type-arg]
     """A mapping that knows where it, its keys and its values start (yaml Marks; see `at`)."""
 
+    __slots__ = ("mark", "key_marks", "value_marks")  # no instance dict: a large spec holds millions of these
     mark: Any
     key_marks: dict[Any, Any]
     value_marks: dict[Any, Any]
@@ -61,6 +62,7 @@ class YMap(dict):  # type: ignore[type-arg]
 class YList(list):  # type: ignore[type-arg]
     """A sequence that knows where it and its items start (yaml Marks; see `at`)."""
 
+    __slots__ = ("mark", "item_marks")
     mark: Any
     item_marks: list[Any]
 
@@ -327,6 +329,20 @@ class _Builder:
     def __init__(self, text: str, file: str) -> None:
         self.text = text
         self.file = file
+        # Without anchors no node has two parents (an alias is the only way to share one), so each collection's
+        # nodes can be let go once built: a large spec's composed nodes (about 1.5 KB per layer, their marks
+        # besides those kept) are freed while its values are made, instead of both being held at their peak.
+        self.consume = "&" not in text
+
+    def taken(self, nodes: list[Any]) -> Any:
+        """The items of `nodes` in order; when consuming, each slot emptied as its item is handed out."""
+        if not self.consume:
+            yield from nodes
+            return
+        for index in range(len(nodes)):
+            node = nodes[index]
+            nodes[index] = None
+            yield node
 
     def error(self, message: str, node: yaml.Node, hint: str | None = None) -> SpecError:
         return SpecError(message, location=location_of(node, self.file), hint=hint)
@@ -337,9 +353,10 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             self.collection_tag(node, _SEQ)
             children = self.joined(node.value) if node.flow_style else node.value
-            items = YList([self.build(child) for child in children])
+            marks = [child.start_mark for child in children]
+            items = YList([self.build(child) for child in self.taken(children)])
             items.mark = node.start_mark
-            items.item_marks = [child.start_mark for child in children]
+            items.item_marks = marks
             return items
         if isinstance(node, yaml.MappingNode):
             self.collection_tag(node, _MAP)
@@ -416,7 +433,7 @@ class _Builder:
         mapping.key_marks = {}
         mapping.value_marks = {}
         pairs = self.joined_pairs(node.value) if node.flow_style else node.value
-        for key_node, value_node in pairs:
+        for key_node, value_node in self.taken(pairs):
             if key_node.tag == _PLAIN and key_node.value == "<<":
                 raise self.error(
                     "YAML merge keys ('<<') are not supported; use a block with parameters instead", key_node

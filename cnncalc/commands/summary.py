@@ -74,9 +74,12 @@ def summary(
 
         trees = [block_tree(graph, report) for graph, report in zip(graphs, reports, strict=True)]
     if format is Format.json:
-        from cnncalc.render.json_report import render_json
+        import sys
 
-        write(render_json(reports, trees, depth) + "\n")
+        from cnncalc.render.json_report import write_json
+
+        write_json(sys.stdout, reports, trees, depth)  # streamed: a million layers make a gigabyte of JSON
+        write("\n")
     elif format is Format.csv:
         from cnncalc.render.flat import render_csv
 

@@ -16,7 +16,7 @@ from operator import mul
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Choice, Int, Optional, Padding, PerAxis
-from cnncalc.compute import fold_planes, pad_planes, with_channel_bias
+from cnncalc.compute import PackedRows, fold_planes, pad_planes, with_channel_bias
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, ceil_div, shown
 from cnncalc.layers.base import (
@@ -373,11 +373,22 @@ class ConvNd(_ConvCommon):
         rows = [weight.data[o * row : (o + 1) * row] for o in range(self.out_channels)]
         out_plane = len(starts)
         out = [0] * (batch * self.out_channels * out_plane)
+        packed = None
+        if per_group_out > 1 and out_plane > 1:  # rows met at many positions: their inner products taken together
+            largest = max(map(abs, data), default=0)
+            groups = range(0, self.out_channels, per_group_out)
+            packed = [PackedRows(rows[first : first + per_group_out], largest) for first in groups]
         for n in range(batch):
             for g in range(self.groups):
                 base = (n * channels + g * per_group_in) * plane
+                first = (n * self.out_channels + g * per_group_out) * out_plane
                 for position, start in enumerate(starts):
                     patch = [data[base + start + w] for w in window]
+                    if packed is not None:
+                        out[first + position : first + per_group_out * out_plane : out_plane] = ctx.dots(
+                            patch, packed[g]
+                        )
+                        continue
                     for o in range(g * per_group_out, (g + 1) * per_group_out):
                         out[(n * self.out_channels + o) * out_plane + position] = ctx.dot(patch, rows[o])
         denominator, inexact = x.denominator * weight.denominator, x.approximate or weight.approximate

@@ -12,6 +12,7 @@ from operator import mul
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Int, Optional
+from cnncalc.compute import PackedRows
 from cnncalc.errors import LayerError
 from cnncalc.formula import Term, shown
 from cnncalc.layers.base import (
@@ -188,9 +189,14 @@ class Linear(Layer):
         features = x.shape[-1]
         rows = [weight.data[o * features : (o + 1) * features] for o in range(self.out_features)]
         out = []
-        for start in range(0, len(x.data), features):
-            vector = x.data[start : start + features]
-            out.extend(ctx.dot(vector, row) for row in rows)
+        if self.out_features > 1 and len(x.data) >= 2 * features > 0:  # rows met by several vectors: packed
+            packed = PackedRows(rows, max(map(abs, x.data), default=0))
+            for start in range(0, len(x.data), features):
+                out.extend(ctx.dots(x.data[start : start + features], packed))
+        else:
+            for start in range(0, len(x.data), features):
+                vector = x.data[start : start + features]
+                out.extend(ctx.dot(vector, row) for row in rows)
         shape = x.shape[:-1] + (self.out_features,)
         denominator = x.denominator * weight.denominator
         approximate = x.approximate or weight.approximate

@@ -49,6 +49,7 @@ from cnncalc.layers.base import (
     Shape,
     Window,
     axis_names,
+    draw,
     fmt_shape,
     saved_input,
     volume_names,
@@ -404,11 +405,11 @@ class _Normalization(Layer):
 
     def initial_values(self, name: str, count: int, rng: Random) -> list[int]:
         if name == "running_var":
-            return rng.choices(range(1, 5), k=count)  # a variance: positive
+            return draw(rng, range(1, 5), count)  # a variance: positive
         if name == "num_batches_tracked":
             return [0] * count  # a fresh module's
         if name == "weight":
-            return rng.choices((-2, -1, 1, 2), k=count)  # a zero scale would hide the normalization
+            return draw(rng, (-2, -1, 1, 2), count)  # a zero scale would hide the normalization
         return super().initial_values(name, count, rng)
 
     def group_name(self, group: int, shape: Shape, running: bool) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnncalc.args import Arg, Bool, Float, Int
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Backprop, Layer, Saved, Shape, axis_names, dim_name, fmt_shape, saved_input
+from cnncalc.layers.base import Backprop, Layer, Saved, Shape, axis_names, dim_name, draw, fmt_shape, saved_input
 from cnncalc.layers.norm import named, product
 from cnncalc.layers.registry import register
 from cnncalc.tensor import Tensor
@@ -135,7 +135,7 @@ class LayerScale(Layer):
         ]
 
     def initial_values(self, name: str, count: int, rng: Random) -> list[int]:
-        return rng.choices((-2, -1, 1, 2), k=count)  # a zero scale would hide what it multiplies
+        return draw(rng, (-2, -1, 1, 2), count)  # a zero scale would hide what it multiplies
 
     # -- execution ----------------------------------------------------------------------------------------------
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
 
 from cnncalc import __version__
-from cnncalc.analyze import SCHEMA_VERSION, Report, dtype_bytes
+from cnncalc.analyze import SCHEMA_VERSION, Report, Row, dtype_bytes
 from cnncalc.layout import shown
 from cnncalc.receptive import ReceptiveField
+from cnncalc.speed import paused_gc
 from cnncalc.tree import Block, Node
 from cnncalc.units import rational
 
@@ -182,13 +185,197 @@ def versioned(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_json(reports: list[Report], trees: list[Block] | None = None, depth: int | None = None) -> str:
-    """One spec: one JSON object. Several: a JSON array of them, in the order given.
+    """One spec: one JSON object. Several: a JSON array of them, in the order given (write_json's text).
 
-    One key per line and one layer per line: readable and diffable, and written by json's C encoder (any
-    `indent` falls back to the pure-Python one, several times slower on large networks)."""
+    One key per line and one layer per line: readable and diffable."""
+    buffer = io.StringIO()
+    write_json(buffer, reports, trees, depth)
+    return buffer.getvalue()
+
+
+def write_json(out: TextIO, reports: list[Report], trees: list[Block] | None = None, depth: int | None = None) -> None:
+    """render_json's text, written to `out` a few thousand lines at a time: a network of a million layers makes
+    about a gigabyte of JSON, which is never held whole. The text is object_text(report_dict(...))'s, byte for
+    byte (tests/test_json_stream.py), made without a dict per layer and per tree node: see _RowTexts."""
     with_trees = trees or [None] * len(reports)
-    texts = [object_text(report_dict(r, t, depth)) for r, t in zip(reports, with_trees, strict=True)]
-    return texts[0] if len(texts) == 1 else "[\n" + ",\n".join(texts) + "\n]"
+    several = len(reports) > 1
+    if several:
+        out.write("[\n")
+    with paused_gc():  # the caches' entries, kept to the end (cnncalc.speed); the text is not tracked
+        for index, (report, tree) in enumerate(zip(reports, with_trees, strict=True)):
+            if index:
+                out.write(",\n")
+            _write_object(out, report, tree, depth)
+    if several:
+        out.write("\n]")
+
+
+_CHUNK = 4096  # lines joined per write
+
+
+def _write_lines(out: TextIO, lines: Iterable[str], separator: str) -> None:
+    """The lines joined by `separator`, written in chunks (none before the first)."""
+    chunk: list[str] = []
+    first = True
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == _CHUNK:
+            out.write(("" if first else separator) + separator.join(chunk))
+            chunk.clear()
+            first = False
+    if chunk:
+        out.write(("" if first else separator) + separator.join(chunk))
+
+
+def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | None) -> None:
+    """object_text(report_dict(report, tree, depth)), written piece by piece."""
+    texts = _RowTexts(report.layout, dtype_bytes(report.dtype))
+    head = report_dict(report._replace(rows=[]))
+    if tree is not None:
+        head["blocks"] = None
+    out.write("{\n")
+    for number, key in enumerate(head):
+        if number:
+            out.write(",\n")
+        if key == "layers" and report.rows:
+            out.write('  "layers": [\n')
+            _write_lines(out, ("    " + texts.layer(row) for row in report.rows), ",\n")
+            out.write("\n  ]")
+        elif key == "blocks" and tree is not None:
+            out.write('  "blocks": ')
+            _write_lines(out, _tree_lines(tree, report, depth, texts), "\n")
+        else:
+            out.write(f"  {json.dumps(key)}: {json.dumps(head[key])}")
+    out.write("\n}")
+
+
+class _RowTexts:
+    """The JSON text of a row in `layers` and as a leaf of `blocks`, as json.dumps writes their dicts.
+
+    Layers built alike share their figures (analyze.py: one weight_shapes dict, the same sums), so everything but
+    the name, the inputs, the depth, the receptive field (shared by layers that keep it) and the training figures
+    is written once per distinct set of figures and reused: on large networks, making and encoding a dict per row
+    took most of the time. The caches hold ids of objects the report keeps alive while it is written."""
+
+    def __init__(self, layout: str, size: int) -> None:
+        self.layout = layout
+        self.size = size
+        self.layer_parts: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.leaf_parts: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.fields: dict[int, str] = {}
+
+    def field(self, field: ReceptiveField | None) -> str:
+        if field is None:
+            return "null"
+        text = self.fields.get(id(field))
+        if text is None:  # json.dumps(rf_dict(field)), written directly: a new field every few layers
+            size, stride, padding = (", ".join(map(_rational_text, values)) for values in field[:3])
+            text = self.fields[id(field)] = f'{{"size": [{size}], "stride": [{stride}], "padding": [{padding}]}}'
+        return text
+
+    def layer(self, row: Row) -> str:
+        """json.dumps of the row's entry in `layers` (report_dict's)."""
+        key = (id(row.weight_shapes), id(row.buffer_shapes), *row[1:3], *row[4:5], *row[7:15])
+        parts = self.layer_parts.get(key)
+        if parts is None:
+            parts = self.layer_parts[key] = self._layer_parts(row)
+        inputs = row.inputs
+        listed = f"[{_text(inputs[0])}]" if len(inputs) == 1 else "[" + ", ".join(map(_text, inputs)) + "]"
+        training = "" if row.saved_bytes is None else _training_text(row)
+        field = self.field(row.receptive_field)
+        return f'{{"name": {_text(row.name)}{parts[0]}{listed}{parts[1]}{field}{training}}}'
+
+    def _layer_parts(self, row: Row) -> tuple[str, str]:
+        """The text between the name and the inputs, and between the inputs and the receptive field."""
+        entry = _layer_entry(row, self.layout)
+        before = {k: entry[k] for k in ("type", "summary")}
+        after = {k: entry[k] for k in _LAYER_MIDDLE}
+        return f', {json.dumps(before)[1:-1]}, "inputs": ', f', {json.dumps(after)[1:-1]}, "receptive_field": '
+
+    def leaf(self, row: Row, depth: int) -> str:
+        """json.dumps of the row as a node of `blocks` (node_dict's), with its empty children."""
+        key = row[1:2] + row[4:5] + row[7:10] + row[10:15]
+        parts = self.leaf_parts.get(key)
+        if parts is None:
+            parts = self.leaf_parts[key] = self._leaf_parts(row)
+        field = self.field(row.receptive_field)
+        training = "" if row.saved_bytes is None else _training_text(row)
+        return f'{{"name": {_text(row.name)}{parts[0]}{depth}{parts[1]}{field}{training}, "children": []}}'
+
+    def _leaf_parts(self, row: Row) -> tuple[str, str]:
+        """The text between the name and the depth, and between the depth and the receptive field."""
+        node = node_dict(row, 0, self.layout, self.size)
+        before = {k: node[k] for k in ("block", "repeat", "type")}
+        after = {k: node[k] for k in _LEAF_MIDDLE}
+        return f', {json.dumps(before)[1:-1]}, "depth": ', f', {json.dumps(after)[1:-1]}, "receptive_field": '
+
+
+def _rational_text(value: Any) -> str:
+    """json.dumps(rational(value)): an int as written, another rational as the string "p/q"."""
+    shown = rational(value)
+    return str(shown) if type(shown) is int else json.dumps(shown)
+
+
+_text = json.encoder.encode_basestring_ascii  # json.dumps of a str (the C function json.dumps calls)
+_LAYER_MIDDLE = ("output_shape", "params", "trainable", "weight_shapes", "buffers", "buffer_shapes", "macs")
+_LAYER_MIDDLE += ("other_ops", "flops", "activation_elements", "activation_bytes")
+_LEAF_MIDDLE = ("layer_count", "output_shape", "params", "trainable_params", "non_trainable_params", "buffers")
+_LEAF_MIDDLE += ("macs", "other_ops", "flops", "activation_elements", "activation_bytes", "param_bytes")
+
+
+def _layer_entry(row: Row, layout: str) -> dict[str, Any]:
+    """A row's entry in `layers` (the receptive field and training figures left to the caller)."""
+    return {
+        "name": row.name,
+        "type": row.kind,
+        "summary": row.summary,
+        "inputs": row.inputs,
+        "output_shape": list(shown(row.output_shape, layout)),
+        "params": row.params,
+        "trainable": row.trainable,
+        "weight_shapes": {k: list(v) for k, v in row.weight_shapes.items()},
+        "buffers": row.buffers,
+        "buffer_shapes": {k: list(v) for k, v in row.buffer_shapes.items()},
+        "macs": row.macs,
+        "other_ops": row.other_ops,
+        "flops": row.flops,
+        "activation_elements": row.activation_elements,
+        "activation_bytes": row.activation_bytes,
+    }
+
+
+def _training_text(row: Node) -> str:
+    return f", {json.dumps(training_row(row))[1:-1]}"
+
+
+def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts) -> Iterator[str]:
+    """tree_lines(tree_dict(root, report, depth), 2) with its first line unindented, one line at a time."""
+    size = dtype_bytes(report.dtype)
+    pending: list[tuple[Node | None, int, int, str]] = [(root, 0, 2, "")]  # node, its depth, margin, after
+    first = True
+    while pending:
+        node, level, margin, after = pending.pop()
+        pad = "" if first else " " * margin
+        first = False
+        if node is None:  # the end of a block's children
+            yield f"{pad}]}}{after}"
+        elif not isinstance(node, Block):
+            yield f"{pad}{texts.leaf(node, level)}{after}"
+        else:
+            data = node_dict(node, level, report.layout, size)
+            training = training_row(node)
+            for key in ("receptive_field", *training):  # the last keys, written below
+                del data[key]
+            head = f'{json.dumps(data)[:-1]}, "receptive_field": {texts.field(node.receptive_field)}'
+            head += _training_text(node) if training else ""
+            children = node.children if depth is None or level < depth else []
+            if not children:
+                yield f'{pad}{head}, "children": []}}{after}'
+                continue
+            yield f'{pad}{head}, "children": ['
+            pending.append((None, level, margin, after))
+            last = len(children) - 1
+            pending.extend((children[i], level + 1, margin + 2, "" if i == last else ",") for i in range(last, -1, -1))
 
 
 def object_text(data: dict[str, Any]) -> str:
