@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from cnncalc.analyze import analyze  # noqa: E402
 from cnncalc.budget import Budget  # noqa: E402
-from cnncalc.compute import Context  # noqa: E402
+from cnncalc.compute import Context, PackedRows  # noqa: E402
 from cnncalc.execute import execute, generated_input, weights_for  # noqa: E402
 from cnncalc.graph import infer_shapes  # noqa: E402
 from cnncalc.layers.activation import sigmoid  # noqa: E402
@@ -71,6 +71,12 @@ class Recording(Context):
     def dot(self, xs: list[int], ws: list[int]) -> int:
         self.operands.append((xs, ws))
         return super().dot(xs, ws)
+
+    def dots(self, xs: list[int], rows: PackedRows) -> list[int]:
+        # The executor takes these inner products together (Kronecker substitution); the ceiling takes them one
+        # by one, as a plain executor would.
+        self.operands.extend((xs, row) for row in rows.rows)
+        return super().dots(xs, rows)
 
 
 def lenet(pairs: int) -> list[Result]:

@@ -75,6 +75,7 @@ class PackedRows:
 
     def __init__(self, rows: list[list[int]], largest: int) -> None:
         self.count = len(rows)
+        self.rows = rows  # the rows themselves, for a replay of the plain inner products (benchmarks/bench_executor)
         length = len(rows[0]) if rows else 0
         signed = _offset_bytes(rows) if length else None
         weight = 128 if signed is not None else max((max(map(abs, row)) for row in rows if row), default=0)
