@@ -19,14 +19,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Writes the modules loaded when the process ends (after the command's SystemExit), one per line.
+# Writes the modules loaded when the process ends, one per line: the program ends with os._exit (cli.console: no
+# teardown, no exit handlers), so that is where they are written.
 MODULES_AT_EXIT = r"""
-import atexit, runpy, sys
+import atexit, os, runpy, sys
 path = sys.argv[1]
-def written():
+exit_now = os._exit
+def written(code):
     with open(path, "w", encoding="utf-8") as out:
         out.write("\n".join(sorted(sys.modules)))
-atexit.register(written)
+    exit_now(code)
+os._exit = written
 sys.argv = ["cnncalc", *sys.argv[2:]]
 runpy.run_module("cnncalc", run_name="__main__", alter_sys=True)
 """
