@@ -69,16 +69,14 @@ def _title(sizes: list[SizeFigures]) -> str:
 def render_sizes_table(specs: list[list[SizeFigures]], human_units: bool, screen: Screen) -> str:
     """A table per spec, a row per size; narrower forms (compact shapes), then records, where it does not fit."""
     from cnncalc.render.grid import fit
-    from cnncalc.render.screen import paint, wrap
+    from cnncalc.render.screen import paint, wrap, wrap_all
 
     texts = []
     for sizes in specs:
         fitted = fit([_grid_builder(sizes, human_units, compact) for compact in (False, True)], [1], screen, "size")
         title = wrap(_title(sizes), screen.width, "", "  ")
         lines = [paint(line, "bold", screen) for line in title] + [""] + fitted.lines + [""]
-        if fitted.note:
-            lines.append(fitted.note)
-        lines += caption_lines(sizes)
+        lines += wrap_all(([fitted.note] if fitted.note else []) + caption_lines(sizes), screen.width)
         texts.append("\n".join(lines) + "\n")
     return "\n".join(texts)
 
