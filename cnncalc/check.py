@@ -158,10 +158,13 @@ def check_graph(
 
 def judge(graph: Graph, options: Options) -> tuple[list[BudgetResult], list[Finding]]:
     """The budgets and lint findings of one loaded spec."""
+    from cnncalc.sizes import size_noted
+
     dtype = options.dtype or (graph.limits["dtype"].value if "dtype" in graph.limits else "float32")
-    report = analyze(graph, dtype=dtype)
-    budgets = check_budgets(graph, report, options.limits) if options.budgets else []
-    findings = lint(graph, report, options.ignore) if options.lint else []
+    with size_noted(graph):
+        report = analyze(graph, dtype=dtype)
+        budgets = check_budgets(graph, report, options.limits) if options.budgets else []
+        findings = lint(graph, report, options.ignore) if options.lint else []
     return budgets, findings
 
 

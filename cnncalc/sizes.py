@@ -8,7 +8,10 @@ shape), so the figures equal those of the spec with its `input:` edited."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
+from weakref import WeakKeyDictionary
 
 from cnncalc.errors import CnncalcError, UsageError
 
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from cnncalc.receptive import ReceptiveField
 
 SHAPE_EXAMPLE = "3x224x224"
+_SIZE_NOTES: WeakKeyDictionary[Graph, str] = WeakKeyDictionary()  # graphs read at an --input size: the note
 _BRACKETS = {"[": "]", "(": ")"}
 
 
@@ -61,12 +65,37 @@ def resized(graph: Graph, size: tuple[int, ...]) -> Graph:
         )
     if size == own:
         return graph
+    where = f"with --input {shape_arg(size)} (the spec's own input is {shape_arg(own)})"
     try:
-        return at_input(graph, to_chw(size, graph.layout))
+        sized = at_input(graph, to_chw(size, graph.layout))
     except CnncalcError as error:
-        where = f"with --input {shape_arg(size)} (the spec's own input is {shape_arg(own)})"
-        error.note = f"{error.note}\n  note: {where}" if error.note else where
-        raise
+        raise _noted(error, where) from None
+    _SIZE_NOTES[sized] = where
+    return sized
+
+
+def _noted(error: CnncalcError, where: str) -> CnncalcError:
+    error.note = f"{error.note}\n  note: {where}" if error.note else where
+    return error
+
+
+@contextmanager
+def size_noted(graph: Graph) -> Iterator[None]:
+    """Errors raised while analyzing a graph read at an --input size (training figures a batch cannot have at that
+    size, ...) name the size, as errors reading it do."""
+    try:
+        yield
+    except CnncalcError as error:
+        where = _SIZE_NOTES.get(graph)
+        raise (error if where is None else _noted(error, where)) from None
+
+
+def analyzed(graph: Graph, **options: str | None) -> Report:
+    """cnncalc.analyze.analyze, its errors naming the --input size the graph was read at."""
+    from cnncalc.analyze import analyze
+
+    with size_noted(graph):
+        return analyze(graph, **options)  # type: ignore[arg-type]
 
 
 def graphs_at(path: str, sizes: list[tuple[int, ...]], batch: int | None = None) -> list[Graph]:

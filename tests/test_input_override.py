@@ -244,3 +244,44 @@ def test_a_huge_size_is_fast() -> None:
     assert isinstance(expected, dict)
     shown = run_cli("summary", "specs/resnet50.yaml", "--input", "3x100000x100000").out
     assert f"MACs: {expected['totals']['macs']:,} (batch 1)" in shown
+
+
+def test_standard_input_is_read_once_for_every_size() -> None:
+    text = (ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
+    args = ("summary", "-", "-i", "3x64x64", "-i", "3x32x32", "-f", "json")
+    reports = json.loads(run_cli(*args, stdin=text).out)
+    assert [r["input_shape"] for r in reports] == [[3, 64, 64], [3, 32, 32]]
+    for report in reports:
+        expected = summary_json(parse_spec, edited(text, tuple(report["input_shape"])), "<stdin>")
+        assert isinstance(expected, dict)
+        assert report["totals"] == expected["totals"]
+
+
+def test_final_fields_at_different_layers_are_named_per_size() -> None:
+    """At 32 x 32 ResNet-18's last feature map is 1 x 1, so its average pool is no global pool there."""
+    table = run_cli("summary", "specs/resnet18.yaml", "-i", "3x64x64", "-i", "3x32x32", "--width", "0").out
+    assert "RF at" in table
+    assert re.search(r"3 x 64 x 64 .* layer4\.rest\.relu_1$", table, re.MULTILINE)
+    assert re.search(r"3 x 32 x 32 .* avgpool$", table, re.MULTILINE)
+
+
+def test_errors_while_analyzing_at_a_size_name_it() -> None:
+    """Training a BatchNorm on one value per channel is refused at 32 x 32, batch 1: the message says the size."""
+    for command in ("summary", "explain"):
+        result = run_cli(command, "specs/resnet18.yaml", "--input", "3x32x32", "--training")
+        assert result.code == 2 and "Traceback" not in result.err
+        assert "layer 'layer4.first.body.bn1'" in result.err
+        assert "note: with --input 3x32x32 (the spec's own input is 3x224x224)" in result.err
+
+
+def test_check_reports_each_size_with_its_outcome() -> None:
+    result = run_cli("check", "specs/vgg16.yaml", "-i", "3x8x8", "-i", "3x64x64", "-f", "json")
+    assert result.code == 2
+    specs = json.loads(result.out)["specs"]
+    assert [(s["input_shape"], s["status"]) for s in specs] == [([3, 8, 8], "error"), ([3, 64, 64], "passed")]
+    assert "'pool4'" in specs[0]["error"]["layer"]
+    assert "with --input 3x8x8" in specs[0]["error"]["note"]
+    github = run_cli("check", "specs/vgg16.yaml", "-i", "3x8x8", "-f", "github").out
+    assert "::at --input 3x8x8: layer 'pool4'" in github
+    plain = run_cli("check", "specs/vgg16.yaml", "-f", "json").out
+    assert "input_shape" not in json.loads(plain)["specs"][0]  # without --input, the JSON is as before

@@ -62,15 +62,15 @@ def diff(
       cnncalc diff specs/resnet18.yaml specs/resnet50.yaml --depth 1
       cnncalc diff specs/resnet18.yaml specs/resnet18.yaml --input 3x224x224 --input 3x320x320
     """
-    from cnncalc.analyze import analyze
     from cnncalc.diff import compare
+    from cnncalc.sizes import analyzed
 
     if old == "-" and new == "-":
         from cnncalc.errors import UsageError
 
         raise UsageError("standard input ('-') can be read only once", hint="give at least one of the specs as a file")
     graphs = _graphs(old, new, input, batch)
-    reports = [analyze(graph, dtype=dtype.value) for graph in graphs]
+    reports = [analyzed(graph, dtype=dtype.value) for graph in graphs]
     if depth is not None:
         from cnncalc.tree import block_tree, cut
 

@@ -46,21 +46,21 @@ def explain(
       cnncalc explain specs/resnet18.yaml --layer layer1.0 --training --batch 32
       cnncalc explain specs/lenet5_bn.yaml --layer conv1 --input 1x32x32
     """
-    from cnncalc.analyze import analyze
     from cnncalc.render.explain import explain_text
-    from cnncalc.sizes import graphs_at, one_size
+    from cnncalc.sizes import analyzed, graphs_at, one_size, size_noted
 
     size = one_size(input, "explain")
     graph = graphs_at(spec, [size] if size else [], batch)[0]
     # A block use's name selects all of its layers (graph.select), each once, in the network's order.
     names = list(dict.fromkeys(node.name for name in layer or [] for node in graph.select(name)))
-    report = analyze(graph, dtype=dtype.value, layout=layout.value if layout else None)
+    report = analyzed(graph, dtype=dtype.value, layout=layout.value if layout else None)
     train = None
     if training:
         from cnncalc.analyze import dtype_bytes
         from cnncalc.training import training as training_figures
 
-        train = training_figures(graph, dtype_bytes(dtype.value))
+        with size_noted(graph):
+            train = training_figures(graph, dtype_bytes(dtype.value))
     if format is RunFormat.json:
         from cnncalc.render.explain import explain_dict
         from cnncalc.render.json_report import object_text

@@ -51,13 +51,12 @@ def graph(
       cnncalc graph specs/resnet50.yaml --format json | jq '.edges | length'
       cnncalc graph specs/unet.yaml --input 1x64x64
     """
-    from cnncalc.analyze import analyze
     from cnncalc.render import graph as draw
-    from cnncalc.sizes import graphs_at, one_size
+    from cnncalc.sizes import analyzed, graphs_at, one_size
 
     size = one_size(input, "graph")
     loaded = graphs_at(spec, [size] if size else [])[0]
-    data = draw.graph_dict(loaded, analyze(loaded, layout=layout.value if layout else None))
+    data = draw.graph_dict(loaded, analyzed(loaded, layout=layout.value if layout else None))
     if format is GraphFormat.json:
         text = draw.graph_json(data)
     elif format is GraphFormat.dot:

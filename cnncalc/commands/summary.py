@@ -67,8 +67,7 @@ def summary(
       cnncalc summary specs/resnet50.yaml --input 3x224x224 --input 3x320x320
       cat net.yaml | cnncalc summary -
     """
-    from cnncalc.analyze import analyze
-    from cnncalc.sizes import graphs_at, parse_sizes
+    from cnncalc.sizes import analyzed, graphs_at, parse_sizes
 
     if specs.count("-") > 1:
         from cnncalc.errors import UsageError
@@ -85,7 +84,7 @@ def summary(
     shapes = layout.value if layout else None
     trained = (optimizer or Optimizer.adam).value if training or optimizer else None
     graphs = [graph for path in specs for graph in graphs_at(path, sizes, batch)]
-    reports = [analyze(graph, dtype=dtype.value, layout=shapes, optimizer=trained) for graph in graphs]
+    reports = [analyzed(graph, dtype=dtype.value, layout=shapes, optimizer=trained) for graph in graphs]
     if len(sizes) > 1 and format is not Format.json:
         _write_sizes(graphs, reports, len(sizes), format, human, width)
         return

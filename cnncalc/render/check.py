@@ -188,6 +188,8 @@ def render_github(results: list[SpecResult], strict: bool, command: str, quiet: 
         if result.error is not None:
             error = result.error
             message = (f"{error.layer}: " if error.layer else "") + error.message
+            if result.input_shape is not None:  # the note naming the size is not shown: say it first
+                message = f"at --input {'x'.join(map(str, result.input_shape))}: {message}"
             if error.hint:
                 message += f"\nhint: {error.hint}"
             lines.append(annotation("error", error.location, "cnncalc: invalid spec", message, result.file))

@@ -23,7 +23,7 @@ Cell = Callable[["SizeFigures", Style], str]
 NUMERIC = {"Params", "MACs", "FLOPs", "Activations", "Backward MACs", "Training memory"}
 
 
-def _columns(training: bool) -> list[tuple[str, Cell]]:
+def _columns(sizes: list[SizeFigures]) -> list[tuple[str, Cell]]:
     chosen: list[tuple[str, Cell]] = [
         ("Input", lambda f, s: shape_text(shown(f.report.input_shape, s.layout), s)),
         ("Output", lambda f, s: shape_text(shown(f.report.totals.output_shape, s.layout), s)),
@@ -33,12 +33,18 @@ def _columns(training: bool) -> list[tuple[str, Cell]]:
         ("Activations", lambda f, s: nbytes(f.report.totals.activation_bytes, s.human)),
         ("RF", lambda f, s: rf_cell(f.field, s)),
     ]
-    if training:
+    if len(_field_layers(sizes)) > 1:  # sizes whose final field is taken at different layers say where
+        chosen.append(("RF at", lambda f, s: f.field_layer or "-"))
+    if _training(sizes):
         chosen += [
             ("Backward MACs", lambda f, s: count(f.report.totals.backward_macs or 0, s.human)),
             ("Training memory", lambda f, s: nbytes(f.report.totals.training_bytes or 0, s.human)),
         ]
     return chosen
+
+
+def _field_layers(sizes: list[SizeFigures]) -> list[str]:
+    return list(dict.fromkeys(f.field_layer for f in sizes if f.field_layer is not None))
 
 
 def _training(sizes: list[SizeFigures]) -> bool:
@@ -48,8 +54,8 @@ def _training(sizes: list[SizeFigures]) -> bool:
 def caption_lines(sizes: list[SizeFigures]) -> list[str]:
     """What the columns mean: the setting the figures are for and where the receptive field is taken."""
     report = sizes[0].report
-    layers = list(dict.fromkeys(f.field_layer for f in sizes if f.field_layer is not None))
-    where = f" ({', '.join(layers)})" if layers else ""
+    layers = _field_layers(sizes)
+    where = f" ({layers[0]})" if len(layers) == 1 else " (the layer under RF at)" if layers else ""
     lines = [
         f"MACs, FLOPs, activations: whole batch ({report.batch}), activations in {report.dtype}; "
         "input and output: one sample",
@@ -87,7 +93,7 @@ def _grid_builder(sizes: list[SizeFigures], human_units: bool, compact: bool) ->
 
     def build() -> Grid:
         style = Style(human=human_units, compact=compact, layout=sizes[0].report.layout)
-        columns = _columns(_training(sizes))
+        columns = _columns(sizes)
         heads = tuple(Column(h, right=h in NUMERIC, style="bold" if h == "Input" else "") for h, _ in columns)
         return Grid(heads, tuple(Line(tuple(cell(f, style) for _, cell in columns)) for f in sizes))
 
@@ -100,7 +106,7 @@ def render_sizes_markdown(specs: list[list[SizeFigures]], human_units: bool) -> 
 
     parts = []
     for sizes in specs:
-        columns = _columns(_training(sizes))
+        columns = _columns(sizes)
         style = Style(human=human_units, layout=sizes[0].report.layout)
         lines = [f"### {md_text(sizes[0].report.name)}", ""]
         lines.append("| " + " | ".join(h for h, _ in columns) + " |")
