@@ -21,20 +21,20 @@ Layers carry `weights` where the original spec gave them or, with a seed, every 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from math import isqrt, lcm, prod
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.budget import DEFAULT_MAX_ELEMENTS, PRACTICAL, units_up
 from cnncalc.compute import decimal_exponent, sqrt_ratio
-from cnncalc.errors import CnncalcError, LayerError, SpecError, UsageError
+from cnncalc.errors import LayerError, SpecError, UsageError
 from cnncalc.execute import Weights, weights_for
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, located
 from cnncalc.layers import Layer, fmt_shape
 from cnncalc.layout import shown
 from cnncalc.tensor import DIGITS, Tensor
 from cnncalc.yamlsource import at
+from cnncalc.yamltext import flow_value
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -370,41 +370,6 @@ def _fold_pair(
 
 # -- the fused spec as YAML ------------------------------------------------------------------------------------
 
-_YAML_WORDS = {"yes", "no", "true", "false", "on", "off", "null", "y", "n", "~"}
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")  # text YAML reads as text when written unquoted (but _YAML_WORDS)
-
-
-def scalar_text(value: Any) -> str:
-    """A YAML flow value that reads back as `value` (PyYAML's YAML 1.1 rules)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return ".nan"
-        if value in (float("inf"), float("-inf")):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value).lower()
-        # PyYAML reads 1e-05 as text: a float needs its point.
-        return text.replace("e", ".0e", 1) if "e" in text and "." not in text else text
-    if isinstance(value, str):
-        plain = _PLAIN.match(value) and value.lower() not in _YAML_WORDS
-        return value if plain else _quoted(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(scalar_text(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{scalar_text(k)}: {scalar_text(v)}" for k, v in value.items()) + "}"
-    raise CnncalcError(f"cannot write {type(value).__name__} {value!r} in a spec")
-
-
-def _quoted(text: str) -> str:
-    import json
-
-    return json.dumps(text)  # JSON's escapes are YAML double-quoted escapes
-
 
 def number_text(value: Fraction | int) -> str:
     """An exact value: an integer, a decimal where the denominator has no prime factors but 2 and 5, else "p/q"
@@ -455,9 +420,9 @@ def tensor_text(tensor: Tensor, indent: int) -> str:
 def _given_text(value: Any, indent: int) -> str:
     """A value as the spec wrote it (nested lists of numbers or 'p/q' text)."""
     if not isinstance(value, list):
-        return scalar_text(value)
+        return flow_value(value)
     if not value or not isinstance(value[0], list):
-        return scalar_text(value)
+        return flow_value(value)
     pad = ",\n" + " " * (indent + 1)
     return "[" + pad.join(_given_text(v, indent + 1) for v in value) + "]"
 
@@ -474,9 +439,9 @@ def spec_lines(fusion: Fusion, with_weights: bool = True) -> Iterator[str]:
     if not exact:
         yield f"# Folded values through an irrational sqrt(var + eps) are rounded to {DIGITS} significant digits."
     name = graph.name if graph.name.endswith("_fused") else graph.name + "_fused"
-    yield f"name: {scalar_text(name)}"
-    yield f"description: {scalar_text(f'{graph.name} with its BatchNorm layers folded (cnncalc fuse, eval mode)')}"
-    yield f"input: {scalar_text(list(shown(graph.input_shape, graph.layout)))}"
+    yield f"name: {flow_value(name)}"
+    yield f"description: {flow_value(f'{graph.name} with its BatchNorm layers folded (cnncalc fuse, eval mode)')}"
+    yield f"input: {flow_value(list(shown(graph.input_shape, graph.layout)))}"
     if graph.layout != "chw":
         yield f"layout: {graph.layout}"
     if graph.batch != 1:
@@ -488,11 +453,11 @@ def spec_lines(fusion: Fusion, with_weights: bool = True) -> Iterator[str]:
             arguments["trainable"] = False
         kind = layer.kind.lower()
         if not with_weights or not (layer.given or layer.values):
-            yield f"  - {kind}: {scalar_text(arguments)}"
+            yield f"  - {kind}: {flow_value(arguments)}"
             continue
         yield f"  - {kind}:"
         for key, value in arguments.items():
-            yield f"      {key}: {scalar_text(value)}"
+            yield f"      {key}: {flow_value(value)}"
         yield "      weights:"
         for key, value in layer.given.items():
             yield f"        {key}: {_given_text(value, 9 + len(key))}"

@@ -28,7 +28,7 @@ class Block:
 
     __slots__ = ("name", "block", "repeat", "depth", "children", "output", "last", "output_shape", "receptive_field")
     __slots__ += ("layer_count", "params", "trainable_params", "buffers", "macs", "other_ops")
-    __slots__ += ("activation_elements", "activation_bytes", "param_bytes")
+    __slots__ += ("activation_elements", "activation_bytes", "param_bytes", "backward_macs", "saved_bytes")
 
     def __init__(self, name: str, block: str | None, depth: int, output: str, last: int) -> None:
         self.name = name
@@ -49,6 +49,8 @@ class Block:
         self.activation_elements = 0
         self.activation_bytes = 0
         self.param_bytes = 0
+        self.backward_macs: int | None = None  # the training figures: None unless analyzed with an optimizer
+        self.saved_bytes: int | None = None
 
     @property
     def flops(self) -> int:
@@ -68,6 +70,7 @@ class Block:
         self.other_ops += row.other_ops
         self.activation_elements += row.activation_elements
         self.activation_bytes += row.activation_bytes
+        self._add_training(row.backward_macs, row.saved_bytes)
 
     def add_block(self, inner: Block) -> None:
         self.layer_count += inner.layer_count
@@ -78,6 +81,12 @@ class Block:
         self.other_ops += inner.other_ops
         self.activation_elements += inner.activation_elements
         self.activation_bytes += inner.activation_bytes
+        self._add_training(inner.backward_macs, inner.saved_bytes)
+
+    def _add_training(self, backward_macs: int | None, saved_bytes: int | None) -> None:
+        if saved_bytes is not None and backward_macs is not None:
+            self.backward_macs = (self.backward_macs or 0) + backward_macs
+            self.saved_bytes = (self.saved_bytes or 0) + saved_bytes
 
 
 Node = Block | Row  # a tree node: a block (or the root), or a layer's row
@@ -203,6 +212,8 @@ def as_row(block: Block) -> Row:
         activation_elements=block.activation_elements,
         activation_bytes=block.activation_bytes,
         receptive_field=block.receptive_field,
+        backward_macs=block.backward_macs,
+        saved_bytes=block.saved_bytes,
     )
 
 

@@ -24,11 +24,12 @@ from cnncalc.spec import load_spec, parse_spec
 from cnncalc.tree import Block, block_tree, cut, walk
 
 FIGURES = ("params", "buffers", "macs", "other_ops", "flops", "activation_elements", "activation_bytes")
+FIGURES += ("backward_macs", "saved_bytes")  # the training figures: every tree here is analyzed with an optimizer
 
 
 def tree_of(text: str) -> tuple[Graph, Report, Block]:
     graph = parse_spec(text, "<test>")
-    report = analyze(graph)
+    report = analyze(graph, optimizer="adam")
     return graph, report, block_tree(graph, report)
 
 
@@ -113,6 +114,7 @@ def test_subtotals_are_the_sums_of_their_layers(text: str) -> None:
         t.activation_bytes,
         t.trainable_params,
     )
+    assert (root.backward_macs, root.saved_bytes) == (t.backward_macs, t.saved_bytes)
     assert root.output_shape == t.output_shape and root.depth == 0
     # Every layer is a leaf exactly once, in file order; every group is a node exactly once.
     in_file_order = [n.name for n in sorted(graph.nodes, key=lambda n: n.position)]
@@ -136,6 +138,8 @@ def test_subtotals_are_the_sums_of_their_layers(text: str) -> None:
         leaves = [r for r in frontier if not any(o.name.startswith(r.name + ".") for o in frontier)]
         assert sum(r.macs for r in leaves) == t.macs and sum(r.params for r in leaves) == t.params
         assert sum(r.activation_bytes for r in leaves) == t.activation_bytes
+        assert sum(r.saved_bytes for r in leaves) == t.saved_bytes
+        assert sum(r.backward_macs for r in leaves) == t.backward_macs
 
 
 @settings(max_examples=60, deadline=None)
@@ -286,6 +290,36 @@ def test_blocks_keys_are_the_documented_ones() -> None:
             assert list(node) == documented, args
             pending.extend(node["children"])
     assert "`blocks`" in (ROOT / "README.md").read_text()
+
+
+def test_blocks_carry_the_training_figures() -> None:
+    """With --training, every node of `blocks` has its backward MACs and saved bytes: a block's are its children's
+    sums, the network's the totals; without it, neither key (as in `layers`)."""
+    data = summary_json("specs/resnet18.yaml", "--training")
+    pending = [data["blocks"]]
+    assert (pending[0]["backward_macs"], pending[0]["saved_bytes"]) == (
+        data["totals"]["backward_macs"],
+        data["totals"]["saved_bytes"],
+    )
+    while pending:
+        node = pending.pop()
+        if node["children"]:
+            for key in ("backward_macs", "saved_bytes"):
+                assert node[key] == sum(child[key] for child in node["children"]), (node["name"], key)
+        pending.extend(node["children"])
+    assert "saved_bytes" not in summary_json("specs/resnet18.yaml", "--depth", "1")["blocks"]
+
+
+def test_tree_table_markdown_and_csv_carry_the_training_columns() -> None:
+    for fmt, marker in (
+        ("table", "Bwd MACs"),
+        ("markdown", "| Bwd MACs | Saved |"),
+        ("csv", "backward_macs,saved_bytes"),
+    ):
+        result = run_cli("summary", "specs/resnet18.yaml", "--depth", "1", "--training", "--format", fmt)
+        assert result.code == 0 and marker in result.out, fmt
+        plain = run_cli("summary", "specs/resnet18.yaml", "--depth", "1", "--format", fmt)
+        assert "Bwd MACs" not in plain.out and "backward_macs" not in plain.out, fmt
 
 
 def test_json_follows_depth() -> None:

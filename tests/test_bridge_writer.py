@@ -339,10 +339,10 @@ def test_a_folding_that_does_not_check_is_written_flat(monkeypatch: pytest.Monke
     + ["~", "a b", "x: y", 'say "hi"', "back\\slash", "layer1.0", "same", "#x", "-", [1, [2.5, "0"]], (3, 3), []],
 )
 def test_values_read_back_as_written(value: Any) -> None:
-    from cnncalc.bridges.writer import yaml_value
     from cnncalc.yamlsource import load_yaml
+    from cnncalc.yamltext import flow_value
 
-    read = load_yaml(f"value: {yaml_value(value)}\nin_flow: {{value: {yaml_value(value)}}}\n", "v.yaml")
+    read = load_yaml(f"value: {flow_value(value)}\nin_flow: {{value: {flow_value(value)}}}\n", "v.yaml")
     expected = plain(value)
     for got in (read["value"], read["in_flow"]["value"]):
         assert got == expected

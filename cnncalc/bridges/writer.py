@@ -51,44 +51,17 @@ writer did not foresee), the flat text is returned with a note saying so: correc
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.bridges.network import NETWORK_INPUT, ImportedLayer, ImportedNetwork
-
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-# Words YAML (1.1 or 1.2) may read as something other than a string.
-_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "nan", "inf"}
-
-
-def yaml_value(value: Any) -> str:
-    """`value` (None, bool, int, float, str, list or tuple of these) as a YAML flow scalar or sequence."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if math.isinf(value):
-            return ".inf" if value > 0 else "-.inf"
-        return repr(value)  # shortest round trip: 1e-05, 0.1, 2.0
-    if isinstance(value, str):
-        if _PLAIN.match(value) and value.lower() not in _RESERVED:
-            return value
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(yaml_value(item) for item in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} {value!r} as a spec value")
+from cnncalc.yamltext import flow_value
 
 
 def yaml_mapping(items: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{key}: {yaml_value(value)}" for key, value in items.items()) + "}"
+    return "{" + ", ".join(f"{key}: {flow_value(value)}" for key, value in items.items()) + "}"
 
 
 def entry(kind: str, arguments: dict[str, Any]) -> str:
@@ -99,7 +72,7 @@ def entry(kind: str, arguments: dict[str, Any]) -> str:
 def header(network: ImportedNetwork) -> list[str]:
     lines = [f"# imported by cnncalc import from {network.source}"]
     lines += [f"# note: {note}" for note in network.notes]
-    lines += [f"name: {yaml_value(network.name)}", f"input: {yaml_value(list(network.input_shape))}"]
+    lines += [f"name: {flow_value(network.name)}", f"input: {flow_value(list(network.input_shape))}"]
     return lines
 
 
@@ -531,7 +504,7 @@ def choose_params(template: _Template) -> None:
     for slot, vector in vectors.items():
         if _constant(vector):
             value = next(v for v in vector if v is not _MISSING)
-            template.texts[slot] = (yaml_value(value), value)
+            template.texts[slot] = (flow_value(value), value)
             continue
         text = _shared(slot, vector, params)
         if text is None:
@@ -690,7 +663,7 @@ class _Writer:
             else:
                 local = base.local(item.name)
                 if texts is None:
-                    arguments = {key: (yaml_value(value), value) for key, value in item.arguments.items()}
+                    arguments = {key: (flow_value(value), value) for key, value in item.arguments.items()}
                 else:
                     known = kind_defaults(item.kind)
                     arguments = {
@@ -718,7 +691,7 @@ class _Writer:
                 text, value = texts[slot] if slot in texts else ("null", None)  # (not reached: every use has them)
             else:
                 value = node.values.get(param, default)
-                text = yaml_value(value)
+                text = flow_value(value)
             written = value is _MISSING or default is _REQUIRED or _hashable(value) != _hashable(default)
             arguments[param] = (text if written else "", value)  # at the default: not written, known for repeat
         reads = [self.local(name, base) for name in node.external]
@@ -732,9 +705,9 @@ class _Writer:
             shown = {key: text for key, (text, _) in item.arguments.items() if text}
             if item.repeat:
                 shown["repeat"] = str(item.repeat)
-            shown["name"] = yaml_value(item.name)
+            shown["name"] = flow_value(item.name)
             if item.reads != [previous]:
-                written = [yaml_value(name) for name in item.inputs]
+                written = [flow_value(name) for name in item.inputs]
                 shown["inputs"] = written[0] if len(written) == 1 else "[" + ", ".join(written) + "]"
             if item.when:
                 shown["when"] = item.when
@@ -746,7 +719,7 @@ class _Writer:
     def block(self, template: _Template) -> list[str]:
         lines = [f"  {template.name}:"]
         if template.params:
-            declared = (f"{k}: {'null' if v is _REQUIRED else yaml_value(v)}" for k, v in template.params.items())
+            declared = (f"{k}: {'null' if v is _REQUIRED else flow_value(v)}" for k, v in template.params.items())
             lines.append(f"    params: {{{', '.join(declared)}}}")
         lines.append("    layers:")
         first = _representative(template, 0)
@@ -841,7 +814,7 @@ def _by_index(values: list[Any]) -> str | None:
         if isinstance(first, bool) and isinstance(rest[0], bool):
             return "$index == 0" if first else "$index != 0"
         if not isinstance(first, bool) and not isinstance(rest[0], bool):
-            return f"{yaml_value(first)} if $index == 0 else {yaml_value(rest[0])}"
+            return f"{flow_value(first)} if $index == 0 else {flow_value(rest[0])}"
         return None
     if all(_is_int(v) for v in values):
         step = values[1] - values[0]

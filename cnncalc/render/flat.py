@@ -14,10 +14,10 @@ from cnncalc.render.summary_lines import totals_lines
 from cnncalc.render.table import NUMERIC, training_columns
 from cnncalc.render.tree_cells import (
     TREE_CAPTION,
-    TREE_HEADERS,
     TREE_NUMERIC,
     depth_line,
     tree_cell,
+    tree_headers,
     tree_input_cells,
     tree_rows,
 )
@@ -66,7 +66,8 @@ def _tree_csv(reports: list[Report], trees: list[Block], depth: int) -> str:
     writer = csv.writer(out, lineterminator="\n")
     header = ["spec", "depth", "name", "block", "repeat", "type", "layer_count", "output_shape", "params"]
     header += ["buffers", "macs", "other_ops", "flops", "activation_elements", "activation_bytes", "receptive_field"]
-    writer.writerow(header)
+    training = any(report.totals.saved_bytes is not None for report in reports)
+    writer.writerow(header + (["backward_macs", "saved_bytes"] if training else []))
     for report, tree in zip(reports, trees, strict=True):
         for row in tree_rows(tree, depth):
             node = row.node
@@ -78,6 +79,7 @@ def _tree_csv(reports: list[Report], trees: list[Block], depth: int) -> str:
                 [report.name, row.depth, node.name, *what, fmt_shape(shown(node.output_shape, report.layout))]
                 + [node.params, node.buffers, node.macs, node.other_ops, node.flops, node.activation_elements]
                 + [node.activation_bytes, rf_cell(node.receptive_field)]
+                + ([node.backward_macs, node.saved_bytes] if training else [])
             )
     return out.getvalue()
 
@@ -110,11 +112,12 @@ def render_markdown(
 def _tree_markdown(report: Report, tree: Block, depth: int, human_units: bool) -> str:
     style = Style(human=human_units, layout=report.layout)
     lines = [f"### {md_text(report.name)}", ""]
-    lines.append("| " + " | ".join(TREE_HEADERS) + " |")
-    lines.append("|" + "|".join("---:" if h in TREE_NUMERIC else "---" for h in TREE_HEADERS) + "|")
-    lines.append("| " + " | ".join(md_text(c) for c in tree_input_cells(report, style, TREE_HEADERS)) + " |")
+    headers = tree_headers(report)
+    lines.append("| " + " | ".join(headers) + " |")
+    lines.append("|" + "|".join("---:" if h in TREE_NUMERIC else "---" for h in headers) + "|")
+    lines.append("| " + " | ".join(md_text(c) for c in tree_input_cells(report, style, headers)) + " |")
     for row in tree_rows(tree, depth):
-        cells = [md_text(tree_cell(h, row, style)) for h in TREE_HEADERS[1:]]
+        cells = [md_text(tree_cell(h, row, style)) for h in headers[1:]]
         name = md_text(row.label)
         if row.is_block:
             name = f"**{name}**"

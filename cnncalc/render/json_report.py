@@ -109,6 +109,7 @@ def node_dict(node: Node, depth: int, layout: str, size: int, layer: dict[str, A
         "activation_bytes": node.activation_bytes,
         "param_bytes": node.params * size,
         "receptive_field": layer["receptive_field"] if layer else rf_dict(node.receptive_field),
+        **training_row(node),
     }
 
 

@@ -18,11 +18,11 @@ from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.render.summary_lines import totals_lines
 from cnncalc.render.tree_cells import (
     TREE_CAPTION,
-    TREE_HEADERS,
     TREE_NUMERIC,
     TreeRow,
     depth_line,
     tree_cell,
+    tree_headers,
     tree_input_cells,
     tree_rows,
 )
@@ -94,12 +94,12 @@ def _report_text(report: Report, human_units: bool, screen: Screen) -> str:
 # -- summary --depth N: the block tree ------------------------------------------------------------------------
 
 
-def _tree_forms(human: bool, layout: str) -> list[tuple[Style, tuple[str, ...]]]:
+def _tree_forms(human: bool, layout: str, headers: tuple[str, ...]) -> list[tuple[Style, tuple[str, ...]]]:
     """Every column first, then compact cells, then without FLOPs, Activations, Kind (MACs and params stay)."""
     compact = Style(human, compact=True, layout=layout)
     left_out: list[tuple[str, ...]] = [(), ("FLOPs",), ("FLOPs", "Activations"), ("FLOPs", "Activations", "Kind")]
-    forms = [(Style(human, layout=layout), TREE_HEADERS)]
-    forms += [(compact, tuple(h for h in TREE_HEADERS if h not in gone)) for gone in left_out]
+    forms = [(Style(human, layout=layout), headers)]
+    forms += [(compact, tuple(h for h in headers if h not in gone)) for gone in left_out]
     return forms
 
 
@@ -119,7 +119,7 @@ def tree_grid(
 
 def _tree_text(report: Report, tree: Block, depth: int, human_units: bool, screen: Screen) -> str:
     rows = tree_rows(tree, depth)
-    tables = _tree_forms(human_units, report.layout)
+    tables = _tree_forms(human_units, report.layout, tree_headers(report))
     forms = [partial(tree_grid, report, rows, style, headers) for style, headers in tables]
     # Records (past every table form, as wide as the first two) name each row in full.
     forms += [partial(tree_grid, report, rows, style, headers, True) for style, headers in tables[:2]]

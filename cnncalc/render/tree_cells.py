@@ -12,7 +12,8 @@ from cnncalc.tree import Block, Node, block_kind, label, walk
 from cnncalc.units import count, nbytes
 
 TREE_HEADERS = ("Layer", "Kind", "Output", "Params", "MACs", "FLOPs", "Activations", "RF")
-TREE_NUMERIC = ("Params", "MACs", "FLOPs", "Activations")
+TRAINING_HEADERS = ("Bwd MACs", "Saved")  # with `summary --training`
+TREE_NUMERIC = ("Params", "MACs", "FLOPs", "Activations", *TRAINING_HEADERS)
 INDENT = "  "  # per level below the top
 TREE_CAPTION = "A block's figures are the sums of all its layers; its output and RF, those of its last layer."
 
@@ -25,6 +26,11 @@ class TreeRow(NamedTuple):
     @property
     def is_block(self) -> bool:
         return isinstance(self.node, Block)
+
+
+def tree_headers(report: Report) -> tuple[str, ...]:
+    """The tree's columns: the training figures' too when the report has them."""
+    return TREE_HEADERS + (TRAINING_HEADERS if report.totals.saved_bytes is not None else ())
 
 
 def tree_rows(root: Block, depth: int) -> list[TreeRow]:
@@ -50,6 +56,10 @@ def tree_cell(header: str, row: TreeRow, style: Style) -> str:
         return count(node.flops, style.human)
     if header == "Activations":
         return nbytes(node.activation_bytes, style.human)
+    if header == "Bwd MACs":
+        return count(node.backward_macs, style.human)
+    if header == "Saved":
+        return nbytes(node.saved_bytes, style.human)
     return rf_cell(node.receptive_field, style)
 
 
