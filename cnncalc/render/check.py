@@ -204,6 +204,8 @@ def render_github(results: list[SpecResult], strict: bool, command: str, quiet: 
             if quiet and level == "warning":
                 continue
             message = f"{finding.label}: {finding.message}" + (f"\nhint: {finding.hint}" if finding.hint else "")
+            if result.input_shape is not None:
+                message = f"at --input {'x'.join(map(str, result.input_shape))}: {message}"
             lines.append(annotation(level, finding.location, f"cnncalc {finding.rule} {finding.name}", message))
     lines.append(summary_line(results, strict, command))
     return "\n".join(lines) + "\n"
