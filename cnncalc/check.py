@@ -42,11 +42,14 @@ class SpecResult(NamedTuple):
     input_shape: tuple[int, ...] | None = None  # the --input size it was checked at (in its layout), if given
 
     @property
+    def at_size(self) -> str:
+        """'at --input 3x320x320' where it was checked at an --input size, else ''."""
+        return "" if self.input_shape is None else f"at --input {'x'.join(map(str, self.input_shape))}"
+
+    @property
     def label(self) -> str | None:
         """The spec's name, and the --input size it was checked at where one was given."""
-        if self.input_shape is None or self.name is None:
-            return self.name
-        return f"{self.name} at --input {'x'.join(map(str, self.input_shape))}"
+        return f"{self.name} {self.at_size}" if self.at_size and self.name is not None else self.name
 
     def failed(self, strict: bool) -> bool:
         return any(not b.ok for b in self.budgets) or any(fails(f, strict) for f in self.findings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from cnncalc.errors import CnncalcError, UsageError
@@ -75,7 +75,7 @@ def resized(graph: Graph, size: tuple[int, ...]) -> Graph:
 
 
 def _noted(error: CnncalcError, where: str) -> CnncalcError:
-    error.note = f"{error.note}\n  note: {where}" if error.note else where
+    error.note = f"{error.note}; {where}" if error.note else where  # one line: JSON reports carry it too
     return error
 
 
@@ -87,15 +87,17 @@ def size_noted(graph: Graph) -> Iterator[None]:
         yield
     except CnncalcError as error:
         where = _SIZE_NOTES.get(graph)
-        raise (error if where is None else _noted(error, where)) from None
+        if where is not None:
+            _noted(error, where)
+        raise
 
 
-def analyzed(graph: Graph, **options: str | None) -> Report:
+def analyzed(graph: Graph, **options: Any) -> Report:
     """cnncalc.analyze.analyze, its errors naming the --input size the graph was read at."""
     from cnncalc.analyze import analyze
 
     with size_noted(graph):
-        return analyze(graph, **options)  # type: ignore[arg-type]
+        return analyze(graph, **options)
 
 
 def graphs_at(path: str, sizes: list[tuple[int, ...]], batch: int | None = None) -> list[Graph]:
@@ -113,7 +115,7 @@ def parse_sizes(texts: list[str] | None) -> list[tuple[int, ...]]:
 
 
 def one_size(texts: list[str] | None, command: str) -> tuple[int, ...] | None:
-    """The size for a command that analyzes one network at one size (explain, graph, lint...): several are
+    """The size for a command that analyzes one network at one size (explain, graph): several are
     refused, with the command that compares sizes."""
     sizes = parse_sizes(texts)
     if len(sizes) > 1:

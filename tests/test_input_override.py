@@ -271,7 +271,7 @@ def test_errors_while_analyzing_at_a_size_name_it() -> None:
         result = run_cli(command, "specs/resnet18.yaml", "--input", "3x32x32", "--training")
         assert result.code == 2 and "Traceback" not in result.err
         assert "layer 'layer4.first.body.bn1'" in result.err
-        assert "note: with --input 3x32x32 (the spec's own input is 3x224x224)" in result.err
+        assert "; with --input 3x32x32 (the spec's own input is 3x224x224)" in result.err  # after the block note
 
 
 def test_check_reports_each_size_with_its_outcome() -> None:

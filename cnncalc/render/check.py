@@ -188,8 +188,8 @@ def render_github(results: list[SpecResult], strict: bool, command: str, quiet: 
         if result.error is not None:
             error = result.error
             message = (f"{error.layer}: " if error.layer else "") + error.message
-            if result.input_shape is not None:  # the note naming the size is not shown: say it first
-                message = f"at --input {'x'.join(map(str, result.input_shape))}: {message}"
+            if result.at_size:  # the note naming the size is not shown: say it first
+                message = f"{result.at_size}: {message}"
             if error.hint:
                 message += f"\nhint: {error.hint}"
             lines.append(annotation("error", error.location, "cnncalc: invalid spec", message, result.file))
@@ -204,8 +204,8 @@ def render_github(results: list[SpecResult], strict: bool, command: str, quiet: 
             if quiet and level == "warning":
                 continue
             message = f"{finding.label}: {finding.message}" + (f"\nhint: {finding.hint}" if finding.hint else "")
-            if result.input_shape is not None:
-                message = f"at --input {'x'.join(map(str, result.input_shape))}: {message}"
+            if result.at_size:
+                message = f"{result.at_size}: {message}"
             lines.append(annotation(level, finding.location, f"cnncalc {finding.rule} {finding.name}", message))
     lines.append(summary_line(results, strict, command))
     return "\n".join(lines) + "\n"
