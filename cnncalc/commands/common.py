@@ -84,7 +84,7 @@ def input_size(repeated: str = "") -> Any:
         metavar="SHAPE",
         help="Analyze at this input size (one sample) instead of the spec's `input:`, written as the spec writes "
         "it, in its layout: 3x320x320, 3,320,320 or [3, 320, 320]; the spec is expanded again at it. "
-        + (repeated or "Once."),
+        + (repeated or "One size (summary compares several)."),
         show_default=False,
     )
 
