@@ -39,6 +39,17 @@ class SpecResult(NamedTuple):
     skipped: str | None  # why it was skipped (not a spec, found in a directory or named with --skip-non-specs)
     budgets: list[BudgetResult]
     findings: list[Finding]
+    input_shape: tuple[int, ...] | None = None  # the --input size it was checked at (in its layout), if given
+
+    @property
+    def at_size(self) -> str:
+        """'at --input 3x320x320' where it was checked at an --input size, else ''."""
+        return "" if self.input_shape is None else f"at --input {'x'.join(map(str, self.input_shape))}"
+
+    @property
+    def label(self) -> str | None:
+        """The spec's name, and the --input size it was checked at where one was given."""
+        return f"{self.name} {self.at_size}" if self.at_size and self.name is not None else self.name
 
     def failed(self, strict: bool) -> bool:
         return any(not b.ok for b in self.budgets) or any(fails(f, strict) for f in self.findings)
@@ -63,6 +74,7 @@ class Options(NamedTuple):
     lint: bool
     budgets: bool
     skip_non_specs: bool  # skip named files that are not specs too (pre-commit passes every changed YAML file)
+    sizes: tuple[tuple[int, ...], ...] = ()  # --input: check each spec at each of these sizes (in its layout)
 
 
 class Target(NamedTuple):
@@ -113,10 +125,55 @@ def yaml_files_under(directory: str) -> list[str]:
 
 
 def check_paths(paths: list[str], options: Options) -> list[SpecResult]:
-    return [check_one(target, options) for target in expand_paths(paths)]
+    """A result per spec, or per spec and --input size (in the order given)."""
+    return [result for target in expand_paths(paths) for result in check_sizes(target, options)]
 
 
-def check_one(target: Target, options: Options) -> SpecResult:
+def check_sizes(target: Target, options: Options) -> list[SpecResult]:
+    """The spec at its own input, or at each --input size: read once, expanded again per size."""
+    first = check_one(target, options, keep_graph=bool(options.sizes))
+    if not options.sizes or isinstance(first, SpecResult):
+        return [first]
+    graph, path, file = first
+    return [check_graph(path, file, resized_or_error(graph, size), options, size) for size in options.sizes]
+
+
+def resized_or_error(graph: Graph, size: tuple[int, ...]) -> Graph | CnncalcError:
+    from cnncalc.sizes import resized
+
+    try:
+        return resized(graph, size)
+    except CnncalcError as error:
+        return error
+
+
+def check_graph(
+    path: str, file: str, graph: Graph | CnncalcError, options: Options, size: tuple[int, ...]
+) -> SpecResult:
+    if isinstance(graph, CnncalcError):
+        return SpecResult(path, file, None, graph, None, [], [], size)
+    try:
+        budgets, findings = judge(graph, options)
+    except CnncalcError as error:
+        return SpecResult(path, file, None, error, None, [], [], size)
+    return SpecResult(path, file, graph.name, None, None, budgets, findings, size)
+
+
+def judge(graph: Graph, options: Options) -> tuple[list[BudgetResult], list[Finding]]:
+    """The budgets and lint findings of one loaded spec."""
+    from cnncalc.sizes import size_noted
+
+    dtype = options.dtype or (graph.limits["dtype"].value if "dtype" in graph.limits else "float32")
+    with size_noted(graph):
+        report = analyze(graph, dtype=dtype)
+        budgets = check_budgets(graph, report, options.limits) if options.budgets else []
+        findings = lint(graph, report, options.ignore) if options.lint else []
+    return budgets, findings
+
+
+def check_one(target: Target, options: Options, keep_graph: bool = False) -> SpecResult | tuple[Graph, str, str]:
+    """The spec's result; with `keep_graph`, its graph (and path and file name) where it loads, to check at other
+    sizes."""
     from cnncalc.spec import graph_from_document, read_spec_text
     from cnncalc.speed import paused_gc
     from cnncalc.yamlsource import YMap, load_yaml
@@ -133,10 +190,9 @@ def check_one(target: Target, options: Options) -> SpecResult:
             if skip_non_spec and not (isinstance(document, YMap) and "layers" in document):
                 return SpecResult(path, file, None, None, "not a cnncalc spec (no 'layers')", [], [])
             graph = graph_from_document(document, file, batch=options.batch)
-            dtype = options.dtype or (graph.limits["dtype"].value if "dtype" in graph.limits else "float32")
-            report = analyze(graph, dtype=dtype)
-            budgets = check_budgets(graph, report, options.limits) if options.budgets else []
-            findings = lint(graph, report, options.ignore) if options.lint else []
+            if keep_graph:
+                return graph, path, file
+            budgets, findings = judge(graph, options)
     except CnncalcError as error:
         return SpecResult(path, file, None, error, None, [], [])
     return SpecResult(path, file, graph.name, None, None, budgets, findings)

@@ -4,7 +4,6 @@ analyzers say."""
 
 from __future__ import annotations
 
-import re
 from math import prod
 from typing import Any, NamedTuple
 
@@ -15,6 +14,7 @@ from cnncalc.errors import CnncalcError, Location, UsageError
 from cnncalc.execute import Run, Weights, backward, execute, generated_input, weights_for
 from cnncalc.graph import NETWORK_INPUT, Graph
 from cnncalc.layers import fmt_shape
+from cnncalc.sizes import parse_shape  # noqa: F401  (re-exported: the one parser of shapes on command lines)
 from cnncalc.tensor import RaggedError, Tensor, flatten_nested, parse_value, shape_of_nested
 
 DEFAULT_MAX_MACS = 50_000_000  # a pure-Python exact run of this many MACs takes some seconds
@@ -22,14 +22,6 @@ DEFAULT_MAX_MACS = 50_000_000  # a pure-Python exact run of this many MACs takes
 
 class InputError(CnncalcError):
     """An --input or --grad-output file that cannot be used."""
-
-
-def parse_shape(text: str) -> tuple[int, ...]:
-    """'3x32x32' or '3,32,32' -> (3, 32, 32)."""
-    parts = [p.strip() for p in text.replace(",", "x").split("x")]
-    if not parts or not all(re.fullmatch("[0-9]+", p) and int(p) > 0 for p in parts):
-        raise UsageError(f"expected a shape such as 3x32x32, got {text!r}")
-    return tuple(int(p) for p in parts)
 
 
 def read_input(path: str, graph: Graph) -> tuple[Tensor, bool]:

@@ -58,10 +58,12 @@ def audit(
     ignore: list[str] | None,
     quiet: bool,
     skip_non_specs: bool,
+    inputs: list[str] | None = None,
 ) -> None:
     """What check and lint share: run over the specs, render, write, and exit with the outcome's code."""
     from cnncalc.check import Options, check_paths, exit_code
     from cnncalc.lint import rule_ids
+    from cnncalc.sizes import parse_sizes
 
     options = Options(
         limits=limits,
@@ -71,6 +73,7 @@ def audit(
         lint=linted,
         budgets=command == "check",
         skip_non_specs=skip_non_specs,
+        sizes=tuple(parse_sizes(inputs)),
     )
     results = check_paths(specs, options)
     if format is CheckFormat.json:

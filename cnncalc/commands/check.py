@@ -13,7 +13,7 @@ from cnncalc.commands.audit import (
     CheckFormat,
     audit,
 )
-from cnncalc.commands.common import Dtype
+from cnncalc.commands.common import Dtype, input_size
 
 
 def check(
@@ -52,6 +52,9 @@ def check(
     batch: int | None = typer.Option(
         None, "--batch", "-b", min=1, help="Batch size (default: the spec's `batch`, else 1)."
     ),
+    input: list[str] = input_size(
+        "Repeat it to check every spec at every size: budgets (and lint) per size, each result naming its size."
+    ),
     format: CheckFormat = AUDIT_FORMAT,
     output: str | None = AUDIT_OUTPUT,
     no_lint: bool = typer.Option(False, "--no-lint", help="Check budgets only."),
@@ -73,6 +76,7 @@ def check(
       cnncalc check specs/resnet50.yaml --max-params 30M --max-macs 4.5G
       cnncalc check models/ --format github          # annotations on PR lines
       cnncalc check 'models/**/*.yaml' --format junit -o cnncalc.xml
+      cnncalc check specs/resnet50.yaml --max-macs 9G --input 3x224x224 --input 3x320x320
     """
     from cnncalc.limits import option_limit
 
@@ -85,4 +89,6 @@ def check(
         "min_receptive_field": min_receptive_field,
     }
     limits = {key: option_limit(key, text) for key, text in given.items() if text is not None}
-    audit("check", specs, limits, batch, dtype, format, output, not no_lint, strict, ignore, quiet, skip_non_specs)
+    audit(
+        "check", specs, limits, batch, dtype, format, output, not no_lint, strict, ignore, quiet, skip_non_specs, input
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -72,6 +72,21 @@ WIDTH = typer.Option(
     "figures are never cut.",
     show_default=False,
 )
+
+
+def input_size(repeated: str = "") -> Any:
+    """The --input SHAPE option of the commands that analyze a spec at another input size (cnncalc.sizes);
+    `repeated` says what giving it several times does for that command."""
+    return typer.Option(
+        None,
+        "--input",
+        "-i",
+        metavar="SHAPE",
+        help="Analyze at this input size (one sample) instead of the spec's `input:`, written as the spec writes "
+        "it, in its layout: 3x320x320, 3,320,320 or [3, 320, 320]; the spec is expanded again at it. "
+        + (repeated or "One size (summary compares several)."),
+        show_default=False,
+    )
 
 
 def screen(width: int | None = None) -> Screen:

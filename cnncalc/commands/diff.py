@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import typer
 
-from cnncalc.commands.common import WIDTH, Dtype, screen, write
+from cnncalc.commands.common import WIDTH, Dtype, input_size, screen, write
+
+if TYPE_CHECKING:
+    from cnncalc.graph import Graph
 
 
 class DiffFormat(str, Enum):
@@ -24,6 +28,9 @@ def diff(
     ),
     format: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help="Output format.", case_sensitive=False),
     batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size for both (overrides the specs')."),
+    input: list[str] = input_size(
+        "Once: both specs at that size; twice: OLD at the first and NEW at the second (what a size change does)."
+    ),
     dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type for memory figures."),
     human: bool = typer.Option(False, "--human", "-H", help="Human units (768K, 4.09G) instead of exact integers."),
     show_all: bool = typer.Option(False, "--all", "-a", help="Also list the unchanged layers."),
@@ -53,17 +60,17 @@ def diff(
       git show HEAD~1:net.yaml | cnncalc diff - net.yaml --human
       cnncalc diff old.yaml new.yaml --format json | jq .totals.macs
       cnncalc diff specs/resnet18.yaml specs/resnet50.yaml --depth 1
+      cnncalc diff specs/resnet18.yaml specs/resnet18.yaml --input 3x224x224 --input 3x320x320
     """
-    from cnncalc.analyze import analyze
     from cnncalc.diff import compare
-    from cnncalc.spec import load_spec
+    from cnncalc.sizes import analyzed
 
     if old == "-" and new == "-":
         from cnncalc.errors import UsageError
 
         raise UsageError("standard input ('-') can be read only once", hint="give at least one of the specs as a file")
-    graphs = [load_spec(path, batch=batch) for path in (old, new)]
-    reports = [analyze(graph, dtype=dtype.value) for graph in graphs]
+    graphs = _graphs(old, new, input, batch)
+    reports = [analyzed(graph, dtype=dtype.value) for graph in graphs]
     if depth is not None:
         from cnncalc.tree import block_tree, cut
 
@@ -83,3 +90,21 @@ def diff(
         write(render_diff(comparison, human, show_all, screen(width), depth))
     if exit_code and comparison.differs:
         raise typer.Exit(1)
+
+
+def _graphs(old: str, new: str, inputs: list[str] | None, batch: int | None) -> list[Graph]:
+    """OLD and NEW: at their own inputs, both at one --input, or OLD at the first --input and NEW at the second
+    (the same spec twice shows what the size changes)."""
+    from cnncalc.sizes import graphs_at, parse_shape
+
+    sizes = [parse_shape(text) for text in inputs or []]
+    if len(sizes) > 2:
+        from cnncalc.errors import UsageError
+
+        raise UsageError(
+            f"diff takes --input once (both specs at that size) or twice (OLD at the first, NEW at the second), "
+            f"not {len(sizes)} times",
+            hint="to compare more sizes side by side: cnncalc summary SPEC --input A --input B --input C",
+        )
+    pairs = [sizes, sizes] if len(sizes) < 2 else [sizes[:1], sizes[1:]]
+    return [graphs_at(path, at, batch)[0] for path, at in zip((old, new), pairs, strict=True)]

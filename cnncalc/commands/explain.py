@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cnncalc.commands.common import Dtype, Layout, RunFormat, write
+from cnncalc.commands.common import Dtype, Layout, RunFormat, input_size, write
 
 
 def explain(
@@ -28,6 +28,7 @@ def explain(
         False, "--training", help="Also what each layer saves for backward and its backward MAC terms."
     ),
     batch: int | None = typer.Option(None, "--batch", "-b", min=1, help="Batch size (with --training)."),
+    input: list[str] = input_size(),
     dtype: Dtype = typer.Option(Dtype.float32, "--dtype", help="Element type of saved memory (with --training)."),
 ) -> None:
     """How every figure of `summary` is derived, layer by layer.
@@ -43,21 +44,23 @@ def explain(
       cnncalc explain specs/resnet18.yaml --layer layer2.first
       cnncalc explain specs/lenet5.yaml --format json | jq '.layers[0].formulas'
       cnncalc explain specs/resnet18.yaml --layer layer1.0 --training --batch 32
+      cnncalc explain specs/lenet5_bn.yaml --layer conv1 --input 1x32x32
     """
-    from cnncalc.analyze import analyze
     from cnncalc.render.explain import explain_text
-    from cnncalc.spec import load_spec
+    from cnncalc.sizes import analyzed, graphs_at, one_size, size_noted
 
-    graph = load_spec(spec, batch=batch)
+    size = one_size(input, "explain")
+    graph = graphs_at(spec, [size] if size else [], batch)[0]
     # A block use's name selects all of its layers (graph.select), each once, in the network's order.
     names = list(dict.fromkeys(node.name for name in layer or [] for node in graph.select(name)))
-    report = analyze(graph, dtype=dtype.value, layout=layout.value if layout else None)
+    report = analyzed(graph, dtype=dtype.value, layout=layout.value if layout else None)
     train = None
     if training:
         from cnncalc.analyze import dtype_bytes
         from cnncalc.training import training as training_figures
 
-        train = training_figures(graph, dtype_bytes(dtype.value))
+        with size_noted(graph):
+            train = training_figures(graph, dtype_bytes(dtype.value))
     if format is RunFormat.json:
         from cnncalc.render.explain import explain_dict
         from cnncalc.render.json_report import object_text

@@ -7,7 +7,7 @@ from enum import Enum
 
 import typer
 
-from cnncalc.commands.common import Layout, write
+from cnncalc.commands.common import Layout, input_size, write
 
 
 class GraphFormat(str, Enum):
@@ -36,6 +36,7 @@ def graph(
     markdown: bool = typer.Option(
         False, "--markdown", help="Wrap the output in a fenced code block (```mermaid renders on GitHub)."
     ),
+    input: list[str] = input_size(),
 ) -> None:
     """Draw the layer graph: one node per layer, the tensor's shape on every edge, blocks as boxes.
 
@@ -48,13 +49,14 @@ def graph(
       cnncalc graph specs/resnet18.yaml --markdown >> README.md
       cnncalc graph specs/unet.yaml --format dot | dot -Tsvg > unet.svg
       cnncalc graph specs/resnet50.yaml --format json | jq '.edges | length'
+      cnncalc graph specs/unet.yaml --input 1x64x64
     """
-    from cnncalc.analyze import analyze
     from cnncalc.render import graph as draw
-    from cnncalc.spec import load_spec
+    from cnncalc.sizes import analyzed, graphs_at, one_size
 
-    loaded = load_spec(spec)
-    data = draw.graph_dict(loaded, analyze(loaded, layout=layout.value if layout else None))
+    size = one_size(input, "graph")
+    loaded = graphs_at(spec, [size] if size else [])[0]
+    data = draw.graph_dict(loaded, analyzed(loaded, layout=layout.value if layout else None))
     if format is GraphFormat.json:
         text = draw.graph_json(data)
     elif format is GraphFormat.dot:

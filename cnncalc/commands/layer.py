@@ -42,7 +42,7 @@ def layer(
     from cnncalc.layers import make_layer
     from cnncalc.layout import to_chw
     from cnncalc.render.layer import layer_dict, layer_text
-    from cnncalc.runner import parse_shape
+    from cnncalc.sizes import parse_shape
 
     values = named_values(arguments or [])
     try:

@@ -13,7 +13,7 @@ from cnncalc.commands.audit import (
     CheckFormat,
     audit,
 )
-from cnncalc.commands.common import write
+from cnncalc.commands.common import input_size, write
 
 
 def lint(
@@ -27,6 +27,7 @@ def lint(
     batch: int | None = typer.Option(
         None, "--batch", "-b", min=1, help="The training batch size (for small-batch-norm; default: the spec's)."
     ),
+    input: list[str] = input_size("Repeat it to lint every spec at every size (findings per size)."),
     format: CheckFormat = AUDIT_FORMAT,
     output: str | None = AUDIT_OUTPUT,
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
@@ -45,6 +46,7 @@ def lint(
       cnncalc lint specs/*.yaml
       cnncalc lint --rules
       cnncalc lint net.yaml --format github --strict
+      cnncalc lint specs/vgg16.yaml --input 3x100x100
     """
     if rules:
         from cnncalc.lint import RULES
@@ -59,4 +61,4 @@ def lint(
         from cnncalc.errors import UsageError
 
         raise UsageError("no spec given", hint="cnncalc lint SPEC... (or --rules to list the rules)")
-    audit("lint", specs, {}, batch, None, format, output, True, strict, ignore, quiet, skip_non_specs)
+    audit("lint", specs, {}, batch, None, format, output, True, strict, ignore, quiet, skip_non_specs, input)

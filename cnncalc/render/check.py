@@ -66,8 +66,9 @@ def render_text(results: list[SpecResult], strict: bool, command: str, quiet: bo
             if not quiet:
                 lines.append(f"{result.file}: skipped, {result.skipped}")
             continue
-        if command == "check" and (status == "failed" or not quiet):
-            lines.append(f"{result.file} ({result.name}): {'FAIL' if status == 'failed' else 'ok'}")
+        sized = result.input_shape is not None  # lint too names the size each finding was made at
+        if (command == "check" or sized) and (status == "failed" or not quiet):
+            lines.append(f"{result.file} ({result.label}): {'FAIL' if status == 'failed' else 'ok'}")
             for budget in result.budgets:
                 if not budget.ok or not quiet:
                     lines.append(f"  {'ok  ' if budget.ok else 'FAIL'} {budget_text(budget)}")
@@ -150,6 +151,7 @@ def result_dict(results: list[SpecResult], strict: bool, command: str) -> dict[s
                 "error": error_dict(r.error) if r.error else None,
                 "budgets": [budget_dict(b) for b in r.budgets],
                 "findings": [finding_dict(f) for f in r.findings],
+                **({} if r.input_shape is None else {"input_shape": list(r.input_shape)}),
             }
             for r in results
         ],
@@ -186,6 +188,8 @@ def render_github(results: list[SpecResult], strict: bool, command: str, quiet: 
         if result.error is not None:
             error = result.error
             message = (f"{error.layer}: " if error.layer else "") + error.message
+            if result.at_size:  # the note naming the size is not shown: say it first
+                message = f"{result.at_size}: {message}"
             if error.hint:
                 message += f"\nhint: {error.hint}"
             lines.append(annotation("error", error.location, "cnncalc: invalid spec", message, result.file))
@@ -193,13 +197,15 @@ def render_github(results: list[SpecResult], strict: bool, command: str, quiet: 
         for budget in result.budgets:
             if not budget.ok:
                 title = f"cnncalc: {budget.limit.budget} ({budget.limit.source})"
-                message = f"{result.name}: {budget.message}"
+                message = f"{result.label}: {budget.message}"
                 lines.append(annotation("error", budget_location(result, budget), title, message))
         for finding in result.findings:
             level = "error" if fails(finding, strict) else "warning"
             if quiet and level == "warning":
                 continue
             message = f"{finding.label}: {finding.message}" + (f"\nhint: {finding.hint}" if finding.hint else "")
+            if result.at_size:
+                message = f"{result.at_size}: {message}"
             lines.append(annotation(level, finding.location, f"cnncalc {finding.rule} {finding.name}", message))
     lines.append(summary_line(results, strict, command))
     return "\n".join(lines) + "\n"
@@ -219,7 +225,7 @@ def render_junit(results: list[SpecResult], strict: bool, command: str, linted: 
     for result in results:
         suite = ET.SubElement(root, "testsuite", name=result.file)
         tests = failures = errors = skipped = 0
-        classname = result.name or result.file
+        classname = result.label or result.file
         if result.error is not None:
             case = ET.SubElement(suite, "testcase", classname=classname, name="load", file=result.file)
             error = ET.SubElement(case, "error", message=result.error.message, type="invalid spec")
