@@ -34,8 +34,8 @@ sys.argv = ["cnncalc", *sys.argv[2:]]
 runpy.run_module("cnncalc", run_name="__main__", alter_sys=True)
 """
 
-# The cnncalc modules a summary loads whatever its format: the command, the spec reader, the analyzers. Packages
-# ending in "." are allowed whole: the registry imports every layer kind, the spec reader its parts.
+# The cnncalc modules a summary loads whatever its format: the command, the spec reader (at each size), the
+# analyzers. Packages ending in "." are allowed whole: the registry imports every layer kind, the spec reader its parts.
 CORE = {
     "cnncalc",
     "cnncalc.analyze",
@@ -52,6 +52,7 @@ CORE = {
     "cnncalc.layout",
     "cnncalc.names",
     "cnncalc.receptive",
+    "cnncalc.sizes",  # the spec read at each --input size (or its own)
     "cnncalc.spec.",
     "cnncalc.speed",
     "cnncalc.tensor",
