@@ -4,7 +4,6 @@ executor checks the analyzers instead of repeating them."""
 
 from __future__ import annotations
 
-import random
 from functools import lru_cache
 from math import lcm, prod
 from operator import lshift, mul
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cnncalc.tensor import DIGITS
 
 if TYPE_CHECKING:
+    import random
     from decimal import Context as DecimalContext
     from decimal import Decimal
     from fractions import Fraction
@@ -51,8 +51,10 @@ class Context:
         """Count multiplies an inner product performs outside `dot` (a transposed convolution's scatter)."""
         self.macs += count
 
-    def random(self) -> random.Random:
+    def random(self) -> random.Random:  # `random` is imported here: only runs need it, not a cold summary
         """A generator seeded by the run's seed and the layer's name: the same mask on every run."""
+        import random
+
         return random.Random(f"{self.seed}:{self.layer}")
 
     def record(self, **stats: Any) -> None:
