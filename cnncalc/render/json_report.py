@@ -40,21 +40,7 @@ def report_dict(report: Report, tree: Block | None = None, depth: int | None = N
         "dtype": report.dtype,
         "layers": [
             {
-                "name": r.name,
-                "type": r.kind,
-                "summary": r.summary,
-                "inputs": r.inputs,
-                "output_shape": list(shown(r.output_shape, report.layout)),
-                "params": r.params,
-                "trainable": r.trainable,
-                "weight_shapes": {k: list(v) for k, v in r.weight_shapes.items()},
-                "buffers": r.buffers,
-                "buffer_shapes": {k: list(v) for k, v in r.buffer_shapes.items()},
-                "macs": r.macs,
-                "other_ops": r.other_ops,
-                "flops": r.flops,
-                "activation_elements": r.activation_elements,
-                "activation_bytes": r.activation_bytes,
+                **_layer_entry(r, report.layout),
                 "receptive_field": rf_dict(r.receptive_field),
                 **training_row(r),
             }
