@@ -28,6 +28,7 @@ if _collecting:
 
 from cnncalc.errors import CnncalcError  # noqa: E402
 
+HELP_WIDTH = 100  # typer's help and usage errors where $COLUMNS is 0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what shells report for Ctrl-C
 EXIT_READER_LEFT = 141  # 128 + SIGPIPE: what shells report for a writer whose reader left; never 1 ("check failed")
 
@@ -164,6 +165,7 @@ def _exit_code(code: object) -> int:
 
 def _main() -> None:
     app = build_app(_invoked(sys.argv[1:]))
+    _help_width_from_columns()
     # Exact figures (a product of huge axes, an executed value) may have more digits than Python's guard against
     # slow int parsing (4,300) lets str() print. The guard is not needed for reading: the YAML loader refuses
     # integers that long itself. (Python before 3.10.7 has no guard.)
@@ -186,6 +188,17 @@ def _main() -> None:
         _quiet_exit_reader_left()
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _help_width_from_columns() -> None:
+    """Give typer's help and usage errors a width where $COLUMNS gives rich none: at COLUMNS=0 (which tells
+    cnncalc's tables "no limit") rich prints every line empty, so `--help` and a usage error said nothing."""
+    import os
+
+    if os.environ.get("COLUMNS", "1").strip() == "0":
+        import typer.rich_utils  # rich's import is paid only in this case
+
+        typer.rich_utils.MAX_WIDTH = HELP_WIDTH
 
 
 def _reader_left(done: SystemExit) -> bool:

@@ -353,3 +353,14 @@ def test_conventions_state_every_kinds_other_ops_rule(request: pytest.FixtureReq
         path.write_text(text[:start] + other_ops_table() + text[end:], encoding="utf-8")
         return
     assert text[start:end] == other_ops_table(), "docs/conventions.md: run pytest --update-golden and review"
+
+
+def test_help_and_usage_errors_say_something_at_columns_0() -> None:
+    """COLUMNS=0 means "no limit" to cnncalc's tables; rich, which typer prints help and usage errors with, made
+    every line of them empty there (found by the fuzzer: `summary --depth -1` exited 2 saying nothing)."""
+    helped = run_cli("--help", env={"COLUMNS": "0"})
+    assert helped.code == 0 and "Usage:" in helped.out and "summary" in helped.out
+    refused = run_cli("summary", "specs/lenet5.yaml", "--depth", "-1", env={"COLUMNS": "0"})
+    assert refused.code == 2 and "--depth" in refused.err and "x>=0" in refused.err
+    table = run_cli("summary", "specs/lenet5.yaml", env={"COLUMNS": "0"})
+    assert table.code == 0 and "conv1" in table.out

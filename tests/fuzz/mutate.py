@@ -59,8 +59,11 @@ COMMANDS = {
     "run": 10,
     "verify": 8,
     "fuse": 7,
+    "report": 5,
 }
 EXECUTING = ("run", "verify", "fuse")
+# --input sizes for summary: fitting, too small, the wrong rank, huge, malformed.
+INPUT_SIZES = ["3x32x32", "1x28x28", "3x8x8", "1x1x1", "3x224x224", "8", "2x3", "3x100000x100000", "0x4x4", "abc"]
 
 
 @dataclass
@@ -981,7 +984,15 @@ def command_argv(ctx: Context, command: str, base: str, text: str, files: dict[s
         argv += maybe(rng, 0.15, "--batch", rng.choice(["2", "7", "1000000", str(10**12), str(10**30)]))
         argv += maybe(rng, 0.2, "--human") + maybe(rng, 0.1, "--layout", rng.choice(["hwc", "chw"]))
         argv += maybe(rng, 0.1, "--dtype", rng.choice(["float16", "int8", "float64", "bfloat16"]))
+        argv += maybe(rng, 0.15, "--training") + maybe(rng, 0.05, "--optimizer", rng.choice(["sgd", "adamw", "x"]))
+        argv += maybe(rng, 0.15, "--depth", rng.choice(["0", "1", "2", "9", "-1"]))
+        for _ in range(rng.choice([0, 0, 0, 1, 2])):
+            argv += ["--input", rng.choice(INPUT_SIZES)]
         return argv + width(rng)
+    if command == "report":
+        argv = ["report", mutant, "-o", "{dir}/report.html"]
+        argv += maybe(rng, 0.2, "--batch", rng.choice(["2", "7", str(10**12)]))
+        return argv + maybe(rng, 0.1, "--optimizer", rng.choice(["sgd", "momentum", "adam"]))
     if command == "explain":
         argv = ["explain", mutant, "--format", rng.choice(["table", "json"])]
         names = re.findall(r"name: ([\w.\-]+)", text)

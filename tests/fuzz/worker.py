@@ -372,9 +372,11 @@ def cnncalc_main() -> Callable[[], None]:
     import importlib
 
     from cnncalc.cli import main
+    from cnncalc.layers.registry import REGISTRY
 
-    for command in ("check", "diff", "explain", "fuse", "graph", "layer", "lint", "run", "summary", "verify"):
+    for command in ("check", "diff", "explain", "fuse", "graph", "layer", "lint", "report", "run", "summary", "verify"):
         importlib.import_module(f"cnncalc.commands.{command}")
+    REGISTRY.load_all()  # the layer kinds too (imported on first look-up otherwise)
     return main
 
 
