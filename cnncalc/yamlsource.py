@@ -213,7 +213,21 @@ def _number(match: re.Match[str]) -> int | float:
 
 
 def load_yaml(text: str, file: str) -> Any:
-    """Parse one YAML document into plain values (YMap, YList, scalars) carrying locations."""
+    """Parse one YAML document into plain values (YMap, YList, scalars) carrying locations.
+
+    A document without anchors is built straight from the parser's events (_EventBuilder: no node tree, which for a
+    large spec held twice the memory of the values made from it); anything that path does not build itself (an
+    error of any kind, a tag, a tuple split inside [...] or {...}, deep nesting) is read again by the general path,
+    which composes the node tree and says what is wrong exactly as before."""
+    if "&" not in text:  # without anchors no value is shared, so values can be made as their events come
+        built = _EventBuilder(text).document()
+        if built is not _FALLBACK:
+            return built
+    return _load_composed(text, file)
+
+
+def _load_composed(text: str, file: str) -> Any:
+    """The general path: PyYAML's composed node tree, checked (depth, alias expansion), then built."""
     _check_depth(text, file)
     loader = _Loader(text)
     try:
@@ -333,6 +347,7 @@ class _Builder:
         # nodes can be let go once built: a large spec's composed nodes (about 1.5 KB per layer, their marks
         # besides those kept) are freed while its values are made, instead of both being held at their peak.
         self.consume = "&" not in text
+        self.keys: dict[str, str] = {}  # one string per distinct key: a large spec writes the same few keys often
 
     def taken(self, nodes: list[Any]) -> Any:
         """The items of `nodes` in order; when consuming, each slot emptied as its item is handed out."""
@@ -380,13 +395,7 @@ class _Builder:
         return self.tagged(node)
 
     def source_text(self, node: yaml.ScalarNode) -> SourceText:
-        text = SourceText(node.value)
-        start, end = node.start_mark, node.end_mark
-        source = self.text[start.index : end.index]
-        text.mark, text.exact = start, source == node.value
-        if not text.exact and source[1:-1] == node.value and source[:1] in ("'", '"'):  # quoted, no escapes
-            text.mark, text.exact = TextMark(start.line, start.column + 1), True
-        return text
+        return _source_text(self.text, node.value, node.start_mark, node.end_mark)
 
     def tagged(self, node: yaml.ScalarNode) -> Any:
         """A scalar with an explicit tag: what the tag means in YAML 1.2, or a message at its line."""
@@ -439,6 +448,8 @@ class _Builder:
                     "YAML merge keys ('<<') are not supported; use a block with parameters instead", key_node
                 )
             key = self.build(key_node)
+            if type(key) is str:
+                key = self.keys.setdefault(key, key)
             if isinstance(key, (list, dict)):
                 raise self.error("a mapping key must be a plain name", key_node)
             if key in mapping:
@@ -519,6 +530,126 @@ class _Builder:
         start = first.start_mark
         end_mark = yaml.Mark(start.name, end, start.line, start.column, None, None)
         return yaml.ScalarNode(_PLAIN, self.text[start.index : end].rstrip(" \t\r\n"), start, end_mark)
+
+
+def _source_text(source: str, value: str, start: Any, end: Any) -> SourceText:
+    text = SourceText(value)
+    written = source[start.index : end.index]
+    text.mark, text.exact = start, written == value
+    if not text.exact and written[1:-1] == value and written[:1] in ("'", '"'):  # quoted, no escapes
+        text.mark, text.exact = TextMark(start.line, start.column + 1), True
+    return text
+
+
+_FALLBACK: Any = object()  # _EventBuilder's answer when the general path must read the document
+
+
+class _Fallback(Exception):
+    """Raised inside _EventBuilder where the general path must take over (to build or to report)."""
+
+
+class _EventBuilder:
+    """Values straight from the parser's events, for a document without anchors: the same values and marks as
+    _Builder makes from the composed tree (tests/test_yaml_events.py compares them), at the memory of the values
+    alone. Only the common forms are built here; on anything else `document` answers _FALLBACK."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.keys: dict[str, str] = {}
+
+    def document(self) -> Any:
+        loader = _Base(self.text)
+        try:
+            if type(loader.get_event()) is not yaml.StreamStartEvent:
+                return _FALLBACK
+            if type(loader.get_event()) is not yaml.DocumentStartEvent:
+                return _FALLBACK  # no document: the general path says the spec is empty
+            root = self.values(loader.get_event)
+            if type(loader.get_event()) is not yaml.StreamEndEvent:
+                return _FALLBACK  # a second document: an error
+            return root
+        except (_Fallback, yaml.YAMLError):
+            return _FALLBACK
+        finally:
+            loader.dispose()
+
+    def values(self, next_event: Any) -> Any:
+        """The document's root value, its events read up to and including DocumentEndEvent."""
+        # A stack of open collections: [collection, marks (key_marks or item_marks), value_marks or None,
+        # the key waiting for its value (or _FALLBACK), that key's mark, whether the collection is flow style].
+        stack: list[list[Any]] = []
+        top: list[Any] | None = None
+        root: Any = _FALLBACK
+        scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        while True:
+            event = next_event()
+            kind = type(event)
+            if kind is scalar_event:
+                value = self.scalar(event, top is not None and top[5])
+                mark = event.start_mark
+            elif kind is mapping_start or kind is sequence_start:
+                if event.anchor is not None or event.tag not in (None, "!", _MAP if kind is mapping_start else _SEQ):
+                    raise _Fallback
+                if len(stack) >= MAX_DEPTH:
+                    raise _Fallback  # the general path measures the depth and reports it
+                if kind is mapping_start:
+                    collection: Any = YMap()
+                    collection.key_marks, collection.value_marks = {}, {}
+                    top = [collection, collection.key_marks, collection.value_marks, _FALLBACK, None, event.flow_style]
+                else:
+                    collection = YList()
+                    collection.item_marks = []
+                    top = [collection, collection.item_marks, None, None, None, event.flow_style]
+                collection.mark = event.start_mark
+                stack.append(top)
+                continue
+            elif kind in ends:
+                value = stack.pop()[0]
+                mark = value.mark
+                top = stack[-1] if stack else None
+            elif kind is yaml.DocumentEndEvent and top is None and root is not _FALLBACK:
+                return root
+            else:
+                raise _Fallback  # an alias (undefined without anchors: an error), or events out of place
+            if top is None:
+                root = value
+            elif top[2] is None:  # a sequence
+                top[0].append(value)
+                top[1].append(mark)
+            elif top[3] is _FALLBACK:  # a mapping's key
+                if type(value) is str:
+                    value = self.keys.setdefault(value, value)
+                elif isinstance(value, (list, dict)):
+                    raise _Fallback
+                if value == "<<" or value in top[0]:
+                    raise _Fallback
+                top[3], top[4] = value, mark
+            else:  # that key's value
+                key = top[3]
+                top[0][key] = value
+                top[1][key] = top[4]
+                top[2][key] = mark
+                top[3] = _FALLBACK
+
+    def scalar(self, event: Any, in_flow: bool) -> Any:
+        """What _Builder.scalar makes of a scalar without a tag (tagged ones are left to the general path)."""
+        tag, value = event.tag, event.value
+        if event.anchor is not None or (tag is not None and tag != "!"):
+            raise _Fallback
+        if not event.implicit[0]:  # quoted (or '!'): text
+            if "(" in value or "$" in value:
+                return _source_text(self.text, value, event.start_mark, event.end_mark)
+            return value
+        if in_flow and "(" in value and value.count("(") > value.count(")"):
+            raise _Fallback  # a tuple YAML split at its comma: _Builder joins it back
+        try:
+            resolved = core_scalar(value)
+        except ValueError:
+            raise _Fallback from None
+        if type(resolved) is str and ("(" in resolved or "$" in resolved):
+            return _source_text(self.text, value, event.start_mark, event.end_mark)
+        return resolved
 
 
 def _opens(node: yaml.Node) -> bool:

@@ -1,0 +1,170 @@
+"""The two ways cnncalc.yamlsource builds a document give the same values, types and marks.
+
+load_yaml builds a document without anchors straight from the parser's events (_EventBuilder) and leaves anything
+else (errors, tags, split tuples, deep nesting, anchors) to the general path, which composes PyYAML's node tree
+first (_load_composed). These tests build every document both ways: over the shipped specs, the YAML blocks of the
+docs, and random documents (block and flow style, every kind of scalar, keys repeated, tuples, tags, aliases,
+syntax errors), and check that the event path either answers exactly what the general path answers or hands over.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from cnncalc.errors import SpecError
+from cnncalc.yamlsource import _FALLBACK, SourceText, YList, YMap, _EventBuilder, _load_composed, load_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p for p in ROOT.glob("**/*.yaml") if ".git" not in p.parts)
+DOCS = sorted([ROOT / "README.md", *ROOT.glob("docs/*.md")])
+
+
+def mark_of(mark: Any) -> tuple[Any, ...]:
+    """A yaml Mark or TextMark as comparable figures (the index only where the mark has one)."""
+    index = None if isinstance(mark, tuple) else mark.index
+    return (type(mark).__name__, mark.line, mark.column, index)
+
+
+def same(a: Any, b: Any, path: str = "document") -> None:
+    """Assert that `a` and `b` are the same values of the same types with the same marks, all the way down."""
+    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, YMap):
+        assert list(a) == list(b), path
+        assert mark_of(a.mark) == mark_of(b.mark), path
+        assert list(a.key_marks) == list(b.key_marks) == list(a.value_marks) == list(b.value_marks) == list(a), path
+        for key in a:
+            assert mark_of(a.key_marks[key]) == mark_of(b.key_marks[key]), f"{path}.{key} (key)"
+            assert mark_of(a.value_marks[key]) == mark_of(b.value_marks[key]), f"{path}.{key}"
+        for (key_a, value_a), (key_b, value_b) in zip(a.items(), b.items(), strict=True):
+            same(key_a, key_b, f"{path} key {key_a!r}")
+            same(value_a, value_b, f"{path}.{key_a}")
+    elif isinstance(a, YList):
+        assert len(a) == len(b), path
+        assert mark_of(a.mark) == mark_of(b.mark), path
+        assert [mark_of(m) for m in a.item_marks] == [mark_of(m) for m in b.item_marks], path
+        for index, (item_a, item_b) in enumerate(zip(a, b, strict=True)):
+            same(item_a, item_b, f"{path}[{index}]")
+    elif isinstance(a, SourceText):
+        assert str(a) == str(b) and a.exact == b.exact, path
+        assert mark_of(a.mark) == mark_of(b.mark), path
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b), path
+    else:
+        assert a == b, path
+
+
+def outcome(load: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "value", load(text, "doc.yaml")
+    except SpecError as error:
+        return "error", str(error)
+
+
+def check(text: str) -> bool:
+    """The event path's document equals the general path's (or it hands over); load_yaml answers as the general
+    path does, error messages included. True when the event path built the document itself."""
+    general = outcome(_load_composed, text)
+    built = _EventBuilder(text).document() if "&" not in text else _FALLBACK
+    if built is not _FALLBACK:
+        assert general[0] == "value", f"the event path built a document the general path refuses: {general[1]}"
+        same(built, general[1])
+    answer = outcome(load_yaml, text)
+    assert answer[0] == general[0]
+    if answer[0] == "error":
+        assert answer[1] == general[1]
+    else:
+        same(answer[1], general[1])
+    return built is not _FALLBACK
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_shipped_yaml_files_are_built_alike(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    built_by_events = check(text)
+    if "&" not in text:
+        assert built_by_events, "a shipped spec should not need the general path"
+
+
+def test_yaml_blocks_of_the_docs_are_built_alike() -> None:
+    blocks = [b for doc in DOCS for b in re.findall(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)]
+    assert len(blocks) >= 15
+    assert sum(check(block) for block in blocks) >= 10
+
+
+# -- random documents ------------------------------------------------------------------------------------------
+
+SCALARS = st.sampled_from(
+    [
+        "1", "010", "-3", "0x1F", "0o17", "1e-5", ".5", "1e9", ".inf", "-.Inf", ".nan", "true", "False", "on", "no",
+        "null", "~", "", "relu", "conv2d", "'quoted'", '"dq\\tx"', "'$x'", "$channels * 4", "(7, 7)", "'(7, 7)'",
+        "Conv2d(3, 64, kernel_size=3)", "0.1 * (3 + $index) / 17", "!!float 1", "!!str 010", "!!int x", "! 2",
+        "!custom v", "<<", "*a", "9" * 5000, "'a: b'", "x # comment", "a\tb",
+    ]
+)  # fmt: skip
+KEYS = st.sampled_from(["name", "out_channels", "kernel_size", "a", "b", "'name'", "1", "null", "<<", "$k", "(x"])
+
+
+def flow(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return value
+
+
+def block(value: Any, indent: int, flows: Any) -> str:
+    """`value` in block style at `indent` columns, some collections in flow style (as `flows` draws)."""
+    pad = " " * indent
+    if not isinstance(value, (dict, list)) or not value or flows.draw(st.booleans()):
+        return " " + flow(value) + "\n"
+    if isinstance(value, dict):
+        return "\n" + "".join(f"{pad}{k}:{block(v, indent + 2, flows)}" for k, v in value.items())
+    return "\n" + "".join(f"{pad}-{block(v, indent + 2, flows)}" for v in value)
+
+
+TREES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tree=st.dictionaries(KEYS, TREES, min_size=1, max_size=4), flows=st.data())
+def test_random_documents_are_built_alike(tree: dict[str, Any], flows: Any) -> None:
+    check(block(tree, 0, flows).lstrip("\n"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="ab:-[]{}, \n'\"#&*!$()\t1.", max_size=40))
+@example(text="a: [1, (7, 7)]\nb: {k: (3, 3), c: 1}")
+@example(text="a: 1\na: 2")
+@example(text="- *x")
+@example(text="a: 1\n---\nb: 2")
+@example(text="? [a]\n: 1")
+@example(text="[" * 150 + "]" * 150)
+def test_random_texts_are_built_alike(text: str) -> None:
+    check(text)
+
+
+def test_the_event_path_builds_the_common_forms_and_hands_the_rest_over() -> None:
+    common = "input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: $c * 2, kernel_size: 3}\n  - relu\n"
+    assert _EventBuilder(common).document() is not _FALLBACK
+    for text in [
+        "a: !!float 1",  # a tag
+        "a: [1, (7, 7)]",  # a tuple split at its comma
+        "a: 1\na: 2",  # a duplicate key (an error)
+        "a: *x",  # an alias (undefined: an error)
+        "a: [1",  # a syntax error
+        "",  # no document
+        "a: 1\n---\nb: 2",  # two documents
+        "[" * 101 + "]" * 101,  # deeper than MAX_DEPTH
+    ]:
+        assert _EventBuilder(text).document() is _FALLBACK, text
