@@ -51,7 +51,7 @@ _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 class YMap(dict):  # type: ignore[type-arg]
-    """A mapping that knows where it, its keys and its values start (yaml Marks; see `at`)."""
+    """A mapping that knows where it, its keys and its values start (SourceMarks; see `at`)."""
 
     __slots__ = ("mark", "key_marks", "value_marks")  # no instance dict: a large spec holds millions of these
     mark: Any
@@ -60,11 +60,41 @@ class YMap(dict):  # type: ignore[type-arg]
 
 
 class YList(list):  # type: ignore[type-arg]
-    """A sequence that knows where it and its items start (yaml Marks; see `at`)."""
+    """A sequence that knows where it and its items start (SourceMarks; see `at`)."""
 
     __slots__ = ("mark", "item_marks")
     mark: Any
     item_marks: list[Any]
+
+
+class SourceMark(int):
+    """Where a value starts, as a yaml Mark says it (0-based `line` and `column`), in the 48 bytes of one int
+    instead of the 80 of a Mark: a large spec keeps millions of them (its values' and keys' places, for errors)."""
+
+    __slots__ = ()
+
+    @property
+    def line(self) -> int:
+        return self >> 32
+
+    @property
+    def column(self) -> int:
+        return self & _COLUMN_BITS
+
+    def __bool__(self) -> bool:  # a place, not a number: the first line's first column is a place too
+        return True
+
+    def __repr__(self) -> str:
+        return f"SourceMark(line={self.line}, column={self.column})"
+
+
+_COLUMN_BITS = (1 << 32) - 1
+
+
+def _packed(mark: Any) -> Any:
+    """A yaml Mark as a SourceMark (the Mark itself past column 2**32, which a SourceMark cannot hold)."""
+    column = mark.column
+    return SourceMark(mark.line << 32 | column) if column <= _COLUMN_BITS else mark
 
 
 class TextMark(NamedTuple):
@@ -84,7 +114,8 @@ class SourceText(str):
 
 
 def at(file: str, mark: Any) -> Location:
-    """A yaml Mark (0-based) as a Location (1-based). Marks are kept, not Locations, to load large specs fast."""
+    """A mark (a yaml Mark, SourceMark or TextMark: 0-based) as a Location (1-based). Marks are kept, not
+    Locations, to load large specs fast."""
     return Location(file, mark.line + 1, mark.column + 1)
 
 
@@ -368,9 +399,11 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             self.collection_tag(node, _SEQ)
             children = self.joined(node.value) if node.flow_style else node.value
-            marks = [child.start_mark for child in children]
-            items = YList([self.build(child) for child in self.taken(children)])
-            items.mark = node.start_mark
+            items, marks = YList(), []
+            for child in self.taken(children):
+                items.append(self.build(child))
+                marks.append(_mark_of(items[-1], child))
+            items.mark = _packed(node.start_mark)
             items.item_marks = marks
             return items
         if isinstance(node, yaml.MappingNode):
@@ -438,7 +471,7 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode) -> YMap:
         mapping = YMap()
-        mapping.mark = node.start_mark
+        mapping.mark = _packed(node.start_mark)
         mapping.key_marks = {}
         mapping.value_marks = {}
         pairs = self.joined_pairs(node.value) if node.flow_style else node.value
@@ -454,9 +487,9 @@ class _Builder:
                 raise self.error("a mapping key must be a plain name", key_node)
             if key in mapping:
                 raise self.error(f"duplicate key '{key}' (first at line {mapping.key_marks[key].line + 1})", key_node)
-            mapping[key] = self.build(value_node)
-            mapping.key_marks[key] = key_node.start_mark
-            mapping.value_marks[key] = value_node.start_mark
+            mapping[key] = value = self.build(value_node)
+            mapping.key_marks[key] = _packed(key_node.start_mark)
+            mapping.value_marks[key] = _mark_of(value, value_node)
         return mapping
 
     def joined(self, nodes: list[yaml.Node]) -> list[yaml.Node]:
@@ -535,7 +568,7 @@ class _Builder:
 def _source_text(source: str, value: str, start: Any, end: Any) -> SourceText:
     text = SourceText(value)
     written = source[start.index : end.index]
-    text.mark, text.exact = start, written == value
+    text.mark, text.exact = _packed(start), written == value
     if not text.exact and written[1:-1] == value and written[:1] in ("'", '"'):  # quoted, no escapes
         text.mark, text.exact = TextMark(start.line, start.column + 1), True
     return text
@@ -582,14 +615,21 @@ class _EventBuilder:
         root: Any = _FALLBACK
         scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
         ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        source_mark, column_bits, same_key = SourceMark, _COLUMN_BITS, self.keys.setdefault  # local: a hot loop
         while True:
             event = next_event()
             kind = type(event)
             if kind is scalar_event:
-                value = self.scalar(event, top is not None and top[5])
-                mark = event.start_mark
+                value = event.value
+                if event.tag is None and event.implicit[0] and value.isdigit() and len(value) < 20 and value.isascii():
+                    value = int(value)  # core_scalar's common case, inline
+                else:
+                    value = self.scalar(event, top is not None and top[5])
+                start = event.start_mark
+                column = start.column  # _packed, inline: this runs for most values of a large spec
+                mark = source_mark(start.line << 32 | column) if column <= column_bits else start
             elif kind is mapping_start or kind is sequence_start:
-                if event.anchor is not None or event.tag not in (None, "!", _MAP if kind is mapping_start else _SEQ):
+                if event.tag not in (None, "!", _MAP if kind is mapping_start else _SEQ):  # (no anchors: no '&')
                     raise _Fallback
                 if len(stack) >= MAX_DEPTH:
                     raise _Fallback  # the general path measures the depth and reports it
@@ -601,7 +641,7 @@ class _EventBuilder:
                     collection = YList()
                     collection.item_marks = []
                     top = [collection, collection.item_marks, None, None, None, event.flow_style]
-                collection.mark = event.start_mark
+                collection.mark = _packed(event.start_mark)
                 stack.append(top)
                 continue
             elif kind in ends:
@@ -619,7 +659,7 @@ class _EventBuilder:
                 top[1].append(mark)
             elif top[3] is _FALLBACK:  # a mapping's key
                 if type(value) is str:
-                    value = self.keys.setdefault(value, value)
+                    value = same_key(value, value)
                 elif isinstance(value, (list, dict)):
                     raise _Fallback
                 if value == "<<" or value in top[0]:
@@ -635,7 +675,7 @@ class _EventBuilder:
     def scalar(self, event: Any, in_flow: bool) -> Any:
         """What _Builder.scalar makes of a scalar without a tag (tagged ones are left to the general path)."""
         tag, value = event.tag, event.value
-        if event.anchor is not None or (tag is not None and tag != "!"):
+        if tag is not None and tag != "!":
             raise _Fallback
         if not event.implicit[0]:  # quoted (or '!'): text
             if "(" in value or "$" in value:
@@ -650,6 +690,11 @@ class _EventBuilder:
         if type(resolved) is str and ("(" in resolved or "$" in resolved):
             return _source_text(self.text, value, event.start_mark, event.end_mark)
         return resolved
+
+
+def _mark_of(value: Any, node: yaml.Node) -> Any:
+    """Where `value`, built from `node`, starts: a collection's own mark (one object for both), else the node's."""
+    return value.mark if type(value) in (YMap, YList) else _packed(node.start_mark)
 
 
 def _opens(node: yaml.Node) -> bool:

@@ -19,7 +19,19 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cnncalc.errors import SpecError
-from cnncalc.yamlsource import _FALLBACK, SourceText, YList, YMap, _EventBuilder, _load_composed, load_yaml
+from cnncalc.yamlsource import (
+    _FALLBACK,
+    SourceMark,
+    SourceText,
+    TextMark,
+    YList,
+    YMap,
+    _EventBuilder,
+    _load_composed,
+    _packed,
+    at,
+    load_yaml,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(p for p in ROOT.glob("**/*.yaml") if ".git" not in p.parts)
@@ -27,9 +39,8 @@ DOCS = sorted([ROOT / "README.md", *ROOT.glob("docs/*.md")])
 
 
 def mark_of(mark: Any) -> tuple[Any, ...]:
-    """A yaml Mark or TextMark as comparable figures (the index only where the mark has one)."""
-    index = None if isinstance(mark, tuple) else mark.index
-    return (type(mark).__name__, mark.line, mark.column, index)
+    """A mark as comparable figures: its type, line and column."""
+    return (type(mark).__name__, mark.line, mark.column)
 
 
 def same(a: Any, b: Any, path: str = "document") -> None:
@@ -168,3 +179,18 @@ def test_the_event_path_builds_the_common_forms_and_hands_the_rest_over() -> Non
         "[" * 101 + "]" * 101,  # deeper than MAX_DEPTH
     ]:
         assert _EventBuilder(text).document() is _FALLBACK, text
+
+
+def test_source_marks_hold_a_line_and_a_column_and_are_places() -> None:
+    document = load_yaml("a: 1\nlayers:\n  - {x: [1, 2]}\n", "doc.yaml")
+    assert type(document.mark) is SourceMark and document.mark  # line 0, column 0 is a place, not false
+    assert (document.mark.line, document.mark.column) == (0, 0)
+    inner = document["layers"][0]
+    assert (inner.value_marks["x"].line, inner.value_marks["x"].column) == (2, 8)
+    assert inner.value_marks["x"] is inner["x"].mark  # one object for a collection's place
+    assert str(at("doc.yaml", inner.key_marks["x"])) == "doc.yaml:3:6"
+    for line, column in [(0, 0), (1, 2), (10**6, 2**32 - 1), (2**40, 7)]:
+        mark = _packed(TextMark(line, column))
+        assert type(mark) is SourceMark and (mark.line, mark.column) == (line, column)
+    wide = TextMark(3, 2**32)  # past what a SourceMark holds: the mark is kept as it is
+    assert _packed(wide) is wide
