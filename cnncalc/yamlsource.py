@@ -15,6 +15,8 @@ Duplicate keys are errors (PyYAML keeps the last silently). Tabs in indentation 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import yaml
@@ -51,12 +53,27 @@ _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 class YMap(dict):  # type: ignore[type-arg]
-    """A mapping that knows where it, its keys and its values start (SourceMarks; see `at`)."""
+    """A mapping that knows where it, its keys and its values start (SourceMarks; see `at`).
 
-    __slots__ = ("mark", "key_marks", "value_marks")  # no instance dict: a large spec holds millions of these
+    A loaded mapping whose values are all lists and mappings (each `- kind: {...}` of a spec's layers) keeps no
+    dict of its values' marks: each is its value's own `mark`, and `value_marks` makes the read-only mapping when
+    asked (nothing changes a loaded mapping). Others keep a dict: spec readers look their marks up once per layer
+    made, which making it each time would slow down."""
+
+    __slots__ = ("mark", "key_marks", "_value_marks")  # no instance dict: a large spec holds millions of these
     mark: Any
     key_marks: dict[Any, Any]
-    value_marks: dict[Any, Any]
+
+    @property
+    def value_marks(self) -> Mapping[Any, Any]:
+        marks = self._value_marks
+        if marks is None:
+            return MappingProxyType({key: value.mark for key, value in self.items()})
+        return marks  # type: ignore[no-any-return]
+
+    @value_marks.setter
+    def value_marks(self, marks: Mapping[Any, Any]) -> None:
+        self._value_marks = marks
 
 
 class YList(list):  # type: ignore[type-arg]
@@ -473,7 +490,7 @@ class _Builder:
         mapping = YMap()
         mapping.mark = _packed(node.start_mark)
         mapping.key_marks = {}
-        mapping.value_marks = {}
+        value_marks = []
         pairs = self.joined_pairs(node.value) if node.flow_style else node.value
         for key_node, value_node in self.taken(pairs):
             if key_node.tag == _PLAIN and key_node.value == "<<":
@@ -489,7 +506,8 @@ class _Builder:
                 raise self.error(f"duplicate key '{key}' (first at line {mapping.key_marks[key].line + 1})", key_node)
             mapping[key] = value = self.build(value_node)
             mapping.key_marks[key] = _packed(key_node.start_mark)
-            mapping.value_marks[key] = _mark_of(value, value_node)
+            value_marks.append(_mark_of(value, value_node))
+        mapping._value_marks = _value_marks(mapping, value_marks)
         return mapping
 
     def joined(self, nodes: list[yaml.Node]) -> list[yaml.Node]:
@@ -608,7 +626,7 @@ class _EventBuilder:
 
     def values(self, next_event: Any) -> Any:
         """The document's root value, its events read up to and including DocumentEndEvent."""
-        # A stack of open collections: [collection, marks (key_marks or item_marks), value_marks or None,
+        # A stack of open collections: [collection, marks (key_marks or item_marks), value marks (a list) or None,
         # the key waiting for its value (or _FALLBACK), that key's mark, whether the collection is flow style].
         stack: list[list[Any]] = []
         top: list[Any] | None = None
@@ -635,8 +653,8 @@ class _EventBuilder:
                     raise _Fallback  # the general path measures the depth and reports it
                 if kind is mapping_start:
                     collection: Any = YMap()
-                    collection.key_marks, collection.value_marks = {}, {}
-                    top = [collection, collection.key_marks, collection.value_marks, _FALLBACK, None, event.flow_style]
+                    collection.key_marks = {}
+                    top = [collection, collection.key_marks, [], _FALLBACK, None, event.flow_style]
                 else:
                     collection = YList()
                     collection.item_marks = []
@@ -645,7 +663,10 @@ class _EventBuilder:
                 stack.append(top)
                 continue
             elif kind in ends:
-                value = stack.pop()[0]
+                closed = stack.pop()
+                value = closed[0]
+                if closed[2] is not None:
+                    value._value_marks = _value_marks(value, closed[2])
                 mark = value.mark
                 top = stack[-1] if stack else None
             elif kind is yaml.DocumentEndEvent and top is None and root is not _FALLBACK:
@@ -669,7 +690,7 @@ class _EventBuilder:
                 key = top[3]
                 top[0][key] = value
                 top[1][key] = top[4]
-                top[2][key] = mark
+                top[2].append(mark)
                 top[3] = _FALLBACK
 
     def scalar(self, event: Any, in_flow: bool) -> Any:
@@ -690,6 +711,14 @@ class _EventBuilder:
         if type(resolved) is str and ("(" in resolved or "$" in resolved):
             return _source_text(self.text, value, event.start_mark, event.end_mark)
         return resolved
+
+
+def _value_marks(mapping: YMap, marks: list[Any]) -> dict[Any, Any] | None:
+    """What a loaded YMap keeps of its values' marks (see YMap): None where each is its value's own mark."""
+    for value in mapping.values():
+        if type(value) is not YMap and type(value) is not YList:
+            return dict(zip(mapping, marks, strict=True))
+    return None
 
 
 def _mark_of(value: Any, node: yaml.Node) -> Any:
