@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -86,6 +87,7 @@ def check(text: str) -> bool:
     if built is not _FALLBACK:
         assert general[0] == "value", f"the event path built a document the general path refuses: {general[1]}"
         same(built, general[1])
+        same_places(built, yaml.compose(text, Loader=yaml.CSafeLoader))
     answer = outcome(load_yaml, text)
     assert answer[0] == general[0]
     if answer[0] == "error":
@@ -95,12 +97,44 @@ def check(text: str) -> bool:
     return built is not _FALLBACK
 
 
+def same_places(value: Any, node: yaml.Node) -> None:
+    """Assert that the marks of a loaded `value` are where PyYAML's composed `node` tree says its parts start (an
+    oracle apart from both builders; for documents without tuples split in [...] or {...})."""
+    assert (value.mark.line, value.mark.column) == (node.start_mark.line, node.start_mark.column)
+    if isinstance(value, YMap):
+        assert len(value) == len(node.value)
+        for (key, item), (key_node, item_node) in zip(value.items(), node.value, strict=True):
+            for mark, part in ((value.key_marks[key], key_node), (value.value_marks[key], item_node)):
+                assert (mark.line, mark.column) == (part.start_mark.line, part.start_mark.column), key
+            if isinstance(item, (YMap, YList)):
+                same_places(item, item_node)
+    elif isinstance(value, YList):
+        assert len(value) == len(node.value)
+        for item, mark, item_node in zip(value, value.item_marks, node.value, strict=True):
+            assert (mark.line, mark.column) == (item_node.start_mark.line, item_node.start_mark.column)
+            if isinstance(item, (YMap, YList)):
+                same_places(item, item_node)
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_shipped_yaml_files_are_built_alike(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     built_by_events = check(text)
     if "&" not in text:
         assert built_by_events, "a shipped spec should not need the general path"
+        same_places(load_yaml(text, "doc.yaml"), yaml.compose(text, Loader=yaml.CSafeLoader))
+
+
+def test_value_marks_of_collections_are_their_own_marks_and_read_only() -> None:
+    document = load_yaml("layers:\n  - conv2d: {k: 1}\n  - pool: [2, 2]\n", "doc.yaml")
+    entry, pool = document["layers"]
+    assert entry.value_marks == {"conv2d": entry["conv2d"].mark} and pool.value_marks["pool"] is pool["pool"].mark
+    with pytest.raises(TypeError):
+        entry.value_marks["conv2d"] = None  # type: ignore[index]
+    assigned = YMap(a=1)
+    assigned.value_marks = {}
+    assigned.value_marks["a"] = document.mark  # one assigned is kept as it is
+    assert assigned.value_marks == {"a": document.mark}
 
 
 def test_yaml_blocks_of_the_docs_are_built_alike() -> None:
