@@ -3,7 +3,7 @@ soon as it is placed so that later entries can read the shapes of what came befo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
@@ -20,6 +20,27 @@ from cnncalc.yamlsource import YList, YMap, at
 
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
 MAX_ENTRIES = 2_000_000  # entries read while expanding, whether they make layers or not (repeat: 0, when)
+_READ_ONCE = ("repeat", "name", "trainable", "weights", "ignore")  # reserved keys read once per entry (`reserved`)
+
+
+class Known(NamedTuple):
+    """What an entry of a block that reads nothing from its use makes the same at every use (`expand_known`)."""
+
+    entry: Entry
+    repeat: int
+    name: str | None  # the checked `name`, None for the kind's default name
+    written: Any  # `inputs` as written (no expression), or None
+    where: Any  # where its name (or, unnamed, its kind) is written
+    when: tuple[Any, Any, Any] | None  # (condition, where it is written, `name` as written), read at every use
+    repeated: bool  # it has `repeat`
+
+
+def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
+    """Whether an entry's kind, inputs and reserved keys hold no expression: their values are the same at every
+    use of the block it is in (its arguments may still hold expressions: they are read per copy anyway)."""
+    if kind.startswith("$"):
+        return False
+    return not any(key in raw and holds_expression(raw[key]) for key in ("inputs", *_READ_ONCE))
 
 
 class Expander:
@@ -37,6 +58,7 @@ class Expander:
         self.sizes: dict[Any, tuple[int, bool]] = {}  # block sizes counted, by block and arguments (block_size)
         self.counted = False  # expanding a block use whose count bounds everything in it
         self.read = 0  # entries read so far (MAX_ENTRIES)
+        self.known: dict[int, Known] = {}  # by id() of a block's entry (a YMap of the document, alive meanwhile)
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -96,6 +118,11 @@ class Expander:
         self.read += 1
         if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
             raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
+        if scope.expanded_from:  # inside a block use: the block's entries are met again at every use
+            known = self.known.get(id(item))
+            if known is not None:
+                self.expand_known(known, mark, scope)
+                return
         kind, raw, kind_mark = self.entries.split(item, mark)
         value_marks = getattr(raw, "value_marks", {})
         for key in raw:
@@ -116,11 +143,15 @@ class Expander:
         if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx()):
             self.names.skip(scope, raw.get("name"), mark)
             return  # a skipped entry makes nothing: the next one reads what came before
-        repeat, name, trainable, values, ignore = self.reserved(raw, value_marks, marks, ctx)
+        if raw.keys().isdisjoint(_READ_ONCE):  # nothing to read but the arguments
+            repeat, name, trainable, values, ignore = 1, None, True, None, None
+        else:
+            repeat, name, trainable, values, ignore = self.reserved(raw, value_marks, marks, ctx)
         lookup_mark = kind_mark
+        written_kind = kind
         if kind.startswith("$"):  # a kind passed as a block parameter
             kind, lookup_mark = self.values.kind(kind, kind_mark, ctx())  # an unknown kind: where it was passed
-        block = self.blocks.get(kind if kind.isascii() else canonical(kind))
+        block = self.blocks.get(kind if kind.isascii() else canonical(kind)) if self.blocks else None
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
                 "weights: expected a mapping of state_dict names to nested lists, on a single layer",
@@ -133,18 +164,71 @@ class Expander:
         where = marks.get("name", kind_mark)
         if not scope.expanded_from:
             self.names.top = (where, what)
-        plain = {k: v for k, v in raw.items() if k not in RESERVED}
-        dynamic = tuple(k for k, v in plain.items() if isinstance(v, (str, list)) and holds_expression(v))
+        entry = self.entry(block, cls, raw, value_marks, marks, mark, trainable, values, ignore, what)
+        if scope.expanded_from and type(item) is YMap and _reads_nothing(written_kind, raw):
+            when = (raw["when"], value_marks.get("when"), raw.get("name")) if "when" in raw else None
+            self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw)
+        self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+
+    def entry(
+        self,
+        block: Block | None,
+        cls: type[Layer] | None,
+        raw: YMap | dict[str, Any],
+        value_marks: dict[str, Any],
+        marks: dict[str, Any],
+        mark: Any,
+        trainable: bool,
+        values: Any,
+        ignore: Any,
+        what: str,
+    ) -> Entry:
+        if raw.keys().isdisjoint(RESERVED):
+            plain = dict(raw)
+        else:
+            plain = {k: v for k, v in raw.items() if k not in RESERVED}
+        dynamic: tuple[str, ...] = ()
+        for key, value in plain.items():
+            if type(value) is str:
+                if "$" in value:
+                    dynamic += (key,)
+            elif isinstance(value, (str, list)) and holds_expression(value):
+                dynamic += (key,)
         key_marks = getattr(raw, "key_marks", {})
-        written_marks = {**{key: value_marks.get(key) for key in plain}, **marks}
-        entry = Entry(
-            block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic
-        )
+        written_marks = {key: value_marks.get(key) for key in plain}
+        if marks:
+            written_marks.update(marks)
+        return Entry(block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic)
+
+    def expand_known(self, known: Known, mark: Any, scope: Scope) -> None:
+        """An entry of a block met at an earlier use, whose form reads nothing from the use (no expression in its
+        kind, inputs or reserved keys): only what depends on the use is done again, in the same order."""
+        entry = known.entry
+        inputs = None
+        if known.written is not None:
+            inputs = self.entries.input_refs(known.written, entry.marks, scope)
+        if inputs is None:
+            inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
+        if known.when is not None:
+            condition, condition_mark, written_name = known.when
+            ctx = Context(scope, None, lambda: self.first_shape(inputs))
+            if not self.condition("when", condition, condition_mark, ctx):
+                self.names.skip(scope, written_name, mark)
+                return
+        what = entry.kind
+        local = known.name or scope.default_name(what if entry.block else what.lower())
+        if entry.mark is not mark:  # the same block entry reached through another list (an alias)
+            entry = entry._replace(mark=mark)
+        self.place_entry(entry, known.repeat, local, inputs, scope, known.where, known.repeated)
+
+    def place_entry(
+        self, entry: Entry, repeat: int, local: str, inputs: list[Ref], scope: Scope, where: Any, repeated: bool
+    ) -> None:
         counted = self.counted
         if not counted:  # inside a block use counted as a whole, nothing needs counting again
             self.counted = self.check_size(entry, repeat, scope)
         try:
-            self.place_copies(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+            self.place_copies(entry, repeat, local, inputs, scope, where, repeated)
         finally:
             self.counted = counted
         scope.last = local
@@ -408,7 +492,8 @@ class Expander:
                 node.trainable = node.trainable and entry.trainable
                 if entry.ignore is not None:  # the block's layers are silenced too (both lists are checked later)
                     node.ignore = _joined(node.ignore, entry.ignore)
-                    node.arg_marks.setdefault("ignore", marks["ignore"])
+                    if "ignore" not in node.arg_marks:  # a copy: its entry's marks serve every use of the block
+                        node.arg_marks = {**node.arg_marks, "ignore": marks["ignore"]}
 
     def block_params(
         self,
