@@ -58,6 +58,7 @@ class Expander:
         self.sizes: dict[Any, tuple[int, bool]] = {}  # block sizes counted, by block and arguments (block_size)
         self.counted = False  # expanding a block use whose count bounds everything in it
         self.read = 0  # entries read so far (MAX_ENTRIES)
+        self.classes: dict[str, type[Layer]] = {}  # kinds by name as written, looked up once
         self.known: dict[int, Known] = {}  # by id() of a block's entry (a YMap of the document, alive meanwhile)
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
@@ -195,8 +196,14 @@ class Expander:
             elif isinstance(value, (str, list)) and holds_expression(value):
                 dynamic += (key,)
         key_marks = getattr(raw, "key_marks", {})
-        written_marks = {key: value_marks.get(key) for key in plain}
-        if marks:
+        if (
+            value_marks.keys() == raw.keys()
+            and "when" not in raw
+            and all(value_marks[key] is at for key, at in marks.items())
+        ):  # the same marks, at once: every key's value was read where it is written
+            written_marks = dict(value_marks)
+        else:
+            written_marks = {key: value_marks.get(key) for key in plain}
             written_marks.update(marks)
         return Entry(block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic)
 
@@ -247,7 +254,7 @@ class Expander:
                 else:
                     read[key], marks[key] = value, value_marks.get(key)
         repeat = read.get("repeat", 1)
-        if not is_int(repeat) or repeat < 0:
+        if not (type(repeat) is int or is_int(repeat)) or repeat < 0:
             raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
         name = read.get("name")
         if name is not None:
@@ -281,8 +288,12 @@ class Expander:
             self.place(local, entry, inputs, scope, scope, where, 0)
 
     def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
+        cls = self.classes.get(kind)
+        if cls is not None:
+            return cls
         try:
-            return lookup(kind)
+            cls = self.classes[kind] = lookup(kind)
+            return cls
         except LayerError as error:
             hint = suggest_kind(kind, self.input_rank(inputs)) or error.hint
             close = did_you_mean(kind, list(self.blocks))
@@ -322,21 +333,29 @@ class Expander:
         """Add one layer or one block instance named `local` to `scope`, copy `index` of its entry; `outer` is
         where its values are read and its input refs resolved; `where` is where its name (or kind) is written."""
 
-        def ctx() -> Context:
-            noun = "layer" if entry.block is None else "block use"
-            label = f"{noun} '{scope.prefix}{local}' ({entry.kind})"
-            return Context(outer, index, lambda: self.first_shape(inputs), label)
-
         args, marks = entry.raw, entry.value_marks  # shared by the copies, as the layers built from them
         if entry.dynamic:
-            args, marks = dict(args), dict(marks)
-            for key in entry.dynamic:
-                args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
+            args, marks = self.evaluated(local, entry, inputs, scope, outer, index)
         if entry.block is None:
             self.place_layer(local, entry, args, marks, inputs, scope, where)
         else:
             self.place_block(local, entry, args, marks, inputs, scope, outer, where)
         scope.last = local
+
+    def evaluated(
+        self, local: str, entry: Entry, inputs: list[Ref], scope: Scope, outer: Scope, index: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The arguments and their marks for copy `index` of an entry whose arguments hold expressions."""
+
+        def ctx() -> Context:
+            noun = "layer" if entry.block is None else "block use"
+            label = f"{noun} '{scope.prefix}{local}' ({entry.kind})"
+            return Context(outer, index, lambda: self.first_shape(inputs), label)
+
+        args, marks = dict(entry.raw), dict(entry.value_marks)
+        for key in entry.dynamic:
+            args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
+        return args, marks
 
     def place_layer(
         self,
@@ -351,7 +370,7 @@ class Expander:
         cls = entry.cls
         assert cls is not None
         node = self.node(scope.prefix + local, entry, args, marks, scope)
-        if cls.output_count.__func__ is not Layer.output_count.__func__:  # type: ignore[attr-defined]
+        if _many_outputs(cls):
             count = self.output_count(node, inputs)
             if count is not None:
                 self.place_outputs(local, entry, args, marks, inputs, scope, where, count)
@@ -360,17 +379,17 @@ class Expander:
 
     def node(self, name: str, entry: Entry, args: dict[str, Any], marks: dict[str, Any], scope: Scope) -> Node:
         assert entry.cls is not None
-        node = Node(
-            name=name,
-            cls=entry.cls,
-            arguments=args,
-            mark=entry.mark,
-            arg_marks=marks,
-            position=len(self.nodes) + 1,
-            trainable=entry.trainable,
-            expanded_from=scope.expanded_from,
-            values=entry.values,
-            key_marks=entry.key_marks,
+        node = Node(  # name, kind, arguments, mark, arg_marks, position, trainable, expanded_from, values, key_marks
+            name,
+            entry.cls,
+            args,
+            entry.mark,
+            marks,
+            len(self.nodes) + 1,
+            entry.trainable,
+            scope.expanded_from,
+            entry.values,
+            entry.key_marks,
         )
         if entry.ignore is not None:
             node.ignore = entry.ignore
@@ -431,7 +450,20 @@ class Expander:
 
     def build(self, node: Node, inputs: list[Ref]) -> None:
         """Resolve the node's inputs and build its layer now, if every input is known and built already."""
-        resolve, shapes = self.names.resolve, self.shapes
+        shapes = self.shapes
+        if len(inputs) == 1:  # the common case, without building a list of shapes
+            (scope, ref), mark = inputs[0]
+            try:
+                name = self.names.resolve(scope, ref, mark, node, False)
+            except NotYet:
+                self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
+                return
+            node.inputs = [name]
+            shape = shapes.get(name)
+            if shape is not None:
+                shapes[node.name] = bind(node, (shape,), self.built, self.file).out_shape
+            return
+        resolve = self.names.resolve
         names: list[str] = []
         try:
             for (scope, ref), mark in inputs:
@@ -440,11 +472,6 @@ class Expander:
             self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
             return
         node.inputs = names
-        if len(names) == 1:  # the common case, without building a list of shapes
-            shape = shapes.get(names[0])
-            if shape is not None:
-                shapes[node.name] = bind(node, (shape,), self.built, self.file).out_shape
-            return
         if all(name in shapes for name in names):  # else it reads a layer that reads a later one: built at the end
             shapes[node.name] = bind(node, tuple(shapes[name] for name in names), self.built, self.file).out_shape
 
@@ -564,6 +591,17 @@ class Expander:
         except CnncalcError:
             return None
         return None if shape is None else len(shape)
+
+
+_MANY: dict[type[Layer], bool] = {}
+
+
+def _many_outputs(cls: type[Layer]) -> bool:
+    """Whether a kind may make several outputs (it has its own output_count), asked once per kind."""
+    many = _MANY.get(cls)
+    if many is None:
+        many = _MANY[cls] = cls.output_count.__func__ is not Layer.output_count.__func__  # type: ignore[attr-defined]
+    return many
 
 
 def _joined(first: Any, second: Any) -> Any:
