@@ -63,11 +63,16 @@ def parse_spec(
 
 
 def graph_from_document(
-    document: Any, file: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None
+    document: Any,
+    file: str,
+    batch: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    built: dict[Any, Any] | None = None,
 ) -> Graph:
     """parse_spec after the YAML is loaded (`cnncalc check` looks at the document first). The overrides go in
-    before expansion: expressions may read the input's shape."""
-    return _Document(file).graph(document, batch, input_shape)
+    before expansion: expressions may read the input's shape. `built`: layers by configuration to reuse and add
+    to (cnncalc.graph.bind), shared by several specs; by default the spec's own."""
+    return _Document(file).graph(document, batch, input_shape, {} if built is None else built)
 
 
 def at_input(graph: Graph, input_shape: tuple[int, ...]) -> Graph:
@@ -84,7 +89,9 @@ class _Document:
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
 
-    def graph(self, document: Any, batch: int | None, input_shape: tuple[int, ...] | None) -> Graph:
+    def graph(
+        self, document: Any, batch: int | None, input_shape: tuple[int, ...] | None, built: dict[Any, Any]
+    ) -> Graph:
         self.check_keys(document)
         name = document.get("name", Path(self.file).stem if self.file != "<stdin>" else "network")
         if not isinstance(name, str):
@@ -104,7 +111,7 @@ class _Document:
             )
         blocks = read_blocks(document.get("blocks"), document.value_marks.get("blocks"), self.file)
         shape = shape if input_shape is None else input_shape
-        expander = Expander(self.file, blocks, shape)
+        expander = Expander(self.file, blocks, shape, built)
         top = expander.network(document["layers"], document.value_marks["layers"])
         if not expander.nodes:
             raise self.error("the network has no layers", document.value_marks["layers"])

@@ -44,7 +44,9 @@ def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
 
 
 class Expander:
-    def __init__(self, file: str, blocks: dict[str, Block], input_shape: Shape) -> None:
+    def __init__(
+        self, file: str, blocks: dict[str, Block], input_shape: Shape, built: dict[Any, Layer] | None = None
+    ) -> None:
         self.file = file
         self.blocks = blocks
         self.names = Names(file)
@@ -53,7 +55,7 @@ class Expander:
         self.nodes: list[Node] = []
         self.deferred: list[tuple[Node, list[Ref]]] = []  # nodes reading a later layer: resolved at the end
         self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}  # every layer built so far
-        self.built: dict[Any, Layer] = {}  # layers by configuration, shared (graph.bind)
+        self.built: dict[Any, Layer] = {} if built is None else built  # layers by configuration, shared (bind)
         self.active_blocks: list[str] = []
         self.sizes: dict[Any, tuple[int, bool]] = {}  # block sizes counted, by block and arguments (block_size)
         self.counted = False  # expanding a block use whose count bounds everything in it
