@@ -44,6 +44,8 @@ def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
 
 
 class Expander:
+    reuse_entries = True  # read a block's entries once (Known); the tests compare with reading them at every use
+
     def __init__(
         self, file: str, blocks: dict[str, Block], input_shape: Shape, built: dict[Any, Layer] | None = None
     ) -> None:
@@ -121,7 +123,7 @@ class Expander:
         self.read += 1
         if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
             raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
-        if scope.expanded_from:  # inside a block use: the block's entries are met again at every use
+        if scope.expanded_from and self.reuse_entries:  # inside a block use: its entries are met at every use
             known = self.known.get(id(item))
             if known is not None:
                 self.expand_known(known, mark, scope)
@@ -168,7 +170,7 @@ class Expander:
         if not scope.expanded_from:
             self.names.top = (where, what)
         entry = self.entry(block, cls, raw, value_marks, marks, mark, trainable, values, ignore, what)
-        if scope.expanded_from and type(item) is YMap and _reads_nothing(written_kind, raw):
+        if scope.expanded_from and self.reuse_entries and type(item) is YMap and _reads_nothing(written_kind, raw):
             when = (raw["when"], value_marks.get("when"), raw.get("name")) if "when" in raw else None
             self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw)
         self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
