@@ -1,6 +1,7 @@
 """Expansion's shortcuts give what the long way gives (issue 13): a block's entries read once and kept for its later
-uses (`Expander.reuse_entries`), layers shared by configuration (cnncalc.graph.bind, keyed with the values' types),
-and `cnncalc check`'s specs sharing their layers. Compared over the shipped specs and fuzzer mutants (tests/fuzz):
+uses, and layers that each read earlier ones taken in order without sorting and building them again
+(`Expander.shortcuts`); layers shared by configuration (cnncalc.graph.bind, keyed with the values' types); and
+`cnncalc check`'s specs sharing their layers. Compared over the shipped specs and fuzzer mutants (tests/fuzz):
 every node with its arguments, marks, inputs and layer, or the error message, must be the same either way."""
 
 from __future__ import annotations
@@ -88,11 +89,9 @@ def texts() -> list[str]:
     return [path.read_text(encoding="utf-8") for path in SHIPPED] + _mutants()
 
 
-def test_entries_reused_across_block_uses_expand_as_read_at_each_use(
-    texts: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_shortcuts_expand_as_the_long_way(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     reused = [outcome(text) for text in texts]
-    monkeypatch.setattr(Expander, "reuse_entries", False)
+    monkeypatch.setattr(Expander, "shortcuts", False)
     for text, fast in zip(texts, reused, strict=True):
         assert outcome(text) == fast, text
 

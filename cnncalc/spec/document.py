@@ -117,9 +117,11 @@ class _Document:
             raise self.error("the network has no layers", document.value_marks["layers"])
         last = expander.nodes[-1]
         output = last.name if top.last is None else expander.names.resolve(top, top.last, last.mark, None)
-        nodes = topological_order(expander.nodes, self.file)
+        in_order = expander.in_order and expander.shortcuts  # every layer reads earlier ones, and is built
+        nodes = expander.nodes if in_order else topological_order(expander.nodes, self.file)
         graph = Graph(name, self.file, shape, written_batch if batch is None else batch, nodes, output)
-        infer_shapes(graph, expander.built, unbound_only=True)
+        if not in_order:
+            infer_shapes(graph, expander.built, unbound_only=True)
         graph.groups = expander.names.groups()
         graph.layout = layout
         graph.batch_given = "batch" in document or batch is not None

@@ -44,7 +44,7 @@ def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
 
 
 class Expander:
-    reuse_entries = True  # read a block's entries once (Known); the tests compare with reading them at every use
+    shortcuts = True  # block entries read once (Known), layers in order not sorted again; tests compare without
 
     def __init__(
         self, file: str, blocks: dict[str, Block], input_shape: Shape, built: dict[Any, Layer] | None = None
@@ -56,6 +56,7 @@ class Expander:
         self.entries = Entries(file, blocks)
         self.nodes: list[Node] = []
         self.deferred: list[tuple[Node, list[Ref]]] = []  # nodes reading a later layer: resolved at the end
+        self.in_order = True  # every layer reads earlier ones only, and is built: nothing to sort or build after
         self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}  # every layer built so far
         self.built: dict[Any, Layer] = {} if built is None else built  # layers by configuration, shared (bind)
         self.active_blocks: list[str] = []
@@ -123,7 +124,7 @@ class Expander:
         self.read += 1
         if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
             raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
-        if scope.expanded_from and self.reuse_entries:  # inside a block use: its entries are met at every use
+        if scope.expanded_from and self.shortcuts:  # inside a block use: its entries are met at every use
             known = self.known.get(id(item))
             if known is not None:
                 self.expand_known(known, mark, scope)
@@ -138,7 +139,7 @@ class Expander:
         if "inputs" in raw:  # read in the parameters only
             fixed = Context(scope, None, None)
             written, marks["inputs"] = self.values.value(raw["inputs"], value_marks.get("inputs"), fixed)
-        inputs = self.entries.input_refs(written, marks, scope)
+        inputs = None if written is None else self.entries.input_refs(written, marks, scope)
         if inputs is None:  # default: the previous entry of the scope, or the scope's input
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
 
@@ -163,14 +164,14 @@ class Expander:
                 marks["weights"],
                 hint="for example weights: {weight: [[[[0, 1, 0], [1, 0, 1], [0, 1, 0]]]], bias: [0]}",
             )
-        cls = None if block is not None else self.kind(kind, lookup_mark, inputs)
+        cls = None if block is not None else self.classes.get(kind) or self.kind(kind, lookup_mark, inputs)
         what = block.name if block else cls.kind
         local = name or scope.default_name(what if block else what.lower())
         where = marks.get("name", kind_mark)
         if not scope.expanded_from:
             self.names.top = (where, what)
         entry = self.entry(block, cls, raw, value_marks, marks, mark, trainable, values, ignore, what)
-        if scope.expanded_from and self.reuse_entries and type(item) is YMap and _reads_nothing(written_kind, raw):
+        if scope.expanded_from and self.shortcuts and type(item) is YMap and _reads_nothing(written_kind, raw):
             when = (raw["when"], value_marks.get("when"), raw.get("name")) if "when" in raw else None
             self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw)
         self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
@@ -235,6 +236,11 @@ class Expander:
     def place_entry(
         self, entry: Entry, repeat: int, local: str, inputs: list[Ref], scope: Scope, where: Any, repeated: bool
     ) -> None:
+        if entry.block is None and not repeated:  # one layer: its count is 1, and nothing inside needs counting
+            if not self.counted and len(self.nodes) + 1 > MAX_NODES:
+                self.check_size(entry, repeat, scope)  # says so
+            self.place(local, entry, inputs, scope, scope, where, 0)
+            return
         counted = self.counted
         if not counted:  # inside a block use counted as a whole, nothing needs counting again
             self.counted = self.check_size(entry, repeat, scope)
@@ -379,7 +385,12 @@ class Expander:
             if count is not None:
                 self.place_outputs(local, entry, args, marks, inputs, scope, where, count)
                 return
-        self.add(node, inputs, where)
+        nodes = self.nodes  # self.add, written out: once per layer
+        if len(nodes) >= MAX_NODES:
+            raise self.error(f"the network expands to more than {MAX_NODES:,} layers", node.mark)
+        self.names.add_node(node, where)
+        nodes.append(node)
+        self.build(node, inputs)
 
     def node(self, name: str, entry: Entry, args: dict[str, Any], marks: dict[str, Any], scope: Scope) -> Node:
         assert entry.cls is not None
@@ -461,8 +472,11 @@ class Expander:
                 name = self.names.resolve(scope, ref, mark, node, False)
             except NotYet:
                 self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
+                self.in_order = False
                 return
             node.inputs = [name]
+            if name == node.name:  # it reads itself: a cycle, which topological_order reports
+                self.in_order = False
             shape = shapes.get(name)
             if shape is not None:
                 shapes[node.name] = bind(node, (shape,), self.built, self.file).out_shape
@@ -474,8 +488,11 @@ class Expander:
                 names.append(resolve(scope, ref, mark, node, False))
         except NotYet:
             self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
+            self.in_order = False
             return
         node.inputs = names
+        if node.name in names:  # it reads itself: a cycle, which topological_order reports
+            self.in_order = False
         if all(name in shapes for name in names):  # else it reads a layer that reads a later one: built at the end
             shapes[node.name] = bind(node, tuple(shapes[name] for name in names), self.built, self.file).out_shape
 
