@@ -201,11 +201,10 @@ class Expander:
             elif isinstance(value, (str, list)) and holds_expression(value):
                 dynamic += (key,)
         key_marks = getattr(raw, "key_marks", {})
-        if (
-            value_marks.keys() == raw.keys()
-            and "when" not in raw
-            and all(value_marks[key] is at for key, at in marks.items())
-        ):  # the same marks, at once: every key's value was read where it is written
+        same = value_marks.keys() == raw.keys() and "when" not in raw
+        for key, written in marks.items():
+            same = same and value_marks[key] is written
+        if same:  # the same marks, at once: every key's value was read where it is written
             written_marks = dict(value_marks)
         else:
             written_marks = {key: value_marks.get(key) for key in plain}
