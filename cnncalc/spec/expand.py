@@ -130,7 +130,7 @@ class Expander:
                 self.expand_known(known, mark, scope)
                 return
         kind, raw, kind_mark = self.entries.split(item, mark)
-        value_marks = getattr(raw, "value_marks", {})
+        value_marks = raw.value_marks if type(raw) is YMap else getattr(raw, "value_marks", {})
         for key in raw:
             if not isinstance(key, str):
                 raise self.error(f"an argument name must be text, got {describe(key)}", raw.key_marks[key])
@@ -236,9 +236,34 @@ class Expander:
         self, entry: Entry, repeat: int, local: str, inputs: list[Ref], scope: Scope, where: Any, repeated: bool
     ) -> None:
         if entry.block is None and not repeated:  # one layer: its count is 1, and nothing inside needs counting
-            if not self.counted and len(self.nodes) + 1 > MAX_NODES:
+            nodes = self.nodes
+            if not self.counted and len(nodes) + 1 > MAX_NODES:
                 self.check_size(entry, repeat, scope)  # says so
-            self.place(local, entry, inputs, scope, scope, where, 0)
+            cls = entry.cls
+            if entry.dynamic or not self.shortcuts or _many_outputs(cls):  # type: ignore[arg-type]
+                self.place(local, entry, inputs, scope, scope, where, 0)
+                return
+            # self.place, place_layer and add, written out for the most common entry: one layer, read as written
+            if len(nodes) >= MAX_NODES:
+                raise self.error(f"the network expands to more than {MAX_NODES:,} layers", entry.mark)
+            node = Node(
+                scope.prefix + local,
+                cls,  # type: ignore[arg-type]
+                entry.raw,
+                entry.mark,
+                entry.value_marks,
+                len(nodes) + 1,
+                entry.trainable,
+                scope.expanded_from,
+                entry.values,
+                entry.key_marks,
+            )
+            if entry.ignore is not None:
+                node.ignore = entry.ignore
+            self.names.add_node(node, where)
+            nodes.append(node)
+            self.build(node, inputs)
+            scope.last = local
             return
         counted = self.counted
         if not counted:  # inside a block use counted as a whole, nothing needs counting again
