@@ -186,7 +186,7 @@ def infer_shapes(graph: Graph, built: dict[Any, Layer] | None = None, unbound_on
 
 def bind(node: Node, in_shapes: tuple[Shape, ...], built: dict[Any, Layer], file: str) -> Layer:
     """Build (or reuse, from `built`) the node's Layer for these input shapes; a LayerError is placed in the spec."""
-    key = _layer_key(node, in_shapes)
+    key = layer_key(node, in_shapes)
     layer = built.get(key) if key is not None else None
     if layer is None:
         try:
@@ -199,7 +199,7 @@ def bind(node: Node, in_shapes: tuple[Shape, ...], built: dict[Any, Layer], file
     return layer
 
 
-def _layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:
+def layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:
     """A hashable key for a layer's configuration, or None where an argument cannot be hashed. Values are keyed
     with their types: in Python 1 == 1.0 == True, but a kind takes `bias: true` and refuses `bias: 1`, and prints
     0.0 and -0.0 apart, so equal values of other types or forms must each be built (and checked) on their own."""

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
-from cnncalc.graph import NETWORK_INPUT, Node, bind, located
+from cnncalc.graph import NETWORK_INPUT, Node, bind, layer_key, located
 from cnncalc.layers import lookup
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
@@ -492,18 +492,28 @@ class Expander:
         shapes = self.shapes
         if len(inputs) == 1:  # the common case, without building a list of shapes
             (scope, ref), mark = inputs[0]
-            try:
-                name = self.names.resolve(scope, ref, mark, node, False)
-            except NotYet:
-                self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
-                self.in_order = False
-                return
+            made = self.names.made.get(scope.prefix + ref) if ref != NETWORK_INPUT and ref.isascii() else None
+            if made is not None and type(made[0]) is Node:  # Names.resolve's first step, written out
+                name = made[0].name
+            else:
+                try:
+                    name = self.names.resolve(scope, ref, mark, node, False)
+                except NotYet:
+                    self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
+                    self.in_order = False
+                    return
             node.inputs = [name]
             if name == node.name:  # it reads itself: a cycle, which topological_order reports
                 self.in_order = False
             shape = shapes.get(name)
             if shape is not None:
-                shapes[node.name] = bind(node, (shape,), self.built, self.file).out_shape
+                in_shapes = (shape,)
+                layer = self.built.get(layer_key(node, in_shapes))  # bind's look-up, written out
+                if layer is None:
+                    layer = bind(node, in_shapes, self.built, self.file)
+                else:
+                    node.layer = layer
+                shapes[node.name] = layer.out_shape
             return
         resolve = self.names.resolve
         names: list[str] = []
