@@ -20,6 +20,7 @@ from cnncalc.yamlsource import YList, YMap, at
 
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
 MAX_ENTRIES = 2_000_000  # entries read while expanding, whether they make layers or not (repeat: 0, when)
+_RESERVED = frozenset(RESERVED)
 _READ_ONCE = ("repeat", "name", "trainable", "weights", "ignore")  # reserved keys read once per entry (`reserved`)
 
 
@@ -192,7 +193,7 @@ class Expander:
         if raw.keys().isdisjoint(RESERVED):
             plain = dict(raw)
         else:
-            plain = {k: v for k, v in raw.items() if k not in RESERVED}
+            plain = {k: v for k, v in raw.items() if k not in _RESERVED}
         dynamic: tuple[str, ...] = ()
         for key, value in plain.items():
             if type(value) is str:
@@ -204,8 +205,8 @@ class Expander:
         same = value_marks.keys() == raw.keys() and "when" not in raw
         for key, written in marks.items():
             same = same and value_marks[key] is written
-        if same:  # the same marks, at once: every key's value was read where it is written
-            written_marks = dict(value_marks)
+        if same:  # the marks as written, shared: every key's value was read where it is written (never changed)
+            written_marks = value_marks
         else:
             written_marks = {key: value_marks.get(key) for key in plain}
             written_marks.update(marks)
