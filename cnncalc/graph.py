@@ -200,11 +200,17 @@ def bind(node: Node, in_shapes: tuple[Shape, ...], built: dict[Any, Layer], file
 
 
 def layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:
-    """A hashable key for a layer's configuration, or None where an argument cannot be hashed. Values are keyed
-    with their types: in Python 1 == 1.0 == True, but a kind takes `bias: true` and refuses `bias: 1`, and prints
-    0.0 and -0.0 apart, so equal values of other types or forms must each be built (and checked) on their own."""
+    """A hashable key for a layer's configuration, or None where an argument cannot be hashed."""
+    items = argument_items(node.arguments)
+    return None if items is None else (node.cls, items, in_shapes)
+
+
+def argument_items(arguments: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A layer's arguments as a hashable key, or None where one cannot be hashed. Values are keyed with their
+    types: in Python 1 == 1.0 == True, but a kind takes `bias: true` and refuses `bias: 1`, and prints 0.0 and
+    -0.0 apart, so equal values of other types or forms must each be built (and checked) on their own."""
     items = []
-    for name, value in node.arguments.items():
+    for name, value in arguments.items():
         kind = type(value)
         if kind is int or kind is str or kind is bool or value is None:  # the common case, at once
             items.append((name, kind, value))
@@ -213,7 +219,7 @@ def layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:
             if frozen is None:
                 return None
             items.append((name, kind, frozen))
-    return (node.cls, tuple(items), in_shapes)
+    return tuple(items)
 
 
 def _frozen(value: Any) -> Any:

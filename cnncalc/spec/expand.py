@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
-from cnncalc.graph import NETWORK_INPUT, Node, bind, layer_key, located
+from cnncalc.graph import NETWORK_INPUT, Node, argument_items, bind, layer_key, located
 from cnncalc.layers import lookup
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
@@ -34,6 +34,7 @@ class Known(NamedTuple):
     where: Any  # where its name (or, unnamed, its kind) is written
     when: tuple[Any, Any, Any] | None  # (condition, where it is written, `name` as written), read at every use
     repeated: bool  # it has `repeat`
+    items: tuple[Any, ...] | None  # its arguments as bind's key (cnncalc.graph.argument_items), None: made per layer
 
 
 def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
@@ -174,7 +175,8 @@ class Expander:
         entry = self.entry(block, cls, raw, value_marks, marks, mark, trainable, values, ignore, what)
         if scope.expanded_from and self.shortcuts and type(item) is YMap and _reads_nothing(written_kind, raw):
             when = (raw["when"], value_marks.get("when"), raw.get("name")) if "when" in raw else None
-            self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw)
+            items = None if entry.dynamic or entry.block is not None else argument_items(entry.raw)
+            self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw, items)
         self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
 
     def entry(
@@ -231,11 +233,20 @@ class Expander:
         local = known.name or scope.default_name(what if entry.block else what.lower())
         if entry.mark is not mark:  # the same block entry reached through another list (an alias)
             entry = entry._replace(mark=mark)
-        self.place_entry(entry, known.repeat, local, inputs, scope, known.where, known.repeated)
+        self.place_entry(entry, known.repeat, local, inputs, scope, known.where, known.repeated, known.items)
 
     def place_entry(
-        self, entry: Entry, repeat: int, local: str, inputs: list[Ref], scope: Scope, where: Any, repeated: bool
+        self,
+        entry: Entry,
+        repeat: int,
+        local: str,
+        inputs: list[Ref],
+        scope: Scope,
+        where: Any,
+        repeated: bool,
+        items: tuple[Any, ...] | None = None,
     ) -> None:
+        """Place an entry's layer, block use or repeat; `items`: its arguments as bind's key, made already."""
         if entry.block is None and not repeated:  # one layer: its count is 1, and nothing inside needs counting
             nodes = self.nodes
             if not self.counted and len(nodes) + 1 > MAX_NODES:
@@ -263,7 +274,7 @@ class Expander:
                 node.ignore = entry.ignore
             self.names.add_node(node, where)
             nodes.append(node)
-            self.build(node, inputs)
+            self.build(node, inputs, items)
             scope.last = local
             return
         counted = self.counted
@@ -488,7 +499,7 @@ class Expander:
         group.last_position = len(self.nodes)
         group.done = True
 
-    def build(self, node: Node, inputs: list[Ref]) -> None:
+    def build(self, node: Node, inputs: list[Ref], items: tuple[Any, ...] | None = None) -> None:
         """Resolve the node's inputs and build its layer now, if every input is known and built already."""
         shapes = self.shapes
         if len(inputs) == 1:  # the common case, without building a list of shapes
@@ -509,7 +520,8 @@ class Expander:
             shape = shapes.get(name)
             if shape is not None:
                 in_shapes = (shape,)
-                layer = self.built.get(layer_key(node, in_shapes))  # bind's look-up, written out
+                key = layer_key(node, in_shapes) if items is None else (node.cls, items, in_shapes)
+                layer = self.built.get(key)  # bind's look-up, written out
                 if layer is None:
                     layer = bind(node, in_shapes, self.built, self.file)
                 else:
