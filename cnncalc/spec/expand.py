@@ -22,6 +22,7 @@ MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a
 MAX_ENTRIES = 2_000_000  # entries read while expanding, whether they make layers or not (repeat: 0, when)
 _RESERVED = frozenset(RESERVED)
 _READ_ONCE = ("repeat", "name", "trainable", "weights", "ignore")  # reserved keys read once per entry (`reserved`)
+_BUT_NAME = ("repeat", "trainable", "weights", "ignore")
 
 
 class Known(NamedTuple):
@@ -153,6 +154,11 @@ class Expander:
             return  # a skipped entry makes nothing: the next one reads what came before
         if raw.keys().isdisjoint(_READ_ONCE):  # nothing to read but the arguments
             repeat, name, trainable, values, ignore = 1, None, True, None, None
+        elif raw.keys().isdisjoint(_BUT_NAME) and type(raw["name"]) is str and "$" not in raw["name"]:
+            # only a name, written out (self.reserved's steps for it)
+            marks["name"] = where_named = value_marks.get("name")
+            name = self.names.layer_name(raw["name"], where_named)
+            repeat, trainable, values, ignore = 1, True, None, None
         else:
             repeat, name, trainable, values, ignore = self.reserved(raw, value_marks, marks, ctx)
         lookup_mark = kind_mark
