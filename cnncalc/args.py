@@ -342,7 +342,7 @@ def positional_names(declared: tuple[Arg, ...]) -> list[str]:
 
 def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int, kind: str) -> dict[str, Any]:
     """Validate `given` against `declared`: unknown names (with did-you-mean), missing ones, types; fill defaults."""
-    by_name = {a.name: a for a in declared}
+    by_name, defaults = _declared(declared, dims)
     for name in given:
         if name not in by_name:
             valid = ", ".join(a.name for a in declared) or "none"
@@ -352,6 +352,9 @@ def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int,
                 arg=str(name),
                 hint=hint,
             )
+    if not given:  # every argument at its default (ReLU, BatchNorm2d): the parsed defaults, in declared order
+        if len(defaults) == len(declared):
+            return dict(defaults)
     parsed: dict[str, Any] = {}
     for arg in declared:
         if arg.name in given:
@@ -368,8 +371,23 @@ def parse_arguments(declared: tuple[Arg, ...], given: dict[str, Any], dims: int,
         elif arg.default is REQUIRED:
             raise LayerError(f"{kind} needs the argument '{arg.name}' ({arg.type.expected(dims)})", arg=arg.name)
         else:
-            parsed[arg.name] = _parsed_default(arg, dims)
+            parsed[arg.name] = defaults[arg.name]
     return parsed
+
+
+_DECLARED: dict[tuple[int, int], tuple[tuple[Arg, ...], dict[str, Arg], dict[str, Any]]] = {}
+
+
+def _declared(declared: tuple[Arg, ...], dims: int) -> tuple[dict[str, Arg], dict[str, Any]]:
+    """A kind's arguments by name and its parsed defaults (in declared order), made once per kind and `dims`.
+
+    Keyed by identity, the tuple kept beside them (so its id cannot be reused while the entry lives)."""
+    known = _DECLARED.get((id(declared), dims))
+    if known is None or known[0] is not declared:
+        by_name = {a.name: a for a in declared}
+        defaults = {a.name: _parsed_default(a, dims) for a in declared if a.default is not REQUIRED}
+        known = _DECLARED[(id(declared), dims)] = (declared, by_name, defaults)
+    return known[1], known[2]
 
 
 def parse_value(arg_type: ArgType, value: Any, dims: int) -> Any:

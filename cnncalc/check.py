@@ -125,13 +125,16 @@ def yaml_files_under(directory: str) -> list[str]:
 
 
 def check_paths(paths: list[str], options: Options) -> list[SpecResult]:
-    """A result per spec, or per spec and --input size (in the order given)."""
-    return [result for target in expand_paths(paths) for result in check_sizes(target, options)]
+    """A result per spec, or per spec and --input size (in the order given). The specs share their layers: a
+    layer is a pure function of its kind, arguments and input shapes (cnncalc.graph.bind), and a folder of specs
+    repeats many."""
+    layers: dict[Any, Any] = {}
+    return [result for target in expand_paths(paths) for result in check_sizes(target, options, layers)]
 
 
-def check_sizes(target: Target, options: Options) -> list[SpecResult]:
+def check_sizes(target: Target, options: Options, layers: dict[Any, Any] | None = None) -> list[SpecResult]:
     """The spec at its own input, or at each --input size: read once, expanded again per size."""
-    first = check_one(target, options, keep_graph=bool(options.sizes))
+    first = check_one(target, options, keep_graph=bool(options.sizes), layers=layers)
     if not options.sizes or isinstance(first, SpecResult):
         return [first]
     graph, path, file = first
@@ -171,9 +174,14 @@ def judge(graph: Graph, options: Options) -> tuple[list[BudgetResult], list[Find
     return budgets, findings
 
 
-def check_one(target: Target, options: Options, keep_graph: bool = False) -> SpecResult | tuple[Graph, str, str]:
+SHARED_LAYERS = 10_000  # layers kept for the specs that follow: at most this many (a huge spec's are let go)
+
+
+def check_one(
+    target: Target, options: Options, keep_graph: bool = False, layers: dict[Any, Any] | None = None
+) -> SpecResult | tuple[Graph, str, str]:
     """The spec's result; with `keep_graph`, its graph (and path and file name) where it loads, to check at other
-    sizes."""
+    sizes. `layers`: layers built for earlier specs, shared by configuration (bind's cache)."""
     from cnncalc.spec import graph_from_document, read_spec_text
     from cnncalc.speed import paused_gc
     from cnncalc.yamlsource import YMap, load_yaml
@@ -189,7 +197,9 @@ def check_one(target: Target, options: Options, keep_graph: bool = False) -> Spe
             document = load_yaml(text, file)
             if skip_non_spec and not (isinstance(document, YMap) and "layers" in document):
                 return SpecResult(path, file, None, None, "not a cnncalc spec (no 'layers')", [], [])
-            graph = graph_from_document(document, file, batch=options.batch)
+            if layers is not None and len(layers) > SHARED_LAYERS:
+                layers.clear()
+            graph = graph_from_document(document, file, batch=options.batch, built=layers)
             if keep_graph:
                 return graph, path, file
             budgets, findings = judge(graph, options)

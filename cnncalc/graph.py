@@ -186,7 +186,7 @@ def infer_shapes(graph: Graph, built: dict[Any, Layer] | None = None, unbound_on
 
 def bind(node: Node, in_shapes: tuple[Shape, ...], built: dict[Any, Layer], file: str) -> Layer:
     """Build (or reuse, from `built`) the node's Layer for these input shapes; a LayerError is placed in the spec."""
-    key = _layer_key(node, in_shapes)
+    key = layer_key(node, in_shapes)
     layer = built.get(key) if key is not None else None
     if layer is None:
         try:
@@ -199,17 +199,39 @@ def bind(node: Node, in_shapes: tuple[Shape, ...], built: dict[Any, Layer], file
     return layer
 
 
-def _layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:
+def layer_key(node: Node, in_shapes: tuple[Shape, ...]) -> Any:
     """A hashable key for a layer's configuration, or None where an argument cannot be hashed."""
-    try:
-        items = tuple(
-            (k, tuple(v) if type(v) is not str and isinstance(v, list) else v) for k, v in node.arguments.items()
-        )
-        key = (node.cls, items, in_shapes)
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    items = argument_items(node.arguments)
+    return None if items is None else (node.cls, items, in_shapes)
+
+
+def argument_items(arguments: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A layer's arguments as a hashable key, or None where one cannot be hashed. Values are keyed with their
+    types: in Python 1 == 1.0 == True, but a kind takes `bias: true` and refuses `bias: 1`, and prints 0.0 and
+    -0.0 apart, so equal values of other types or forms must each be built (and checked) on their own."""
+    items = []
+    for name, value in arguments.items():
+        kind = type(value)
+        if kind is int or kind is str or kind is bool or value is None:  # the common case, at once
+            items.append((name, kind, value))
+        else:
+            frozen = _frozen(value)
+            if frozen is None:
+                return None
+            items.append((name, kind, frozen))
+    return tuple(items)
+
+
+def _frozen(value: Any) -> Any:
+    """`value` as a hashable key that tells apart values Python finds equal (1, 1.0, True; 0.0, -0.0), or None."""
+    if isinstance(value, list):
+        items = tuple(_frozen(item) for item in value)
+        return None if None in items else items
+    if isinstance(value, float):
+        return repr(value)
+    if value is None or isinstance(value, (int, str)):
+        return (type(value), value)
+    return None
 
 
 def location(graph: Graph, node: Node) -> Location:

@@ -10,7 +10,6 @@ Names are compared in Unicode NFC, so a letter typed precomposed or as a base le
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 RULE = (
@@ -29,7 +28,11 @@ BLOCK_NAME_PATTERN = rf"^{_WORD}$"
 
 def canonical(name: str) -> str:
     """`name` in NFC (ASCII, the common case, is returned as it is)."""
-    return name if name.isascii() else unicodedata.normalize("NFC", name)
+    if name.isascii():
+        return name
+    import unicodedata  # only for names with other letters
+
+    return unicodedata.normalize("NFC", name)
 
 
 def is_word(part: str) -> bool:

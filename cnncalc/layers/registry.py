@@ -150,7 +150,8 @@ def register(cls: L) -> L:
 def lookup(kind: str, rank: int | None = None) -> type[Layer]:
     """The class for a kind name, or a LayerError with a did-you-mean (among kinds alike, one that takes an input
     of `rank` axes per sample, when known)."""
-    cls = REGISTRY.get(kind.lower())
+    key = kind.lower()
+    cls = REGISTRY.kinds.get(key) or REGISTRY.get(key)  # the dict first: Mapping.get is Python code
     if cls is None:
         raise LayerError(
             f"unknown layer kind '{kind}'",

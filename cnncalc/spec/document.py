@@ -35,9 +35,9 @@ def read_spec_text(path: str) -> tuple[str, str]:
         from cnncalc.bridges.from_onnx import onnx_spec_text
 
         return onnx_spec_text(path), path
-    file = Path(path)
     try:
-        return file.read_text(encoding="utf-8"), path
+        with open(path, encoding="utf-8") as file:  # as Path.read_text reads it, without pathlib's work per call
+            return file.read(), path
     except FileNotFoundError:
         raise SpecError(f"no such file: {path}") from None
     except IsADirectoryError:
@@ -63,11 +63,16 @@ def parse_spec(
 
 
 def graph_from_document(
-    document: Any, file: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None
+    document: Any,
+    file: str,
+    batch: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    built: dict[Any, Any] | None = None,
 ) -> Graph:
     """parse_spec after the YAML is loaded (`cnncalc check` looks at the document first). The overrides go in
-    before expansion: expressions may read the input's shape."""
-    return _Document(file).graph(document, batch, input_shape)
+    before expansion: expressions may read the input's shape. `built`: layers by configuration to reuse and add
+    to (cnncalc.graph.bind), shared by several specs; by default the spec's own."""
+    return _Document(file).graph(document, batch, input_shape, {} if built is None else built)
 
 
 def at_input(graph: Graph, input_shape: tuple[int, ...]) -> Graph:
@@ -84,7 +89,9 @@ class _Document:
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
 
-    def graph(self, document: Any, batch: int | None, input_shape: tuple[int, ...] | None) -> Graph:
+    def graph(
+        self, document: Any, batch: int | None, input_shape: tuple[int, ...] | None, built: dict[Any, Any]
+    ) -> Graph:
         self.check_keys(document)
         name = document.get("name", Path(self.file).stem if self.file != "<stdin>" else "network")
         if not isinstance(name, str):
@@ -104,15 +111,17 @@ class _Document:
             )
         blocks = read_blocks(document.get("blocks"), document.value_marks.get("blocks"), self.file)
         shape = shape if input_shape is None else input_shape
-        expander = Expander(self.file, blocks, shape)
+        expander = Expander(self.file, blocks, shape, built)
         top = expander.network(document["layers"], document.value_marks["layers"])
         if not expander.nodes:
             raise self.error("the network has no layers", document.value_marks["layers"])
         last = expander.nodes[-1]
         output = last.name if top.last is None else expander.names.resolve(top, top.last, last.mark, None)
-        nodes = topological_order(expander.nodes, self.file)
+        in_order = expander.in_order and expander.shortcuts  # every layer reads earlier ones, and is built
+        nodes = expander.nodes if in_order else topological_order(expander.nodes, self.file)
         graph = Graph(name, self.file, shape, written_batch if batch is None else batch, nodes, output)
-        infer_shapes(graph, expander.built, unbound_only=True)
+        if not in_order:
+            infer_shapes(graph, expander.built, unbound_only=True)
         graph.groups = expander.names.groups()
         graph.layout = layout
         graph.batch_given = "batch" in document or batch is not None

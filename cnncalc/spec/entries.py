@@ -42,6 +42,10 @@ class Entries:
 
     def split(self, item: Any, mark: Any) -> tuple[str, YMap | dict[str, Any], Any]:
         """(kind or block name, arguments, where the kind is written)."""
+        if type(item) is YMap and len(item) == 1:  # the common form `kind: {arguments}`, read at once
+            for kind, args in item.items():
+                if type(kind) is str and type(args) is YMap:
+                    return kind, args, item.key_marks[kind]
         if isinstance(item, str):
             if "(" in item:  # a layer as PyTorch prints it: Conv2d(3, 64, kernel_size=(7, 7))
                 return self.printed(item, mark)

@@ -3,11 +3,11 @@ soon as it is placed so that later entries can read the shapes of what came befo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
-from cnncalc.graph import NETWORK_INPUT, Node, bind, located
+from cnncalc.graph import NETWORK_INPUT, Node, argument_items, bind, layer_key, located
 from cnncalc.layers import lookup
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
@@ -20,10 +20,38 @@ from cnncalc.yamlsource import YList, YMap, at
 
 MAX_NODES = 2_000_000  # an expanded network larger than this is almost surely a runaway `repeat`
 MAX_ENTRIES = 2_000_000  # entries read while expanding, whether they make layers or not (repeat: 0, when)
+_RESERVED = frozenset(RESERVED)
+_READ_ONCE = ("repeat", "name", "trainable", "weights", "ignore")  # reserved keys read once per entry (`reserved`)
+_BUT_NAME = ("repeat", "trainable", "weights", "ignore")
+
+
+class Known(NamedTuple):
+    """What an entry of a block that reads nothing from its use makes the same at every use (`expand_known`)."""
+
+    entry: Entry
+    repeat: int
+    name: str | None  # the checked `name`, None for the kind's default name
+    written: Any  # `inputs` as written (no expression), or None
+    where: Any  # where its name (or, unnamed, its kind) is written
+    when: tuple[Any, Any, Any] | None  # (condition, where it is written, `name` as written), read at every use
+    repeated: bool  # it has `repeat`
+    items: tuple[Any, ...] | None  # its arguments as bind's key (cnncalc.graph.argument_items), None: made per layer
+
+
+def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
+    """Whether an entry's kind, inputs and reserved keys hold no expression: their values are the same at every
+    use of the block it is in (its arguments may still hold expressions: they are read per copy anyway)."""
+    if kind.startswith("$"):
+        return False
+    return not any(key in raw and holds_expression(raw[key]) for key in ("inputs", *_READ_ONCE))
 
 
 class Expander:
-    def __init__(self, file: str, blocks: dict[str, Block], input_shape: Shape) -> None:
+    shortcuts = True  # block entries read once (Known), layers in order not sorted again; tests compare without
+
+    def __init__(
+        self, file: str, blocks: dict[str, Block], input_shape: Shape, built: dict[Any, Layer] | None = None
+    ) -> None:
         self.file = file
         self.blocks = blocks
         self.names = Names(file)
@@ -31,12 +59,15 @@ class Expander:
         self.entries = Entries(file, blocks)
         self.nodes: list[Node] = []
         self.deferred: list[tuple[Node, list[Ref]]] = []  # nodes reading a later layer: resolved at the end
+        self.in_order = True  # every layer reads earlier ones only, and is built: nothing to sort or build after
         self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}  # every layer built so far
-        self.built: dict[Any, Layer] = {}  # layers by configuration, shared (graph.bind)
+        self.built: dict[Any, Layer] = {} if built is None else built  # layers by configuration, shared (bind)
         self.active_blocks: list[str] = []
         self.sizes: dict[Any, tuple[int, bool]] = {}  # block sizes counted, by block and arguments (block_size)
         self.counted = False  # expanding a block use whose count bounds everything in it
         self.read = 0  # entries read so far (MAX_ENTRIES)
+        self.classes: dict[str, type[Layer]] = {}  # kinds by name as written, looked up once
+        self.known: dict[int, Known] = {}  # by id() of a block's entry (a YMap of the document, alive meanwhile)
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -96,8 +127,13 @@ class Expander:
         self.read += 1
         if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
             raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
+        if scope.expanded_from and self.shortcuts:  # inside a block use: its entries are met at every use
+            known = self.known.get(id(item))
+            if known is not None:
+                self.expand_known(known, mark, scope)
+                return
         kind, raw, kind_mark = self.entries.split(item, mark)
-        value_marks = getattr(raw, "value_marks", {})
+        value_marks = raw.value_marks if type(raw) is YMap else getattr(raw, "value_marks", {})
         for key in raw:
             if not isinstance(key, str):
                 raise self.error(f"an argument name must be text, got {describe(key)}", raw.key_marks[key])
@@ -106,7 +142,7 @@ class Expander:
         if "inputs" in raw:  # read in the parameters only
             fixed = Context(scope, None, None)
             written, marks["inputs"] = self.values.value(raw["inputs"], value_marks.get("inputs"), fixed)
-        inputs = self.entries.input_refs(written, marks, scope)
+        inputs = None if written is None else self.entries.input_refs(written, marks, scope)
         if inputs is None:  # default: the previous entry of the scope, or the scope's input
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
 
@@ -116,35 +152,142 @@ class Expander:
         if "when" in raw and not self.condition("when", raw["when"], value_marks.get("when"), ctx()):
             self.names.skip(scope, raw.get("name"), mark)
             return  # a skipped entry makes nothing: the next one reads what came before
-        repeat, name, trainable, values, ignore = self.reserved(raw, value_marks, marks, ctx)
+        if raw.keys().isdisjoint(_READ_ONCE):  # nothing to read but the arguments
+            repeat, name, trainable, values, ignore = 1, None, True, None, None
+        elif raw.keys().isdisjoint(_BUT_NAME) and type(raw["name"]) is str and "$" not in raw["name"]:
+            # only a name, written out (self.reserved's steps for it)
+            marks["name"] = where_named = value_marks.get("name")
+            name = self.names.layer_name(raw["name"], where_named)
+            repeat, trainable, values, ignore = 1, True, None, None
+        else:
+            repeat, name, trainable, values, ignore = self.reserved(raw, value_marks, marks, ctx)
         lookup_mark = kind_mark
+        written_kind = kind
         if kind.startswith("$"):  # a kind passed as a block parameter
             kind, lookup_mark = self.values.kind(kind, kind_mark, ctx())  # an unknown kind: where it was passed
-        block = self.blocks.get(kind if kind.isascii() else canonical(kind))
+        block = self.blocks.get(kind if kind.isascii() else canonical(kind)) if self.blocks else None
         if values is not None and (block is not None or not isinstance(values, dict)):
             raise self.error(
                 "weights: expected a mapping of state_dict names to nested lists, on a single layer",
                 marks["weights"],
                 hint="for example weights: {weight: [[[[0, 1, 0], [1, 0, 1], [0, 1, 0]]]], bias: [0]}",
             )
-        cls = None if block is not None else self.kind(kind, lookup_mark, inputs)
+        cls = None if block is not None else self.classes.get(kind) or self.kind(kind, lookup_mark, inputs)
         what = block.name if block else cls.kind
         local = name or scope.default_name(what if block else what.lower())
         where = marks.get("name", kind_mark)
         if not scope.expanded_from:
             self.names.top = (where, what)
-        plain = {k: v for k, v in raw.items() if k not in RESERVED}
-        dynamic = tuple(k for k, v in plain.items() if isinstance(v, (str, list)) and holds_expression(v))
+        entry = self.entry(block, cls, raw, value_marks, marks, mark, trainable, values, ignore, what)
+        if scope.expanded_from and self.shortcuts and type(item) is YMap and _reads_nothing(written_kind, raw):
+            when = (raw["when"], value_marks.get("when"), raw.get("name")) if "when" in raw else None
+            items = None if entry.dynamic or entry.block is not None else argument_items(entry.raw)
+            self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw, items)
+        self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+
+    def entry(
+        self,
+        block: Block | None,
+        cls: type[Layer] | None,
+        raw: YMap | dict[str, Any],
+        value_marks: dict[str, Any],
+        marks: dict[str, Any],
+        mark: Any,
+        trainable: bool,
+        values: Any,
+        ignore: Any,
+        what: str,
+    ) -> Entry:
+        if raw.keys().isdisjoint(RESERVED):
+            plain = dict(raw)
+        else:
+            plain = {k: v for k, v in raw.items() if k not in _RESERVED}
+        dynamic: tuple[str, ...] = ()
+        for key, value in plain.items():
+            if type(value) is str:
+                if "$" in value:
+                    dynamic += (key,)
+            elif isinstance(value, (str, list)) and holds_expression(value):
+                dynamic += (key,)
         key_marks = getattr(raw, "key_marks", {})
-        written_marks = {**{key: value_marks.get(key) for key in plain}, **marks}
-        entry = Entry(
-            block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic
-        )
+        same = value_marks.keys() == raw.keys() and "when" not in raw
+        for key, written in marks.items():
+            same = same and value_marks[key] is written
+        if same:  # the marks as written, shared: every key's value was read where it is written (never changed)
+            written_marks = value_marks
+        else:
+            written_marks = {key: value_marks.get(key) for key in plain}
+            written_marks.update(marks)
+        return Entry(block, cls, plain, written_marks, marks, key_marks, mark, trainable, values, ignore, what, dynamic)
+
+    def expand_known(self, known: Known, mark: Any, scope: Scope) -> None:
+        """An entry of a block met at an earlier use, whose form reads nothing from the use (no expression in its
+        kind, inputs or reserved keys): only what depends on the use is done again, in the same order."""
+        entry = known.entry
+        inputs = None
+        if known.written is not None:
+            inputs = self.entries.input_refs(known.written, entry.marks, scope)
+        if inputs is None:
+            inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
+        if known.when is not None:
+            condition, condition_mark, written_name = known.when
+            ctx = Context(scope, None, lambda: self.first_shape(inputs))
+            if not self.condition("when", condition, condition_mark, ctx):
+                self.names.skip(scope, written_name, mark)
+                return
+        what = entry.kind
+        local = known.name or scope.default_name(what if entry.block else what.lower())
+        if entry.mark is not mark:  # the same block entry reached through another list (an alias)
+            entry = entry._replace(mark=mark)
+        self.place_entry(entry, known.repeat, local, inputs, scope, known.where, known.repeated, known.items)
+
+    def place_entry(
+        self,
+        entry: Entry,
+        repeat: int,
+        local: str,
+        inputs: list[Ref],
+        scope: Scope,
+        where: Any,
+        repeated: bool,
+        items: tuple[Any, ...] | None = None,
+    ) -> None:
+        """Place an entry's layer, block use or repeat; `items`: its arguments as bind's key, made already."""
+        if entry.block is None and not repeated:  # one layer: its count is 1, and nothing inside needs counting
+            nodes = self.nodes
+            if not self.counted and len(nodes) + 1 > MAX_NODES:
+                self.check_size(entry, repeat, scope)  # says so
+            cls = entry.cls
+            if entry.dynamic or not self.shortcuts or _many_outputs(cls):  # type: ignore[arg-type]
+                self.place(local, entry, inputs, scope, scope, where, 0)
+                return
+            # self.place, place_layer and add, written out for the most common entry: one layer, read as written
+            if len(nodes) >= MAX_NODES:
+                raise self.error(f"the network expands to more than {MAX_NODES:,} layers", entry.mark)
+            node = Node(
+                scope.prefix + local,
+                cls,  # type: ignore[arg-type]
+                entry.raw,
+                entry.mark,
+                entry.value_marks,
+                len(nodes) + 1,
+                entry.trainable,
+                scope.expanded_from,
+                entry.values,
+                entry.key_marks,
+            )
+            if entry.ignore is not None:
+                node.ignore = entry.ignore
+            self.names.add_node(node, where)
+            nodes.append(node)
+            self.build(node, inputs, items)
+            scope.last = local
+            return
         counted = self.counted
         if not counted:  # inside a block use counted as a whole, nothing needs counting again
             self.counted = self.check_size(entry, repeat, scope)
         try:
-            self.place_copies(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+            self.place_copies(entry, repeat, local, inputs, scope, where, repeated)
         finally:
             self.counted = counted
         scope.last = local
@@ -163,7 +306,7 @@ class Expander:
                 else:
                     read[key], marks[key] = value, value_marks.get(key)
         repeat = read.get("repeat", 1)
-        if not is_int(repeat) or repeat < 0:
+        if not (type(repeat) is int or is_int(repeat)) or repeat < 0:
             raise self.error(f"repeat: expected a whole number (0 or more), got {describe(repeat)}", marks["repeat"])
         name = read.get("name")
         if name is not None:
@@ -197,8 +340,12 @@ class Expander:
             self.place(local, entry, inputs, scope, scope, where, 0)
 
     def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
+        cls = self.classes.get(kind)
+        if cls is not None:
+            return cls
         try:
-            return lookup(kind)
+            cls = self.classes[kind] = lookup(kind)
+            return cls
         except LayerError as error:
             hint = suggest_kind(kind, self.input_rank(inputs)) or error.hint
             close = did_you_mean(kind, list(self.blocks))
@@ -238,21 +385,29 @@ class Expander:
         """Add one layer or one block instance named `local` to `scope`, copy `index` of its entry; `outer` is
         where its values are read and its input refs resolved; `where` is where its name (or kind) is written."""
 
-        def ctx() -> Context:
-            noun = "layer" if entry.block is None else "block use"
-            label = f"{noun} '{scope.prefix}{local}' ({entry.kind})"
-            return Context(outer, index, lambda: self.first_shape(inputs), label)
-
         args, marks = entry.raw, entry.value_marks  # shared by the copies, as the layers built from them
         if entry.dynamic:
-            args, marks = dict(args), dict(marks)
-            for key in entry.dynamic:
-                args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
+            args, marks = self.evaluated(local, entry, inputs, scope, outer, index)
         if entry.block is None:
             self.place_layer(local, entry, args, marks, inputs, scope, where)
         else:
             self.place_block(local, entry, args, marks, inputs, scope, outer, where)
         scope.last = local
+
+    def evaluated(
+        self, local: str, entry: Entry, inputs: list[Ref], scope: Scope, outer: Scope, index: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The arguments and their marks for copy `index` of an entry whose arguments hold expressions."""
+
+        def ctx() -> Context:
+            noun = "layer" if entry.block is None else "block use"
+            label = f"{noun} '{scope.prefix}{local}' ({entry.kind})"
+            return Context(outer, index, lambda: self.first_shape(inputs), label)
+
+        args, marks = dict(entry.raw), dict(entry.value_marks)
+        for key in entry.dynamic:
+            args[key], marks[key] = self.values.value(entry.raw[key], entry.value_marks[key], ctx)
+        return args, marks
 
     def place_layer(
         self,
@@ -267,26 +422,31 @@ class Expander:
         cls = entry.cls
         assert cls is not None
         node = self.node(scope.prefix + local, entry, args, marks, scope)
-        if cls.output_count.__func__ is not Layer.output_count.__func__:  # type: ignore[attr-defined]
+        if _many_outputs(cls):
             count = self.output_count(node, inputs)
             if count is not None:
                 self.place_outputs(local, entry, args, marks, inputs, scope, where, count)
                 return
-        self.add(node, inputs, where)
+        nodes = self.nodes  # self.add, written out: once per layer
+        if len(nodes) >= MAX_NODES:
+            raise self.error(f"the network expands to more than {MAX_NODES:,} layers", node.mark)
+        self.names.add_node(node, where)
+        nodes.append(node)
+        self.build(node, inputs)
 
     def node(self, name: str, entry: Entry, args: dict[str, Any], marks: dict[str, Any], scope: Scope) -> Node:
         assert entry.cls is not None
-        node = Node(
-            name=name,
-            cls=entry.cls,
-            arguments=args,
-            mark=entry.mark,
-            arg_marks=marks,
-            position=len(self.nodes) + 1,
-            trainable=entry.trainable,
-            expanded_from=scope.expanded_from,
-            values=entry.values,
-            key_marks=entry.key_marks,
+        node = Node(  # name, kind, arguments, mark, arg_marks, position, trainable, expanded_from, values, key_marks
+            name,
+            entry.cls,
+            args,
+            entry.mark,
+            marks,
+            len(self.nodes) + 1,
+            entry.trainable,
+            scope.expanded_from,
+            entry.values,
+            entry.key_marks,
         )
         if entry.ignore is not None:
             node.ignore = entry.ignore
@@ -345,22 +505,47 @@ class Expander:
         group.last_position = len(self.nodes)
         group.done = True
 
-    def build(self, node: Node, inputs: list[Ref]) -> None:
+    def build(self, node: Node, inputs: list[Ref], items: tuple[Any, ...] | None = None) -> None:
         """Resolve the node's inputs and build its layer now, if every input is known and built already."""
-        resolve, shapes = self.names.resolve, self.shapes
+        shapes = self.shapes
+        if len(inputs) == 1:  # the common case, without building a list of shapes
+            (scope, ref), mark = inputs[0]
+            made = self.names.made.get(scope.prefix + ref) if ref != NETWORK_INPUT and ref.isascii() else None
+            if made is not None and type(made[0]) is Node:  # Names.resolve's first step, written out
+                name = made[0].name
+            else:
+                try:
+                    name = self.names.resolve(scope, ref, mark, node, False)
+                except NotYet:
+                    self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
+                    self.in_order = False
+                    return
+            node.inputs = [name]
+            if name == node.name:  # it reads itself: a cycle, which topological_order reports
+                self.in_order = False
+            shape = shapes.get(name)
+            if shape is not None:
+                in_shapes = (shape,)
+                key = layer_key(node, in_shapes) if items is None else (node.cls, items, in_shapes)
+                layer = self.built.get(key)  # bind's look-up, written out
+                if layer is None:
+                    layer = bind(node, in_shapes, self.built, self.file)
+                else:
+                    node.layer = layer
+                shapes[node.name] = layer.out_shape
+            return
+        resolve = self.names.resolve
         names: list[str] = []
         try:
             for (scope, ref), mark in inputs:
                 names.append(resolve(scope, ref, mark, node, False))
         except NotYet:
             self.deferred.append((node, inputs))  # a forward reference: resolved and built at the end
+            self.in_order = False
             return
         node.inputs = names
-        if len(names) == 1:  # the common case, without building a list of shapes
-            shape = shapes.get(names[0])
-            if shape is not None:
-                shapes[node.name] = bind(node, (shape,), self.built, self.file).out_shape
-            return
+        if node.name in names:  # it reads itself: a cycle, which topological_order reports
+            self.in_order = False
         if all(name in shapes for name in names):  # else it reads a layer that reads a later one: built at the end
             shapes[node.name] = bind(node, tuple(shapes[name] for name in names), self.built, self.file).out_shape
 
@@ -408,7 +593,8 @@ class Expander:
                 node.trainable = node.trainable and entry.trainable
                 if entry.ignore is not None:  # the block's layers are silenced too (both lists are checked later)
                     node.ignore = _joined(node.ignore, entry.ignore)
-                    node.arg_marks.setdefault("ignore", marks["ignore"])
+                    if "ignore" not in node.arg_marks:  # a copy: its entry's marks serve every use of the block
+                        node.arg_marks = {**node.arg_marks, "ignore": marks["ignore"]}
 
     def block_params(
         self,
@@ -479,6 +665,17 @@ class Expander:
         except CnncalcError:
             return None
         return None if shape is None else len(shape)
+
+
+_MANY: dict[type[Layer], bool] = {}
+
+
+def _many_outputs(cls: type[Layer]) -> bool:
+    """Whether a kind may make several outputs (it has its own output_count), asked once per kind."""
+    many = _MANY.get(cls)
+    if many is None:
+        many = _MANY[cls] = cls.output_count.__func__ is not Layer.output_count.__func__  # type: ignore[attr-defined]
+    return many
 
 
 def _joined(first: Any, second: Any) -> Any:

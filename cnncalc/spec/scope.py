@@ -91,6 +91,8 @@ class Names:
 
     def layer_name(self, name: Any, mark: Any) -> str:
         """A `name:` value checked against the naming rule, in its canonical form."""
+        if type(name) is str and name.isidentifier() and name.isascii() and name != NETWORK_INPUT:
+            return name  # one ASCII word: valid, and canonical as it is
         if not is_layer_name(name) or name == NETWORK_INPUT:
             quote = f" (write name: '{name}': quoted, a number is text)" if is_int(name) and name >= 0 else ""
             raise self.error(
@@ -139,6 +141,10 @@ class Names:
         """The layer an `inputs` entry names: a layer's full name under the scope's prefix, `input`, or a block
         use or repeat, which stands for its last layer. Not `final` (during expansion): NotYet where the answer
         may still change (a name not made yet, a scope still being expanded)."""
+        if ref != NETWORK_INPUT and ref.isascii():  # the common case: a layer of this scope, at once
+            made = self.made.get(scope.prefix + ref)
+            if made is not None and type(made[0]) is Node:
+                return made[0].name
         seen: set[tuple[int, str]] = set()
         current, name = scope, ref if ref.isascii() else canonical(ref)
         while True:
