@@ -244,8 +244,9 @@ def propagate(
             return Recorder(self.model).run(x)
 
     runner = Run()
+    # empty_strided, not empty_like: on tensors already on meta, empty_like runs torch's Python reference.
     on_meta = {
-        name: torch.empty_like(tensor, device="meta")
+        name: torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device="meta")
         for name, tensor in [*runner.named_parameters(), *runner.named_buffers()]
     }
     try:
