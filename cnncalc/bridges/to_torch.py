@@ -24,10 +24,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
-from cnncalc.errors import UsageError
-from cnncalc.graph import NETWORK_INPUT, Graph, Node
+from cnncalc.errors import SpecError, UsageError
+from cnncalc.graph import NETWORK_INPUT, Graph, Node, topological_order
 from cnncalc.layers.base import Layer
 
 # Kinds computed by an expression in forward: no module, so no state_dict entry.
@@ -186,32 +187,31 @@ def _members(graph: Graph, root: Use, uses: list[Use], owner: dict[str, Use], pa
 
 def _ordered(use: Use, reads: dict[int, list[str]], member_of: Any) -> list[Any]:
     """The members in file order where that is a valid order, else each as soon as what it reads is computed
-    (the earliest in file order first)."""
-    import heapq
-
+    (the earliest in file order first): cnncalc.graph's topological order, of the members as nodes named by
+    their index that read the members computing their sources."""
     members = use.members
     index = {id(m): k for k, m in enumerate(members)}
-    waiting = [0] * len(members)
-    readers: list[list[int]] = [[] for _ in members]
+    nodes = []
     for k, member in enumerate(members):
-        for source in reads[id(member)]:
-            inside = member_of(source) if source != use.input else None
-            if inside is not None:
-                waiting[k] += 1
-                readers[index[id(inside)]].append(k)
-    ready = [k for k in range(len(members)) if waiting[k] == 0]
-    heapq.heapify(ready)
-    order: list[Any] = []
-    while ready:
-        k = heapq.heappop(ready)
-        order.append(members[k])
-        for reader in readers[k]:
-            waiting[reader] -= 1
-            if waiting[reader] == 0:
-                heapq.heappush(ready, reader)
-    if len(order) < len(members):
-        raise UsageError(f"cannot order the layers of '{use.name or 'the network'}' for forward()")
-    return order
+        inside = [member_of(source) if source != use.input else None for source in reads[id(member)]]
+        nodes.append(_Member(str(k), [str(index[id(m)]) for m in inside if m is not None]))
+    try:
+        order = topological_order(nodes, "")  # type: ignore[arg-type]
+    except SpecError:  # a cycle between uses: the spec's layers have none, the grouping into modules does
+        raise UsageError(f"cannot order the layers of '{use.name or 'the network'}' for forward()") from None
+    return [members[int(node.name)] for node in order]
+
+
+class _Member(NamedTuple):
+    """A use's member as graph.topological_order reads a node (the position fields for its cycle message)."""
+
+    name: str
+    inputs: list[str]
+    mark: Any = SimpleNamespace(line=0, column=0)
+    arg_marks: dict[str, Any] = {}  # noqa: RUF012 - never written: read for the cycle message only
+
+    def label(self) -> str:
+        return self.name
 
 
 # -- classes: one per block and structure ---------------------------------------------------------------------------
