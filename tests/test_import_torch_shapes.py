@@ -205,6 +205,7 @@ def test_instance_norm_built_for_other_channels_runs_on_torch() -> None:
         (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(7, 2)), (3, 8, 8)),
         (nn.Sequential(nn.Conv2d(4, 4, 3)), (3, 8, 8)),
         (nn.Sequential(nn.Conv2d(3, 4, 9)), (3, 8, 8)),
+        (nn.Sequential(nn.Conv2d(3, 4, 3)).double(), (3, 8, 8)),  # a float32 input to float64 weights
         (_InPlaceBroadcast(), (3, 4, 4)),
         (_ViewOfPermuted(), (3, 4, 4)),
     ],

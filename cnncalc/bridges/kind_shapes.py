@@ -53,7 +53,7 @@ _IN_PLACE = {operator.iadd, operator.imul}
 def leaf_output(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any | None:
     """The meta tensor `module(*args, **kwargs)` returns, from the module's cnncalc kind; None where torch must
     run it."""
-    if kwargs or len(args) != 1 or not _plain_tensors(args) or not _plain_forward(module):
+    if kwargs or len(args) != 1 or not _plain_tensors(args) or not _plain_forward(module, args[0].dtype):
         return None
     kind_cls = module_kind(module)
     if kind_cls is None:
@@ -66,9 +66,13 @@ def leaf_output(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     return _meta(value, layer.out_shape)
 
 
-def _plain_forward(module: Any) -> bool:
-    """Whether calling `module` runs its class's own forward and nothing else (no hooks, one tensor out)."""
+def _plain_forward(module: Any, dtype: Any) -> bool:
+    """Whether calling `module` runs its class's own forward and nothing else (no hooks, one tensor out), on
+    weights of the input's dtype (torch refuses a float32 input to a float64 convolution)."""
     if type(module).__name__ in _TUPLE_RESULTS or getattr(module, "return_indices", False):
+        return False
+    tensors = [*module.parameters(recurse=False), *module.buffers(recurse=False)]
+    if any(t.is_floating_point() and t.dtype != dtype for t in tensors):
         return False
     if "forward" in vars(module) or module._forward_hooks or module._forward_pre_hooks:
         return False
