@@ -6,9 +6,13 @@ The core never imports a framework: torch and onnx are imported only inside the 
 - `network`: the importers' common form (`ImportedNetwork`: cnncalc layers with PyTorch's module names and module
   tree), framework-free.
 - `writer`: an ImportedNetwork as spec text; repeated modules of one class become uses of one block.
-- `from_torch`: an `nn.Module` traced with torch.fx (torch.export where fx cannot) -> ImportedNetwork.
-- `from_onnx`: an `.onnx` file -> ImportedNetwork; also what lets every command read `.onnx` files as specs.
-- `to_torch`: a spec's graph -> readable PyTorch source with no dependency on cnncalc.
+- `from_torch`: an `nn.Module` traced with torch.fx (its MetaTracer where control flow reads sizes) ->
+  ImportedNetwork; its nodes mapped by `torch_ops`, their shapes taken from cnncalc's kinds where they map to
+  layers (`kind_shapes`).
+- `from_onnx`: an `.onnx` file -> ImportedNetwork; also what lets every command read `.onnx` files as specs. Its
+  nodes are mapped by `onnx_ops`; `onnx_file` reads the file without the bytes of its large weights.
+- `to_torch`: a spec's graph -> readable PyTorch source with no dependency on cnncalc; `module_tree` finds the
+  module instances (block uses) and the order of their members.
 """
 
 from __future__ import annotations

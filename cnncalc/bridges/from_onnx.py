@@ -64,26 +64,27 @@ def onnx_spec_text(path: str) -> str:
 def read_onnx(path: str) -> ImportedNetwork:
     """The network in the ONNX file at `path` (weights inside it or in side files next to it)."""
     onnx = require("onnx")
-    model = _load(onnx, path)
-    return _Importer(onnx, model, path).network()
+    model, left_out = _load(onnx, path)
+    return _Importer(onnx, model, path, left_out).network()
 
 
 # -- loading --------------------------------------------------------------------------------------------------
 
 
-def _load(onnx: Any, path: str) -> Any:
+def _load(onnx: Any, path: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """The model, the values of its large initializers left out (read only if asked for: cnncalc needs their
+    shapes), with where each is in the file (cnncalc.bridges.onnx_file)."""
+    from cnncalc.bridges.onnx_file import read_without_large_data
+
     file = Path(path)
     if not file.exists():
         raise SpecError(f"no such file: {path}")
     if file.is_dir():
         raise SpecError(f"{path} is a directory, not an ONNX file")
-    try:
-        model = onnx.load(str(file), load_external_data=False)
-    except Exception as error:  # protobuf's DecodeError and friends: the bytes are not a ModelProto
-        raise SpecError(
-            f"{path} is not an ONNX model: it does not parse as one ({type(error).__name__}: {_first_line(error)})",
-            hint="an .onnx file is written by torch.onnx.export or onnx.save",
-        ) from None
+    loaded = read_without_large_data(onnx, str(file), _SMALL)
+    if loaded is None:
+        loaded = _load_whole(onnx, path), {}
+    model = loaded[0]
     if model.ir_version <= 0 or not model.graph.node:
         raise SpecError(
             f"{path} is not an ONNX model: it holds no graph nodes"
@@ -91,7 +92,17 @@ def _load(onnx: Any, path: str) -> Any:
             hint="an .onnx file is written by torch.onnx.export or onnx.save",
         )
     _check_external_data(onnx, model, file)
-    return model
+    return loaded
+
+
+def _load_whole(onnx: Any, path: str) -> Any:
+    try:
+        return onnx.load(path, load_external_data=False)
+    except Exception as error:  # protobuf's DecodeError and friends: the bytes are not a ModelProto
+        raise SpecError(
+            f"{path} is not an ONNX model: it does not parse as one ({type(error).__name__}: {_first_line(error)})",
+            hint="an .onnx file is written by torch.onnx.export or onnx.save",
+        ) from None
 
 
 def _first_line(error: BaseException) -> str:
@@ -140,10 +151,11 @@ class _Pending:
 
 
 class _Importer(OnnxOperators):
-    def __init__(self, onnx: Any, model: Any, path: str) -> None:
+    def __init__(self, onnx: Any, model: Any, path: str, left_out: dict[str, tuple[int, int]] | None = None) -> None:
         self.onnx = onnx
         self.model = model
         self.path = path
+        self.left_out = left_out or {}  # initializers whose raw_data was not read: where it is in the file
         self.base = str(Path(path).parent)
         self.graph = model.graph
         self.initializers = {tensor.name: tensor for tensor in self.graph.initializer}
@@ -327,7 +339,12 @@ class _Importer(OnnxOperators):
         if name not in self.values:
             from onnx import numpy_helper
 
-            self.values[name] = numpy_helper.to_array(self.initializers[name], base_dir=self.base)
+            tensor = self.initializers[name]
+            if name in self.left_out and not tensor.raw_data:
+                from cnncalc.bridges.onnx_file import read_left_out
+
+                tensor.raw_data = read_left_out(self.path, self.left_out[name])
+            self.values[name] = numpy_helper.to_array(tensor, base_dir=self.base)
         return self.values[name]
 
     def shape(self, name: str) -> tuple[int | None, ...] | None:

@@ -205,18 +205,35 @@ def _on_meta(model: Any) -> Any:
         return model
 
 
-def propagate(graph_module: Any, input_shape: tuple[int, ...], source: str) -> dict[Any, Any]:
+def propagate(
+    graph_module: Any, input_shape: tuple[int, ...], source: str, shapes_from_kinds: bool = True
+) -> dict[Any, Any]:
     """Every node's value for one sample of `input_shape`, computed on meta tensors: the model's weights are
     swapped for meta tensors of their shapes for the run (torch.func.functional_call), so tensors carry only
-    shapes, integers computed from shapes (`x.size(0) // 2`) are exact, and no value is computed."""
+    shapes, integers computed from shapes (`x.size(0) // 2`) are exact, and no value is computed. Leaf modules
+    with a cnncalc kind give the meta tensor of their kind's output shape (cnncalc.bridges.kind_shapes), unless
+    `shapes_from_kinds` is False (every node then runs on torch: the tests compare the two)."""
     torch = require("torch")
+    from cnncalc.bridges.kind_shapes import KindShapes, leaf_output
+
     results: dict[Any, Any] = {}
+    kinds = KindShapes(None, graph_module, results) if shapes_from_kinds else None
 
     class Recorder(torch.fx.Interpreter):
+        # Nodes that map to cnncalc layers take their kinds' shapes, not torch's Python meta functions (which
+        # import sympy and torch._dynamo: a second of CPU); anything else runs on torch.
         def run_node(self, node: Any) -> Any:
-            result = super().run_node(node)
+            result = kinds.output(node) if kinds and node.op in ("call_function", "call_method") else None
+            if result is None:
+                result = super().run_node(node)
             results[node] = result
+            if kinds:
+                kinds.record(node, result)
             return result
+
+        def call_module(self, target: Any, args: Any, kwargs: Any) -> Any:
+            output = leaf_output(self.fetch_attr(target), args, kwargs) if kinds else None
+            return super().call_module(target, args, kwargs) if output is None else output
 
     class Run(torch.nn.Module):  # functional_call swaps a module's tensors: this one runs the recorder
         def __init__(self) -> None:
@@ -227,8 +244,9 @@ def propagate(graph_module: Any, input_shape: tuple[int, ...], source: str) -> d
             return Recorder(self.model).run(x)
 
     runner = Run()
+    # empty_strided, not empty_like: on tensors already on meta, empty_like runs torch's Python reference.
     on_meta = {
-        name: torch.empty_like(tensor, device="meta")
+        name: torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device="meta")
         for name, tensor in [*runner.named_parameters(), *runner.named_buffers()]
     }
     try:

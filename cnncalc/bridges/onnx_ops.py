@@ -63,7 +63,6 @@ class OnnxOperators:
         """ONNX's pads (begin..., end...), auto_pad worked out from the input's size."""
         spatial = len(kernel)
         auto = self.attr(node, "auto_pad", "NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
         if auto in ("NOTSET", ""):
             return list(self.attr(node, "pads", [0] * (2 * spatial)))
         if auto == "VALID":
@@ -92,7 +91,6 @@ class OnnxOperators:
         pads = list(self.attr(node, "pads", [0] * (2 * spatial)))
         output_padding = list(self.attr(node, "output_padding", [0] * spatial))
         auto = self.attr(node, "auto_pad", "NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
         if (
             auto not in ("NOTSET", "")
             or self.attr(node, "output_shape") is not None
@@ -247,7 +245,6 @@ class OnnxOperators:
 
     def op_Gelu(self, node: Any) -> None:  # noqa: N802
         approximate = self.attr(node, "approximate", "none")
-        approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
         self.emit(node, "GELU", {} if approximate == "none" else {"approximate": approximate}, [node.input[0]])
 
     def op_Clip(self, node: Any) -> None:  # noqa: N802
@@ -566,7 +563,6 @@ class OnnxOperators:
         x = node.input[0]
         rank = len(self.shape(x) or ())
         mode = self.attr(node, "mode", "constant")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
         if self.opset < 11:
             pads, fill = list(self.attr(node, "pads")), self.attr(node, "value", 0.0)
         else:
@@ -606,9 +602,7 @@ class OnnxOperators:
             return
         spatial = len(shape) - 2
         mode = self.attr(node, "mode", "nearest")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
         transform = self.attr(node, "coordinate_transformation_mode", "half_pixel")
-        transform = transform.decode() if isinstance(transform, bytes) else transform
         names = (list(node.input) + ["", "", ""])[1:4]
         scales_input = names[0] if self.opset < 11 else names[1]  # opset 10: X, scales; later: X, roi, scales, sizes
         scales = self.const(scales_input) if scales_input else None
@@ -622,7 +616,6 @@ class OnnxOperators:
             arguments["size"] = sizes[0] if len(set(sizes)) == 1 else sizes
         if mode == "nearest":
             nearest = self.attr(node, "nearest_mode", "round_prefer_floor")
-            nearest = nearest.decode() if isinstance(nearest, bytes) else nearest
             if transform == "asymmetric" and nearest == "floor":
                 pass
             elif transform in ("half_pixel", "pytorch_half_pixel") and nearest == "round_prefer_ceil":
@@ -653,11 +646,18 @@ class OnnxOperators:
 
 
 def attribute(onnx: Any, node: Any, name: str, default: Any) -> Any:
+    """A node's attribute by name (its default where absent): lists as lists, strings as str (onnx gives bytes)."""
     for attribute in node.attribute:
         if attribute.name == name:
             value = onnx.helper.get_attribute_value(attribute)
-            return list(value) if isinstance(value, (list, tuple)) else value
+            if isinstance(value, (list, tuple)):
+                return [_text(item) for item in value]
+            return _text(value)
     return default
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _short(values: list[int]) -> int | list[int]:

@@ -132,19 +132,13 @@ class Mapper:
             return Const(result)  # x.size(0), c // 2, x.dim(), torch._assert(...)
         if node.op == "call_module":
             return self.call_module(node)
+        handler = node_handler(node)
+        if handler is not None:
+            return handler(self, node)
         if node.op == "call_function":
-            name = getattr(node.target, "__name__", str(node.target))
-            handler = FUNCTIONS.get(node.target)
-            if handler is None and _from_torch(node.target):
-                handler = FUNCTIONS_BY_NAME.get(name)
-            if handler is None:
-                raise Skip(f"{_function_name(node.target)}()")
-            return handler(self, node)
+            raise Skip(f"{_function_name(node.target)}()")
         if node.op == "call_method":
-            handler = METHODS.get(node.target)
-            if handler is None:
-                raise Skip(f"Tensor.{node.target}()")
-            return handler(self, node)
+            raise Skip(f"Tensor.{node.target}()")
         raise Skip(node.op)
 
     # -- naming and emitting ----------------------------------------------------------------------------------
@@ -254,15 +248,12 @@ class Mapper:
         inputs = [self.arg(a) for a in node.args]
         if cls == "MultiheadAttention":
             return Outputs(self.attention(node, module, name, scopes), node)
-        kind_cls = REGISTRY.get(_ALIASES.get(cls, cls).lower())
-        if kind_cls is None or not is_library_module(module):
+        kind_cls = module_kind(module)
+        if kind_cls is None:
             raise Skip(f"{cls} (module)")
         if len(inputs) != 1 and kind_cls.max_inputs is not None and len(inputs) > kind_cls.max_inputs:
             raise Skip(f"{cls} called with {len(inputs)} arguments")
-        arguments = module_arguments(module, kind_cls)
-        if cls.startswith("ZeroPad"):
-            arguments["value"] = 0.0
-        return self.emit(name, kind_cls.kind, arguments, inputs, scopes)
+        return self.emit(name, kind_cls.kind, module_layer_arguments(module, kind_cls), inputs, scopes)
 
     def attention(self, node: Any, module: Any, name: str, scopes: tuple) -> str:
         if not module.batch_first:
@@ -284,6 +275,37 @@ class Mapper:
         reached |= {id(t) for t in self.reached_params if isinstance(t, torch.Tensor)}
         reached |= {id(t) for m in self.reached_params if isinstance(m, torch.nn.Module) for t in m.parameters()}
         return reached
+
+
+def module_kind(module: Any) -> Any:
+    """The cnncalc kind (a Layer class) a leaf module maps to, or None: torch.nn's own classes (and torchvision's
+    StochasticDepth) whose class name is a kind's (ZeroPad2d is ConstantPad2d)."""
+    cls = type(module).__name__
+    kind_cls = REGISTRY.get(_ALIASES.get(cls, cls).lower())
+    if kind_cls is None or not is_library_module(module):
+        return None
+    return kind_cls
+
+
+def module_layer_arguments(module: Any, kind_cls: Any, inferred: bool = False) -> dict[str, Any]:
+    """The arguments of the layer a leaf module maps to; `inferred`: with the input sizes it was built for
+    (in_channels, num_features, ...), which a kind checks against its input as torch does."""
+    arguments = module_arguments(module, kind_cls, inferred)
+    if type(module).__name__.startswith("ZeroPad"):
+        arguments["value"] = 0.0
+    return arguments
+
+
+def node_handler(node: Any) -> Handler | None:
+    """The handler that maps a call_function or call_method node, or None (cnncalc cannot express it)."""
+    if node.op == "call_function":
+        handler = FUNCTIONS.get(node.target)
+        if handler is None and _from_torch(node.target):
+            handler = FUNCTIONS_BY_NAME.get(getattr(node.target, "__name__", str(node.target)))
+        return handler
+    if node.op == "call_method":
+        return METHODS.get(node.target)
+    return None
 
 
 def is_library_module(module: Any) -> bool:
@@ -333,11 +355,12 @@ _ALIASES = {f"ZeroPad{dims}d": f"ConstantPad{dims}d" for dims in (1, 2, 3)}
 _PARAMETER_FLAGS = {"bias"}  # Bool arguments PyTorch keeps as a Parameter or None (conv.bias, linear.bias)
 
 
-def module_arguments(module: Any, kind_cls: Any) -> dict[str, Any]:
-    """cnncalc's arguments of `kind_cls` read from the module's attributes of the same names."""
+def module_arguments(module: Any, kind_cls: Any, inferred: bool = False) -> dict[str, Any]:
+    """cnncalc's arguments of `kind_cls` read from the module's attributes of the same names (`inferred`: the
+    input sizes too)."""
     arguments: dict[str, Any] = {}
     for arg in kind_cls.arguments:
-        if arg.inferred or not arg.pytorch or not hasattr(module, arg.name):
+        if arg.inferred and not inferred or not arg.pytorch or not hasattr(module, arg.name):
             continue
         value = getattr(module, arg.name)
         if arg.name in _PARAMETER_FLAGS and (value is None or isinstance(value, torch.Tensor)):
