@@ -10,13 +10,12 @@ formats (json, github, junit) never wrap.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
+from terminal import on_terminal
 
 from cnncalc.render.screen import cell_width, units
 
@@ -67,45 +66,13 @@ def test_a_pipe_wraps_only_with_the_option(command: str) -> None:
     assert run_cli(*COMMANDS[command], "--width", "50").out != whole(command)  # the case wraps something
 
 
-def on_terminal(arguments: list[str], columns: int, **env: str) -> str:
-    """Standard output of `python -m cnncalc ARGUMENTS` on a pseudo-terminal `columns` wide."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-
-    main, secondary = pty.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cnncalc", *arguments],
-        stdout=secondary,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env={**environment, "NO_COLOR": "1", **env},
-    )
-    os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=120)
-    os.close(main)
-    return b"".join(chunks).decode().replace("\r\n", "\n")
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 @pytest.mark.parametrize("command", ["check", "kinds"])
 def test_a_terminal_wraps_at_its_width_or_columns(command: str) -> None:
     arguments = COMMANDS[command]
-    assert on_terminal(arguments, 50) == run_cli(*arguments, "--width", "50").out
-    assert on_terminal(arguments, 50, COLUMNS="70") == run_cli(*arguments, "--width", "70").out
-    assert on_terminal([*arguments, "--width", "0"], 50) == whole(command)
+    assert on_terminal(arguments, 50, NO_COLOR="1")[1] == run_cli(*arguments, "--width", "50").out
+    assert on_terminal(arguments, 50, NO_COLOR="1", COLUMNS="70")[1] == run_cli(*arguments, "--width", "70").out
+    assert on_terminal([*arguments, "--width", "0"], 50, NO_COLOR="1")[1] == whole(command)
 
 
 def test_continuations_are_deeper_than_their_line() -> None:
