@@ -198,9 +198,10 @@ def test_a_long_flat_list_is_grouped(tmp_path: Path) -> None:
     check_numbers(page)
     names = [child["name"] for child in page.embedded["report"]["blocks"]["children"]]
     starts = range(0, layers, TREE_GROUP)
+    ends = [min(i + TREE_GROUP, layers) for i in starts]
     assert [group["label"] for group in page.groups] == [
-        f"{names[i]} … {names[min(i + TREE_GROUP, layers) - 1]} {i + 1:,}–{min(i + TREE_GROUP, layers):,} of {layers:,}"
-        for i in starts
+        f"{names[i]} … {names[end - 1]} {i + 1:,}–{end:,} of {layers:,} entries"
+        for i, end in zip(starts, ends, strict=True)
     ]
     assert [group["entries"] for group in page.groups] == [
         [f"report.blocks.children.{j}" for j in range(i, min(i + TREE_GROUP, layers))] for i in starts

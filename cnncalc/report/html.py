@@ -166,7 +166,7 @@ def _tree(top: dict[str, Any]) -> str:
 
 def _grouped(entries: list[tuple[dict[str, Any], str]]) -> list[tuple[dict[str, Any], str] | str]:
     """The entries in closed <details class=group> of TREE_GROUP each, named by their first and last entries and
-    their positions ('relu_100 ... relu_199', '101-200 of 20,000'): no figures, which are the JSON's alone."""
+    their positions ('relu_100 ... relu_199', '101-200 of 20,000 entries'): no figures, which are the JSON's alone."""
     grouped: list[tuple[dict[str, Any], str] | str] = []
     total = len(entries)
     for start in range(0, total, TREE_GROUP):
@@ -174,7 +174,7 @@ def _grouped(entries: list[tuple[dict[str, Any], str]]) -> list[tuple[dict[str, 
         first, last = escape(chunk[0][0]["name"]), escape(chunk[-1][0]["name"])
         grouped.append(
             f"<details class=group><summary><span class=name>{first} &hellip; {last}</span> "
-            f"<span class=count>{start + 1:,}&ndash;{start + len(chunk):,} of {total:,}</span></summary>\n"
+            f"<span class=count>{start + 1:,}&ndash;{start + len(chunk):,} of {total:,} entries</span></summary>\n"
         )
         grouped += chunk
         grouped.append("</details>\n")
