@@ -12,7 +12,7 @@ from conftest import SPECS, run_cli
 from report_page import Page, at
 
 from cnncalc.report.data import GRAPH_MAX_NODES
-from cnncalc.report.html import ROWS_MAX
+from cnncalc.report.html import ROWS_MAX, TREE_GROUP
 from cnncalc.units import human, human_bytes
 
 # A conv whose bias BatchNorm cancels (lint CN001), a BatchNorm at batch 4 (CN002), a layer the output does not
@@ -164,17 +164,80 @@ def test_large_networks_are_drawn_block_by_block(tmp_path: Path) -> None:
     check_numbers(page)
 
 
-def test_twenty_thousand_layers_stay_bounded(tmp_path: Path) -> None:
+def chain_spec(tmp_path: Path, layers: int) -> str:
+    """A flat chain of `layers` ReLUs: no blocks, every layer an entry of the network."""
     spec = tmp_path / "chain.yaml"
-    spec.write_text("input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * 20_000)
+    spec.write_text("input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * layers)
+    return str(spec)
+
+
+def tree_layer_rows(page: Page) -> set[str]:
+    """The tree entries that show a figure, by their path in the JSON ('report.blocks.children.4')."""
+    return {n["path"].rsplit(".", 1)[0] for n in page.numbers if n["path"].startswith("report.blocks.children.")}
+
+
+def test_twenty_thousand_layers_stay_bounded(tmp_path: Path) -> None:
     started = time.monotonic()
-    page = report_page(str(spec))
+    page = report_page(chain_spec(tmp_path, 20_000))
     assert time.monotonic() - started < 60
     assert page.embedded["graph"]["omitted"] and page.embedded["graph"]["nodes"] == []
     rows = {n["path"].split(".")[2] for n in page.numbers if n["path"].startswith("report.layers.")}
     assert len(rows) == ROWS_MAX
     assert len(page.embedded["report"]["layers"]) == 20_000
     assert f"The first {ROWS_MAX:,} of 20,000 layers" in page.text
+    # The tree lists every layer, in closed groups of TREE_GROUP.
+    assert tree_layer_rows(page) == {f"report.blocks.children.{i}" for i in range(20_000)}
+    assert len(page.groups) == 20_000 // TREE_GROUP and not any(group["open"] for group in page.groups)
+
+
+def test_a_long_flat_list_is_grouped(tmp_path: Path) -> None:
+    """Past ROWS_MAX layers the network's entries come in groups of TREE_GROUP, each named by its first and last
+    entries and their positions, holding exactly those entries in order; every number is still the JSON's."""
+    layers = ROWS_MAX + 150
+    page = report_page(chain_spec(tmp_path, layers))
+    check_numbers(page)
+    names = [child["name"] for child in page.embedded["report"]["blocks"]["children"]]
+    starts = range(0, layers, TREE_GROUP)
+    ends = [min(i + TREE_GROUP, layers) for i in starts]
+    assert [group["label"] for group in page.groups] == [
+        f"{names[i]} … {names[end - 1]} {i + 1:,}–{end:,} of {layers:,} entries"
+        for i, end in zip(starts, ends, strict=True)
+    ]
+    assert [group["entries"] for group in page.groups] == [
+        [f"report.blocks.children.{j}" for j in range(i, min(i + TREE_GROUP, layers))] for i in starts
+    ]
+    assert "long lists are shown in groups of" in page.text
+
+
+def test_blocks_past_the_limit_keep_their_layers(tmp_path: Path) -> None:
+    """700 uses of a 3-layer block (2,100 layers): the repeat's 700 entries are grouped, each use keeps its layers
+    (before, beyond ROWS_MAX the tree showed blocks alone)."""
+    spec = tmp_path / "units.yaml"
+    spec.write_text(UNITS_SPEC.replace("repeat: 200", "repeat: 700"))
+    page = report_page(str(spec))
+    check_numbers(page)
+    top = page.embedded["report"]["blocks"]
+    assert top["layer_count"] == 2100 > ROWS_MAX
+    repeat = "report.blocks.children.0"
+    leaves = {f"{repeat}.children.{u}.children.{k}" for u in range(700) for k in range(3)}
+    paths = {n["path"].rsplit(".", 1)[0] for n in page.numbers}
+    assert leaves <= paths
+    assert len(page.groups) == 7
+    assert page.groups[0]["entries"][:2] == [f"{repeat}.children.0", f"{repeat}.children.1"]
+
+
+def test_small_networks_are_not_grouped(resnet50: Page, tmp_path: Path) -> None:
+    """Up to ROWS_MAX layers nothing is grouped, however long a list: a flat chain of ROWS_MAX layers is whole."""
+    assert resnet50.groups == []
+    page = report_page(chain_spec(tmp_path, ROWS_MAX))
+    assert page.groups == [] and "long lists are shown in groups of" not in page.text
+    assert tree_layer_rows(page) == {f"report.blocks.children.{i}" for i in range(ROWS_MAX)}
+
+
+def test_the_graph_has_a_direction_switch(resnet50: Page, tmp_path: Path) -> None:
+    assert resnet50.direction_buttons == [("TB", "true"), ("LR", "false")]
+    undrawn = report_page(chain_spec(tmp_path, 500))  # 501 nodes and no block to close: no graph, no switch
+    assert undrawn.embedded["graph"]["omitted"] and undrawn.direction_buttons == []
 
 
 def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:

@@ -37,12 +37,15 @@ FLAGS = [
 
 
 class Dom(HTMLParser):
-    """The DOM Chromium dumps after the page's scripts ran: the root's attributes, the graph's nodes (with their
-    layout position) and its edge labels."""
+    """The DOM Chromium dumps after the page's scripts ran: the root's attributes, the graph's box, nodes (with
+    their layout position) and edge labels, the direction buttons, and the tree's <details> (classes, open)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(convert_charrefs=True)
         self.root: dict[str, str | None] = {}
+        self.box: dict[str, str | None] = {}
+        self.buttons: list[tuple[str | None, str | None]] = []  # (data-rankdir-button, aria-pressed)
+        self.details: list[tuple[list[str], bool]] = []
         self.nodes: list[dict[str, str | None]] = []
         self.labels: list[str] = []
         self.paths = 0
@@ -54,6 +57,12 @@ class Dom(HTMLParser):
         classes = (attributes.get("class") or "").split()
         if tag == "html":
             self.root = attributes
+        elif tag == "div" and attributes.get("id") == "graph-box":
+            self.box = attributes
+        elif tag == "button" and "data-rankdir-button" in attributes:
+            self.buttons.append((attributes["data-rankdir-button"], attributes.get("aria-pressed")))
+        elif tag == "details":
+            self.details.append((classes, "open" in attributes))
         elif tag == "g" and "node" in classes:
             self.nodes.append(attributes)
         elif tag == "g" and "label" in classes:
@@ -77,12 +86,17 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=180)
 
 
-def open_report(tmp_path: Path, name: str, spec: str) -> tuple[Page, Dom]:
-    """Write the report of `spec`, dump its DOM after the scripts ran, and keep a screenshot of it."""
+def open_report(tmp_path: Path, name: str, spec: str, then: str = "") -> tuple[Page, Dom]:
+    """Write the report of `spec`, dump its DOM after the scripts ran, and keep a screenshot of it. `then`: script
+    run after the page's own, as a reader's clicks would (inline, as the page's Content-Security-Policy allows)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page_file = ARTIFACTS / f"{name}.html"
     done = run_cli("report", spec, "-o", str(page_file))
     assert done.code == 0, done.err
+    page = Page(page_file.read_text(encoding="utf-8"))
+    if then:
+        text = page_file.read_text(encoding="utf-8")
+        page_file.write_text(text.replace("</body>", f"<script>{then}</script>\n</body>"), encoding="utf-8")
     url = page_file.resolve().as_uri()
     dumped = chromium(tmp_path, "--dump-dom", url)
     assert dumped.returncode == 0, dumped.stderr[-2000:]
@@ -90,7 +104,11 @@ def open_report(tmp_path: Path, name: str, spec: str) -> tuple[Page, Dom]:
     shot = chromium(tmp_path, f"--screenshot={screenshot}", "--window-size=1400,2000", url)
     assert shot.returncode == 0 and screenshot.stat().st_size > 10_000, shot.stderr[-2000:]
     print(f"screenshot: {screenshot}")
-    return Page(page_file.read_text(encoding="utf-8")), Dom(dumped.stdout)
+    return page, Dom(dumped.stdout)
+
+
+def click(selector: str) -> str:
+    return f"document.querySelector({json.dumps(selector)}).click();"
 
 
 def check_drawn(page: Page, dom: Dom) -> None:
@@ -105,6 +123,14 @@ def check_drawn(page: Page, dom: Dom) -> None:
     assert all(x > 0 and y > 0 for x, y in positions)
     assert dom.labels == [edge[2] for edge in graph["edges"]]
     assert dom.paths == len(graph["edges"])
+    # Every edge runs down the page, or right with the Left to right button: the direction the box says.
+    direction = dom.box.get("data-rankdir")
+    assert dom.buttons == [("TB", str(direction == "TB").lower()), ("LR", str(direction == "LR").lower())]
+    at = {node["data-name"]: (float(node["data-x"] or "nan"), float(node["data-y"] or "nan")) for node in dom.nodes}
+    axis = 1 if direction == "TB" else 0
+    for source, target, _ in graph["edges"]:
+        start, end = at[graph["nodes"][source]["name"]], at[graph["nodes"][target]["name"]]
+        assert end[axis] > start[axis], (direction, graph["nodes"][source], graph["nodes"][target])
     shapes = {"input": page.embedded["report"]["input_shape"]}
     shapes |= {layer["name"]: layer["output_shape"] for layer in page.embedded["report"]["layers"]}
     if graph["level"] is None:
@@ -131,3 +157,37 @@ def test_block_level_report_draws(tmp_path: Path) -> None:
     page, dom = open_report(tmp_path, "units", str(spec))
     check_drawn(page, dom)
     assert page.embedded["graph"]["level"] == 2
+
+
+LEFT_TO_RIGHT = click("[data-rankdir-button=LR]")
+TOP_TO_BOTTOM = click("[data-rankdir-button=TB]")
+
+
+@pytest.mark.parametrize("name", ["resnet50", "unet"])
+def test_the_graph_turns_left_to_right_and_back(tmp_path: Path, name: str) -> None:
+    page, dom = open_report(tmp_path, f"{name}-left-to-right", f"specs/{name}.yaml", then=LEFT_TO_RIGHT)
+    assert dom.box["data-rankdir"] == "LR"
+    check_drawn(page, dom)
+    _, first = open_report(tmp_path, name, f"specs/{name}.yaml")
+    _, back = open_report(tmp_path, f"{name}-back", f"specs/{name}.yaml", then=LEFT_TO_RIGHT + TOP_TO_BOTTOM)
+    assert first.box["data-rankdir"] == back.box["data-rankdir"] == "TB"
+    assert back.nodes == first.nodes and back.labels == first.labels  # the first layout, drawn again
+    assert back.nodes != dom.nodes
+
+
+def test_a_long_flat_network_browses_in_groups(tmp_path: Path) -> None:
+    """2,500 layers, no blocks: the tree opens as 25 closed groups; Expand all leaves them closed (it opens blocks);
+    a group opens by a click."""
+    from cnncalc.report.html import ROWS_MAX, TREE_GROUP
+
+    layers = ROWS_MAX + 500
+    spec = tmp_path / "chain.yaml"
+    spec.write_text("input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * layers)
+    expand = click("[data-tree=open]")
+    third = "document.querySelectorAll('.tree details.group')[2].querySelector('summary').click();"
+    page, dom = open_report(tmp_path, "long-chain", str(spec), then=expand + third)
+    assert json.loads(dom.root.get("data-errors") or "null") == [], dom.root.get("data-errors")
+    groups = [opened for classes, opened in dom.details if "group" in classes]
+    assert len(groups) == len(page.groups) == layers // TREE_GROUP
+    assert groups == [i == 2 for i in range(len(groups))]
+    assert [opened for classes, opened in dom.details if "group" not in classes] == [True]  # the network

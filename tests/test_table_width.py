@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import terminal
 from conftest import ROOT, SPECS, run_cli
 
 from cnncalc.analyze import Report, analyze
@@ -636,36 +637,10 @@ def test_no_color_leaves_no_escape_codes_and_colour_needs_a_terminal() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_on_a_terminal_the_table_fits_it_and_is_coloured() -> None:
-    import fcntl
-    import pty
-    import struct
-    import subprocess
-    import termios
-
     def on_terminal(columns: int, **env: str) -> str:
-        main, secondary = pty.openpty()
-        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-        environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR", "FORCE_COLOR")}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "cnncalc", "summary", "specs/resnet18.yaml"],
-            stdout=secondary,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            env={**environment, **env},
-        )
-        os.close(secondary)
-        chunks = []
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert process.wait(timeout=120) == 0
-        os.close(main)
-        return b"".join(chunks).decode().replace("\r\n", "\n")
+        code, out = terminal.on_terminal(["summary", "specs/resnet18.yaml"], columns, **env)
+        assert code == 0
+        return out
 
     colored = on_terminal(50)
     assert "\x1b[" in colored

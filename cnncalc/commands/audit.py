@@ -6,7 +6,7 @@ from enum import Enum
 
 import typer
 
-from cnncalc.commands.common import Dtype, write, write_file
+from cnncalc.commands.common import Dtype, lines_width, write, write_file
 
 
 class CheckFormat(str, Enum):
@@ -59,8 +59,10 @@ def audit(
     quiet: bool,
     skip_non_specs: bool,
     inputs: list[str] | None = None,
+    width: int | None = None,
 ) -> None:
-    """What check and lint share: run over the specs, render, write, and exit with the outcome's code."""
+    """What check and lint share: run over the specs, render, write, and exit with the outcome's code. `width` (the
+    --width option) wraps the text format's lines; the other formats are for machines and keep theirs whole."""
     from cnncalc.check import Options, check_paths, exit_code
     from cnncalc.lint import rule_ids
     from cnncalc.sizes import parse_sizes
@@ -92,8 +94,9 @@ def audit(
         text = render_junit(results, strict, command, linted)
     else:
         from cnncalc.render.check import render_text
+        from cnncalc.render.screen import wrap_text
 
-        text = render_text(results, strict, command, quiet)
+        text = wrap_text(render_text(results, strict, command, quiet), lines_width(width, output))
     if output is None:
         write(text)
     else:

@@ -13,7 +13,7 @@ from cnncalc.commands.audit import (
     CheckFormat,
     audit,
 )
-from cnncalc.commands.common import Dtype, input_size
+from cnncalc.commands.common import LINES_WIDTH, Dtype, input_size
 
 
 def check(
@@ -62,6 +62,7 @@ def check(
     ignore: list[str] = AUDIT_IGNORE,
     quiet: bool = AUDIT_QUIET,
     skip_non_specs: bool = AUDIT_SKIP,
+    width: int | None = LINES_WIDTH,
 ) -> None:
     """Hold specs to budgets and lint rules, for CI: exit 0 all hold, 1 a budget or lint error fails, 2 a spec
     cannot be read (or a usage error).
@@ -89,6 +90,5 @@ def check(
         "min_receptive_field": min_receptive_field,
     }
     limits = {key: option_limit(key, text) for key, text in given.items() if text is not None}
-    audit(
-        "check", specs, limits, batch, dtype, format, output, not no_lint, strict, ignore, quiet, skip_non_specs, input
-    )
+    flags = (not no_lint, strict, ignore, quiet, skip_non_specs)
+    audit("check", specs, limits, batch, dtype, format, output, *flags, input, width)

@@ -62,15 +62,27 @@ def write_file(path: str, text: str) -> None:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
 
 
+def _width_option(default: str, narrower: str) -> Any:
+    return typer.Option(
+        None,
+        "--width",
+        min=0,
+        help=f"Lay the output out in this many columns (0: no limit). Default: {default}, else (a pipe or a file) "
+        f"no limit. {narrower}; figures are never cut.",
+        show_default=False,
+    )
+
+
 # The commands that print tables share this option (typer builds each command's parameter from it).
-WIDTH = typer.Option(
-    None,
-    "--width",
-    min=0,
-    help="Lay tables out in this many columns (0: no limit). Default: $COLUMNS, else the terminal's width, else "
-    "(a pipe or a file) no limit. Narrower tables leave optional columns out, then print a record per row; "
-    "figures are never cut.",
-    show_default=False,
+WIDTH = _width_option(
+    "$COLUMNS, else the terminal's width",
+    "Narrower tables leave optional columns out, then print a record per row",
+)
+# check, lint and kinds print log lines: wrapped between words at the width. Without --width only a terminal wraps
+# them, never a pipe (even with $COLUMNS set): tools and logs read each finding whole, `file:line:column: ...`.
+LINES_WIDTH = _width_option(
+    "on a terminal, $COLUMNS, else its width",
+    "Longer lines wrap between words, indented under their start",
 )
 
 
@@ -95,6 +107,14 @@ def screen(width: int | None = None) -> Screen:
     from cnncalc.render.screen import detect
 
     return detect(width)
+
+
+def lines_width(width: int | None, output: str | None = None) -> int | None:
+    """The width log lines wrap at (LINES_WIDTH): --width if given (0: none); else, writing to standard output
+    (`output` None) on a terminal, $COLUMNS or the terminal's width; none in a pipe or the file `output`."""
+    if width is not None or output is not None or not sys.stdout.isatty():
+        return width or None
+    return screen().width
 
 
 def interactive() -> bool:

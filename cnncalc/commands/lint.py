@@ -13,7 +13,7 @@ from cnncalc.commands.audit import (
     CheckFormat,
     audit,
 )
-from cnncalc.commands.common import input_size, write
+from cnncalc.commands.common import LINES_WIDTH, input_size, lines_width, write
 
 
 def lint(
@@ -34,6 +34,7 @@ def lint(
     ignore: list[str] = AUDIT_IGNORE,
     quiet: bool = AUDIT_QUIET,
     skip_non_specs: bool = AUDIT_SKIP,
+    width: int | None = LINES_WIDTH,
 ) -> None:
     """Find known mistakes PyTorch accepts silently: wasted biases, unreliable BatchNorm, data dropped by strides...
 
@@ -49,16 +50,22 @@ def lint(
       cnncalc lint specs/vgg16.yaml --input 3x100x100
     """
     if rules:
-        from cnncalc.lint import RULES
-
-        for rule in RULES:
-            write(f"{rule.id} {rule.name} ({rule.severity}): {rule.summary}\n")
-            import textwrap
-
-            write(textwrap.fill(rule.explanation, 100, initial_indent="    ", subsequent_indent="    ") + "\n")
+        write(_rules_text(lines_width(width)))
         return
     if not specs:
         from cnncalc.errors import UsageError
 
         raise UsageError("no spec given", hint="cnncalc lint SPEC... (or --rules to list the rules)")
-    audit("lint", specs, {}, batch, None, format, output, True, strict, ignore, quiet, skip_non_specs, input)
+    audit("lint", specs, {}, batch, None, format, output, True, strict, ignore, quiet, skip_non_specs, input, width)
+
+
+def _rules_text(width: int | None) -> str:
+    """Each rule's line, then its explanation as a paragraph of at most 100 columns (fewer in a narrower width)."""
+    from cnncalc.lint import RULES
+    from cnncalc.render.screen import wrap, wrap_text
+
+    lines = []
+    for rule in RULES:
+        lines.append(wrap_text(f"{rule.id} {rule.name} ({rule.severity}): {rule.summary}", width))
+        lines += wrap(rule.explanation, min(width or 100, 100), "    ", "    ")
+    return "\n".join(lines) + "\n"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from cnncalc.analyze import Report, Row
 from cnncalc.layers import Shape
 from cnncalc.layout import shown
 from cnncalc.receptive import ReceptiveField
-from cnncalc.units import count, rational_text
+from cnncalc.units import count, nbytes, rational_text
 
 RF_CAPTION = "RF: receptive field size / effective stride / effective padding, in input pixels"
+TRAINING_HEADERS = ("Bwd MACs", "Saved")  # with `summary --training`
 
 
 class Style(NamedTuple):
@@ -57,6 +58,45 @@ def kind_cell(row: Row, style: Style) -> str:
     return row.kind if style.compact else f"{row.kind} {row.summary}".strip()
 
 
+class Figures(Protocol):
+    """The figures a layer's row (analyze.Row) and a block of the tree (tree.Block) both have."""
+
+    @property
+    def output_shape(self) -> Shape: ...
+    @property
+    def params(self) -> int: ...
+    @property
+    def macs(self) -> int: ...
+    @property
+    def flops(self) -> int: ...
+    @property
+    def activation_bytes(self) -> int: ...
+    @property
+    def backward_macs(self) -> int | None: ...
+    @property
+    def saved_bytes(self) -> int | None: ...
+    @property
+    def receptive_field(self) -> ReceptiveField | None: ...
+
+
+# A figure's text by its column's header: one rule for the flat table, the block tree and diff, layers and blocks.
+FIGURE_CELLS: dict[str, Callable[[Figures, Style], str]] = {
+    "Output": lambda n, s: shape_text(shown(n.output_shape, s.layout), s),
+    "Params": lambda n, s: count(n.params, s.human),
+    "MACs": lambda n, s: count(n.macs, s.human),
+    "FLOPs": lambda n, s: count(n.flops, s.human),
+    "Activations": lambda n, s: nbytes(n.activation_bytes, s.human),
+    "Bwd MACs": lambda n, s: count(n.backward_macs, s.human),  # type: ignore[arg-type]
+    "Saved": lambda n, s: nbytes(n.saved_bytes, s.human),  # type: ignore[arg-type]
+    "RF": lambda n, s: rf_cell(n.receptive_field, s),
+}
+
+
+def figure_cell(header: str, node: Figures, style: Style) -> str:
+    """The text of a figure column (not Layer, Kind or Weight) for a layer or a block; shapes in `style.layout`."""
+    return FIGURE_CELLS[header](node, style)
+
+
 Column = tuple[str, Callable[[Row, Style], str]]
 
 
@@ -64,11 +104,9 @@ def columns(style: Style) -> list[Column]:
     chosen: list[Column] = [
         ("Layer", lambda r, s: r.name),
         ("Kind", kind_cell),
-        ("Output", lambda r, s: shape_text(shown(r.output_shape, s.layout), s)),
+        ("Output", FIGURE_CELLS["Output"]),
         ("Weight", weight_cell),
-        ("Params", lambda r, s: count(r.params, s.human)),
-        ("MACs", lambda r, s: count(r.macs, s.human)),
-        ("RF", lambda r, s: rf_cell(r.receptive_field, s)),
+        *((header, FIGURE_CELLS[header]) for header in ("Params", "MACs", "RF")),
     ]
     left_out = {"Weight": not style.weights, "Kind": not style.kinds}
     return [c for c in chosen if not left_out.get(c[0])]

@@ -17,7 +17,7 @@ from cnncalc import __version__
 from cnncalc.analyze import SCHEMA_VERSION, Report, Row
 from cnncalc.diff import ADDED, CHANGED, LAYER_KEYS, REMOVED, UNCHANGED, Diff, LayerDiff, TotalDiff, layer_value
 from cnncalc.layout import shown
-from cnncalc.render.cells import RF_CAPTION, Style, rf_cell, shape_text
+from cnncalc.render.cells import RF_CAPTION, Style, figure_cell, kind_cell, shape_text
 from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.json_report import rf_dict
 from cnncalc.render.md import md_code, md_text
@@ -99,20 +99,18 @@ def total_cells(total: TotalDiff, diff: Diff, style: Style) -> list[str]:
 # -- layer cells ---------------------------------------------------------------------------------------------------
 
 
-def layer_cell(header: str, row: Row, report: Report, style: Style) -> str:
+def layer_cell(header: str, row: Row, style: Style) -> str:
+    """A layer's cell; `style` in the layout of the layer's own report (see `side_styles`)."""
     if header == "Layer":
         return row.name
     if header == "Kind":
-        return row.kind if style.compact else f"{row.kind} {row.summary}".strip()
-    if header == "Output":
-        return shape_text(shown(row.output_shape, report.layout), style)
-    if header == "Params":
-        return count(row.params, style.human)
-    if header == "MACs":
-        return count(row.macs, style.human)
-    if header == "Activations":
-        return nbytes(row.activation_bytes, style.human)
-    return rf_cell(row.receptive_field, style)
+        return kind_cell(row, style)
+    return figure_cell(header, row, style)
+
+
+def side_styles(diff: Diff, style: Style) -> tuple[Style, Style]:
+    """`style` for the old and the new report's rows: each side's shapes in its own spec's layout."""
+    return style._replace(layout=diff.old.layout), style._replace(layout=diff.new.layout)
 
 
 def _yes_no(value: Any) -> str:
@@ -240,9 +238,9 @@ def diff_json(data: dict[str, Any]) -> str:
 # -- Markdown --------------------------------------------------------------------------------------------------------
 
 
-def _md_layer_cell(header: str, layer: LayerDiff, diff: Diff, style: Style) -> str:
-    old = layer_cell(header, layer.old, diff.old, style) if layer.old is not None else None
-    new = layer_cell(header, layer.new, diff.new, style) if layer.new is not None else None
+def _md_layer_cell(header: str, layer: LayerDiff, styles: tuple[Style, Style]) -> str:
+    old = layer_cell(header, layer.old, styles[0]) if layer.old is not None else None
+    new = layer_cell(header, layer.new, styles[1]) if layer.new is not None else None
     if old is None or new is None:
         return old if new is None else new  # type: ignore[return-value]
     if old == new:
@@ -251,12 +249,13 @@ def _md_layer_cell(header: str, layer: LayerDiff, diff: Diff, style: Style) -> s
     if header in NUMERIC_HEADERS:
         assert layer.old is not None and layer.new is not None
         key = {"Params": "params", "MACs": "macs", "Activations": "activation_bytes"}[header]
-        text += f" ({delta_text(key, getattr(layer.new, key) - getattr(layer.old, key), style.human)})"
+        text += f" ({delta_text(key, getattr(layer.new, key) - getattr(layer.old, key), styles[1].human)})"
     return text
 
 
 def render_markdown(diff: Diff, human_units: bool, show_all: bool, depth: int | None = None) -> str:
     style = Style(human=human_units)
+    styles = side_styles(diff, style)
     lines = [
         f"### cnncalc diff: {md_code(diff.old.file)} → {md_code(diff.new.file)}",
         "",
@@ -277,7 +276,7 @@ def render_markdown(diff: Diff, human_units: bool, show_all: bool, depth: int | 
     table = ["| | " + " | ".join(LAYER_HEADERS) + " |"]
     table.append("|---|" + "|".join("---:" if h in NUMERIC_HEADERS else "---" for h in LAYER_HEADERS) + "|")
     for layer in listed:
-        cells = [layer.status, *(_md_layer_cell(h, layer, diff, style) for h in LAYER_HEADERS)]
+        cells = [layer.status, *(_md_layer_cell(h, layer, styles) for h in LAYER_HEADERS)]
         table.append("| " + " | ".join(md_text(c) for c in cells) + " |")
     extra = [f"- {md_text(line)}" for line in notes(diff, listed, "→")]
     body = table + ([""] + extra if extra else [])
@@ -322,11 +321,12 @@ def render_diff(diff: Diff, human_units: bool, show_all: bool, screen: Screen, d
 
 def _layer_grid(diff: Diff, listed: list[LayerDiff], style: Style, headers: tuple[str, ...]) -> Grid:
     columns = tuple(Column(h, right=h in NUMERIC_HEADERS) for h in headers)
+    old_style, new_style = side_styles(diff, style)
     rows = []
     for layer in listed:
         before, after = _MARKERS[layer.status]
-        old_cells = [layer_cell(h, layer.old, diff.old, style) for h in headers] if layer.old else None
-        new_cells = [layer_cell(h, layer.new, diff.new, style) for h in headers] if layer.new else None
+        old_cells = [layer_cell(h, layer.old, old_style) for h in headers] if layer.old else None
+        new_cells = [layer_cell(h, layer.new, new_style) for h in headers] if layer.new else None
         # The marker leads the name: it carries the meaning where there is no colour.
         if before and old_cells is not None:
             rows.append(Line((f"{before} {old_cells[0]}", *old_cells[1:]), style="red"))

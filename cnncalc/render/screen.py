@@ -152,3 +152,15 @@ def wrap_all(lines: list[str], width: int | None, rest: str = "  ") -> list[str]
     if width is None:
         return [line.rstrip() for line in lines]
     return [part for line in lines for part in wrap(line, width, "", rest)]
+
+
+def wrap_text(text: str, width: int | None) -> str:
+    """Log lines (check, lint, kinds) each wrapped at `width`, a continuation two spaces deeper than its line's own
+    indent; unchanged without a width, so pipes and logs keep whole lines."""
+    if width is None:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        lines += wrap(line[len(indent) :], width, indent, indent + "  ") if line.strip() else [line]
+    return "\n".join(lines)

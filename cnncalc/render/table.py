@@ -12,11 +12,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from cnncalc.analyze import Report
-from cnncalc.render.cells import RF_CAPTION, Style, columns, input_cells
+from cnncalc.render.cells import FIGURE_CELLS, RF_CAPTION, TRAINING_HEADERS, Style, columns, input_cells
 from cnncalc.render.grid import Column, Grid, Line, fit
 from cnncalc.render.screen import Screen, paint, wrap, wrap_all
 from cnncalc.render.summary_lines import totals_lines
-from cnncalc.units import count, nbytes
 
 if TYPE_CHECKING:  # the block tree's modules load only for `summary --depth` (start-up time)
     from cnncalc.render.tree_cells import TreeRow
@@ -29,10 +28,7 @@ def training_columns(report: Report) -> list[tuple[str, Any]]:
     """`summary --training`: each layer's backward MACs and the bytes it first saves for backward."""
     if report.totals.saved_bytes is None:
         return []
-    return [
-        ("Bwd MACs", lambda r, s: count(r.backward_macs, s.human)),
-        ("Saved", lambda r, s: nbytes(r.saved_bytes, s.human)),
-    ]
+    return [(header, FIGURE_CELLS[header]) for header in TRAINING_HEADERS]
 
 
 def render_tables(

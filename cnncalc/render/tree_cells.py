@@ -7,12 +7,10 @@ from typing import NamedTuple
 
 from cnncalc.analyze import Report
 from cnncalc.layout import shown
-from cnncalc.render.cells import Style, kind_cell, rf_cell, shape_text
+from cnncalc.render.cells import TRAINING_HEADERS, Style, figure_cell, kind_cell, shape_text
 from cnncalc.tree import Block, Node, block_kind, label, walk
-from cnncalc.units import count, nbytes
 
 TREE_HEADERS = ("Layer", "Kind", "Output", "Params", "MACs", "FLOPs", "Activations", "RF")
-TRAINING_HEADERS = ("Bwd MACs", "Saved")  # with `summary --training`
 TREE_NUMERIC = ("Params", "MACs", "FLOPs", "Activations", *TRAINING_HEADERS)
 INDENT = "  "  # per level below the top
 TREE_CAPTION = "A block's figures are the sums of all its layers; its output and RF, those of its last layer."
@@ -46,21 +44,7 @@ def tree_cell(header: str, row: TreeRow, style: Style) -> str:
         return INDENT * max(row.depth - 1, 0) + row.label
     if header == "Kind":
         return block_kind(node) if isinstance(node, Block) else kind_cell(node, style)
-    if header == "Output":
-        return shape_text(shown(node.output_shape, style.layout), style)
-    if header == "Params":
-        return count(node.params, style.human)
-    if header == "MACs":
-        return count(node.macs, style.human)
-    if header == "FLOPs":
-        return count(node.flops, style.human)
-    if header == "Activations":
-        return nbytes(node.activation_bytes, style.human)
-    if header == "Bwd MACs":
-        return count(node.backward_macs, style.human)
-    if header == "Saved":
-        return nbytes(node.saved_bytes, style.human)
-    return rf_cell(node.receptive_field, style)
+    return figure_cell(header, node, style)
 
 
 def tree_input_cells(report: Report, style: Style, headers: tuple[str, ...]) -> list[str]:

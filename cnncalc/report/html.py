@@ -15,10 +15,13 @@ from typing import Any
 from cnncalc.units import human, human_bytes
 
 HERE = Path(__file__).parent
-# A page lists at most this many layers, in its table and as the tree's leaves: beyond, the table shows the first
-# ones and the tree its blocks alone (the embedded JSON, like `summary`, has them all). A browser then still opens
-# the page of a 20,000-layer network in seconds; ResNet-50 (175 layers) is listed whole.
+# A page lists at most this many layers in its table (beyond, the first ones; the embedded JSON, like `summary`, has
+# them all); and beyond it the tree's long lists are cut into closed groups (TREE_GROUP). A browser then still opens
+# the page of a 20,000-layer network in seconds; ResNet-50 (175 layers) is listed whole, nothing grouped.
 ROWS_MAX = 2000
+# In a tree of more than ROWS_MAX layers, a block (or the network) with more than this many entries shows them in
+# closed groups of this many: a flat chain of 20,000 layers opens as 200 lines, each group drawn when opened.
+TREE_GROUP = 100
 # Tree entries open when the page loads: the network and its top-level entries; deeper blocks are closed.
 OPEN_DEPTH = 1
 # (key, title, bytes?) of the layer table's columns with a bar.
@@ -124,32 +127,58 @@ def _header(report: dict[str, Any]) -> str:
 
 
 def _tree(top: dict[str, Any]) -> str:
-    """Nested <details>, one per block (and the network), a line per layer (beyond ROWS_MAX layers: blocks
-    alone); walked with a list, not recursion: nesting is unbounded."""
-    leaves = top["layer_count"] <= ROWS_MAX
-    note = "" if leaves else f"<p class=note>Blocks only: more than {ROWS_MAX:,} layers.</p>\n"
+    """Nested <details>, one per block (and the network), a line per layer; in a tree of more than ROWS_MAX layers,
+    long lists of entries in closed groups (`_grouped`). Walked with a list, not recursion: nesting is unbounded;
+    the list holds (node, path) pairs and the HTML that closes or opens a group or a block."""
+    grouping = top["layer_count"] > ROWS_MAX
+    note = (
+        f"<p class=note>More than {ROWS_MAX:,} layers: long lists are shown in groups of {TREE_GROUP}; "
+        "open a group to see its entries.</p>\n"
+        if grouping
+        else ""
+    )
     out = [
         "<p class=tools><button type=button data-tree=open>Expand all</button> "
         f"<button type=button data-tree=close>Collapse all</button></p>\n{note}<div class=tree>\n"
     ]
-    pending: list[tuple[dict[str, Any] | None, str]] = [(top, "report.blocks")]
+    pending: list[tuple[dict[str, Any], str] | str] = [(top, "report.blocks")]
     while pending:
-        node, path = pending.pop()
-        if node is None:
-            out.append("</details>\n")
+        item = pending.pop()
+        if isinstance(item, str):
+            out.append(item)
             continue
+        node, path = item
         line = _tree_line(node, path)
         if node["type"] is not None:  # a layer
-            if leaves:
-                out.append(f"<div class=leaf>{line}</div>\n")
+            out.append(f"<div class=leaf>{line}</div>\n")
             continue
         opened = " open" if node["depth"] <= OPEN_DEPTH else ""
         out.append(f"<details{opened}><summary>{line}</summary>\n")
-        pending.append((None, path))
         children = node["children"]
-        pending.extend((children[i], f"{path}.children.{i}") for i in range(len(children) - 1, -1, -1))
+        entries = [(child, f"{path}.children.{i}") for i, child in enumerate(children)]
+        if grouping and len(children) > TREE_GROUP:
+            entries = _grouped(entries)
+        pending.append("</details>\n")
+        pending.extend(reversed(entries))
     out.append("</div>\n")
     return "".join(out)
+
+
+def _grouped(entries: list[tuple[dict[str, Any], str]]) -> list[tuple[dict[str, Any], str] | str]:
+    """The entries in closed <details class=group> of TREE_GROUP each, named by their first and last entries and
+    their positions ('relu_100 ... relu_199', '101-200 of 20,000 entries'): no figures, which are the JSON's alone."""
+    grouped: list[tuple[dict[str, Any], str] | str] = []
+    total = len(entries)
+    for start in range(0, total, TREE_GROUP):
+        chunk = entries[start : start + TREE_GROUP]
+        first, last = escape(chunk[0][0]["name"]), escape(chunk[-1][0]["name"])
+        grouped.append(
+            f"<details class=group><summary><span class=name>{first} &hellip; {last}</span> "
+            f"<span class=count>{start + 1:,}&ndash;{start + len(chunk):,} of {total:,} entries</span></summary>\n"
+        )
+        grouped += chunk
+        grouped.append("</details>\n")
+    return grouped
 
 
 def _tree_line(node: dict[str, Any], path: str) -> str:
@@ -228,7 +257,11 @@ def _graph_frame(model: dict[str, Any]) -> str:
         if level is None
         else f"Blocks at depth {level} drawn closed (more than a page of layers); edges labelled with shapes."
     )
-    return f"<p class=note>{note}</p>\n<div class=graph id=graph-box><p class=note>Drawing...</p></div>\n"
+    direction = (
+        "<p class=tools>Direction: <button type=button data-rankdir-button=TB aria-pressed=true>Top to bottom"
+        "</button> <button type=button data-rankdir-button=LR aria-pressed=false>Left to right</button></p>\n"
+    )
+    return f"<p class=note>{note}</p>\n{direction}<div class=graph id=graph-box><p class=note>Drawing...</p></div>\n"
 
 
 def _findings(warnings: list[str], findings: list[dict[str, Any]]) -> str:

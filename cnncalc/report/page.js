@@ -9,8 +9,12 @@
 
   document.querySelectorAll("[data-tree]").forEach(function (button) {
     button.addEventListener("click", function () {
+      // Expand all opens the blocks, not the groups of a long list (report/html.py, TREE_GROUP): thousands of
+      // lines at once would stall the page; a group opens by a click.
       var open = button.getAttribute("data-tree") === "open";
-      document.querySelectorAll(".tree details").forEach(function (d) { d.open = open; });
+      document.querySelectorAll(open ? ".tree details:not(.group)" : ".tree details").forEach(function (d) {
+        d.open = open;
+      });
     });
   });
 
@@ -27,9 +31,10 @@
     return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   }
 
-  function layout(model) {
+  // rankdir: "TB" (top to bottom, the default) or "LR" (left to right), chosen by the buttons above the graph.
+  function layout(model, rankdir) {
     var g = new dagre.graphlib.Graph({ multigraph: true });
-    g.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 30, edgesep: 14, marginx: 12, marginy: 12 });
+    g.setGraph({ rankdir: rankdir, nodesep: 28, ranksep: 30, edgesep: 14, marginx: 12, marginy: 12 });
     g.setDefaultEdgeLabel(function () { return {}; });
     model.nodes.forEach(function (node, i) {
       var width = Math.max(node.name.length, node.sub.length) * CHAR + 20;
@@ -86,11 +91,24 @@
 
   var box = document.getElementById("graph-box");
   if (box) {
-    var started = Date.now();
-    var g = layout(data.graph);
-    box.innerHTML = svg(data.graph, g);
-    box.setAttribute("data-layout-ms", String(Date.now() - started));
+    var drawn = {}; // the SVG per direction: laid out once, redrawn at once when the reader switches back
+    var draw = function (rankdir) {
+      if (!(rankdir in drawn)) {
+        var started = Date.now();
+        drawn[rankdir] = svg(data.graph, layout(data.graph, rankdir));
+        box.setAttribute("data-layout-ms", String(Date.now() - started));
+      }
+      box.innerHTML = drawn[rankdir];
+      box.setAttribute("data-rankdir", rankdir);
+      document.querySelectorAll("[data-rankdir-button]").forEach(function (button) {
+        button.setAttribute("aria-pressed", String(button.getAttribute("data-rankdir-button") === rankdir));
+      });
+    };
+    draw("TB");
     document.documentElement.setAttribute("data-graph", "drawn");
+    document.querySelectorAll("[data-rankdir-button]").forEach(function (button) {
+      button.addEventListener("click", function () { draw(button.getAttribute("data-rankdir-button")); });
+    });
     box.addEventListener("click", function (e) {
       var node = e.target.closest && e.target.closest(".node.layer");
       var row = node && document.getElementById("layer-" + node.getAttribute("data-name"));
