@@ -57,7 +57,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
-from cnncalc.layers.base import POINTWISE, AxisMap, Shape, Window, fraction, spatial_names
+from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, fraction, spatial_names
 from cnncalc.units import rational_text
 
 if TYPE_CHECKING:
@@ -260,8 +260,147 @@ def node_field(
     return follow(merge(node.name, sources, warnings), amap)
 
 
+class _Plan(NamedTuple):
+    """What a Layer does to fields, worked out once per Layer (nodes built alike share theirs)."""
+
+    amap: AxisMap | None
+    value_inputs: int | None
+    # When every spatial axis stays in place (the channels kept or mixed): the windows along them, whether all are
+    # POINTWISE (the field passes unchanged) and whether all are whole numbers (no exact() needed on int fields).
+    windows: tuple[Window, ...] | None
+    pointwise: bool
+    integral: bool
+
+
+def _plan(layer: Layer) -> _Plan:
+    amap = layer.axis_map()
+    windows: tuple[Window, ...] | None = None
+    if amap and (amap[0] is None or amap[0][0] == 0):
+        if all(amap[k] is not None and amap[k][0] == k for k in range(1, len(amap))):  # type: ignore[index]
+            windows = tuple(entry[1] for entry in amap[1:])  # type: ignore[index]
+    pointwise = windows is not None and all(w == POINTWISE for w in windows)
+    integral = windows is not None and all(type(v) is int for w in windows for v in w)
+    return _Plan(amap, layer.value_inputs, windows, pointwise, integral)
+
+
+def _compose_ints(field: ReceptiveField, windows: tuple[Window, ...]) -> ReceptiveField:
+    """compose() for a field and windows of ints only (their results are ints: nothing for exact() to do)."""
+    size, stride, padding = field.size, field.stride, field.padding
+    return ReceptiveField(
+        tuple([r + w[0] * s for r, s, w in zip(size, stride, windows, strict=True)]),
+        tuple([s * w[1] for s, w in zip(stride, windows, strict=True)]),
+        tuple([p + w[2] * s for p, s, w in zip(padding, stride, windows, strict=True)]),
+    )
+
+
+def _common_merge(
+    inputs: list[str], out_shape: Shape, fields: dict[str, ReceptiveField | None], shapes: dict[str, Shape]
+) -> tuple[ReceptiveField | None, Shape | None]:
+    """node_field()'s common case for a node reading several inputs: every input has the output's shape (so none is
+    broadcast) and a field in the network input's layout. Then (their field, the shape) when all are the same, or
+    (None, the shape) when merge() must decide; (None, None) when node_field() must."""
+    if len(inputs) < 2:
+        return None, None
+    first = fields[inputs[0]]
+    if first is None or first.axes or len(first.size) + 1 != len(out_shape):
+        return None, None
+    same = True
+    for name in inputs:
+        field = fields[name]
+        if shapes[name] != out_shape or field is None:
+            return None, None
+        if field is not first and field != first:
+            if field.axes or len(field.size) != len(first.size):
+                return None, None
+            same = False
+    return (first if same else None), out_shape
+
+
+def _union(sources: list[ReceptiveField]) -> ReceptiveField | None:
+    """merge()'s field where it has nothing to warn about: the inputs' strides agree and so do their centres
+    (r - 1)/2 - P. Then along each axis the union is the field of the input with the largest padding (r_i - P_i is
+    largest where P_i is), and when one input has it along every axis, its very field. None: merge() decides."""
+    first = sources[0]
+    widest = first
+    for field in sources[1:]:
+        if field.stride != first.stride or field.axes != first.axes or len(field.size) != len(first.size):
+            return None
+        for r, p, r0, p0 in zip(field.size, field.padding, first.size, first.padding, strict=True):
+            if r - 2 * p != r0 - 2 * p0:
+                return None
+        if widest is not field and all(p > q for p, q in zip(field.padding, widest.padding, strict=True)):
+            widest = field
+    if all(all(p <= q for p, q in zip(field.padding, widest.padding, strict=True)) for field in sources):
+        return widest
+    size, padding = list(first.size), list(first.padding)
+    for field in sources[1:]:
+        for axis, p in enumerate(field.padding):
+            if p > padding[axis]:
+                size[axis], padding[axis] = field.size[axis], p
+    return ReceptiveField(tuple(size), first.stride, tuple(padding), first.axes)
+
+
 def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
-    """The field of the network input ("input") and of every node, by name; and the warnings found on the way."""
+    """The field of the network input ("input") and of every node, by name; and the warnings found on the way.
+
+    node_field() per node, with its common cases done inline (one input whose field keeps the input's layout,
+    through a layer that keeps every spatial axis in place): the same fields, tests/test_receptive_paths.py."""
+    start = network_input_field(graph.input_shape)
+    fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: start}
+    shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
+    warnings: list[str] = []
+    broadcast: list[str] = []
+    plans: dict[int, _Plan] = {}
+    maps: dict[int, AxisMap | None] = {}
+    # Every field is made of ints until a window with a Fraction is composed (merges and follow() keep ints).
+    ints = start is None or all(type(v) is int for v in (*start.size, *start.stride, *start.padding))
+    for node in graph.nodes:
+        layer = node.bound()
+        plan = plans.get(id(layer))
+        if plan is None:
+            plan = plans[id(layer)] = _plan(layer)
+            maps[id(layer)] = plan.amap
+        inputs = node.inputs
+        field: ReceptiveField | None = None
+        shape: Shape | None = None  # the shape of the tensor whose field `field` is, None when done
+        if not plan.amap:
+            pass
+        elif len(inputs) == 1 or (plan.value_inputs == 1 and inputs):
+            field, shape = fields[inputs[0]], shapes[inputs[0]]
+        else:
+            inputs = inputs[: plan.value_inputs]  # later inputs give only a size (CenterCrop's second)
+            field, shape = _common_merge(inputs, layer.out_shape, fields, shapes)
+            if shape is None:  # not the common case: the general path
+                field = node_field(node, fields, shapes, warnings, broadcast, maps)
+            elif field is None:
+                field = _union([fields[name] for name in inputs]) or merge(  # type: ignore[misc]
+                    node.name,
+                    [(name, fields[name]) for name in inputs],
+                    warnings,  # type: ignore[misc]
+                )
+        if field is None or shape is None:
+            pass
+        elif not field.axes and plan.windows is not None and len(field.size) == len(plan.windows):
+            if len(shape) != len(field.size) + 1:
+                field = None
+            elif plan.pointwise:
+                pass  # element-wise layers, the most common kind: nothing changes
+            elif ints and plan.integral:
+                field = _compose_ints(field, plan.windows)
+            else:
+                field = compose(field, plan.windows)
+        else:
+            field = None if len(layout(field)) != len(shape) else follow(field, plan.amap)
+        ints = ints and (field is None or plan.integral)
+        fields[node.name] = field
+        shapes[node.name] = layer.out_shape
+    _broadcast_warning(broadcast, warnings)
+    return fields, warnings
+
+
+def reference_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
+    """receptive_fields() with node_field() on every node, without its inline common cases (the general path,
+    which tests compare it with)."""
     fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: network_input_field(graph.input_shape)}
     shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
     warnings: list[str] = []
@@ -270,9 +409,13 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
     for node in graph.nodes:
         fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
         shapes[node.name] = node.bound().out_shape
+    _broadcast_warning(broadcast, warnings)
+    return fields, warnings
+
+
+def _broadcast_warning(broadcast: list[str], warnings: list[str]) -> None:
     if broadcast:
         warnings.append(
             f"receptive field: {len(broadcast)} broadcast input(s) of merges left out (global context such as "
             f"squeeze-and-excitation gates, which see the whole input): {_listing(broadcast)}"
         )
-    return fields, warnings
