@@ -274,13 +274,16 @@ class _Plan(NamedTuple):
 
 def _plan(layer: Layer) -> _Plan:
     amap = layer.axis_map()
-    windows: tuple[Window, ...] | None = None
-    if amap and (amap[0] is None or amap[0][0] == 0):
-        if all(amap[k] is not None and amap[k][0] == k for k in range(1, len(amap))):  # type: ignore[index]
-            windows = tuple(entry[1] for entry in amap[1:])  # type: ignore[index]
-    pointwise = windows is not None and all(w == POINTWISE for w in windows)
-    integral = windows is not None and all(type(v) is int for w in windows for v in w)
-    return _Plan(amap, layer.value_inputs, windows, pointwise, integral)
+    if not amap or (amap[0] is not None and amap[0][0] != 0):
+        return _Plan(amap, layer.value_inputs, None, False, False)
+    windows = []
+    for axis in range(1, len(amap)):
+        entry = amap[axis]
+        if entry is None or entry[0] != axis:
+            return _Plan(amap, layer.value_inputs, None, False, False)  # an axis moves or ends: follow() decides
+        windows.append(entry[1])
+    integral = all(type(w[0]) is int and type(w[1]) is int and type(w[2]) is int for w in windows)
+    return _Plan(amap, layer.value_inputs, tuple(windows), windows == [POINTWISE] * len(windows), integral)
 
 
 def _compose_ints(field: ReceptiveField, windows: tuple[Window, ...]) -> ReceptiveField:

@@ -213,6 +213,15 @@ def _write_lines(out: TextIO, lines: Iterable[str], separator: str) -> None:
         out.write(("" if first else separator) + separator.join(chunk))
 
 
+def _write_layers(out: TextIO, rows: list[Row], texts: _RowTexts) -> None:
+    """The layers' lines (the first one's indent already written), _CHUNK at a time."""
+    layer = texts.layer
+    for start in range(0, len(rows), _CHUNK):
+        if start:
+            out.write(",\n    ")
+        out.write(",\n    ".join([layer(row) for row in rows[start : start + _CHUNK]]))
+
+
 def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | None) -> None:
     """object_text(report_dict(report, tree, depth)), written piece by piece."""
     texts = _RowTexts(report.layout, dtype_bytes(report.dtype))
@@ -224,8 +233,8 @@ def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | 
         if number:
             out.write(",\n")
         if key == "layers" and report.rows:
-            out.write('  "layers": [\n')
-            _write_lines(out, ("    " + texts.layer(row) for row in report.rows), ",\n")
+            out.write('  "layers": [\n    ')
+            _write_layers(out, report.rows, texts)
             out.write("\n  ]")
         elif key == "blocks" and tree is not None:
             out.write('  "blocks": ')
@@ -238,16 +247,19 @@ def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | 
 class _RowTexts:
     """The JSON text of a row in `layers` and as a leaf of `blocks`, as json.dumps writes their dicts.
 
-    Layers built alike share their figures (analyze.py: one weight_shapes dict, the same sums), so everything but
-    the name, the inputs, the depth, the receptive field (shared by layers that keep it) and the training figures
-    is written once per distinct set of figures and reused: on large networks, making and encoding a dict per row
-    took most of the time. The caches hold ids of objects the report keeps alive while it is written."""
+    Layers built alike share their figures (analyze.py: the very same objects, one weight_shapes dict among them),
+    so everything but the name, the inputs, the depth, the receptive field (shared by layers that keep it) and the
+    training figures is written once per set of figures and reused: on large networks, making and encoding a dict
+    per row took most of the time. A set is looked up by its weight_shapes dict and then compared whole with the
+    row it was written for (equal figures, equal text): the comparison finds the same objects, at C speed, where a
+    key of every figure cost more than the rest of the line. The caches keep the rows they compare with alive, so
+    an id is never that of another object while they last."""
 
     def __init__(self, layout: str, size: int) -> None:
         self.layout = layout
         self.size = size
-        self.layer_parts: dict[tuple[Any, ...], tuple[str, str]] = {}
-        self.leaf_parts: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.layer_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
+        self.leaf_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
         self.fields: dict[int, str] = {}
 
     def field(self, field: ReceptiveField | None) -> str:
@@ -255,21 +267,26 @@ class _RowTexts:
             return "null"
         text = self.fields.get(id(field))
         if text is None:  # json.dumps(rf_dict(field)), written directly: a new field every few layers
-            size, stride, padding = (", ".join(map(_rational_text, values)) for values in field[:3])
-            text = self.fields[id(field)] = f'{{"size": [{size}], "stride": [{stride}], "padding": [{padding}]}}'
+            size, stride, padding = field[:3]
+            text = f'{{"size": {list(size)}, "stride": {list(stride)}, "padding": {list(padding)}}}'
+            if "F" in text:  # a list of ints prints as its JSON; a Fraction would print as Fraction(p, q)
+                size, stride, padding = (_values_text(values) for values in field[:3])
+                text = f'{{"size": {size}, "stride": {stride}, "padding": {padding}}}'
+            self.fields[id(field)] = text
         return text
 
     def layer(self, row: Row) -> str:
         """json.dumps of the row's entry in `layers` (report_dict's)."""
-        key = (id(row.weight_shapes), id(row.buffer_shapes), *row[1:3], *row[4:5], *row[7:15])
-        parts = self.layer_parts.get(key)
-        if parts is None:
-            parts = self.layer_parts[key] = self._layer_parts(row)
+        cached = self.layer_parts.get(id(row.weight_shapes))
+        if cached is None or cached[0][4:15] != row[4:15] or cached[0][1:3] != row[1:3]:
+            cached = self.layer_parts[id(row.weight_shapes)] = (row, self._layer_parts(row))
+        before, after = cached[1]
         inputs = row.inputs
         listed = f"[{_text(inputs[0])}]" if len(inputs) == 1 else "[" + ", ".join(map(_text, inputs)) + "]"
-        training = "" if row.saved_bytes is None else _training_text(row)
         field = self.field(row.receptive_field)
-        return f'{{"name": {_text(row.name)}{parts[0]}{listed}{parts[1]}{field}{training}}}'
+        if row.saved_bytes is None:
+            return f'{{"name": {_text(row.name)}{before}{listed}{after}{field}}}'
+        return f'{{"name": {_text(row.name)}{before}{listed}{after}{field}{_training_text(row)}}}'
 
     def _layer_parts(self, row: Row) -> tuple[str, str]:
         """The text between the name and the inputs, and between the inputs and the receptive field."""
@@ -280,13 +297,13 @@ class _RowTexts:
 
     def leaf(self, row: Row, depth: int) -> str:
         """json.dumps of the row as a node of `blocks` (node_dict's), with its empty children."""
-        key = row[1:2] + row[4:5] + row[7:10] + row[10:15]
-        parts = self.leaf_parts.get(key)
-        if parts is None:
-            parts = self.leaf_parts[key] = self._leaf_parts(row)
+        cached = self.leaf_parts.get(id(row.weight_shapes))
+        if cached is None or cached[0][7:15] != row[7:15] or cached[0][4:5] != row[4:5] or cached[0][1] != row[1]:
+            cached = self.leaf_parts[id(row.weight_shapes)] = (row, self._leaf_parts(row))
+        before, after = cached[1]
         field = self.field(row.receptive_field)
         training = "" if row.saved_bytes is None else _training_text(row)
-        return f'{{"name": {_text(row.name)}{parts[0]}{depth}{parts[1]}{field}{training}, "children": []}}'
+        return f'{{"name": {_text(row.name)}{before}{depth}{after}{field}{training}, "children": []}}'
 
     def _leaf_parts(self, row: Row) -> tuple[str, str]:
         """The text between the name and the depth, and between the depth and the receptive field."""
@@ -294,6 +311,11 @@ class _RowTexts:
         before = {k: node[k] for k in ("block", "repeat", "type")}
         after = {k: node[k] for k in _LEAF_MIDDLE}
         return f', {json.dumps(before)[1:-1]}, "depth": ', f', {json.dumps(after)[1:-1]}, "receptive_field": '
+
+
+def _values_text(values: tuple[Any, ...]) -> str:
+    """json.dumps([rational(v) for v in values])."""
+    return "[" + ", ".join(map(_rational_text, values)) + "]"
 
 
 def _rational_text(value: Any) -> str:
