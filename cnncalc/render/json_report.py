@@ -278,7 +278,8 @@ class _RowTexts:
     def layer(self, row: Row) -> str:
         """json.dumps of the row's entry in `layers` (report_dict's)."""
         cached = self.layer_parts.get(id(row.weight_shapes))
-        if cached is None or cached[0][4:15] != row[4:15] or cached[0][1:3] != row[1:3]:
+        # The same dicts (equal ones may list their keys in another order), equal everything else.
+        if cached is None or cached[0][6] is not row[6] or cached[0][4:15] != row[4:15] or cached[0][1:3] != row[1:3]:
             cached = self.layer_parts[id(row.weight_shapes)] = (row, self._layer_parts(row))
         before, after = cached[1]
         inputs = row.inputs
@@ -357,33 +358,51 @@ def _training_text(row: Node) -> str:
 
 
 def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts) -> Iterator[str]:
-    """tree_lines(tree_dict(root, report, depth), 2) with its first line unindented, one line at a time."""
+    """tree_lines(tree_dict(root, report, depth), 2) with its first line unindented, one line at a time.
+
+    Walked with a stack of open blocks, each with its children and the index of the next one: a block's layers
+    (most of the lines) are written in a plain loop, not pushed and popped one by one."""
     size = dtype_bytes(report.dtype)
-    pending: list[tuple[Node | None, int, int, str]] = [(root, 0, 2, "")]  # node, its depth, margin, after
-    first = True
-    while pending:
-        node, level, margin, after = pending.pop()
-        pad = "" if first else " " * margin
-        first = False
-        if node is None:  # the end of a block's children
-            yield f"{pad}]}}{after}"
-        elif not isinstance(node, Block):
-            yield f"{pad}{texts.leaf(node, level)}{after}"
-        else:
-            data = node_dict(node, level, report.layout, size)
-            training = training_row(node)
-            for key in ("receptive_field", *training):  # the last keys, written below
-                del data[key]
-            head = f'{json.dumps(data)[:-1]}, "receptive_field": {texts.field(node.receptive_field)}'
-            head += _training_text(node) if training else ""
-            children = node.children if depth is None or level < depth else []
-            if not children:
-                yield f'{pad}{head}, "children": []}}{after}'
+    leaf = texts.leaf
+    head = _block_head(root, 0, report.layout, size, texts)
+    children = root.children if depth is None or depth > 0 else []
+    if not children:
+        yield f'{head}, "children": []}}'
+        return
+    yield f'{head}, "children": ['
+    # Per open block: its children, the index of the next one, their depth, their indent, what follows its "]}".
+    stack: list[tuple[list[Node], int, int, str, str]] = [(children, 0, 1, " " * 4, "")]
+    while stack:
+        children, index, level, pad, after = stack.pop()
+        last = len(children) - 1
+        while index <= last:
+            child = children[index]
+            comma = "" if index == last else ","
+            index += 1
+            if not isinstance(child, Block):
+                yield f"{pad}{leaf(child, level)}{comma}"
+                continue
+            head = _block_head(child, level, report.layout, size, texts)
+            inner = child.children if depth is None or level < depth else []
+            if not inner:
+                yield f'{pad}{head}, "children": []}}{comma}'
                 continue
             yield f'{pad}{head}, "children": ['
-            pending.append((None, level, margin, after))
-            last = len(children) - 1
-            pending.extend((children[i], level + 1, margin + 2, "" if i == last else ",") for i in range(last, -1, -1))
+            stack.append((children, index, level, pad, after))
+            stack.append((inner, 0, level + 1, pad + "  ", comma))
+            break
+        else:
+            yield f"{pad[:-2]}]}}{after}"
+
+
+def _block_head(block: Block, level: int, layout: str, size: int, texts: _RowTexts) -> str:
+    """A block's node of `blocks` up to its children (node_dict's keys, the field's text shared)."""
+    data = node_dict(block, level, layout, size)
+    training = training_row(block)
+    for key in ("receptive_field", *training):  # the last keys, written below
+        del data[key]
+    head = f'{json.dumps(data)[:-1]}, "receptive_field": {texts.field(block.receptive_field)}'
+    return head + _training_text(block) if training else head
 
 
 def object_text(data: dict[str, Any]) -> str:
