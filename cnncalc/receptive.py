@@ -54,6 +54,9 @@ The walk visits every node once and every input edge once: linear in the size of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from itertools import chain
+from operator import add, itemgetter, mul
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
@@ -226,7 +229,7 @@ def is_broadcast(in_shape: Shape, out_shape: Shape) -> bool:
 def node_field(
     node: Node,
     fields: dict[str, ReceptiveField | None],
-    shapes: dict[str, Shape],
+    shapes: Mapping[str, Shape] | _Shapes,
     warnings: list[str],
     broadcast: list[str],
     maps: dict[int, AxisMap | None],
@@ -260,63 +263,96 @@ def node_field(
     return follow(merge(node.name, sources, warnings), amap)
 
 
+# How a node's field is made, per Layer (its _Plan's `how`): no field; its one input's field, unchanged or composed
+# with its windows (ints only, or with exact()); or node_field()'s general rules.
+NO_FIELD, SAME, INTS, EXACT, GENERAL = range(5)
+
+
 class _Plan(NamedTuple):
     """What a Layer does to fields, worked out once per Layer (nodes built alike share theirs)."""
 
-    amap: AxisMap | None
+    how: int  # for a field of one input in the network input's layout with len(windows) axes; else GENERAL
+    windows: tuple[Window, ...]  # per spatial axis, when each stays in place (the channels kept or mixed)
+    columns: tuple[tuple[Rational, ...], ...]  # the windows' extents, strides and paddings (_compose_ints)
     value_inputs: int | None
-    # When every spatial axis stays in place (the channels kept or mixed): the windows along them, whether all are
-    # POINTWISE (the field passes unchanged) and whether all are whole numbers (no exact() needed on int fields).
-    windows: tuple[Window, ...] | None
-    pointwise: bool
-    integral: bool
+    amap: AxisMap | None
+    integral: bool  # every window in amap is whole: follow() and compose() of int fields give ints
+    # Two or more inputs whose values are read, each of the output's shape (so none is broadcast): a merge whose
+    # inputs' fields usually agree (_agreed).
+    aligned: bool
 
 
 def _plan(layer: Layer) -> _Plan:
     amap = layer.axis_map()
-    if not amap or (amap[0] is not None and amap[0][0] != 0):
-        return _Plan(amap, layer.value_inputs, None, False, False)
-    windows = []
-    for axis in range(1, len(amap)):
-        entry = amap[axis]
-        if entry is None or entry[0] != axis:
-            return _Plan(amap, layer.value_inputs, None, False, False)  # an axis moves or ends: follow() decides
-        windows.append(entry[1])
-    integral = all(type(w[0]) is int and type(w[1]) is int and type(w[2]) is int for w in windows)
-    return _Plan(amap, layer.value_inputs, tuple(windows), windows == [POINTWISE] * len(windows), integral)
+    if not amap:
+        return _Plan(NO_FIELD, (), (), layer.value_inputs, amap, True, False)
+    read = layer.in_shapes[: layer.value_inputs]
+    aligned = len(read) > 1 and read.count(layer.out_shape) == len(read)
+    integral = set(map(type, chain.from_iterable(entry[1] for entry in amap if entry is not None))) <= {int}
+    spatial = amap[1:]
+    if (
+        (amap[0] is not None and amap[0][0] != 0)
+        or None in spatial
+        or tuple(map(_FIRST, spatial)) != tuple(range(1, len(amap)))  # type: ignore[arg-type]
+        or len(layer.in_shapes[0]) != len(amap)  # the input's rank: that of a field with len(windows) axes
+    ):
+        return _Plan(GENERAL, (), (), layer.value_inputs, amap, integral, aligned)  # an axis moves or ends: follow()
+    windows: tuple[Window, ...] = tuple(map(_SECOND, spatial))  # type: ignore[arg-type]
+    how = SAME if windows == (POINTWISE,) * len(windows) else INTS if integral else EXACT
+    columns = tuple(zip(*windows, strict=True)) if windows else ((), (), ())
+    return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned)
 
 
-def _compose_ints(field: ReceptiveField, windows: tuple[Window, ...]) -> ReceptiveField:
-    """compose() for a field and windows of ints only (their results are ints: nothing for exact() to do)."""
-    size, stride, padding = field.size, field.stride, field.padding
-    return ReceptiveField(
-        tuple([r + w[0] * s for r, s, w in zip(size, stride, windows, strict=True)]),
-        tuple([s * w[1] for s, w in zip(stride, windows, strict=True)]),
-        tuple([p + w[2] * s for p, s, w in zip(padding, stride, windows, strict=True)]),
-    )
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
-def _common_merge(
-    inputs: list[str], out_shape: Shape, fields: dict[str, ReceptiveField | None], shapes: dict[str, Shape]
-) -> tuple[ReceptiveField | None, Shape | None]:
-    """node_field()'s common case for a node reading several inputs: every input has the output's shape (so none is
-    broadcast) and a field in the network input's layout. Then (their field, the shape) when all are the same, or
-    (None, the shape) when merge() must decide; (None, None) when node_field() must."""
+def _compose_ints(field: ReceptiveField, columns: tuple[tuple[int, ...], ...]) -> ReceptiveField:
+    """compose() for a field and windows of ints only (their results are ints: nothing for exact() to do), axis by
+    axis in C (map); a stride or padding that does not change is the input field's own tuple. `columns`: the
+    windows' extents, strides and paddings."""
+    size, stride, padding, axes = field
+    extents, steps, pads = columns
+    size = tuple(map(add, size, map(mul, extents, stride)))
+    if steps.count(1) != len(steps):
+        stride_after = tuple(map(mul, stride, steps))
+    else:
+        stride_after = stride
+    if pads.count(0) != len(pads):
+        padding = tuple(map(add, padding, map(mul, pads, stride)))
+    return _new_field(ReceptiveField, (size, stride_after, padding, axes))
+
+
+_new_field = tuple.__new__  # ReceptiveField(...) without NamedTuple's Python-level __new__
+
+
+class _Shapes:
+    """The output shape of a node (or the network input) by name, from the graph: node_field()'s `shapes` for the
+    nodes that take the general path (the common cases read their input's shape from their Layer)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def __getitem__(self, name: str) -> Shape:
+        return self.graph.shape_of(name)
+
+
+def _agreed(inputs: list[str], fields: dict[str, ReceptiveField | None], rank: int) -> ReceptiveField | None:
+    """node_field()'s common case for a node reading several inputs of its own shape (none is broadcast) and rank:
+    when each input's field is in the network input's layout and they agree (all the same, or _union()), their
+    field; else None (node_field() decides)."""
     if len(inputs) < 2:
-        return None, None
-    first = fields[inputs[0]]
-    if first is None or first.axes or len(first.size) + 1 != len(out_shape):
-        return None, None
+        return None
+    sources = [fields[name] for name in inputs]
+    first = sources[0]
+    if first is None or first.axes or len(first.size) + 1 != rank:
+        return None
     same = True
-    for name in inputs:
-        field = fields[name]
-        if shapes[name] != out_shape or field is None:
-            return None, None
+    for field in sources:
         if field is not first and field != first:
-            if field.axes or len(field.size) != len(first.size):
-                return None, None
+            if field is None or field.axes or len(field.size) != len(first.size):
+                return None
             same = False
-    return (first if same else None), out_shape
+    return first if same else _union(sources)  # type: ignore[arg-type]
 
 
 def _union(sources: list[ReceptiveField]) -> ReceptiveField | None:
@@ -347,56 +383,47 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
     """The field of the network input ("input") and of every node, by name; and the warnings found on the way.
 
     node_field() per node, with its common cases done inline (one input whose field keeps the input's layout,
-    through a layer that keeps every spatial axis in place): the same fields, tests/test_receptive_paths.py."""
+    through a layer that keeps every spatial axis in place; merges of inputs whose fields agree): the same fields,
+    tests/test_receptive_paths.py."""
     start = network_input_field(graph.input_shape)
     fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: start}
-    shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
+    shapes = _Shapes(graph)
     warnings: list[str] = []
     broadcast: list[str] = []
     plans: dict[int, _Plan] = {}
     maps: dict[int, AxisMap | None] = {}
-    # Every field is made of ints until a window with a Fraction is composed (merges and follow() keep ints).
-    ints = start is None or all(type(v) is int for v in (*start.size, *start.stride, *start.padding))
+    ints = True  # every field so far is made of ints (the input's is), until a Fraction is composed
     for node in graph.nodes:
-        layer = node.bound()
+        layer = node.layer or node.bound()
         plan = plans.get(id(layer))
         if plan is None:
             plan = plans[id(layer)] = _plan(layer)
             maps[id(layer)] = plan.amap
+        how, windows, columns, value_inputs, amap, integral, aligned = plan
         inputs = node.inputs
         field: ReceptiveField | None = None
-        shape: Shape | None = None  # the shape of the tensor whose field `field` is, None when done
-        if not plan.amap:
-            pass
-        elif len(inputs) == 1 or (plan.value_inputs == 1 and inputs):
-            field, shape = fields[inputs[0]], shapes[inputs[0]]
+        if how == NO_FIELD:
+            fields[node.name] = None
+            continue
+        if len(inputs) == 1 or (value_inputs == 1 and inputs):
+            field = fields[inputs[0]]
         else:
-            inputs = inputs[: plan.value_inputs]  # later inputs give only a size (CenterCrop's second)
-            field, shape = _common_merge(inputs, layer.out_shape, fields, shapes)
-            if shape is None:  # not the common case: the general path
-                field = node_field(node, fields, shapes, warnings, broadcast, maps)
-            elif field is None:
-                field = _union([fields[name] for name in inputs]) or merge(  # type: ignore[misc]
-                    node.name,
-                    [(name, fields[name]) for name in inputs],
-                    warnings,  # type: ignore[misc]
-                )
-        if field is None or shape is None:
+            field = _agreed(inputs[:value_inputs], fields, len(layer.out_shape)) if aligned else None
+            if field is None:  # not the common case: the general path
+                field = fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
+                ints = ints and (field is None or integral)
+                continue
+        if field is None:
             pass
-        elif not field.axes and plan.windows is not None and len(field.size) == len(plan.windows):
-            if len(shape) != len(field.size) + 1:
-                field = None
-            elif plan.pointwise:
-                pass  # element-wise layers, the most common kind: nothing changes
-            elif ints and plan.integral:
-                field = _compose_ints(field, plan.windows)
-            else:
-                field = compose(field, plan.windows)
-        else:
-            field = None if len(layout(field)) != len(shape) else follow(field, plan.amap)
-        ints = ints and (field is None or plan.integral)
+        elif how == GENERAL or field.axes or len(field.size) != len(windows):
+            field = None if len(layout(field)) != len(shapes[inputs[0]]) else follow(field, amap)  # type: ignore
+            ints = ints and (field is None or integral)
+        elif how == INTS and ints:
+            field = _compose_ints(field, columns)  # type: ignore[arg-type]
+        elif how != SAME:  # SAME: element-wise layers, the most common kind: nothing changes
+            field = compose(field, windows)
+            ints = ints and integral
         fields[node.name] = field
-        shapes[node.name] = layer.out_shape
     _broadcast_warning(broadcast, warnings)
     return fields, warnings
 
