@@ -215,11 +215,10 @@ def _write_lines(out: TextIO, lines: Iterable[str], separator: str) -> None:
 
 def _write_layers(out: TextIO, rows: list[Row], texts: _RowTexts) -> None:
     """The layers' lines (the first one's indent already written), _CHUNK at a time."""
-    layer = texts.layer
     for start in range(0, len(rows), _CHUNK):
         if start:
             out.write(",\n    ")
-        out.write(",\n    ".join([layer(row) for row in rows[start : start + _CHUNK]]))
+        out.write(",\n    ".join(texts.layers(rows[start : start + _CHUNK])))
 
 
 def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | None) -> None:
@@ -275,19 +274,36 @@ class _RowTexts:
             self.fields[id(field)] = text
         return text
 
-    def layer(self, row: Row) -> str:
-        """json.dumps of the row's entry in `layers` (report_dict's)."""
-        cached = self.layer_parts.get(id(row.weight_shapes))
-        # The same dicts (equal ones may list their keys in another order), equal everything else.
-        if cached is None or cached[0][6] is not row[6] or cached[0][4:15] != row[4:15] or cached[0][1:3] != row[1:3]:
-            cached = self.layer_parts[id(row.weight_shapes)] = (row, self._layer_parts(row))
-        before, after = cached[1]
-        inputs = row.inputs
-        listed = f"[{_text(inputs[0])}]" if len(inputs) == 1 else "[" + ", ".join(map(_text, inputs)) + "]"
-        field = self.field(row.receptive_field)
-        if row.saved_bytes is None:
-            return f'{{"name": {_text(row.name)}{before}{listed}{after}{field}}}'
-        return f'{{"name": {_text(row.name)}{before}{listed}{after}{field}{_training_text(row)}}}'
+    def layers(self, rows: list[Row]) -> list[str]:
+        """json.dumps of each row's entry in `layers` (report_dict's). One loop for many rows (a million layers
+        make a million lines); most layers read the layer before them, whose name is then written already."""
+        lines: list[str] = []
+        parts = self.layer_parts
+        fields = self.fields
+        named, named_text = "", ""  # the previous row's name and its text
+        for row in rows:
+            # The same dicts (equal ones may list their keys in another order), equal everything else.
+            cached = parts.get(id(row[5]))
+            if (
+                cached is None
+                or cached[0][6] is not row[6]
+                or cached[0][4:15] != row[4:15]
+                or cached[0][1:3] != row[1:3]
+            ):
+                cached = parts[id(row[5])] = (row, self._layer_parts(row))
+            before, after = cached[1]
+            inputs = row[3]
+            if len(inputs) == 1:
+                listed = f"[{named_text if inputs[0] == named else _text(inputs[0])}]"
+            else:
+                listed = "[" + ", ".join([named_text if name == named else _text(name) for name in inputs]) + "]"
+            field = row[15]
+            field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
+            named = row[0]
+            named_text = _text(named)
+            line = f'{{"name": {named_text}{before}{listed}{after}{field_text}'
+            lines.append(f"{line}}}" if row[17] is None else f"{line}{_training_text(row)}}}")
+        return lines
 
     def _layer_parts(self, row: Row) -> tuple[str, str]:
         """The text between the name and the inputs, and between the inputs and the receptive field."""
