@@ -312,15 +312,23 @@ class _RowTexts:
         after = {k: entry[k] for k in _LAYER_MIDDLE}
         return f', {json.dumps(before)[1:-1]}, "inputs": ', f', {json.dumps(after)[1:-1]}, "receptive_field": '
 
-    def leaf(self, row: Row, depth: int) -> str:
-        """json.dumps of the row as a node of `blocks` (node_dict's), with its empty children."""
-        cached = self.leaf_parts.get(id(row.weight_shapes))
-        if cached is None or cached[0][7:15] != row[7:15] or cached[0][4:5] != row[4:5] or cached[0][1] != row[1]:
-            cached = self.leaf_parts[id(row.weight_shapes)] = (row, self._leaf_parts(row))
-        before, after = cached[1]
-        field = self.field(row.receptive_field)
-        training = "" if row.saved_bytes is None else _training_text(row)
-        return f'{{"name": {_text(row.name)}{before}{depth}{after}{field}{training}, "children": []}}'
+    def leaves(self, rows: list[Row], depth: int, pad: str) -> list[str]:
+        """json.dumps of each row as a node of `blocks` (node_dict's), with its empty children, after `pad`."""
+        lines: list[str] = []
+        parts = self.leaf_parts
+        fields = self.fields
+        for row in rows:
+            cached = parts.get(id(row[5]))
+            if cached is None or cached[0][7:15] != row[7:15] or cached[0][4] != row[4] or cached[0][1] != row[1]:
+                cached = parts[id(row[5])] = (row, self._leaf_parts(row))
+            before, after = cached[1]
+            field = row[15]
+            field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
+            training = "" if row[17] is None else _training_text(row)
+            lines.append(
+                f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}{training}, "children": []}}'
+            )
+        return lines
 
     def _leaf_parts(self, row: Row) -> tuple[str, str]:
         """The text between the name and the depth, and between the depth and the receptive field."""
@@ -379,7 +387,6 @@ def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts
     Walked with a stack of open blocks, each with its children and the index of the next one: a block's layers
     (most of the lines) are written in a plain loop, not pushed and popped one by one."""
     size = dtype_bytes(report.dtype)
-    leaf = texts.leaf
     head = _block_head(root, 0, report.layout, size, texts)
     children = root.children if depth is None or depth > 0 else []
     if not children:
@@ -393,11 +400,16 @@ def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts
         last = len(children) - 1
         while index <= last:
             child = children[index]
+            if not isinstance(child, Block):  # a run of layers: their lines at once
+                end = index + 1
+                while end <= last and not isinstance(children[end], Block):
+                    end += 1
+                text = ",\n".join(texts.leaves(children[index:end], level, pad))  # type: ignore[arg-type]
+                index = end
+                yield text if end > last else f"{text},"
+                continue
             comma = "" if index == last else ","
             index += 1
-            if not isinstance(child, Block):
-                yield f"{pad}{leaf(child, level)}{comma}"
-                continue
             head = _block_head(child, level, report.layout, size, texts)
             inner = child.children if depth is None or level < depth else []
             if not inner:
