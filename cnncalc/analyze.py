@@ -188,8 +188,8 @@ def _layer_figures(file: str, node: Node, layer: Layer, batch: int, size: int) -
     macs = layer.macs() * batch
     other = layer.other_ops() * batch
     elements = prod(layer.out_shape) * batch
-    params = sum(prod(s) for s in weights.values())
-    buffer_count = sum(prod(s) for s in buffers.values())
+    params = sum(map(prod, weights.values()))
+    buffer_count = sum(map(prod, buffers.values()))
     figures = (layer.kind, layer.summary(), layer.out_shape, weights, buffers, params, buffer_count, macs, other)
     return (*figures, 2 * macs + other, elements, elements * size)
 

@@ -54,7 +54,7 @@ The walk visits every node once and every input edge once: linear in the size of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from itertools import chain
 from operator import add, itemgetter, mul
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -288,7 +288,6 @@ def _plan(layer: Layer) -> _Plan:
         return _Plan(NO_FIELD, (), (), layer.value_inputs, amap, True, False)
     read = layer.in_shapes[: layer.value_inputs]
     aligned = len(read) > 1 and read.count(layer.out_shape) == len(read)
-    integral = set(map(type, chain.from_iterable(entry[1] for entry in amap if entry is not None))) <= {int}
     spatial = amap[1:]
     if (
         (amap[0] is not None and amap[0][0] != 0)
@@ -296,11 +295,18 @@ def _plan(layer: Layer) -> _Plan:
         or tuple(map(_FIRST, spatial)) != tuple(range(1, len(amap)))  # type: ignore[arg-type]
         or len(layer.in_shapes[0]) != len(amap)  # the input's rank: that of a field with len(windows) axes
     ):
+        integral = _whole(entry[1] for entry in amap if entry is not None)
         return _Plan(GENERAL, (), (), layer.value_inputs, amap, integral, aligned)  # an axis moves or ends: follow()
     windows: tuple[Window, ...] = tuple(map(_SECOND, spatial))  # type: ignore[arg-type]
+    integral = _whole(windows)  # the channels' entry is never composed (they hold no input axis)
     how = SAME if windows == (POINTWISE,) * len(windows) else INTS if integral else EXACT
     columns = tuple(zip(*windows, strict=True)) if windows else ((), (), ())
     return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned)
+
+
+def _whole(windows: Iterable[Window]) -> bool:
+    """Whether every value of these windows is an int."""
+    return set(map(type, chain.from_iterable(windows))) <= {int}
 
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
