@@ -400,9 +400,9 @@ def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts
         last = len(children) - 1
         while index <= last:
             child = children[index]
-            if not isinstance(child, Block):  # a run of layers: their lines at once
+            if not isinstance(child, Block):  # a run of layers (up to _CHUNK: a text is never large): their lines
                 end = index + 1
-                while end <= last and not isinstance(children[end], Block):
+                while end <= last and end - index < _CHUNK and not isinstance(children[end], Block):
                     end += 1
                 text = ",\n".join(texts.leaves(children[index:end], level, pad))  # type: ignore[arg-type]
                 index = end
