@@ -197,17 +197,22 @@ def write_json(out: TextIO, reports: list[Report], trees: list[Block] | None = N
 
 
 _CHUNK = 4096  # lines joined per write
+_CHUNK_CHARS = 1 << 20  # characters joined per write where the lines' lengths vary
 
 
 def _write_lines(out: TextIO, lines: Iterable[str], separator: str) -> None:
-    """The lines joined by `separator`, written in chunks (none before the first)."""
+    """The lines joined by `separator`, written in chunks of about _CHUNK_CHARS characters (a "line" may be many:
+    _tree_lines gives a run of layers as one text)."""
     chunk: list[str] = []
+    size = 0
     first = True
     for line in lines:
         chunk.append(line)
-        if len(chunk) == _CHUNK:
+        size += len(line)
+        if size >= _CHUNK_CHARS:
             out.write(("" if first else separator) + separator.join(chunk))
             chunk.clear()
+            size = 0
             first = False
     if chunk:
         out.write(("" if first else separator) + separator.join(chunk))
