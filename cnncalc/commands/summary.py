@@ -103,6 +103,7 @@ def summary(
 
         from cnncalc.render.json_report import write_json
 
+        graphs.clear()  # the reports and trees hold what is written: a large graph's memory goes to the writing
         write_json(sys.stdout, reports, trees, depth)  # streamed: a million layers make a gigabyte of JSON
         write("\n")
     elif format is Format.csv:

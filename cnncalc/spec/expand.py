@@ -98,6 +98,8 @@ class Expander:
                 self.expand_entry(item, item_mark, scope)
             if consume:
                 layers[index] = None
+        if consume:  # the emptied list and its marks (each node keeps its own entry's mark)
+            del layers[:], layers.item_marks[:]
 
     def expand_if(self, item: YMap, mark: Any, scope: Scope) -> None:
         """`- if: COND` with `then:` and optional `else:` lists: their entries belong to the enclosing scope."""
