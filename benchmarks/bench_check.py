@@ -54,8 +54,10 @@ LOAD_ONLY = (
 
 def write_specs(folder: str, count: int) -> None:
     for index in range(count):
+        # (width, wide) differs for every index, so no two specs are the same network: check shares the layers
+        # that specs have in common, and repeated specs would flatter it.
         text = SPEC.format(
-            index=index, channels=1 + index % 3, size=16 + 4 * (index % 5), width=4 + index % 8, wide=8 + index % 16
+            index=index, channels=1 + index % 3, size=16 + 4 * (index % 5), width=4 + index % 8, wide=8 + index // 8
         )
         Path(folder, f"net{index:04d}.yaml").write_text(text)
 

@@ -6,12 +6,14 @@ batch size and adds up. Per-sample figures are scaled by `batch` for MACs, FLOPs
 
 from __future__ import annotations
 
+from itertools import compress
 from math import prod
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from cnncalc.errors import LayerError, UsageError
-from cnncalc.graph import NETWORK_INPUT, Graph, located
-from cnncalc.layers import Shape
+from cnncalc.graph import NETWORK_INPUT, Graph, Node, located
+from cnncalc.layers import Layer, Shape
 from cnncalc.receptive import ReceptiveField, receptive_fields
 from cnncalc.speed import paused_gc
 from cnncalc.units import DTYPE_BYTES
@@ -123,61 +125,38 @@ def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
     batch = graph.batch
     fields, warnings = receptive_fields(graph)
     rows: list[Row] = []
-    figures: dict[int, tuple[Any, ...]] = {}  # per Layer object: nodes built alike share one (graph.py)
+    # Per Layer object (nodes built alike share one, graph.py): the row's fields but the node's own (name, inputs,
+    # trainable, receptive field), computed once.
+    figures: dict[int, tuple[Any, ...]] = {}
+    new_row = tuple.__new__  # Row(...) without NamedTuple's Python-level __new__: one call per layer
+    get_field = fields.get
     for node in graph.nodes:
-        layer = node.bound()
+        layer = node.layer or node.bound()
         known = figures.get(id(layer))
         if known is None:
-            try:
-                layer.check_batch_size(batch)
-            except LayerError as error:
-                raise located(graph.file, node, error) from None
-            weights = layer.weights()
-            buffers = layer.buffers()
-            known = figures[id(layer)] = (
-                layer.summary(),
-                weights,
-                buffers,
-                sum(prod(s) for s in weights.values()),
-                sum(prod(s) for s in buffers.values()),
-                layer.macs() * batch,
-                layer.other_ops() * batch,
-                prod(layer.out_shape) * batch,
-            )
-        summary, weights, buffers, params, buffer_count, macs, other, elements = known
-        rows.append(
-            Row(
-                name=node.name,
-                kind=layer.kind,
-                summary=summary,
-                inputs=list(node.inputs),
-                output_shape=layer.out_shape,
-                weight_shapes=weights,
-                buffer_shapes=buffers,
-                params=params,
-                trainable=node.trainable,
-                buffers=buffer_count,
-                macs=macs,
-                other_ops=other,
-                flops=2 * macs + other,
-                activation_elements=elements,
-                activation_bytes=elements * size,
-                receptive_field=fields.get(node.name),
-            )
-        )
+            known = figures[id(layer)] = _layer_figures(graph.file, node, layer, batch, size)
+        kind, summary, shape, weights, buffers, params, buffer_count, macs, other, flops, elements, memory = known
+        # The row's inputs are the node's list itself (neither changes once the graph is built): a list per row
+        # would be 64 bytes, a million layers' worth of them 64 MB.
+        name = node.name
+        # fmt: off
+        row = (name, kind, summary, node.inputs, shape, weights, buffers, params, node.trainable, buffer_count,
+               macs, other, flops, elements, memory, get_field(name), None, None)
+        # fmt: on
+        rows.append(new_row(Row, row))
         if layer.warnings:
             warnings.extend(f"layer '{node.name}': {text}" for text in layer.warnings)
-    params = sum(r.params for r in rows)
-    trainable = sum(r.params for r in rows if r.trainable)
+    params = sum(map(_PARAMS, rows))
+    trainable = sum(compress(map(_PARAMS, rows), map(_TRAINABLE, rows)))
     input_elements = prod(graph.input_shape) * batch
-    activations = sum(r.activation_elements for r in rows)
-    macs = sum(r.macs for r in rows)
-    other = sum(r.other_ops for r in rows)
+    activations = sum(map(_ACTIVATION_ELEMENTS, rows))
+    macs = sum(map(_MACS, rows))
+    other = sum(map(_OTHER_OPS, rows))
     totals = Totals(
         params=params,
         trainable_params=trainable,
         non_trainable_params=params - trainable,
-        buffers=sum(r.buffers for r in rows),
+        buffers=sum(map(_BUFFERS, rows)),
         macs=macs,
         other_ops=other,
         flops=2 * macs + other,
@@ -195,6 +174,29 @@ def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
     return Report(
         graph.name, graph.file, graph.input_shape, batch, dtype, rows, totals, warnings + graph.warnings, layout
     )
+
+
+def _layer_figures(file: str, node: Node, layer: Layer, batch: int, size: int) -> tuple[Any, ...]:
+    """The row fields that are the layer's (all but the node's name, inputs, trainable and receptive field), in
+    their order, for the whole batch."""
+    try:
+        layer.check_batch_size(batch)
+    except LayerError as error:
+        raise located(file, node, error) from None
+    weights = layer.weights()
+    buffers = layer.buffers()
+    macs = layer.macs() * batch
+    other = layer.other_ops() * batch
+    elements = prod(layer.out_shape) * batch
+    params = sum(map(prod, weights.values()))
+    buffer_count = sum(map(prod, buffers.values()))
+    figures = (layer.kind, layer.summary(), layer.out_shape, weights, buffers, params, buffer_count, macs, other)
+    return (*figures, 2 * macs + other, elements, elements * size)
+
+
+# Row fields by position, for the totals' sums (map and itemgetter: no Python code per row).
+_PARAMS, _TRAINABLE, _BUFFERS = itemgetter(7), itemgetter(8), itemgetter(9)
+_MACS, _OTHER_OPS, _ACTIVATION_ELEMENTS = itemgetter(10), itemgetter(11), itemgetter(13)
 
 
 def _unused_layers(graph: Graph) -> list[str]:

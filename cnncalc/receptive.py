@@ -54,10 +54,13 @@ The walk visits every node once and every input edge once: linear in the size of
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from itertools import chain
+from operator import add, itemgetter, mul
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
-from cnncalc.layers.base import POINTWISE, AxisMap, Shape, Window, fraction, spatial_names
+from cnncalc.layers.base import POINTWISE, AxisMap, Layer, Shape, Window, fraction, spatial_names
 from cnncalc.units import rational_text
 
 if TYPE_CHECKING:
@@ -226,7 +229,7 @@ def is_broadcast(in_shape: Shape, out_shape: Shape) -> bool:
 def node_field(
     node: Node,
     fields: dict[str, ReceptiveField | None],
-    shapes: dict[str, Shape],
+    shapes: Mapping[str, Shape] | _Shapes,
     warnings: list[str],
     broadcast: list[str],
     maps: dict[int, AxisMap | None],
@@ -260,8 +263,180 @@ def node_field(
     return follow(merge(node.name, sources, warnings), amap)
 
 
+# How a node's field is made, per Layer (its _Plan's `how`): no field; its one input's field, unchanged or composed
+# with its windows (ints only, or with exact()); or node_field()'s general rules.
+NO_FIELD, SAME, INTS, EXACT, GENERAL = range(5)
+
+
+class _Plan(NamedTuple):
+    """What a Layer does to fields, worked out once per Layer (nodes built alike share theirs)."""
+
+    how: int  # for a field of one input in the network input's layout with len(windows) axes; else GENERAL
+    windows: tuple[Window, ...]  # per spatial axis, when each stays in place (the channels kept or mixed)
+    columns: tuple[tuple[Rational, ...], ...]  # the windows' extents, strides and paddings (_compose_ints)
+    value_inputs: int | None
+    amap: AxisMap | None
+    integral: bool  # every window in amap is whole: follow() and compose() of int fields give ints
+    # Two or more inputs whose values are read, each of the output's shape (so none is broadcast): a merge whose
+    # inputs' fields usually agree (_agreed).
+    aligned: bool
+
+
+def _plan(layer: Layer) -> _Plan:
+    amap = layer.axis_map()
+    if not amap:
+        return _Plan(NO_FIELD, (), (), layer.value_inputs, amap, True, False)
+    read = layer.in_shapes[: layer.value_inputs]
+    aligned = len(read) > 1 and read.count(layer.out_shape) == len(read)
+    spatial = amap[1:]
+    if (
+        (amap[0] is not None and amap[0][0] != 0)
+        or None in spatial
+        or tuple(map(_FIRST, spatial)) != tuple(range(1, len(amap)))  # type: ignore[arg-type]
+        or len(layer.in_shapes[0]) != len(amap)  # the input's rank: that of a field with len(windows) axes
+    ):
+        integral = _whole(entry[1] for entry in amap if entry is not None)
+        return _Plan(GENERAL, (), (), layer.value_inputs, amap, integral, aligned)  # an axis moves or ends: follow()
+    windows: tuple[Window, ...] = tuple(map(_SECOND, spatial))  # type: ignore[arg-type]
+    integral = _whole(windows)  # the channels' entry is never composed (they hold no input axis)
+    how = SAME if windows == (POINTWISE,) * len(windows) else INTS if integral else EXACT
+    columns = tuple(zip(*windows, strict=True)) if windows else ((), (), ())
+    return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned)
+
+
+def _whole(windows: Iterable[Window]) -> bool:
+    """Whether every value of these windows is an int."""
+    return set(map(type, chain.from_iterable(windows))) <= {int}
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+
+
+def _compose_ints(field: ReceptiveField, columns: tuple[tuple[int, ...], ...]) -> ReceptiveField:
+    """compose() for a field and windows of ints only (their results are ints: nothing for exact() to do), axis by
+    axis in C (map); a stride or padding that does not change is the input field's own tuple. `columns`: the
+    windows' extents, strides and paddings."""
+    size, stride, padding, axes = field
+    extents, steps, pads = columns
+    size = tuple(map(add, size, map(mul, extents, stride)))
+    if steps.count(1) != len(steps):
+        stride_after = tuple(map(mul, stride, steps))
+    else:
+        stride_after = stride
+    if pads.count(0) != len(pads):
+        padding = tuple(map(add, padding, map(mul, pads, stride)))
+    return _new_field(ReceptiveField, (size, stride_after, padding, axes))
+
+
+_new_field = tuple.__new__  # ReceptiveField(...) without NamedTuple's Python-level __new__
+
+
+class _Shapes:
+    """The output shape of a node (or the network input) by name, from the graph: node_field()'s `shapes` for the
+    nodes that take the general path (the common cases read their input's shape from their Layer)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def __getitem__(self, name: str) -> Shape:
+        return self.graph.shape_of(name)
+
+
+def _agreed(inputs: list[str], fields: dict[str, ReceptiveField | None], rank: int) -> ReceptiveField | None:
+    """node_field()'s common case for a node reading several inputs of its own shape (none is broadcast) and rank:
+    when each input's field is in the network input's layout and they agree (all the same, or _union()), their
+    field; else None (node_field() decides)."""
+    if len(inputs) < 2:
+        return None
+    sources = [fields[name] for name in inputs]
+    first = sources[0]
+    if first is None or first.axes or len(first.size) + 1 != rank:
+        return None
+    same = True
+    for field in sources:
+        if field is not first and field != first:
+            if field is None or field.axes or len(field.size) != len(first.size):
+                return None
+            same = False
+    return first if same else _union(sources)  # type: ignore[arg-type]
+
+
+def _union(sources: list[ReceptiveField]) -> ReceptiveField | None:
+    """merge()'s field where it has nothing to warn about: the inputs' strides agree and so do their centres
+    (r - 1)/2 - P. Then along each axis the union is the field of the input with the largest padding (r_i - P_i is
+    largest where P_i is), and when one input has it along every axis, its very field. None: merge() decides."""
+    first = sources[0]
+    widest = first
+    for field in sources[1:]:
+        if field.stride != first.stride or field.axes != first.axes or len(field.size) != len(first.size):
+            return None
+        for r, p, r0, p0 in zip(field.size, field.padding, first.size, first.padding, strict=True):
+            if r - 2 * p != r0 - 2 * p0:
+                return None
+        if widest is not field and all(p > q for p, q in zip(field.padding, widest.padding, strict=True)):
+            widest = field
+    if all(all(p <= q for p, q in zip(field.padding, widest.padding, strict=True)) for field in sources):
+        return widest
+    size, padding = list(first.size), list(first.padding)
+    for field in sources[1:]:
+        for axis, p in enumerate(field.padding):
+            if p > padding[axis]:
+                size[axis], padding[axis] = field.size[axis], p
+    return ReceptiveField(tuple(size), first.stride, tuple(padding), first.axes)
+
+
 def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
-    """The field of the network input ("input") and of every node, by name; and the warnings found on the way."""
+    """The field of the network input ("input") and of every node, by name; and the warnings found on the way.
+
+    node_field() per node, with its common cases done inline (one input whose field keeps the input's layout,
+    through a layer that keeps every spatial axis in place; merges of inputs whose fields agree): the same fields,
+    tests/test_receptive_paths.py."""
+    start = network_input_field(graph.input_shape)
+    fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: start}
+    shapes = _Shapes(graph)
+    warnings: list[str] = []
+    broadcast: list[str] = []
+    plans: dict[int, _Plan] = {}
+    maps: dict[int, AxisMap | None] = {}
+    ints = True  # every field so far is made of ints (the input's is), until a Fraction is composed
+    for node in graph.nodes:
+        layer = node.layer or node.bound()
+        plan = plans.get(id(layer))
+        if plan is None:
+            plan = plans[id(layer)] = _plan(layer)
+            maps[id(layer)] = plan.amap
+        how, windows, columns, value_inputs, amap, integral, aligned = plan
+        inputs = node.inputs
+        field: ReceptiveField | None = None
+        if how == NO_FIELD:
+            fields[node.name] = None
+            continue
+        if len(inputs) == 1 or (value_inputs == 1 and inputs):
+            field = fields[inputs[0]]
+        else:
+            field = _agreed(inputs[:value_inputs], fields, len(layer.out_shape)) if aligned else None
+            if field is None:  # not the common case: the general path
+                field = fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
+                ints = ints and (field is None or integral)
+                continue
+        if field is None:
+            pass
+        elif how == GENERAL or field.axes or len(field.size) != len(windows):
+            field = None if len(layout(field)) != len(shapes[inputs[0]]) else follow(field, amap)  # type: ignore
+            ints = ints and (field is None or integral)
+        elif how == INTS and ints:
+            field = _compose_ints(field, columns)  # type: ignore[arg-type]
+        elif how != SAME:  # SAME: element-wise layers, the most common kind: nothing changes
+            field = compose(field, windows)
+            ints = ints and integral
+        fields[node.name] = field
+    _broadcast_warning(broadcast, warnings)
+    return fields, warnings
+
+
+def reference_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
+    """receptive_fields() with node_field() on every node, without its inline common cases (the general path,
+    which tests compare it with)."""
     fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: network_input_field(graph.input_shape)}
     shapes: dict[str, Shape] = {NETWORK_INPUT: graph.input_shape}
     warnings: list[str] = []
@@ -270,9 +445,13 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
     for node in graph.nodes:
         fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
         shapes[node.name] = node.bound().out_shape
+    _broadcast_warning(broadcast, warnings)
+    return fields, warnings
+
+
+def _broadcast_warning(broadcast: list[str], warnings: list[str]) -> None:
     if broadcast:
         warnings.append(
             f"receptive field: {len(broadcast)} broadcast input(s) of merges left out (global context such as "
             f"squeeze-and-excitation gates, which see the whole input): {_listing(broadcast)}"
         )
-    return fields, warnings

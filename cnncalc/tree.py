@@ -12,6 +12,8 @@ parent's when it closes: time in proportion to layers plus groups (the groups so
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import compress
+from operator import attrgetter, itemgetter
 
 from cnncalc.analyze import Report, Row, dtype_bytes
 from cnncalc.graph import Graph
@@ -73,6 +75,24 @@ class Block:
         self.activation_bytes += row.activation_bytes
         self._add_training(row.backward_macs, row.saved_bytes)
 
+    def add_rows(self, rows: list[Row]) -> None:
+        """add_row() for each row, the sums taken over all of them at once (no Python code per row)."""
+        if len(rows) == 1:
+            self.add_row(rows[0])
+            return
+        self.children.extend(rows)
+        self.layer_count += len(rows)
+        self.params += sum(map(_PARAMS, rows))
+        self.trainable_params += sum(compress(map(_PARAMS, rows), map(_TRAINABLE, rows)))
+        self.buffers += sum(map(_BUFFERS, rows))
+        self.macs += sum(map(_MACS, rows))
+        self.other_ops += sum(map(_OTHER_OPS, rows))
+        self.activation_elements += sum(map(_ACTIVATION_ELEMENTS, rows))
+        self.activation_bytes += sum(map(_ACTIVATION_BYTES, rows))
+        if any(row.saved_bytes is not None for row in rows):  # analyzed for training: rarely, and still one pass
+            for row in rows:
+                self._add_training(row.backward_macs, row.saved_bytes)
+
     def add_block(self, inner: Block) -> None:
         self.layer_count += inner.layer_count
         self.params += inner.params
@@ -90,6 +110,16 @@ class Block:
             self.saved_bytes = (self.saved_bytes or 0) + saved_bytes
 
 
+# Row fields by position, for sums over many rows at once; Node attributes for comparing the graph with the rows.
+_PARAMS, _TRAINABLE, _BUFFERS, _MACS = itemgetter(7), itemgetter(8), itemgetter(9), itemgetter(10)
+_OTHER_OPS, _ACTIVATION_ELEMENTS, _ACTIVATION_BYTES, _ROW_NAME = (
+    itemgetter(11),
+    itemgetter(13),
+    itemgetter(14),
+    itemgetter(0),
+)
+_POSITION, _NAME = attrgetter("position"), attrgetter("name")
+
 Node = Block | Row  # a tree node: a block (or the root), or a layer's row
 
 
@@ -100,14 +130,15 @@ def block_tree(graph: Graph, report: Report) -> Block:
 
 
 def _block_tree(graph: Graph, report: Report) -> Block:
-    rows = _in_file_order(graph, report)
-    by_name = {row.name: row for row in rows}
+    rows, aligned = _in_file_order(graph, report)
+    by_name = _RowsByName(graph, rows, aligned)
     size = dtype_bytes(report.dtype)
     groups = sorted(graph.groups.items(), key=lambda item: (item[1].first, -item[1].last, len(item[0])))
     root = Block(report.name, None, 0, graph.output, len(rows))
     stack = [root]
     next_group = 0
-    for position, row in enumerate(rows, 1):
+    position = 1  # the next row to place (1-based, file order)
+    while position <= len(rows):
         while stack[-1].last < position:
             _close(stack, by_name, size)
         while next_group < len(groups) and groups[next_group][1].first <= position:
@@ -116,7 +147,13 @@ def _block_tree(graph: Graph, report: Report) -> Block:
             block = Block(name, group.block, stack[-1].depth + 1, group.output, group.last)
             stack[-1].children.append(block)
             stack.append(block)
-        stack[-1].add_row(row)
+        # The rows up to the next place where a block closes or opens all go to the innermost open block.
+        end = stack[-1].last
+        if next_group < len(groups):
+            end = min(end, groups[next_group][1].first - 1)
+        end = max(end, position)
+        stack[-1].add_rows(rows[position - 1 : end])
+        position = end + 1
     while len(stack) > 1:
         _close(stack, by_name, size)
     _finish(root, by_name, size)
@@ -124,27 +161,51 @@ def _block_tree(graph: Graph, report: Report) -> Block:
     return root
 
 
-def _in_file_order(graph: Graph, report: Report) -> list[Row]:
-    """The rows in file order (the report's are in topological order, the same unless a layer reads a later one)."""
+def _in_file_order(graph: Graph, report: Report) -> tuple[list[Row], bool]:
+    """The rows in file order (the report's are in topological order, the same unless a layer reads a later one),
+    and whether they are the graph's (row k is that of the node at position k + 1)."""
     rows = report.rows
-    if len(rows) != len(graph.nodes):
-        return rows
+    nodes = graph.nodes
+    if len(rows) != len(nodes):
+        return rows, False
+    if list(map(_POSITION, nodes)) == list(range(1, len(nodes) + 1)):  # the common case: file order already
+        aligned = list(map(_NAME, nodes)) == list(map(_ROW_NAME, rows))
+        return rows, aligned
     ordered: list[Row | None] = [None] * len(rows)
-    for node, row in zip(graph.nodes, rows, strict=True):
+    for node, row in zip(nodes, rows, strict=True):
         if node.name != row.name or not 0 < node.position <= len(rows) or ordered[node.position - 1] is not None:
-            return rows  # not the graph the report was analyzed from: keep the report's order
+            return rows, False  # not the graph the report was analyzed from: keep the report's order
         ordered[node.position - 1] = row
-    return ordered  # type: ignore[return-value]
+    return ordered, True  # type: ignore[return-value]
 
 
-def _close(stack: list[Block], by_name: dict[str, Row], size: int) -> None:
+class _RowsByName:
+    """The rows by layer name: through the graph's own index when the rows are its nodes' in file order, else a
+    dict made the first time it is asked (a block's output is looked up once per block)."""
+
+    def __init__(self, graph: Graph, rows: list[Row], aligned: bool) -> None:
+        self.graph = graph
+        self.rows = rows
+        self.aligned = aligned
+        self.by_name: dict[str, Row] | None = None
+
+    def get(self, name: str) -> Row | None:
+        if self.aligned:
+            node = self.graph.by_name.get(name)
+            return None if node is None else self.rows[node.position - 1]
+        if self.by_name is None:
+            self.by_name = {row.name: row for row in self.rows}
+        return self.by_name.get(name)
+
+
+def _close(stack: list[Block], by_name: _RowsByName, size: int) -> None:
     block = stack.pop()
     _finish(block, by_name, size)
     block.repeat = _repeat_count(block)
     stack[-1].add_block(block)
 
 
-def _finish(block: Block, by_name: dict[str, Row], size: int) -> None:
+def _finish(block: Block, by_name: _RowsByName, size: int) -> None:
     block.param_bytes = block.params * size
     output = by_name.get(block.output)
     if output is not None:

@@ -215,10 +215,11 @@ class Layer:
         field at all. The default follows window(): output axis k >= 1 reads input axis k through window()[k - 1];
         axis 0 reads input axis 0 pointwise when the kind keeps_channels, else it is mixed."""
         window = self.window()
-        if window is None or len(self.in_shape) != len(self.out_shape) or len(window) != len(self.out_shape) - 1:
+        rank = len(self.out_shape)
+        if window is None or len(self.in_shapes[0]) != rank or len(window) != rank - 1:
             return None
         channels = (0, POINTWISE) if self.keeps_channels else None
-        return (channels, *((axis, w) for axis, w in enumerate(window, start=1)))
+        return (channels, *zip(range(1, rank), window, strict=True))  # (axis, its window) per spatial axis
 
     # -- training (cnncalc.training): what the backward pass keeps and computes -----------------------------
 

@@ -197,20 +197,33 @@ def write_json(out: TextIO, reports: list[Report], trees: list[Block] | None = N
 
 
 _CHUNK = 4096  # lines joined per write
+_CHUNK_CHARS = 1 << 20  # characters joined per write where the lines' lengths vary
 
 
 def _write_lines(out: TextIO, lines: Iterable[str], separator: str) -> None:
-    """The lines joined by `separator`, written in chunks (none before the first)."""
+    """The lines joined by `separator`, written in chunks of about _CHUNK_CHARS characters (a "line" may be many:
+    _tree_lines gives a run of layers as one text)."""
     chunk: list[str] = []
+    size = 0
     first = True
     for line in lines:
         chunk.append(line)
-        if len(chunk) == _CHUNK:
+        size += len(line)
+        if size >= _CHUNK_CHARS:
             out.write(("" if first else separator) + separator.join(chunk))
             chunk.clear()
+            size = 0
             first = False
     if chunk:
         out.write(("" if first else separator) + separator.join(chunk))
+
+
+def _write_layers(out: TextIO, rows: list[Row], texts: _RowTexts) -> None:
+    """The layers' lines (the first one's indent already written), _CHUNK at a time."""
+    for start in range(0, len(rows), _CHUNK):
+        if start:
+            out.write(",\n    ")
+        out.write(",\n    ".join(texts.layers(rows[start : start + _CHUNK])))
 
 
 def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | None) -> None:
@@ -224,8 +237,8 @@ def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | 
         if number:
             out.write(",\n")
         if key == "layers" and report.rows:
-            out.write('  "layers": [\n')
-            _write_lines(out, ("    " + texts.layer(row) for row in report.rows), ",\n")
+            out.write('  "layers": [\n    ')
+            _write_layers(out, report.rows, texts)
             out.write("\n  ]")
         elif key == "blocks" and tree is not None:
             out.write('  "blocks": ')
@@ -238,16 +251,19 @@ def _write_object(out: TextIO, report: Report, tree: Block | None, depth: int | 
 class _RowTexts:
     """The JSON text of a row in `layers` and as a leaf of `blocks`, as json.dumps writes their dicts.
 
-    Layers built alike share their figures (analyze.py: one weight_shapes dict, the same sums), so everything but
-    the name, the inputs, the depth, the receptive field (shared by layers that keep it) and the training figures
-    is written once per distinct set of figures and reused: on large networks, making and encoding a dict per row
-    took most of the time. The caches hold ids of objects the report keeps alive while it is written."""
+    Layers built alike share their figures (analyze.py: the very same objects, one weight_shapes dict among them),
+    so everything but the name, the inputs, the depth, the receptive field (shared by layers that keep it) and the
+    training figures is written once per set of figures and reused: on large networks, making and encoding a dict
+    per row took most of the time. A set is looked up by its weight_shapes dict and then compared whole with the
+    row it was written for (equal figures, equal text): the comparison finds the same objects, at C speed, where a
+    key of every figure cost more than the rest of the line. The caches keep the rows they compare with alive, so
+    an id is never that of another object while they last."""
 
     def __init__(self, layout: str, size: int) -> None:
         self.layout = layout
         self.size = size
-        self.layer_parts: dict[tuple[Any, ...], tuple[str, str]] = {}
-        self.leaf_parts: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.layer_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
+        self.leaf_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
         self.fields: dict[int, str] = {}
 
     def field(self, field: ReceptiveField | None) -> str:
@@ -255,21 +271,44 @@ class _RowTexts:
             return "null"
         text = self.fields.get(id(field))
         if text is None:  # json.dumps(rf_dict(field)), written directly: a new field every few layers
-            size, stride, padding = (", ".join(map(_rational_text, values)) for values in field[:3])
-            text = self.fields[id(field)] = f'{{"size": [{size}], "stride": [{stride}], "padding": [{padding}]}}'
+            size, stride, padding = field[:3]
+            text = f'{{"size": {list(size)}, "stride": {list(stride)}, "padding": {list(padding)}}}'
+            if "F" in text:  # a list of ints prints as its JSON; a Fraction would print as Fraction(p, q)
+                size, stride, padding = (_values_text(values) for values in field[:3])
+                text = f'{{"size": {size}, "stride": {stride}, "padding": {padding}}}'
+            self.fields[id(field)] = text
         return text
 
-    def layer(self, row: Row) -> str:
-        """json.dumps of the row's entry in `layers` (report_dict's)."""
-        key = (id(row.weight_shapes), id(row.buffer_shapes), *row[1:3], *row[4:5], *row[7:15])
-        parts = self.layer_parts.get(key)
-        if parts is None:
-            parts = self.layer_parts[key] = self._layer_parts(row)
-        inputs = row.inputs
-        listed = f"[{_text(inputs[0])}]" if len(inputs) == 1 else "[" + ", ".join(map(_text, inputs)) + "]"
-        training = "" if row.saved_bytes is None else _training_text(row)
-        field = self.field(row.receptive_field)
-        return f'{{"name": {_text(row.name)}{parts[0]}{listed}{parts[1]}{field}{training}}}'
+    def layers(self, rows: list[Row]) -> list[str]:
+        """json.dumps of each row's entry in `layers` (report_dict's). One loop for many rows (a million layers
+        make a million lines); most layers read the layer before them, whose name is then written already."""
+        lines: list[str] = []
+        parts = self.layer_parts
+        fields = self.fields
+        named, named_text = "", ""  # the previous row's name and its text
+        for row in rows:
+            # The same dicts (equal ones may list their keys in another order), equal everything else.
+            cached = parts.get(id(row[5]))
+            if (
+                cached is None
+                or cached[0][6] is not row[6]
+                or cached[0][4:15] != row[4:15]
+                or cached[0][1:3] != row[1:3]
+            ):
+                cached = parts[id(row[5])] = (row, self._layer_parts(row))
+            before, after = cached[1]
+            inputs = row[3]
+            if len(inputs) == 1:
+                listed = f"[{named_text if inputs[0] == named else _text(inputs[0])}]"
+            else:
+                listed = "[" + ", ".join([named_text if name == named else _text(name) for name in inputs]) + "]"
+            field = row[15]
+            field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
+            named = row[0]
+            named_text = _text(named)
+            line = f'{{"name": {named_text}{before}{listed}{after}{field_text}'
+            lines.append(f"{line}}}" if row[17] is None else f"{line}{_training_text(row)}}}")
+        return lines
 
     def _layer_parts(self, row: Row) -> tuple[str, str]:
         """The text between the name and the inputs, and between the inputs and the receptive field."""
@@ -278,15 +317,23 @@ class _RowTexts:
         after = {k: entry[k] for k in _LAYER_MIDDLE}
         return f', {json.dumps(before)[1:-1]}, "inputs": ', f', {json.dumps(after)[1:-1]}, "receptive_field": '
 
-    def leaf(self, row: Row, depth: int) -> str:
-        """json.dumps of the row as a node of `blocks` (node_dict's), with its empty children."""
-        key = row[1:2] + row[4:5] + row[7:10] + row[10:15]
-        parts = self.leaf_parts.get(key)
-        if parts is None:
-            parts = self.leaf_parts[key] = self._leaf_parts(row)
-        field = self.field(row.receptive_field)
-        training = "" if row.saved_bytes is None else _training_text(row)
-        return f'{{"name": {_text(row.name)}{parts[0]}{depth}{parts[1]}{field}{training}, "children": []}}'
+    def leaves(self, rows: list[Row], depth: int, pad: str) -> list[str]:
+        """json.dumps of each row as a node of `blocks` (node_dict's), with its empty children, after `pad`."""
+        lines: list[str] = []
+        parts = self.leaf_parts
+        fields = self.fields
+        for row in rows:
+            cached = parts.get(id(row[5]))
+            if cached is None or cached[0][7:15] != row[7:15] or cached[0][4] != row[4] or cached[0][1] != row[1]:
+                cached = parts[id(row[5])] = (row, self._leaf_parts(row))
+            before, after = cached[1]
+            field = row[15]
+            field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
+            training = "" if row[17] is None else _training_text(row)
+            lines.append(
+                f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}{training}, "children": []}}'
+            )
+        return lines
 
     def _leaf_parts(self, row: Row) -> tuple[str, str]:
         """The text between the name and the depth, and between the depth and the receptive field."""
@@ -294,6 +341,11 @@ class _RowTexts:
         before = {k: node[k] for k in ("block", "repeat", "type")}
         after = {k: node[k] for k in _LEAF_MIDDLE}
         return f', {json.dumps(before)[1:-1]}, "depth": ', f', {json.dumps(after)[1:-1]}, "receptive_field": '
+
+
+def _values_text(values: tuple[Any, ...]) -> str:
+    """json.dumps([rational(v) for v in values])."""
+    return "[" + ", ".join(map(_rational_text, values)) + "]"
 
 
 def _rational_text(value: Any) -> str:
@@ -335,33 +387,55 @@ def _training_text(row: Node) -> str:
 
 
 def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts) -> Iterator[str]:
-    """tree_lines(tree_dict(root, report, depth), 2) with its first line unindented, one line at a time."""
+    """tree_lines(tree_dict(root, report, depth), 2) with its first line unindented, one line at a time.
+
+    Walked with a stack of open blocks, each with its children and the index of the next one: a block's layers
+    (most of the lines) are written in a plain loop, not pushed and popped one by one."""
     size = dtype_bytes(report.dtype)
-    pending: list[tuple[Node | None, int, int, str]] = [(root, 0, 2, "")]  # node, its depth, margin, after
-    first = True
-    while pending:
-        node, level, margin, after = pending.pop()
-        pad = "" if first else " " * margin
-        first = False
-        if node is None:  # the end of a block's children
-            yield f"{pad}]}}{after}"
-        elif not isinstance(node, Block):
-            yield f"{pad}{texts.leaf(node, level)}{after}"
-        else:
-            data = node_dict(node, level, report.layout, size)
-            training = training_row(node)
-            for key in ("receptive_field", *training):  # the last keys, written below
-                del data[key]
-            head = f'{json.dumps(data)[:-1]}, "receptive_field": {texts.field(node.receptive_field)}'
-            head += _training_text(node) if training else ""
-            children = node.children if depth is None or level < depth else []
-            if not children:
-                yield f'{pad}{head}, "children": []}}{after}'
+    head = _block_head(root, 0, report.layout, size, texts)
+    children = root.children if depth is None or depth > 0 else []
+    if not children:
+        yield f'{head}, "children": []}}'
+        return
+    yield f'{head}, "children": ['
+    # Per open block: its children, the index of the next one, their depth, their indent, what follows its "]}".
+    stack: list[tuple[list[Node], int, int, str, str]] = [(children, 0, 1, " " * 4, "")]
+    while stack:
+        children, index, level, pad, after = stack.pop()
+        last = len(children) - 1
+        while index <= last:
+            child = children[index]
+            if not isinstance(child, Block):  # a run of layers (up to _CHUNK: a text is never large): their lines
+                end = index + 1
+                while end <= last and end - index < _CHUNK and not isinstance(children[end], Block):
+                    end += 1
+                text = ",\n".join(texts.leaves(children[index:end], level, pad))  # type: ignore[arg-type]
+                index = end
+                yield text if end > last else f"{text},"
+                continue
+            comma = "" if index == last else ","
+            index += 1
+            head = _block_head(child, level, report.layout, size, texts)
+            inner = child.children if depth is None or level < depth else []
+            if not inner:
+                yield f'{pad}{head}, "children": []}}{comma}'
                 continue
             yield f'{pad}{head}, "children": ['
-            pending.append((None, level, margin, after))
-            last = len(children) - 1
-            pending.extend((children[i], level + 1, margin + 2, "" if i == last else ",") for i in range(last, -1, -1))
+            stack.append((children, index, level, pad, after))
+            stack.append((inner, 0, level + 1, pad + "  ", comma))
+            break
+        else:
+            yield f"{pad[:-2]}]}}{after}"
+
+
+def _block_head(block: Block, level: int, layout: str, size: int, texts: _RowTexts) -> str:
+    """A block's node of `blocks` up to its children (node_dict's keys, the field's text shared)."""
+    data = node_dict(block, level, layout, size)
+    training = training_row(block)
+    for key in ("receptive_field", *training):  # the last keys, written below
+        del data[key]
+    head = f'{json.dumps(data)[:-1]}, "receptive_field": {texts.field(block.receptive_field)}'
+    return head + _training_text(block) if training else head
 
 
 def object_text(data: dict[str, Any]) -> str:
