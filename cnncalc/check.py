@@ -183,6 +183,7 @@ def check_one(
     """The spec's result; with `keep_graph`, its graph (and path and file name) where it loads, to check at other
     sizes. `layers`: layers built for earlier specs, shared by configuration (bind's cache)."""
     from cnncalc.spec import graph_from_document, read_spec_text
+    from cnncalc.spec.document import consumable
     from cnncalc.speed import paused_gc
     from cnncalc.yamlsource import YMap, load_yaml
 
@@ -199,7 +200,8 @@ def check_one(
                 return SpecResult(path, file, None, None, "not a cnncalc spec (no 'layers')", [], [])
             if layers is not None and len(layers) > SHARED_LAYERS:
                 layers.clear()
-            graph = graph_from_document(document, file, batch=options.batch, built=layers)
+            keep = keep_graph or not consumable(text)  # a kept graph is checked again at other sizes
+            graph = graph_from_document(document, file, batch=options.batch, built=layers, keep_document=keep)
             if keep_graph:
                 return graph, path, file
             budgets, findings = judge(graph, options)

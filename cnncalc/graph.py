@@ -19,7 +19,7 @@ class Node:
     """
 
     __slots__ = ("name", "cls", "arguments", "mark", "arg_marks", "position", "inputs", "trainable")
-    __slots__ += ("expanded_from", "values", "layer", "ignore", "key_marks")
+    __slots__ += ("expanded_from", "layer", "key_marks", "_rare")  # 12 slots: a Node fits 128 bytes (pymalloc)
 
     def __init__(
         self,
@@ -43,10 +43,31 @@ class Node:
         self.inputs: list[str] = []  # resolved names; NETWORK_INPUT for the network input
         self.trainable = trainable
         self.expanded_from = expanded_from  # (block name, mark of its use), outermost first
-        self.values = values  # the spec's `weights`: state_dict name -> nested list (a YMap), or None
         self.layer: Layer | None = None
-        self.ignore: Any = ()  # lint rule ids silenced on this layer (`ignore:`), a frozenset once checked
         self.key_marks = key_marks or {}  # where each argument's name was written (an unknown one is reported there)
+        # (values, ignore) when either is written, else None: one slot for two that are rarely set keeps a Node
+        # at 128 bytes, the size class of the dicts a loaded spec lets go while expanded (peak memory at 1M layers)
+        self._rare: tuple[Any, Any] | None = None if values is None else (values, ())
+
+    @property
+    def values(self) -> Any:
+        """The spec's `weights`: state_dict name -> nested list (a YMap), or None."""
+        rare = self._rare
+        return None if rare is None else rare[0]
+
+    @values.setter
+    def values(self, values: Any) -> None:
+        self._rare = (values, self.ignore)
+
+    @property
+    def ignore(self) -> Any:
+        """Lint rule ids silenced on this layer (`ignore:`): () by default, a frozenset once checked."""
+        rare = self._rare
+        return () if rare is None else rare[1]
+
+    @ignore.setter
+    def ignore(self, ignore: Any) -> None:
+        self._rare = (self.values, ignore)
 
     @property
     def kind(self) -> str:

@@ -83,7 +83,12 @@ def summary(
         )
     shapes = layout.value if layout else None
     trained = (optimizer or Optimizer.adam).value if training or optimizer else None
-    graphs = [graph for path in specs for graph in graphs_at(path, sizes, batch)]
+    if sizes:  # each spec is expanded again at each size: its document is kept for that
+        graphs = [graph for path in specs for graph in graphs_at(path, sizes, batch)]
+    else:  # nothing reads a spec again: its document is let go as its graph is built (peak memory of large specs)
+        from cnncalc.spec import load_spec
+
+        graphs = [load_spec(path, batch=batch, keep_document=False) for path in specs]
     reports = [analyzed(graph, dtype=dtype.value, layout=shapes, optimizer=trained) for graph in graphs]
     if len(sizes) > 1 and format is not Format.json:
         _write_sizes(graphs, reports, len(sizes), format, human, width)
@@ -98,6 +103,7 @@ def summary(
 
         from cnncalc.render.json_report import write_json
 
+        graphs.clear()  # the reports and trees hold what is written: a large graph's memory goes to the writing
         write_json(sys.stdout, reports, trees, depth)  # streamed: a million layers make a gigabyte of JSON
         write("\n")
     elif format is Format.csv:

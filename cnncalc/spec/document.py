@@ -48,18 +48,34 @@ def read_spec_text(path: str) -> tuple[str, str]:
         raise SpecError(f"cannot read {path}: {error.strerror}") from None
 
 
-def load_spec(path: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None) -> Graph:
-    """Read, expand and shape-check the spec at `path` ('-' for standard input)."""
+def load_spec(
+    path: str, batch: int | None = None, input_shape: tuple[int, ...] | None = None, keep_document: bool = True
+) -> Graph:
+    """Read, expand and shape-check the spec at `path` ('-' for standard input); `keep_document` as parse_spec."""
     text, file = read_spec_text(path)
-    return parse_spec(text, file, batch=batch, input_shape=input_shape)
+    return parse_spec(text, file, batch=batch, input_shape=input_shape, keep_document=keep_document)
 
 
 def parse_spec(
-    text: str, file: str = "<spec>", batch: int | None = None, input_shape: tuple[int, ...] | None = None
+    text: str,
+    file: str = "<spec>",
+    batch: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    keep_document: bool = True,
 ) -> Graph:
-    """Expand and shape-check a spec; `batch` and `input_shape` (one sample) override the spec's own."""
+    """Expand and shape-check a spec; `batch` and `input_shape` (one sample) override the spec's own.
+    `keep_document=False`: the caller will not read the spec again (at_input, export): see graph_from_document."""
     with paused_gc():
-        return graph_from_document(load_yaml(text, file), file, batch, input_shape)
+        document = load_yaml(text, file)
+        return graph_from_document(
+            document, file, batch, input_shape, keep_document=keep_document or not consumable(text)
+        )
+
+
+def consumable(text: str) -> bool:
+    """Whether the document loaded from `text` may be consumed while it is expanded: without anchors no list or
+    entry of it is shared (an alias could make the top-level `layers` a block's list too, read again later)."""
+    return "&" not in text
 
 
 def graph_from_document(
@@ -68,11 +84,18 @@ def graph_from_document(
     batch: int | None = None,
     input_shape: tuple[int, ...] | None = None,
     built: dict[Any, Any] | None = None,
+    keep_document: bool = True,
 ) -> Graph:
     """parse_spec after the YAML is loaded (`cnncalc check` looks at the document first). The overrides go in
     before expansion: expressions may read the input's shape. `built`: layers by configuration to reuse and add
-    to (cnncalc.graph.bind), shared by several specs; by default the spec's own."""
-    return _Document(file).graph(document, batch, input_shape, {} if built is None else built)
+    to (cnncalc.graph.bind), shared by several specs; by default the spec's own.
+
+    By default the graph keeps the document (graph.document: at_input expands it again, export reads it).
+    `keep_document=False`, for a caller that needs neither and whose document has no anchors (`consumable`): each
+    entry of the top-level `layers` is let go once expanded and graph.document is None, so a large spec's document
+    and graph are not both held at the peak. The graph is the same either way; the document is left emptied."""
+    built = {} if built is None else built
+    return _Document(file, consume=not keep_document).graph(document, batch, input_shape, built)
 
 
 def at_input(graph: Graph, input_shape: tuple[int, ...]) -> Graph:
@@ -83,8 +106,9 @@ def at_input(graph: Graph, input_shape: tuple[int, ...]) -> Graph:
 
 
 class _Document:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, consume: bool = False) -> None:
         self.file = file
+        self.consume = consume  # empty the top-level `layers` as it is expanded; keep no document (graph_from_document)
 
     def error(self, message: str, mark: Any, hint: str | None = None, layer: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint, layer=layer)
@@ -112,6 +136,7 @@ class _Document:
         blocks = read_blocks(document.get("blocks"), document.value_marks.get("blocks"), self.file)
         shape = shape if input_shape is None else input_shape
         expander = Expander(self.file, blocks, shape, built)
+        expander.consume = self.consume
         top = expander.network(document["layers"], document.value_marks["layers"])
         if not expander.nodes:
             raise self.error("the network has no layers", document.value_marks["layers"])
@@ -126,7 +151,7 @@ class _Document:
         graph.layout = layout
         graph.batch_given = "batch" in document or batch is not None
         self.read_lint_and_limits(document, graph, expander)
-        graph.document = document
+        graph.document = None if self.consume else document
         return graph
 
     def check_keys(self, document: Any) -> None:

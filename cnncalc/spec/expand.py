@@ -48,6 +48,7 @@ def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
 
 class Expander:
     shortcuts = True  # block entries read once (Known), layers in order not sorted again; tests compare without
+    consume = False  # empty each slot of the spec's top-level `layers` once expanded (the caller keeps no document)
 
     def __init__(
         self, file: str, blocks: dict[str, Block], input_shape: Shape, built: dict[Any, Layer] | None = None
@@ -75,7 +76,7 @@ class Expander:
     def network(self, layers: Any, mark: Any) -> Scope:
         """Expand the spec's `layers`; then resolve what read later layers. The top scope."""
         top = Scope("", None, {}, None, ())
-        self.expand_list(layers, mark, top)
+        self.expand_list(layers, mark, top, consume=self.consume)
         top.done = True
         for node, refs in self.deferred:
             node.inputs = [self.names.resolve(scope, ref, mark, node) for (scope, ref), mark in refs]
@@ -83,16 +84,22 @@ class Expander:
 
     # -- entries ----------------------------------------------------------------------------------------------
 
-    def expand_list(self, layers: Any, mark: Any, scope: Scope, what: str = "layers") -> None:
+    def expand_list(self, layers: Any, mark: Any, scope: Scope, what: str = "layers", consume: bool = False) -> None:
+        """`consume`: each entry's slot is emptied once expanded, so that the document's memory goes to the graph
+        as it is built instead of both being held at the peak (what a node keeps of its entry stays)."""
         if not isinstance(layers, YList):
             raise self.error(
                 f"{what}: expected a list of layers", mark, hint="each item: '- relu' or '- conv2d: {...}'"
             )
-        for item, item_mark in zip(layers, layers.item_marks, strict=True):
+        for index, (item, item_mark) in enumerate(zip(layers, layers.item_marks, strict=True)):
             if isinstance(item, YMap) and "if" in item:
                 self.expand_if(item, item_mark, scope)
             else:
                 self.expand_entry(item, item_mark, scope)
+            if consume:
+                layers[index] = None
+        if consume:  # the emptied list and its marks (each node keeps its own entry's mark)
+            del layers[:], layers.item_marks[:]
 
     def expand_if(self, item: YMap, mark: Any, scope: Scope) -> None:
         """`- if: COND` with `then:` and optional `else:` lists: their entries belong to the enclosing scope."""
