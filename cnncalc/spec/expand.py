@@ -271,20 +271,7 @@ class Expander:
             # self.place, place_layer and add, written out for the most common entry: one layer, read as written
             if len(nodes) >= MAX_NODES:
                 raise self.error(f"the network expands to more than {MAX_NODES:,} layers", entry.mark)
-            node = Node(
-                scope.prefix + local,
-                cls,  # type: ignore[arg-type]
-                entry.raw,
-                entry.mark,
-                entry.value_marks,
-                len(nodes) + 1,
-                entry.trainable,
-                scope.expanded_from,
-                entry.values,
-                entry.key_marks,
-            )
-            if entry.ignore is not None:
-                node.ignore = entry.ignore
+            node = self.node(scope.prefix + local, entry, entry.raw, entry.value_marks, scope)
             self.names.add_node(node, where)
             nodes.append(node)
             self.build(node, inputs, items)
