@@ -15,13 +15,25 @@ Duplicate keys are errors (PyYAML keeps the last silently). Tabs in indentation 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
 from cnncalc.errors import Location, SpecError
+from cnncalc.yamllines import read_lines
+from cnncalc.yamlvalues import (
+    _COLUMN_BITS,
+    _CORE_NUMBER,
+    SourceMark,
+    SourceText,
+    TextMark,
+    YList,
+    YMap,
+    _number,
+    _packed,
+    _value_marks,
+    core_scalar,
+)
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
 _STR = "tag:yaml.org,2002:str"
@@ -33,101 +45,9 @@ _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _PLAIN = "\0plain"  # a plain scalar with no tag: resolved here by the core schema (no YAML tag can hold NUL)
 MAX_EXPANSION = 50  # an aliased document may expand to at most this many times its written nodes (+ slack)
-MAX_INT_DIGITS = 4300  # longer integer literals are refused: reading one costs time quadratic in its digits
 MAX_DEPTH = 100  # collections nested deeper than this are refused: libyaml's composer and our builder recurse
 
-# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution), plus booleans in any case.
-_WORDS: dict[str, Any] = {"": None, "~": None, "null": None, "Null": None, "NULL": None}
-_WORDS.update({w: True for w in ("true", "True", "TRUE")})
-_WORDS.update({w: False for w in ("false", "False", "FALSE")})
-_CORE_NUMBER = re.compile(
-    r"(?P<int>[-+]?[0-9]+)"
-    r"|0o(?P<oct>[0-7]+)"
-    r"|0x(?P<hex>[0-9a-fA-F]+)"
-    r"|(?P<float>[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)"
-    r"|(?P<inf>[-+]?\.(?:inf|Inf|INF))"
-    r"|(?P<nan>\.(?:nan|NaN|NAN))"
-)
-_NUMBER_START = frozenset("0123456789+-.")
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
-
-
-class YMap(dict):  # type: ignore[type-arg]
-    """A mapping that knows where it, its keys and its values start (SourceMarks; see `at`).
-
-    A loaded mapping whose values are all lists and mappings (each `- kind: {...}` of a spec's layers) keeps no
-    dict of its values' marks: each is its value's own `mark`, and `value_marks` makes the read-only mapping when
-    asked (nothing changes a loaded mapping). Others keep a dict: spec readers look their marks up once per layer
-    made, which making it each time would slow down."""
-
-    __slots__ = ("mark", "key_marks", "_value_marks")  # no instance dict: a large spec holds millions of these
-    mark: Any
-    key_marks: dict[Any, Any]
-
-    @property
-    def value_marks(self) -> Mapping[Any, Any]:
-        marks = self._value_marks
-        if marks is None:
-            return MappingProxyType({key: value.mark for key, value in self.items()})
-        return marks  # type: ignore[no-any-return]
-
-    @value_marks.setter
-    def value_marks(self, marks: Mapping[Any, Any]) -> None:
-        self._value_marks = marks
-
-
-class YList(list):  # type: ignore[type-arg]
-    """A sequence that knows where it and its items start (SourceMarks; see `at`)."""
-
-    __slots__ = ("mark", "item_marks")
-    mark: Any
-    item_marks: list[Any]
-
-
-class SourceMark(int):
-    """Where a value starts, as a yaml Mark says it (0-based `line` and `column`), in the 48 bytes of one int
-    instead of the 80 of a Mark: a large spec keeps millions of them (its values' and keys' places, for errors)."""
-
-    __slots__ = ()
-
-    @property
-    def line(self) -> int:
-        return self >> 32
-
-    @property
-    def column(self) -> int:
-        return self & _COLUMN_BITS
-
-    def __bool__(self) -> bool:  # a place, not a number: the first line's first column is a place too
-        return True
-
-    def __repr__(self) -> str:
-        return f"SourceMark(line={self.line}, column={self.column})"
-
-
-_COLUMN_BITS = (1 << 32) - 1
-
-
-def _packed(mark: Any) -> Any:
-    """A yaml Mark as a SourceMark (the Mark itself past column 2**32, which a SourceMark cannot hold)."""
-    column = mark.column
-    return SourceMark(mark.line << 32 | column) if column <= _COLUMN_BITS else mark
-
-
-class TextMark(NamedTuple):
-    """A place inside a scalar's text (0-based, like yaml Marks), for errors that point into a value."""
-
-    line: int
-    column: int
-
-
-class SourceText(str):
-    """A scalar holding '(' (a Python tuple or a printed layer) or '$' (an expression), with where it starts and
-    whether its text is exactly the source's from there (single-line, no escapes), so that `position` can point at
-    a column in it."""
-
-    mark: Any
-    exact: bool
 
 
 def at(file: str, mark: Any) -> Location:
@@ -150,26 +70,6 @@ def position(text: str, offset: int, mark: Any) -> Any:
     if len(before) == 1:
         return TextMark(start.line, start.column + offset)
     return TextMark(start.line + len(before) - 1, len(before[-1]))
-
-
-def core_scalar(text: str) -> Any:
-    """A plain (unquoted, untagged) scalar by YAML 1.2's core schema: None, a bool, an int, a float or the text.
-
-    ValueError for an integer longer than MAX_INT_DIGITS."""
-    if text.isdigit() and text.isascii():  # the common case: a decimal integer (010 is ten, as in YAML 1.2)
-        if len(text) > MAX_INT_DIGITS:
-            raise ValueError(text)
-        return int(text)
-    if text in _WORDS:
-        return _WORDS[text]
-    first = text[0]
-    if first in _NUMBER_START:
-        match = _CORE_NUMBER.fullmatch(text)
-        if match:
-            return _number(match)
-    elif first in "tTfF" and text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    return text
 
 
 def _check_depth(text: str, file: str) -> None:
@@ -242,31 +142,17 @@ def _may_be_deep(text: str) -> bool:
 _PARENS = str.maketrans("[{]}", "(())")
 
 
-def _number(match: re.Match[str]) -> int | float:
-    kind = match.lastgroup
-    text = match.group(kind or 0)
-    if kind in ("int", "oct", "hex") and len(text) > MAX_INT_DIGITS:
-        raise ValueError(text)  # refused here, not by Python's guard, which the CLI lifts to print long figures
-    if kind == "int":
-        return int(text)
-    if kind == "oct":
-        return int(text, 8)
-    if kind == "hex":
-        return int(text, 16)
-    if kind == "inf":
-        return float("-inf") if text.startswith("-") else float("inf")
-    if kind == "nan":
-        return float("nan")
-    return float(text)
-
-
 def load_yaml(text: str, file: str) -> Any:
     """Parse one YAML document into plain values (YMap, YList, scalars) carrying locations.
 
     A document without anchors is built straight from the parser's events (_EventBuilder: no node tree, which for a
     large spec held twice the memory of the values made from it); anything that path does not build itself (an
     error of any kind, a tag, a tuple split inside [...] or {...}, deep nesting) is read again by the general path,
-    which composes the node tree and says what is wrong exactly as before."""
+    which composes the node tree and says what is wrong exactly as before. Before both, the common subset of block
+    YAML that specs are written in is read line by line (cnncalc.yamllines), faster than libyaml's events are."""
+    built = read_lines(text)
+    if built is not None:
+        return built
     if "&" not in text:  # without anchors no value is shared, so values can be made as their events come
         built = _EventBuilder(text).document()
         if built is not _FALLBACK:
@@ -711,14 +597,6 @@ class _EventBuilder:
         if type(resolved) is str and ("(" in resolved or "$" in resolved):
             return _source_text(self.text, value, event.start_mark, event.end_mark)
         return resolved
-
-
-def _value_marks(mapping: YMap, marks: list[Any]) -> dict[Any, Any] | None:
-    """What a loaded YMap keeps of its values' marks (see YMap): None where each is its value's own mark."""
-    for value in mapping.values():
-        if type(value) is not YMap and type(value) is not YList:
-            return dict(zip(mapping, marks, strict=True))
-    return None
 
 
 def _mark_of(value: Any, node: yaml.Node) -> Any:
