@@ -33,7 +33,7 @@ _BLOCK_PLAIN = re.compile(r"[A-Za-z0-9_$.+/(]|-[^ ]")
 # quote or parenthesis in it: a tuple would be split at its comma, which the general path joins back).
 _FLOW_PLAIN = re.compile(r"(?:[A-Za-z0-9_$.+/]|-(?=[A-Za-z0-9_$.+/]))[^,\[\]{}:#()'\"]*")
 _KEY_LINE = re.compile(rf"({_TOKEN_TEXT}):(?: +(.*))?")  # `key: value` or `key:` (the line has no trailing space)
-_OUTSIDE = re.compile(r"[^\x20-\x7e\n]|^(?:---|\.\.\.)", re.M)  # tabs, CRs, controls, document markers
+_CONTROLS = tuple(chr(code) for code in (*range(10), *range(11, 32), 127))  # tabs and CRs among them
 _MAX_KEY = 1000  # YAML's implicit keys are at most 1024 characters: longer ones are an error, the general path's
 _MAX_DEPTH = 50  # deeper nesting is left to the general path (which refuses more than MAX_DEPTH = 100 levels)
 _MAX_FLOW_DEPTH = 10  # (flow collections nested in one another, within the block nesting)
@@ -42,6 +42,8 @@ _MAX_FLOW_DEPTH = 10  # (flow collections nested in one another, within the bloc
 _FLAT_VALUE = rf"(?:{_TOKEN_TEXT}|\[(?:{_TOKEN_TEXT}(?:, {_TOKEN_TEXT})*)?\])"
 _FLAT_MAP = re.compile(rf"\{{(?:{_TOKEN_TEXT}: {_FLAT_VALUE}(?:, {_TOKEN_TEXT}: {_FLAT_VALUE})*)?\}}")
 _FLAT_PAIR = re.compile(rf"({_TOKEN_TEXT}): ({_FLAT_VALUE})")
+_TEXT_FIRST = frozenset("ABCDEGHIJKLMOPQRSUVWXYZabcdeghijklmopqrsuvwxyz_/")  # not n, t, f (null, true, false)
+_HOT_ITEM = re.compile(rf"({_TOKEN_TEXT}): ({_FLAT_MAP.pattern})")  # `kind: {...}` after a sequence entry's '- '
 
 
 class _Outside(Exception):
@@ -50,7 +52,7 @@ class _Outside(Exception):
 
 def read_lines(text: str) -> Any:
     """The document's root mapping or sequence, or None when the document is not in the subset."""
-    if not text.isascii() or _OUTSIDE.search(text):
+    if not text.isascii() or any(control in text for control in _CONTROLS) or _has_marker(text):
         return None
     try:
         return _Reader().read(text)
@@ -75,16 +77,21 @@ class _Frame:
 class _Reader:
     def __init__(self) -> None:
         self.keys: dict[str, str] = {}  # one string per distinct key, as _EventBuilder keeps them
+        self.hot: tuple[_Frame, YMap] | None = None  # the last item made by hot_line, and its sequence's frame
 
     def read(self, text: str) -> Any:
         stack: list[_Frame] = []
         root: Any = None
         pending: tuple[_Frame, Any, Any] | None = None  # (mapping, key, key mark) of a `key:` awaiting its block
-        for number, line in enumerate(text.split("\n")):
+        lines = text.split("\n")
+        number, count = 0, len(lines)
+        while number < count:
+            line = lines[number]
             if "#" in line:
                 line = _without_comment(line)
             line = line.rstrip(" ")
             if not line:
+                number += 1
                 continue
             body = line.lstrip(" ")
             indent = len(line) - len(body)
@@ -102,24 +109,71 @@ class _Reader:
                     stack[-1].indent > indent or (stack[-1].indentless and stack[-1].indent == indent and not entry)
                 ):
                     self.close(stack.pop())
-                if not stack or stack[-1].indent != indent:
+                if not stack:
                     raise _Outside
+                if stack[-1].indent != indent:
+                    stack.append(self.reopened(stack[-1], indent))
                 frame = stack[-1]
             if len(stack) > _MAX_DEPTH:
                 raise _Outside
             if frame.value_marks is None:
                 if not entry:
                     raise _Outside
+                after = self.hot_run(lines, number, frame) if _HOT_ITEM.fullmatch(line, indent + 2) else number
+                if after > number:  # (not when the line was written with a comment or trailing spaces)
+                    number = after
+                    continue
                 pending = self.item(frame, line, indent + 2, number, stack)
             else:
                 if entry:
                     raise _Outside
                 pending = self.pair(frame, line, indent, number)
+            number += 1
         if pending is not None or root is None:
             raise _Outside  # a `key:` with nothing below (null, at a place libyaml picks), or no document
         while stack:
             self.close(stack.pop())
         return root
+
+    def hot_run(self, lines: list[str], number: int, frame: _Frame) -> int:
+        """Items `- kind: {key: value, ...}` of `frame`'s sequence from line `number` on, as long as they come (the
+        lines of a large spec), each made without a frame of its own; the number of the first line after them."""
+        column = frame.indent + 2
+        prefix, hot_item, flat_map, keys = lines[number][:column], _HOT_ITEM.fullmatch, self.flat_map, self.keys
+        items, item_marks = frame.collection, frame.marks
+        mapping = None
+        for number in range(number, len(lines)):  # noqa: B020 (the number of the line after the run is returned)
+            line = lines[number]
+            match = hot_item(line, column) if line.startswith(prefix) else None
+            if match is None:
+                break
+            key_start, value_start = match.start(1), match.start(2)
+            value = flat_map(line, value_start, match.end(), number << 32)
+            key_text = match.group(1)
+            key = keys.get(key_text)
+            mark = SourceMark(value.mark - value_start + key_start)  # the key's line and column
+            if key is None:
+                key = self.key(key_text, mark, {})
+            mapping = YMap()
+            mapping.mark, mapping.key_marks, mapping._value_marks = mark, {key: mark}, None  # (a mapping's value)
+            mapping[key] = value
+            items.append(mapping)
+            item_marks.append(mark)
+        else:
+            number = len(lines)
+        self.hot = (frame, mapping)
+        return number
+
+    def reopened(self, frame: _Frame, indent: int) -> _Frame:
+        """The frame of the last item of `frame`'s sequence when it was a hot line and `indent` is its keys', as in
+        `- kind: {...}` followed by `  name: x`; else the line is out of place (_Outside)."""
+        if self.hot is None or self.hot[0] is not frame or frame.collection[-1] is not self.hot[1]:
+            raise _Outside
+        mapping = self.hot[1]
+        if mapping.mark & 0xFFFFFFFF != indent:
+            raise _Outside
+        self.hot = None
+        return _Frame(indent, mapping, mapping.key_marks, [value.mark for value in mapping.values()], False)
 
     def opened(self, indent: int, entry: bool, number: int, indentless: bool) -> _Frame:
         """A new block collection whose first line is `number`: a sequence if it starts with '- '."""
@@ -148,6 +202,7 @@ class _Reader:
 
     def item(self, frame: _Frame, line: str, column: int, number: int, stack: list[_Frame]) -> Any:
         """A `- ...` line of a sequence; the pending `key:` when the item is a mapping whose first value is below."""
+        self.hot = None
         if line[column] == " " or line.startswith("-", column) and not _TOKEN.match(line, column):
             raise _Outside  # `-   x` or `- - x`: not in the subset
         if _KEY_LINE.match(line, column):
@@ -286,34 +341,34 @@ class _Reader:
         """A flow mapping that _FLAT_MAP matched: its pairs are split by one regular expression, their columns
         follow from the lengths of the texts (one space after each ':' and ',')."""
         mapping = YMap()
-        mapping.mark, key_marks = SourceMark(line_mark | start), {}
+        mapping.mark, key_marks, value_marks = SourceMark(line_mark | start), {}, {}
         mapping.key_marks = key_marks
-        marks = []
         column = start + 1
-        keys, scalar = self.keys, self.scalar
+        keys, scalar, only_lists = self.keys, self.scalar, True
         for key_text, value_text in _FLAT_PAIR.findall(line, start, end):
-            key_mark = SourceMark(line_mark | column)
-            if len(key_text) > _MAX_KEY:
-                raise _Outside
-            key = scalar(key_text, key_mark)
-            if type(key) is str:
-                key = keys.setdefault(key, key)
-            if key in mapping:
-                raise _Outside
+            key = keys.get(key_text)
+            if key is None:
+                key = self.key(key_text, SourceMark(line_mark | column), mapping)
+            elif key in mapping:
+                raise _Outside  # a duplicate key
+            key_marks[key] = SourceMark(line_mark | column)
             column += len(key_text) + 2
-            if value_text[0] == "[":
+            first = value_text[0]
+            if first == "[":
                 value = self.flat_list(value_text, column, line_mark)
-                mark = value.mark
-            elif value_text.isdigit() and len(value_text) < 20:
-                value, mark = int(value_text), SourceMark(line_mark | column)
+                value_marks[key] = value.mark
             else:
-                mark = SourceMark(line_mark | column)
-                value = scalar(value_text, mark)
+                only_lists = False
+                mark = value_marks[key] = SourceMark(line_mark | column)
+                if first in _TEXT_FIRST and "$" not in value_text:
+                    value = value_text  # text by the core schema (no null, bool or number starts so)
+                elif value_text.isdigit() and len(value_text) < 20:
+                    value = int(value_text)
+                else:
+                    value = scalar(value_text, mark)
             mapping[key] = value
-            key_marks[key] = key_mark
-            marks.append(mark)
             column += len(value_text) + 2
-        mapping._value_marks = _value_marks(mapping, marks)
+        mapping._value_marks = None if only_lists else value_marks
         return mapping
 
     def flat_list(self, text: str, column: int, line_mark: int) -> YList:
@@ -327,6 +382,11 @@ class _Reader:
                 items.item_marks.append(mark)
                 column += len(item) + 2
         return items
+
+
+def _has_marker(text: str) -> bool:
+    """Whether a line starts with '---' or '...' (a document's start or end, or a line outside the subset)."""
+    return text.startswith(("---", "...")) or "\n---" in text or "\n..." in text
 
 
 def _skip(line: str, position: int) -> int:
