@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cnncalc.yamlvalues import SourceMark, SourceText, YList, YMap, _value_marks, core_scalar
+from cnncalc.yamlvalues import _WORDS, SourceMark, SourceText, YList, YMap, _value_marks, core_scalar
 
 _TOKEN_TEXT = r"(?:[A-Za-z0-9_$.+/]|-(?=[A-Za-z0-9_$.+/]))[A-Za-z0-9_$.+/\-]*"  # a leading '-' is no '- ' entry
 _TOKEN = re.compile(_TOKEN_TEXT)
@@ -364,6 +364,8 @@ class _Reader:
                     value = value_text  # text by the core schema (no null, bool or number starts so)
                 elif value_text.isdigit() and len(value_text) < 20:
                     value = int(value_text)
+                elif value_text in _WORDS:
+                    value = _WORDS[value_text]
                 else:
                     value = scalar(value_text, mark)
             mapping[key] = value
