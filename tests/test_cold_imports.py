@@ -57,7 +57,9 @@ CORE = {
     "cnncalc.speed",
     "cnncalc.tensor",
     "cnncalc.units",
+    "cnncalc.yamllines",  # the line reader, tried first (cnncalc.yamlsource.load_yaml)
     "cnncalc.yamlsource",
+    "cnncalc.yamlvalues",
 }
 JSON = CORE | {"cnncalc.render", "cnncalc.render.json_report", "cnncalc.tree"}
 TABLE = (
