@@ -9,8 +9,10 @@ cnncalc.yamlsource reads the whole document as before (errors, too, are always i
 - block mappings (`key: value`, `key:` with a nested block below) and block sequences (`- value`, `- key: value`
   whose further keys follow at the item's indentation + 2, an indentless `- ` sequence under its key), nested by
   indentation; blank lines, comment lines, and ` # comments` after a value;
-- values that are plain tokens (letters, digits and `_ $ . + - /`, no spaces: `$c * 2` is not one) or one-line
-  flow collections of them (`[3, 3]`, `{inputs: [a, b], name: x}`, `{}`), with `key: value` written as such.
+- values that are plain scalars on one line (`ResNet-18 (2015)`; inside a flow collection `4 * $width`, but
+  not `(7, 7)`, which YAML splits at its comma), quoted ones without escapes (`'0'`, `"max(1, $c)"`), or
+  one-line flow collections of them (`[3, 3]`, `{inputs: [a, b], name: x}`, `{}`); keys are plain tokens
+  (letters, digits, `_ $ . + - /`).
 
 Whatever is read makes exactly what cnncalc.yamlsource's _EventBuilder makes: the same YMap, YList and scalar values
 and types (YAML 1.2's core schema, by the same core_scalar), the same marks (`mark`, `key_marks`, `item_marks`,
@@ -22,16 +24,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cnncalc.yamlvalues import _WORDS, SourceMark, SourceText, YList, YMap, _value_marks, core_scalar
+from cnncalc.yamlvalues import _WORDS, SourceMark, SourceText, TextMark, YList, YMap, _value_marks, core_scalar
 
 _TOKEN_TEXT = r"(?:[A-Za-z0-9_$.+/]|-(?=[A-Za-z0-9_$.+/]))[A-Za-z0-9_$.+/\-]*"  # a leading '-' is no '- ' entry
 _TOKEN = re.compile(_TOKEN_TEXT)
 # The start of a plain scalar written as a block value, `key: ResNet-18, as in the paper (2015)`: no indicator
 # first (a leading '-' followed by a space is a sequence entry); the rest may hold spaces, but no ': ' or ' #'.
 _BLOCK_PLAIN = re.compile(r"[A-Za-z0-9_$.+/(]|-[^ ]")
-# A plain scalar inside a flow collection, `{out_channels: 4 * $width}`: it ends at ',', ']' or '}' (no ':', '#',
-# quote or parenthesis in it: a tuple would be split at its comma, which the general path joins back).
-_FLOW_PLAIN = re.compile(r"(?:[A-Za-z0-9_$.+/]|-(?=[A-Za-z0-9_$.+/]))[^,\[\]{}:#()'\"]*")
+# A plain scalar inside a flow collection, `{out_channels: 4 * $width}`: it ends at ',', ']' or '}' (no ':' or
+# '#' in it; one with an unclosed '(' is a tuple split at its comma, which the general path joins back).
+_FLOW_PLAIN = re.compile(r"(?:[A-Za-z0-9_$.+/(]|-(?=[A-Za-z0-9_$.+/(]))[^,\[\]{}:#]*")
 _KEY_LINE = re.compile(rf"({_TOKEN_TEXT}):(?: +(.*))?")  # `key: value` or `key:` (the line has no trailing space)
 _CONTROLS = tuple(chr(code) for code in (*range(10), *range(11, 32), 127))  # tabs and CRs among them
 _MAX_KEY = 1000  # YAML's implicit keys are at most 1024 characters: longer ones are an error, the general path's
@@ -43,6 +45,7 @@ _FLAT_VALUE = rf"(?:{_TOKEN_TEXT}|\[(?:{_TOKEN_TEXT}(?:, {_TOKEN_TEXT})*)?\])"
 _FLAT_MAP = re.compile(rf"\{{(?:{_TOKEN_TEXT}: {_FLAT_VALUE}(?:, {_TOKEN_TEXT}: {_FLAT_VALUE})*)?\}}")
 _FLAT_PAIR = re.compile(rf"({_TOKEN_TEXT}): ({_FLAT_VALUE})")
 _TEXT_FIRST = frozenset("ABCDEGHIJKLMOPQRSUVWXYZabcdeghijklmopqrsuvwxyz_/")  # not n, t, f (null, true, false)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"\\]*\"")  # quoted, one line, no escapes (no '' or backslash in it)
 _HOT_ITEM = re.compile(rf"({_TOKEN_TEXT}): ({_FLAT_MAP.pattern})")  # `kind: {...}` after a sequence entry's '- '
 
 
@@ -254,6 +257,11 @@ class _Reader:
             if end != len(line):
                 raise _Outside
             return value, value.mark  # one mark object for both, as _EventBuilder keeps it
+        if first == "'" or first == '"':
+            quoted = _QUOTED.match(line, column)
+            if quoted is None or quoted.end() != len(line):
+                raise _Outside
+            return _quoted(quoted.group(), number, column), SourceMark(number << 32 | column)
         text = line[column:]
         if not _BLOCK_PLAIN.match(text) or ": " in text or " #" in text or text[-1] == ":":
             raise _Outside
@@ -330,10 +338,17 @@ class _Reader:
         if line[position] in "{[":
             value, end = self.flow(line, position, number, depth + 1)
             return value, value.mark, end
+        if line[position] in "'\"":
+            quoted = _QUOTED.match(line, position)
+            if quoted is None:
+                raise _Outside
+            return _quoted(quoted.group(), number, position), SourceMark(line_mark | position), quoted.end()
         match = _FLOW_PLAIN.match(line, position)
         if match is None:
-            raise _Outside  # an empty value, a quote, a trailing comma...
+            raise _Outside  # an empty value, a trailing comma...
         text = match.group().rstrip(" ")
+        if "(" in text and text.count("(") > text.count(")"):
+            raise _Outside
         mark = SourceMark(line_mark | position)
         return self.scalar(text, mark), mark, position + len(text)
 
@@ -384,6 +399,16 @@ class _Reader:
                 items.item_marks.append(mark)
                 column += len(item) + 2
         return items
+
+
+def _quoted(written: str, number: int, column: int) -> Any:
+    """A quoted scalar without escapes (written with its quotes at `column` of line `number`): text, a SourceText
+    whose place is its first character inside the quotes when it holds '(' or '$'."""
+    value = written[1:-1]
+    if "(" in value or "$" in value:
+        value = SourceText(value)
+        value.mark, value.exact = TextMark(number, column + 1), True
+    return value
 
 
 def _has_marker(text: str) -> bool:

@@ -124,7 +124,9 @@ def test_the_common_forms_are_read_and_the_rest_handed_over() -> None:
         "a: 1\n---\nb: 2",  # two documents
         "a:\tb",  # a tab
         "a: 1\r\nb: 2",  # a carriage return
-        "a: 'quoted'",  # a quote
+        "a: 'it''s'",  # a quote with an escape
+        'a: "tab\\t"',
+        "a: {b: (7, 7)}",  # a tuple YAML splits at its comma
         "a: |\n  text",  # a block scalar
         "- - x",  # a sequence in a sequence on one line
         "a:",  # a null written as nothing
@@ -188,6 +190,8 @@ SPEC_LINES = [
     "      kernel_size: 2",
     "      stride: 2",
     "  - linear: {out_features: 10}",
+    "  - conv2d: {name: '0', p: 0.1 * (3 + $index) / 17, when: $act != 'identity'}",
+    '  - x: "max(1, $c // 4)"',
     "limits: {max_params: 5M, max_macs: 2G, expect_output: [10]}",
 ]
 PIECES = [
