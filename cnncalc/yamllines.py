@@ -43,7 +43,7 @@ _MAX_FLOW_DEPTH = 10  # (flow collections nested in one another, within the bloc
 # flow sequence of tokens.
 _FLAT_VALUE = rf"(?:{_TOKEN_TEXT}|\[(?:{_TOKEN_TEXT}(?:, {_TOKEN_TEXT})*)?\])"
 _FLAT_MAP = re.compile(rf"\{{(?:{_TOKEN_TEXT}: {_FLAT_VALUE}(?:, {_TOKEN_TEXT}: {_FLAT_VALUE})*)?\}}")
-_FLAT_PAIR = re.compile(rf"({_TOKEN_TEXT}): ({_FLAT_VALUE})")
+_FLAT_PAIR = re.compile(rf"({_TOKEN_TEXT})(: )({_FLAT_VALUE})")  # as str.partition splits `key: value`
 _TEXT_FIRST = frozenset("ABCDEGHIJKLMOPQRSUVWXYZabcdeghijklmopqrsuvwxyz_/")  # not n, t, f (null, true, false)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"\\]*\"")  # quoted, one line, no escapes (no '' or backslash in it)
 _HOT_ITEM = re.compile(rf"({_TOKEN_TEXT}): ({_FLAT_MAP.pattern})")  # `kind: {...}` after a sequence entry's '- '
@@ -360,7 +360,12 @@ class _Reader:
         mapping.key_marks = key_marks
         column = start + 1
         keys, scalar, only_lists = self.keys, self.scalar, True
-        for key_text, value_text in _FLAT_PAIR.findall(line, start, end):
+        inner = line[start + 1 : end - 1]
+        if "[" in inner:  # a list's items are separated by ', ' too
+            pairs = _FLAT_PAIR.findall(line, start, end)
+        else:  # (splitting is cheaper than a regular expression)
+            pairs = [pair.partition(": ") for pair in inner.split(", ")] if inner else []
+        for key_text, _, value_text in pairs:
             key = keys.get(key_text)
             if key is None:
                 key = self.key(key_text, SourceMark(line_mark | column), mapping)
