@@ -225,8 +225,6 @@ class _Reader:
         if match is None or match.end() != len(line):
             raise _Outside
         key_text = match.group(1)
-        if len(key_text) > _MAX_KEY:
-            raise _Outside
         key_mark = SourceMark(number << 32 | column)
         key = self.key(key_text, key_mark, frame.collection)
         if match.group(2) is None:
@@ -236,6 +234,9 @@ class _Reader:
         return None
 
     def key(self, text: str, mark: Any, mapping: YMap) -> Any:
+        """The key written as `text` (interned when it is text), not yet in `mapping`."""
+        if len(text) > _MAX_KEY:
+            raise _Outside
         key = self.scalar(text, mark)
         if type(key) is str:
             key = self.keys.setdefault(key, key)
@@ -316,7 +317,7 @@ class _Reader:
         if line[position] != "}":
             while True:
                 match = _TOKEN.match(line, position)
-                if match is None or not line.startswith(": ", match.end()) or match.end() - position > _MAX_KEY:
+                if match is None or not line.startswith(": ", match.end()):
                     raise _Outside
                 key_mark = SourceMark(line_mark | position)
                 key = self.key(match.group(), key_mark, mapping)

@@ -135,6 +135,10 @@ def test_the_common_forms_are_read_and_the_rest_handed_over() -> None:
         "a: " + "9" * 5000,  # an integer too long to read
         "a:" + "\n" + "".join(" " * (2 * i) + f"k{i}:\n" for i in range(1, 60)) + " " * 120 + "x: 1",  # deep
         "k" * 1100 + ": 1",  # a key longer than YAML allows
+        "a: {" + "k" * 1100 + ": 1}",
+        "- " + "k" * 1100 + ": {a: 1}",
+        "- a: {" + "k" * 1100 + ": 1}",
+        "- a: {b: 1, " + "k" * 1100 + ": [1]}",
         "a: é",  # not ASCII
     ]:
         assert read_lines(text) is None, text
