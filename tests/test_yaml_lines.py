@@ -42,6 +42,19 @@ def keys_of(value: Any) -> list[Any]:
     return found
 
 
+def kept_marks(value: Any) -> list[bool]:
+    """Whether each mapping of a document keeps a dict of its values' marks (or makes it when asked: see YMap)."""
+    kept: list[bool] = []
+    if isinstance(value, YMap):
+        kept.append(value._value_marks is not None)
+        for item in value.values():
+            kept.extend(kept_marks(item))
+    elif isinstance(value, YList):
+        for item in value:
+            kept.extend(kept_marks(item))
+    return kept
+
+
 def check(text: str) -> bool:
     """The line reader's document equals the general path's and the event path's (or it hands over); load_yaml
     answers as the general path does. True when the line reader read the document."""
@@ -58,6 +71,7 @@ def check(text: str) -> bool:
     events = _EventBuilder(text).document()
     assert events is not _FALLBACK, "the line reader read a document the event path hands over"
     same(read, events)
+    assert kept_marks(read) == kept_marks(events)  # the same memory, too
     same_places(read, yaml.compose(text, Loader=yaml.CSafeLoader))
     # keys are interned alike: two equal text keys are one object in both, or in neither
     read_keys, event_keys = keys_of(read), keys_of(events)
