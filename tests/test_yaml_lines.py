@@ -241,3 +241,17 @@ def test_mutated_specs_are_read_alike_or_handed_over(dropped: set[int], edits: l
 @example(text="a:  b\nc:   [1,  2 ]\nd: { e: 1 ,f: 2 }")
 def test_random_texts_are_read_alike(text: str) -> None:
     check(text)
+
+
+def test_load_yaml_reads_the_subset_by_lines_and_the_rest_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cnncalc.yamlsource as yamlsource
+
+    class Refused:
+        def __init__(self, text: str) -> None:
+            raise AssertionError("the event path was asked")
+
+    spec = (ROOT / "specs" / "resnet18.yaml").read_text(encoding="utf-8")
+    monkeypatch.setattr(yamlsource, "_EventBuilder", Refused)
+    same(load_yaml(spec, "doc.yaml"), _load_composed(spec, "doc.yaml"))
+    with pytest.raises(AssertionError, match="event path"):
+        load_yaml("a: 'it''s'\n", "doc.yaml")
