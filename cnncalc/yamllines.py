@@ -80,7 +80,7 @@ class _Frame:
 class _Reader:
     def __init__(self) -> None:
         self.keys: dict[str, str] = {}  # one string per distinct key, as _EventBuilder keeps them
-        self.hot: tuple[_Frame, YMap] | None = None  # the last item made by hot_line, and its sequence's frame
+        self.hot: tuple[_Frame, YMap] | None = None  # the last item made by hot_run, and its sequence's frame
 
     def read(self, text: str) -> Any:
         stack: list[_Frame] = []
