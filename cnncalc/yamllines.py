@@ -78,9 +78,11 @@ class _Frame:
 
 
 class _Reader:
+    """One document, read line by line: a stack of open block collections, each closed by a line indented less."""
+
     def __init__(self) -> None:
         self.keys: dict[str, str] = {}  # one string per distinct key, as _EventBuilder keeps them
-        self.hot: tuple[_Frame, YMap] | None = None  # the last item made by hot_run, and its sequence's frame
+        self.hot: tuple[_Frame, YMap | None] | None = None  # the last item made by hot_run, and its sequence's frame
 
     def read(self, text: str) -> Any:
         stack: list[_Frame] = []
