@@ -49,6 +49,20 @@ class Node:
         # at 128 bytes, the size class of the dicts a loaded spec lets go while expanded (peak memory at 1M layers)
         self._rare: tuple[Any, Any] | None = None if values is None else (values, ())
 
+    def renamed(self, name: str, position: int, inputs: list[str]) -> Node:
+        """The same layer under another name and position, reading `inputs` (a copy of a repeated block's layer):
+        everything else shared, as the copies made the long way share their entry's arguments, marks and layer."""
+        node = Node.__new__(Node)
+        node.name, node.cls, node.arguments, node.mark = name, self.cls, self.arguments, self.mark
+        node.arg_marks, node.position, node.inputs, node.trainable = self.arg_marks, position, inputs, self.trainable
+        node.expanded_from, node.layer, node.key_marks, node._rare = (
+            self.expanded_from,
+            self.layer,
+            self.key_marks,
+            self._rare,
+        )
+        return node
+
     @property
     def values(self) -> Any:
         """The spec's `weights`: state_dict name -> nested list (a YMap), or None."""

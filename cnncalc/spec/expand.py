@@ -38,6 +38,22 @@ class Known(NamedTuple):
     items: tuple[Any, ...] | None  # its arguments as bind's key (cnncalc.graph.argument_items), None: made per layer
 
 
+class Template(NamedTuple):
+    """One copy of a repeated block use, to make the later copies from (Expander.copy_template). A copy of a block
+    use whose arguments hold no expression has the same parameters as the others; on the same input shape its
+    entries read the same values, so it makes the same layers, named under its own prefix, each reading the same
+    layers of its copy or the copy's input. Kept only where that is all it depends on: no scope inside it (a
+    block, a repeat, a chunk's outputs), every layer built in order, none left out by a condition (their names
+    serve messages), no `inputs` read through a block parameter (read in the caller's scope, not renamed)."""
+
+    scope: Scope
+    nodes: list[Node]
+    wheres: list[Any]  # where each layer's name (or kind) is written
+    source: str  # the layer the copy reads (its `input`)
+    shape: Shape  # and its shape
+    read: int  # entries read expanding it (MAX_ENTRIES)
+
+
 def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
     """Whether an entry's kind, inputs and reserved keys hold no expression: their values are the same at every
     use of the block it is in (its arguments may still hold expressions: they are read per copy anyway)."""
@@ -325,13 +341,86 @@ class Expander:
             self.names.add_scope(scope.prefix + local, container, where)
             container.first_position = len(self.nodes) + 1
             previous = inputs
+            # Copies of a block that reads nothing per copy, on the same input shape, expand alike but for their
+            # names: the first is expanded, the others made from it (`Template`)
+            alike = self.shortcuts and self.counted and entry.block is not None and not entry.dynamic
+            template: Template | None = None
             for index in range(repeat):
-                self.place(str(index), entry, previous, container, scope, where, index)
+                if template is not None and self.first_shape(previous)[0] == template.shape:
+                    self.copy_template(template, index, container, previous, where)
+                elif alike:
+                    template = self.place_template(entry, index, container, scope, previous, where)
+                else:
+                    self.place(str(index), entry, previous, container, scope, where, index)
                 previous = [((container, str(index)), mark)]
             container.last_position = len(self.nodes)
             container.done = True
         else:
             self.place(local, entry, inputs, scope, scope, where, 0)
+
+    def place_template(
+        self, entry: Entry, index: int, container: Scope, outer: Scope, inputs: list[Ref], where: Any
+    ) -> Template | None:
+        """Copy `index` of a repeated block use, expanded the long way; what it made as a Template, or None where
+        a later copy could differ in more than its names (see Template)."""
+        names, nodes = self.names, self.nodes
+        first, scopes, read = len(nodes), len(names.scopes), self.read
+        deferred, skipped, callers = len(self.deferred), len(names.skipped), self.entries.caller_refs
+        try:
+            shape, source = self.first_shape(inputs)
+        except CnncalcError:  # reported the long way, where a layer reads it
+            shape, source = None, ""
+        self.place(str(index), entry, inputs, container, outer, where, index)
+        made = nodes[first:]
+        if (
+            shape is None
+            or not made
+            or not self.in_order
+            or len(names.scopes) != scopes + 1  # a block or chunk inside: its own scopes (not copied)
+            or len(self.deferred) != deferred
+            or len(names.skipped) != skipped
+            or self.entries.caller_refs != callers  # inputs read through a parameter: read in the caller's scope
+        ):
+            return None
+        inner = names.scopes[scopes][1]
+        own = {node.name for node in made}
+        for node in made:
+            if node.layer is None or not all(name in own or name == source for name in node.inputs):
+                return None
+        if source.startswith(inner.prefix):
+            return None
+        wheres = [names.made[node.name][1] for node in made]
+        return Template(inner, made, wheres, source, shape, self.read - read)
+
+    def copy_template(self, template: Template, index: int, container: Scope, inputs: list[Ref], where: Any) -> None:
+        """Copy `index` of a repeated block use made from the template: what place_block makes, in the same order
+        (its scope, then each layer, a duplicate name reported as there), sharing the layers built."""
+        (ref_scope, ref_name), ref_mark = inputs[0]
+        source = self.names.resolve(ref_scope, ref_name, ref_mark, None, final=False)
+        was = template.scope
+        local = str(index)
+        prefix = container.prefix + local + "."
+        inner = Scope(prefix, (ref_scope, ref_name, ref_mark), was.params, was.block, was.expanded_from)
+        names, nodes, shapes = self.names, self.nodes, self.shapes
+        names.add_scope(container.prefix + local, inner, where)
+        container.last = local
+        inner.first_position = len(nodes) + 1
+        made, top = names.made, names.top
+        cut, old_source = len(was.prefix), template.source
+        for node, node_where in zip(template.nodes, template.wheres, strict=True):
+            name = prefix + node.name[cut:]
+            reads = [source if read == old_source else prefix + read[cut:] for read in node.inputs]
+            copy = node.renamed(name, len(nodes) + 1, reads)
+            if name in made:
+                names.claim(name, copy, node_where)  # a duplicate: reported there
+            made[name] = (copy, node_where, top)
+            nodes.append(copy)
+            shapes[name] = copy.layer.out_shape  # type: ignore[union-attr]
+        inner.counters = dict(was.counters)
+        inner.last = was.last
+        inner.last_position = len(nodes)
+        inner.done = True
+        self.read += template.read
 
     def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
         cls = self.classes.get(kind)
