@@ -147,6 +147,8 @@ class Expander:
         return held
 
     def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
+        if not scope.expanded_from and self.shortcuts and type(item) is YMap and self.plain_entry(item, mark, scope):
+            return
         self.read += 1
         if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
             raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
@@ -207,6 +209,74 @@ class Expander:
             items = None if entry.dynamic or entry.block is not None else argument_items(entry.raw)
             self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw, items)
         self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+
+    def plain_entry(self, item: YMap, mark: Any, scope: Scope) -> bool:
+        """The most common entry outside blocks, `kind: {arguments}` of a kind met before, with at most a name and
+        `inputs` written out and no expression: expand_entry, entry and place_entry's steps for it in one pass,
+        in their order. False, having done nothing, for any other entry (the long way takes it)."""
+        if len(item) != 1:
+            return False
+        ((kind, raw),) = item.items()
+        if type(raw) is not YMap or type(kind) is not str or not kind.isascii():
+            return False
+        cls = self.classes.get(kind)
+        if cls is None or _many_outputs(cls) or (self.blocks and kind in self.blocks):
+            return False
+        nodes = self.nodes
+        if self.read >= MAX_ENTRIES or len(nodes) >= MAX_NODES:  # the long way says so
+            return False
+        plain: dict[str, Any] = {}
+        name = written = None
+        for key, value in raw.items():
+            kind_of = type(value)
+            if kind_of is str:
+                if "$" in value:
+                    return False
+            elif isinstance(value, (str, list)) and holds_expression(value):  # a list, or text holding '(' or '$'
+                return False
+            if key in _RESERVED:
+                if key == "name":
+                    if kind_of is not str or not value.isidentifier() or not value.isascii() or value == NETWORK_INPUT:
+                        return False  # one ASCII word: valid as it is (Names.layer_name)
+                    name = value
+                elif key == "inputs":
+                    written = value
+                else:
+                    return False
+            elif type(key) is not str:
+                return False
+            else:
+                plain[key] = value
+        self.read += 1
+        value_marks = raw.value_marks
+        marks: dict[str, Any] = {}
+        inputs = None
+        if written is not None:
+            marks["inputs"] = value_marks.get("inputs")
+            inputs = self.entries.input_refs(written, marks, scope)
+        if inputs is None:
+            inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
+        kind_mark = item.key_marks[kind]
+        if name is not None:
+            marks["name"] = where = value_marks.get("name")
+            local = name
+        else:
+            where = kind_mark
+            local = scope.default_name(cls.kind.lower())
+        self.names.top = (where, cls.kind)
+        if value_marks.keys() == raw.keys():
+            written_marks = value_marks  # as Expander.entry: shared, every value read where it is written
+        else:
+            written_marks = {key: value_marks.get(key) for key in plain}
+            written_marks.update(marks)
+        node = Node(
+            scope.prefix + local, cls, plain, mark, written_marks, len(nodes) + 1, True, (), None, raw.key_marks
+        )
+        self.names.add_node(node, where)
+        nodes.append(node)
+        self.build(node, inputs)
+        scope.last = local
+        return True
 
     def entry(
         self,
