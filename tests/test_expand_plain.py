@@ -9,6 +9,7 @@ import random
 import pytest
 from test_expand_paths import outcome
 
+from cnncalc.layers import REGISTRY
 from cnncalc.spec import parse_spec
 from cnncalc.spec.expand import Expander
 
@@ -102,13 +103,14 @@ def test_random_entries_expand_as_the_long_way(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_plain_entries_take_the_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The comparison compares something: a kind's later entries, named or not, take plain_entry (a kind alone, `-
-    relu`, is not a mapping; a kind met first is looked up the long way)."""
+    """The comparison compares something: entries of kinds whose modules are imported, a kind alone, named or
+    with inputs, take plain_entry; one with a condition does not."""
+    REGISTRY.load_all()
     taken = []
     original = Expander.plain_entry
     monkeypatch.setattr(Expander, "plain_entry", lambda self, *args: taken.append(original(self, *args)) or taken[-1])
     text = "input: [4, 8, 8]\nlayers:\n  - relu\n  - relu: {}\n  - relu: {name: act}\n"
-    text += "  - add: {inputs: [relu_1, act]}\n"
+    text += "  - add: {inputs: [relu_1, act]}\n  - relu: {when: true}\n"
     graph = parse_spec(text)
-    assert taken == [True, True, False]
+    assert taken == [True, True, True, True, False]
     assert graph.node("add_1").inputs == ["relu_1", "act"]

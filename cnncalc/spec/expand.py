@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
 from cnncalc.graph import NETWORK_INPUT, Node, argument_items, bind, layer_key, located
-from cnncalc.layers import lookup
+from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
 from cnncalc.names import canonical
@@ -147,7 +147,7 @@ class Expander:
         return held
 
     def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
-        if not scope.expanded_from and self.shortcuts and type(item) is YMap and self.plain_entry(item, mark, scope):
+        if not scope.expanded_from and self.shortcuts and self.plain_entry(item, mark, scope):
             return
         self.read += 1
         if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
@@ -210,24 +210,37 @@ class Expander:
             self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw, items)
         self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
 
-    def plain_entry(self, item: YMap, mark: Any, scope: Scope) -> bool:
-        """The most common entry outside blocks, `kind: {arguments}` of a kind met before, with at most a name and
-        `inputs` written out and no expression: expand_entry, entry and place_entry's steps for it in one pass,
-        in their order. False, having done nothing, for any other entry (the long way takes it)."""
-        if len(item) != 1:
+    def plain_entry(self, item: YMap | str, mark: Any, scope: Scope) -> bool:
+        """The most common entries outside blocks, a kind alone (`- relu`) or `kind: {arguments}` with at most a
+        name and `inputs` written out and no expression, of a kind whose module is imported: expand_entry, entry
+        and place_entry's steps for it in one pass, in their order. False, having done nothing, for any other entry
+        (the long way takes it)."""
+        if type(item) is not str and type(item) is not YMap:
             return False
-        ((kind, raw),) = item.items()
-        if type(raw) is not YMap or type(kind) is not str or not kind.isascii():
+        if type(item) is str:
+            if "(" in item or not item.isascii():  # a layer as PyTorch prints it
+                return False
+            kind, raw = item, None
+        elif len(item) == 1:
+            ((kind, raw),) = item.items()
+            if type(raw) is not YMap or type(kind) is not str or not kind.isascii():
+                return False
+        else:
             return False
         cls = self.classes.get(kind)
-        if cls is None or _many_outputs(cls) or (self.blocks and kind in self.blocks):
+        if cls is None:  # lookup's first step: a kind of a module imported already (else the long way imports it)
+            cls = REGISTRY.kinds.get(kind.lower())
+            if cls is None:
+                return False
+            self.classes[kind] = cls
+        if _many_outputs(cls) or (self.blocks and kind in self.blocks):
             return False
         nodes = self.nodes
         if self.read >= MAX_ENTRIES or len(nodes) >= MAX_NODES:  # the long way says so
             return False
         plain: dict[str, Any] = {}
         name = written = None
-        for key, value in raw.items():
+        for key, value in raw.items() if raw is not None else ():
             kind_of = type(value)
             if kind_of is str:
                 if "$" in value:
@@ -248,7 +261,7 @@ class Expander:
             else:
                 plain[key] = value
         self.read += 1
-        value_marks = raw.value_marks
+        value_marks = raw.value_marks if raw is not None else {}
         marks: dict[str, Any] = {}
         inputs = None
         if written is not None:
@@ -256,7 +269,7 @@ class Expander:
             inputs = self.entries.input_refs(written, marks, scope)
         if inputs is None:
             inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
-        kind_mark = item.key_marks[kind]
+        kind_mark = item.key_marks[kind] if raw is not None else mark
         if name is not None:
             marks["name"] = where = value_marks.get("name")
             local = name
@@ -264,14 +277,14 @@ class Expander:
             where = kind_mark
             local = scope.default_name(cls.kind.lower())
         self.names.top = (where, cls.kind)
-        if value_marks.keys() == raw.keys():
-            written_marks = value_marks  # as Expander.entry: shared, every value read where it is written
+        if raw is None:
+            written_marks, key_marks = value_marks, {}
+        elif value_marks.keys() == raw.keys():
+            written_marks, key_marks = value_marks, raw.key_marks  # as Expander.entry: shared, read where written
         else:
-            written_marks = {key: value_marks.get(key) for key in plain}
+            written_marks, key_marks = {key: value_marks.get(key) for key in plain}, raw.key_marks
             written_marks.update(marks)
-        node = Node(
-            scope.prefix + local, cls, plain, mark, written_marks, len(nodes) + 1, True, (), None, raw.key_marks
-        )
+        node = Node(scope.prefix + local, cls, plain, mark, written_marks, len(nodes) + 1, True, (), None, key_marks)
         self.names.add_node(node, where)
         nodes.append(node)
         self.build(node, inputs)
