@@ -117,7 +117,10 @@ class _Document:
         self, document: Any, batch: int | None, input_shape: tuple[int, ...] | None, built: dict[Any, Any]
     ) -> Graph:
         self.check_keys(document)
-        name = document.get("name", Path(self.file).stem if self.file != "<stdin>" else "network")
+        if "name" in document:
+            name = document["name"]
+        else:  # the file's name (pathlib's work only then: `cnncalc check` reads thousands of named specs)
+            name = Path(self.file).stem if self.file != "<stdin>" else "network"
         if not isinstance(name, str):
             raise self.error(f"name: expected text, got {describe(name)}", document.value_marks["name"])
         layout = document.get("layout", "chw")
