@@ -250,17 +250,17 @@ def argument_items(arguments: dict[str, Any]) -> tuple[Any, ...] | None:
         if kind is int or kind is str or kind is bool or value is None:  # the common case, at once
             items.append((name, kind, value))
         else:
-            frozen = _frozen(value)
+            frozen = frozen_value(value)
             if frozen is None:
                 return None
             items.append((name, kind, frozen))
     return tuple(items)
 
 
-def _frozen(value: Any) -> Any:
+def frozen_value(value: Any) -> Any:
     """`value` as a hashable key that tells apart values Python finds equal (1, 1.0, True; 0.0, -0.0), or None."""
     if isinstance(value, list):
-        items = tuple(_frozen(item) for item in value)
+        items = tuple(frozen_value(item) for item in value)
         return None if None in items else items
     if isinstance(value, float):
         return repr(value)

@@ -183,8 +183,8 @@ class _Document:
             graph.limits = parse_limits(document["limits"], document.value_marks["limits"], self.file)
         if "ignore" in document:
             graph.ignore = self.rule_names(document["ignore"], document.value_marks["ignore"])
-        for node in expander.nodes:
-            if not isinstance(node.ignore, tuple):  # written in the spec (a name or a list), not the default ()
+        for node in expander.nodes:  # `ignore` written in the spec (a name or a list), not the default ()
+            if node._rare is not None and not isinstance(node.ignore, tuple):  # _rare: None without values, ignore
                 node.ignore = self.rule_names(node.ignore, node.arg_marks["ignore"], node.label())
 
     def rule_names(self, value: Any, mark: Any, layer: str | None = None) -> frozenset[str]:

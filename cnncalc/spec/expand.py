@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
-from cnncalc.graph import NETWORK_INPUT, Node, argument_items, bind, layer_key, located
+from cnncalc.graph import NETWORK_INPUT, Node, argument_items, bind, frozen_value, layer_key, located
 from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
@@ -239,6 +239,7 @@ class Expander:
         if self.read >= MAX_ENTRIES or len(nodes) >= MAX_NODES:  # the long way says so
             return False
         plain: dict[str, Any] = {}
+        items: list[Any] | None = []  # the arguments as bind's key (cnncalc.graph.argument_items), made on the way
         name = written = None
         for key, value in raw.items() if raw is not None else ():
             kind_of = type(value)
@@ -260,6 +261,13 @@ class Expander:
                 return False
             else:
                 plain[key] = value
+                if items is None:  # an argument that cannot be hashed: the layer is built on its own
+                    continue
+                if kind_of is int or kind_of is str or kind_of is bool or value is None:  # argument_items' steps
+                    items.append((key, kind_of, value))
+                else:
+                    frozen = frozen_value(value)
+                    items = None if frozen is None else [*items, (key, kind_of, frozen)]
         self.read += 1
         value_marks = raw.value_marks if raw is not None else {}
         marks: dict[str, Any] = {}
@@ -285,9 +293,12 @@ class Expander:
             written_marks, key_marks = {key: value_marks.get(key) for key in plain}, raw.key_marks
             written_marks.update(marks)
         node = Node(scope.prefix + local, cls, plain, mark, written_marks, len(nodes) + 1, True, (), None, key_marks)
-        self.names.add_node(node, where)
+        names = self.names
+        if node.name in names.made:  # Names.add_node, written out
+            names.claim(node.name, node, where)  # a duplicate: reported there
+        names.made[node.name] = (node, where, names.top)
         nodes.append(node)
-        self.build(node, inputs)
+        self.build(node, inputs, None if items is None else tuple(items))
         scope.last = local
         return True
 
