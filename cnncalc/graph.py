@@ -49,6 +49,20 @@ class Node:
         # at 128 bytes, the size class of the dicts a loaded spec lets go while expanded (peak memory at 1M layers)
         self._rare: tuple[Any, Any] | None = None if values is None else (values, ())
 
+    def renamed(self, name: str, position: int, inputs: list[str]) -> Node:
+        """The same layer under another name and position, reading `inputs` (a copy of a repeated block's layer):
+        everything else shared, as the copies made the long way share their entry's arguments, marks and layer."""
+        node = Node.__new__(Node)
+        node.name, node.cls, node.arguments, node.mark = name, self.cls, self.arguments, self.mark
+        node.arg_marks, node.position, node.inputs, node.trainable = self.arg_marks, position, inputs, self.trainable
+        node.expanded_from, node.layer, node.key_marks, node._rare = (
+            self.expanded_from,
+            self.layer,
+            self.key_marks,
+            self._rare,
+        )
+        return node
+
     @property
     def values(self) -> Any:
         """The spec's `weights`: state_dict name -> nested list (a YMap), or None."""
@@ -236,17 +250,17 @@ def argument_items(arguments: dict[str, Any]) -> tuple[Any, ...] | None:
         if kind is int or kind is str or kind is bool or value is None:  # the common case, at once
             items.append((name, kind, value))
         else:
-            frozen = _frozen(value)
+            frozen = frozen_value(value)
             if frozen is None:
                 return None
             items.append((name, kind, frozen))
     return tuple(items)
 
 
-def _frozen(value: Any) -> Any:
+def frozen_value(value: Any) -> Any:
     """`value` as a hashable key that tells apart values Python finds equal (1, 1.0, True; 0.0, -0.0), or None."""
     if isinstance(value, list):
-        items = tuple(_frozen(item) for item in value)
+        items = tuple(frozen_value(item) for item in value)
         return None if None in items else items
     if isinstance(value, float):
         return repr(value)

@@ -117,7 +117,10 @@ class _Document:
         self, document: Any, batch: int | None, input_shape: tuple[int, ...] | None, built: dict[Any, Any]
     ) -> Graph:
         self.check_keys(document)
-        name = document.get("name", Path(self.file).stem if self.file != "<stdin>" else "network")
+        if "name" in document:
+            name = document["name"]
+        else:  # the file's name (pathlib's work only then: `cnncalc check` reads thousands of named specs)
+            name = Path(self.file).stem if self.file != "<stdin>" else "network"
         if not isinstance(name, str):
             raise self.error(f"name: expected text, got {describe(name)}", document.value_marks["name"])
         layout = document.get("layout", "chw")
@@ -180,8 +183,8 @@ class _Document:
             graph.limits = parse_limits(document["limits"], document.value_marks["limits"], self.file)
         if "ignore" in document:
             graph.ignore = self.rule_names(document["ignore"], document.value_marks["ignore"])
-        for node in expander.nodes:
-            if not isinstance(node.ignore, tuple):  # written in the spec (a name or a list), not the default ()
+        for node in expander.nodes:  # `ignore` written in the spec (a name or a list), not the default ()
+            if node._rare is not None and not isinstance(node.ignore, tuple):  # _rare: None without values, ignore
                 node.ignore = self.rule_names(node.ignore, node.arg_marks["ignore"], node.label())
 
     def rule_names(self, value: Any, mark: Any, layer: str | None = None) -> frozenset[str]:

@@ -9,7 +9,7 @@ from cnncalc.args import describe
 from cnncalc.errors import SpecError
 from cnncalc.layers.base import Layer
 from cnncalc.spec.blocks import Block
-from cnncalc.spec.scope import Ref, Scope
+from cnncalc.spec.scope import CallerName, Ref, Scope
 from cnncalc.yamlsource import YMap, at
 
 
@@ -36,6 +36,7 @@ class Entries:
     def __init__(self, file: str, blocks: dict[str, Block]) -> None:
         self.file = file
         self.blocks = blocks
+        self.caller_refs = 0  # `inputs` naming a layer through a block parameter, read so far (Expander's templates)
 
     def error(self, message: str, mark: Any, hint: str | None = None) -> SpecError:
         return SpecError(message, location=at(self.file, mark), hint=hint)
@@ -100,6 +101,8 @@ class Entries:
             )
         item_marks = getattr(names, "item_marks", [mark] * len(names))
         # A name passed in as a block parameter is looked up where the block was used (a U-Net skip connection).
+        if any(isinstance(n, CallerName) for n in names):
+            self.caller_refs += 1
         return [((getattr(n, "scope", scope), str(n)), m) for n, m in zip(names, item_marks, strict=True)]
 
 

@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 
 from cnncalc.args import describe, did_you_mean, is_int
 from cnncalc.errors import CnncalcError, LayerError, SpecError
-from cnncalc.graph import NETWORK_INPUT, Node, argument_items, bind, layer_key, located
-from cnncalc.layers import lookup
+from cnncalc.graph import NETWORK_INPUT, Node, argument_items, bind, frozen_value, layer_key, located
+from cnncalc.layers import REGISTRY, lookup
 from cnncalc.layers.base import Layer, Shape
 from cnncalc.layers.registry import suggest_kind
 from cnncalc.names import canonical
@@ -36,6 +36,22 @@ class Known(NamedTuple):
     when: tuple[Any, Any, Any] | None  # (condition, where it is written, `name` as written), read at every use
     repeated: bool  # it has `repeat`
     items: tuple[Any, ...] | None  # its arguments as bind's key (cnncalc.graph.argument_items), None: made per layer
+
+
+class Template(NamedTuple):
+    """One copy of a repeated block use, to make the later copies from (Expander.copy_template). A copy of a block
+    use whose arguments hold no expression has the same parameters as the others; on the same input shape its
+    entries read the same values, so it makes the same layers, named under its own prefix, each reading the same
+    layers of its copy or the copy's input. Kept only where that is all it depends on: no scope inside it (a
+    block, a repeat, a chunk's outputs), every layer built in order, none left out by a condition (their names
+    serve messages), no `inputs` read through a block parameter (read in the caller's scope, not renamed)."""
+
+    scope: Scope
+    nodes: list[Node]
+    wheres: list[Any]  # where each layer's name (or kind) is written
+    source: str  # the layer the copy reads (its `input`)
+    shape: Shape  # and its shape
+    read: int  # entries read expanding it (MAX_ENTRIES)
 
 
 def _reads_nothing(kind: str, raw: dict[str, Any]) -> bool:
@@ -131,6 +147,8 @@ class Expander:
         return held
 
     def expand_entry(self, item: Any, mark: Any, scope: Scope) -> None:
+        if not scope.expanded_from and self.shortcuts and self.plain_entry(item, mark, scope):
+            return
         self.read += 1
         if self.read > MAX_ENTRIES:  # where no count could bound it (a repeat read from a shape)
             raise self.error(f"the network's blocks expand to more than {MAX_ENTRIES:,} entries", mark)
@@ -191,6 +209,98 @@ class Expander:
             items = None if entry.dynamic or entry.block is not None else argument_items(entry.raw)
             self.known[id(item)] = Known(entry, repeat, name, written, where, when, "repeat" in raw, items)
         self.place_entry(entry, repeat, local, inputs, scope, where, "repeat" in raw)
+
+    def plain_entry(self, item: YMap | str, mark: Any, scope: Scope) -> bool:
+        """The most common entries outside blocks, a kind alone (`- relu`) or `kind: {arguments}` with at most a
+        name and `inputs` written out and no expression, of a kind whose module is imported: expand_entry, entry
+        and place_entry's steps for it in one pass, in their order. False, having done nothing, for any other entry
+        (the long way takes it)."""
+        if type(item) is not str and type(item) is not YMap:
+            return False
+        if type(item) is str:
+            if "(" in item or not item.isascii():  # a layer as PyTorch prints it
+                return False
+            kind, raw = item, None
+        elif len(item) == 1:
+            ((kind, raw),) = item.items()
+            if type(raw) is not YMap or type(kind) is not str or not kind.isascii():
+                return False
+        else:
+            return False
+        cls = self.classes.get(kind)
+        if cls is None:  # lookup's first step: a kind of a module imported already (else the long way imports it)
+            cls = REGISTRY.kinds.get(kind.lower())
+            if cls is None:
+                return False
+            self.classes[kind] = cls
+        if _many_outputs(cls) or (self.blocks and kind in self.blocks):
+            return False
+        nodes = self.nodes
+        if self.read >= MAX_ENTRIES or len(nodes) >= MAX_NODES:  # the long way says so
+            return False
+        plain: dict[str, Any] = {}
+        items: list[Any] | None = []  # the arguments as bind's key (cnncalc.graph.argument_items), made on the way
+        name = written = None
+        for key, value in raw.items() if raw is not None else ():
+            kind_of = type(value)
+            if kind_of is str:
+                if "$" in value:
+                    return False
+            elif isinstance(value, (str, list)) and holds_expression(value):  # a list, or text holding '(' or '$'
+                return False
+            if key in _RESERVED:
+                if key == "name":
+                    if kind_of is not str or not value.isidentifier() or not value.isascii() or value == NETWORK_INPUT:
+                        return False  # one ASCII word: valid as it is (Names.layer_name)
+                    name = value
+                elif key == "inputs":
+                    written = value
+                else:
+                    return False
+            elif type(key) is not str:
+                return False
+            else:
+                plain[key] = value
+                if items is None:  # an argument that cannot be hashed: the layer is built on its own
+                    continue
+                if kind_of is int or kind_of is str or kind_of is bool or value is None:  # argument_items' steps
+                    items.append((key, kind_of, value))
+                else:
+                    frozen = frozen_value(value)
+                    items = None if frozen is None else [*items, (key, kind_of, frozen)]
+        self.read += 1
+        value_marks = raw.value_marks if raw is not None else {}
+        marks: dict[str, Any] = {}
+        inputs = None
+        if written is not None:
+            marks["inputs"] = value_marks.get("inputs")
+            inputs = self.entries.input_refs(written, marks, scope)
+        if inputs is None:
+            inputs = [((scope, scope.last or NETWORK_INPUT), mark)]
+        kind_mark = item.key_marks[kind] if raw is not None else mark
+        if name is not None:
+            marks["name"] = where = value_marks.get("name")
+            local = name
+        else:
+            where = kind_mark
+            local = scope.default_name(cls.kind.lower())
+        self.names.top = (where, cls.kind)
+        if raw is None:
+            written_marks, key_marks = value_marks, {}
+        elif value_marks.keys() == raw.keys():
+            written_marks, key_marks = value_marks, raw.key_marks  # as Expander.entry: shared, read where written
+        else:
+            written_marks, key_marks = {key: value_marks.get(key) for key in plain}, raw.key_marks
+            written_marks.update(marks)
+        node = Node(scope.prefix + local, cls, plain, mark, written_marks, len(nodes) + 1, True, (), None, key_marks)
+        names = self.names
+        if node.name in names.made:  # Names.add_node, written out
+            names.claim(node.name, node, where)  # a duplicate: reported there
+        names.made[node.name] = (node, where, names.top)
+        nodes.append(node)
+        self.build(node, inputs, None if items is None else tuple(items))
+        scope.last = local
+        return True
 
     def entry(
         self,
@@ -325,13 +435,86 @@ class Expander:
             self.names.add_scope(scope.prefix + local, container, where)
             container.first_position = len(self.nodes) + 1
             previous = inputs
+            # Copies of a block that reads nothing per copy, on the same input shape, expand alike but for their
+            # names: the first is expanded, the others made from it (`Template`)
+            alike = self.shortcuts and self.counted and entry.block is not None and not entry.dynamic
+            template: Template | None = None
             for index in range(repeat):
-                self.place(str(index), entry, previous, container, scope, where, index)
+                if template is not None and self.first_shape(previous)[0] == template.shape:
+                    self.copy_template(template, index, container, previous, where)
+                elif alike:
+                    template = self.place_template(entry, index, container, scope, previous, where)
+                else:
+                    self.place(str(index), entry, previous, container, scope, where, index)
                 previous = [((container, str(index)), mark)]
             container.last_position = len(self.nodes)
             container.done = True
         else:
             self.place(local, entry, inputs, scope, scope, where, 0)
+
+    def place_template(
+        self, entry: Entry, index: int, container: Scope, outer: Scope, inputs: list[Ref], where: Any
+    ) -> Template | None:
+        """Copy `index` of a repeated block use, expanded the long way; what it made as a Template, or None where
+        a later copy could differ in more than its names (see Template)."""
+        names, nodes = self.names, self.nodes
+        first, scopes, read = len(nodes), len(names.scopes), self.read
+        deferred, skipped, callers = len(self.deferred), len(names.skipped), self.entries.caller_refs
+        try:
+            shape, source = self.first_shape(inputs)
+        except CnncalcError:  # reported the long way, where a layer reads it
+            shape, source = None, ""
+        self.place(str(index), entry, inputs, container, outer, where, index)
+        made = nodes[first:]
+        if (
+            shape is None
+            or not made
+            or not self.in_order
+            or len(names.scopes) != scopes + 1  # a block or chunk inside: its own scopes (not copied)
+            or len(self.deferred) != deferred
+            or len(names.skipped) != skipped
+            or self.entries.caller_refs != callers  # inputs read through a parameter: read in the caller's scope
+        ):
+            return None
+        inner = names.scopes[scopes][1]
+        own = {node.name for node in made}
+        for node in made:
+            if node.layer is None or not all(name in own or name == source for name in node.inputs):
+                return None
+        if source.startswith(inner.prefix):
+            return None
+        wheres = [names.made[node.name][1] for node in made]
+        return Template(inner, made, wheres, source, shape, self.read - read)
+
+    def copy_template(self, template: Template, index: int, container: Scope, inputs: list[Ref], where: Any) -> None:
+        """Copy `index` of a repeated block use made from the template: what place_block makes, in the same order
+        (its scope, then each layer, a duplicate name reported as there), sharing the layers built."""
+        (ref_scope, ref_name), ref_mark = inputs[0]
+        source = self.names.resolve(ref_scope, ref_name, ref_mark, None, final=False)
+        was = template.scope
+        local = str(index)
+        prefix = container.prefix + local + "."
+        inner = Scope(prefix, (ref_scope, ref_name, ref_mark), was.params, was.block, was.expanded_from)
+        names, nodes, shapes = self.names, self.nodes, self.shapes
+        names.add_scope(container.prefix + local, inner, where)
+        container.last = local
+        inner.first_position = len(nodes) + 1
+        made, top = names.made, names.top
+        cut, old_source = len(was.prefix), template.source
+        for node, node_where in zip(template.nodes, template.wheres, strict=True):
+            name = prefix + node.name[cut:]
+            reads = [source if read == old_source else prefix + read[cut:] for read in node.inputs]
+            copy = node.renamed(name, len(nodes) + 1, reads)
+            if name in made:
+                names.claim(name, copy, node_where)  # a duplicate: reported there
+            made[name] = (copy, node_where, top)
+            nodes.append(copy)
+            shapes[name] = copy.layer.out_shape  # type: ignore[union-attr]
+        inner.counters = dict(was.counters)
+        inner.last = was.last
+        inner.last_position = len(nodes)
+        inner.done = True
+        self.read += template.read
 
     def kind(self, kind: str, mark: Any, inputs: list[Ref]) -> type[Layer]:
         cls = self.classes.get(kind)
