@@ -55,8 +55,8 @@ The walk visits every node once and every input edge once: linear in the size of
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from itertools import chain
-from operator import add, itemgetter, mul
+from itertools import chain, repeat
+from operator import add, ge, itemgetter, mul, sub
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
@@ -304,6 +304,25 @@ def _plan(layer: Layer) -> _Plan:
     return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned)
 
 
+# Plans by Layer, kept across graphs: `cnncalc check` walks many specs whose layers are shared by configuration
+# (cnncalc.graph.bind). Each entry keeps its Layer alive, so an id is never that of another object; at most
+# KEPT_PLANS layers are kept (then it starts again). shortcuts=False: a plan per graph (the tests' long way).
+_PLANS: dict[int, tuple[Layer, _Plan]] = {}
+KEPT_PLANS = 10_000
+shortcuts = True
+
+
+def _kept_plan(layer: Layer) -> _Plan:
+    kept = _PLANS.get(id(layer)) if shortcuts else None
+    if kept is not None:
+        return kept[1]
+    plan = _plan(layer)
+    if len(_PLANS) >= KEPT_PLANS:
+        _PLANS.clear()
+    _PLANS[id(layer)] = (layer, plan)
+    return plan
+
+
 def _whole(windows: Iterable[Window]) -> bool:
     """Whether every value of these windows is an int."""
     return set(map(type, chain.from_iterable(windows))) <= {int}
@@ -346,6 +365,13 @@ def _agreed(inputs: list[str], fields: dict[str, ReceptiveField | None], rank: i
     """node_field()'s common case for a node reading several inputs of its own shape (none is broadcast) and rank:
     when each input's field is in the network input's layout and they agree (all the same, or _union()), their
     field; else None (node_field() decides)."""
+    if len(inputs) == 2:  # the most common merge (a residual add): compared at once
+        first, second = fields[inputs[0]], fields[inputs[1]]
+        if first is None or second is None or first.axes or second.axes or len(first.size) + 1 != rank:
+            return None
+        if first == second:
+            return first
+        return _union_of_two(first, second)
     if len(inputs) < 2:
         return None
     sources = [fields[name] for name in inputs]
@@ -359,6 +385,24 @@ def _agreed(inputs: list[str], fields: dict[str, ReceptiveField | None], rank: i
                 return None
             same = False
     return first if same else _union(sources)  # type: ignore[arg-type]
+
+
+def _union_of_two(first: ReceptiveField, second: ReceptiveField) -> ReceptiveField | None:
+    """_union([first, second]) (both in the network input's layout) where one of them has the larger padding
+    along every axis (a residual add: the branch's field holds the shortcut's), axis by axis in C (map)."""
+    if first.stride != second.stride or len(first.size) != len(second.size):
+        return None
+    # Their centres (r - 1)/2 - P agree: r - 2P is the same, i.e. r2 - r1 == 2 (P2 - P1) on every axis.
+    if tuple(map(sub, second.size, first.size)) != tuple(map(mul, map(sub, second.padding, first.padding), _TWOS)):
+        return None
+    if all(map(ge, second.padding, first.padding)):  # where the paddings are equal, so are the sizes
+        return second
+    if all(map(ge, first.padding, second.padding)):
+        return first
+    return _union([first, second])
+
+
+_TWOS = repeat(2)
 
 
 def _union(sources: list[ReceptiveField]) -> ReceptiveField | None:
@@ -403,7 +447,7 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
         layer = node.layer or node.bound()
         plan = plans.get(id(layer))
         if plan is None:
-            plan = plans[id(layer)] = _plan(layer)
+            plan = plans[id(layer)] = _kept_plan(layer)
             maps[id(layer)] = plan.amap
         how, windows, columns, value_inputs, amap, integral, aligned = plan
         inputs = node.inputs

@@ -1,7 +1,8 @@
-"""The analysis's shortcuts give what the long way gives (issue 13): per-sample figures kept per Layer across
-analyses (`cnncalc check`'s specs share their layers), unused layers known at once when every layer but the output
-is read. Compared with `cnncalc.analyze.shortcuts = False` over the shipped specs, the test fixtures, fuzzer
-mutants and random graphs with branches and dead ends: the same reports (rows, totals, warnings) or errors."""
+"""The analysis's shortcuts give what the long way gives (issue 13): per-sample figures and receptive-field plans
+kept per Layer across analyses (`cnncalc check`'s specs share their layers), unused layers known at once when every
+layer but the output is read. Compared with `shortcuts = False` in cnncalc.analyze and cnncalc.receptive over the
+shipped specs, the test fixtures, fuzzer mutants and random graphs with branches and dead ends: the same reports
+(rows, totals, warnings) or errors. (Receptive fields' inline common cases: tests/test_receptive_paths.py.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fuzz.mutate import make_case
 from test_receptive_paths import random_graph
 
 import cnncalc.analyze as analysis
+import cnncalc.receptive as receptive
 from cnncalc.errors import CnncalcError
 from cnncalc.graph import Graph
 from cnncalc.spec import parse_spec
@@ -47,6 +49,7 @@ def outcomes(graph: Graph, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     fast = both()
     with monkeypatch.context() as patch:
         patch.setattr(analysis, "shortcuts", False)
+        patch.setattr(receptive, "shortcuts", False)
         slow = both()
     return fast, slow
 
