@@ -12,8 +12,8 @@ parent's when it closes: time in proportion to layers plus groups (the groups so
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import compress
-from operator import attrgetter, itemgetter
+from itertools import compress, count, repeat
+from operator import attrgetter, eq, is_not, itemgetter
 
 from cnncalc.analyze import Report, Row, dtype_bytes
 from cnncalc.graph import Graph
@@ -89,7 +89,7 @@ class Block:
         self.other_ops += sum(map(_OTHER_OPS, rows))
         self.activation_elements += sum(map(_ACTIVATION_ELEMENTS, rows))
         self.activation_bytes += sum(map(_ACTIVATION_BYTES, rows))
-        if any(row.saved_bytes is not None for row in rows):  # analyzed for training: rarely, and still one pass
+        if any(map(is_not, map(_SAVED_BYTES, rows), repeat(None))):  # analyzed for training: rarely
             for row in rows:
                 self._add_training(row.backward_macs, row.saved_bytes)
 
@@ -118,6 +118,7 @@ _OTHER_OPS, _ACTIVATION_ELEMENTS, _ACTIVATION_BYTES, _ROW_NAME = (
     itemgetter(14),
     itemgetter(0),
 )
+_SAVED_BYTES = itemgetter(17)
 _POSITION, _NAME = attrgetter("position"), attrgetter("name")
 
 Node = Block | Row  # a tree node: a block (or the root), or a layer's row
@@ -168,9 +169,9 @@ def _in_file_order(graph: Graph, report: Report) -> tuple[list[Row], bool]:
     nodes = graph.nodes
     if len(rows) != len(nodes):
         return rows, False
-    if list(map(_POSITION, nodes)) == list(range(1, len(nodes) + 1)):  # the common case: file order already
-        aligned = list(map(_NAME, nodes)) == list(map(_ROW_NAME, rows))
-        return rows, aligned
+    if all(map(eq, map(_POSITION, nodes), count(1))):  # the common case: file order already
+        # Compared without building lists (the rows' names are the nodes' own strings: equal at once, as the same).
+        return rows, all(map(eq, map(_NAME, nodes), map(_ROW_NAME, rows)))
     ordered: list[Row | None] = [None] * len(rows)
     for node, row in zip(nodes, rows, strict=True):
         if node.name != row.name or not 0 < node.position <= len(rows) or ordered[node.position - 1] is not None:

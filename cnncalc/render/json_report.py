@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from cnncalc import __version__
 from cnncalc.analyze import SCHEMA_VERSION, Report, Row, dtype_bytes
+from cnncalc.layers import Shape
 from cnncalc.layout import shown
 from cnncalc.receptive import ReceptiveField
 from cnncalc.speed import paused_gc
@@ -265,6 +266,7 @@ class _RowTexts:
         self.layer_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
         self.leaf_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
         self.fields: dict[int, str] = {}
+        self.shapes: dict[int, tuple[Shape, str]] = {}
 
     def field(self, field: ReceptiveField | None) -> str:
         if field is None:
@@ -278,6 +280,13 @@ class _RowTexts:
                 text = f'{{"size": {size}, "stride": {stride}, "padding": {padding}}}'
             self.fields[id(field)] = text
         return text
+
+    def shape(self, shape: Shape) -> str:
+        """json.dumps of the shape as shown in the layout (a block's output shape: that of one of its layers)."""
+        known = self.shapes.get(id(shape))
+        if known is None or known[0] is not shape:
+            known = self.shapes[id(shape)] = (shape, json.dumps(list(shown(shape, self.layout))))
+        return known[1]
 
     def layers(self, rows: list[Row]) -> list[str]:
         """json.dumps of each row's entry in `layers` (report_dict's). One loop for many rows (a million layers
@@ -429,7 +438,31 @@ def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts
 
 
 def _block_head(block: Block, level: int, layout: str, size: int, texts: _RowTexts) -> str:
-    """A block's node of `blocks` up to its children (node_dict's keys, the field's text shared)."""
+    """A block's node of `blocks` up to its children: json.dumps of node_dict's keys (but the children), written
+    directly (a million layers make some 70,000 blocks; a dict and json.dumps each took most of their time). Its
+    figures are sums of ints; anything else (never seen) goes through node_dict."""
+    params, trainable, training = block.params, block.trainable_params, training_row(block)
+    figures = (block.layer_count, params, trainable, block.buffers, block.macs, block.other_ops)
+    figures += (block.activation_elements, block.activation_bytes, block.repeat if block.repeat is not None else 0)
+    if set(map(type, figures)) != {int} or not (block.block is None or type(block.block) is str):
+        return _block_head_of_dict(block, level, layout, size, texts)
+    name = _text(block.name)
+    used = "null" if block.block is None else _text(block.block)
+    repeat = "null" if block.repeat is None else block.repeat
+    head = (
+        f'{{"name": {name}, "block": {used}, "repeat": {repeat}, "type": null, "depth": {level}, '
+        f'"layer_count": {block.layer_count}, "output_shape": {texts.shape(block.output_shape)}, '
+        f'"params": {params}, "trainable_params": {trainable}, "non_trainable_params": {params - trainable}, '
+        f'"buffers": {block.buffers}, "macs": {block.macs}, "other_ops": {block.other_ops}, '
+        f'"flops": {2 * block.macs + block.other_ops}, "activation_elements": {block.activation_elements}, '
+        f'"activation_bytes": {block.activation_bytes}, "param_bytes": {params * size}, '
+        f'"receptive_field": {texts.field(block.receptive_field)}'
+    )
+    return head + _training_text(block) if training else head
+
+
+def _block_head_of_dict(block: Block, level: int, layout: str, size: int, texts: _RowTexts) -> str:
+    """_block_head() through node_dict and json.dumps (tests/test_json_stream.py compares the two)."""
     data = node_dict(block, level, layout, size)
     training = training_row(block)
     for key in ("receptive_field", *training):  # the last keys, written below
