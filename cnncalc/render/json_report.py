@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any, TextIO
 
 from cnncalc import __version__
@@ -296,27 +297,27 @@ class _RowTexts:
         fields = self.fields
         named, named_text = "", ""  # the previous row's name and its text
         for row in rows:
-            # The same dicts (equal ones may list their keys in another order), equal everything else.
+            # The same dicts (equal ones may list their keys in another order), equal everything else: compared as
+            # one tuple (made in C), equal at once where they are the very same objects.
+            figures = _LAYER_FIGURES(row)
             cached = parts.get(id(row[5]))
-            if (
-                cached is None
-                or cached[0][6] is not row[6]
-                or cached[0][4:15] != row[4:15]
-                or cached[0][1:3] != row[1:3]
-            ):
-                cached = parts[id(row[5])] = (row, self._layer_parts(row))
-            before, after = cached[1]
+            if cached is None or cached[0] != figures or cached[0][3] is not row[5] or cached[0][4] is not row[6]:
+                cached = parts[id(row[5])] = (figures, *self._layer_parts(row))
+            _, before, after = cached
             inputs = row[3]
-            if len(inputs) == 1:
-                listed = f"[{named_text if inputs[0] == named else _text(inputs[0])}]"
-            else:
-                listed = "[" + ", ".join([named_text if name == named else _text(name) for name in inputs]) + "]"
             field = row[15]
             field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
-            named = row[0]
-            named_text = _text(named)
-            line = f'{{"name": {named_text}{before}{listed}{after}{field_text}'
-            lines.append(f"{line}}}" if row[17] is None else f"{line}{_training_text(row)}}}")
+            name = row[0]
+            name_text = _text(name)
+            if len(inputs) == 1:
+                listed = named_text if inputs[0] == named else _text(inputs[0])
+            else:
+                listed = ", ".join([named_text if other == named else _text(other) for other in inputs])
+            named, named_text = name, name_text
+            if row[17] is None:
+                lines.append(f'{{"name": {name_text}{before}[{listed}]{after}{field_text}}}')
+            else:
+                lines.append(f'{{"name": {name_text}{before}[{listed}]{after}{field_text}{_training_text(row)}}}')
         return lines
 
     def _layer_parts(self, row: Row) -> tuple[str, str]:
@@ -332,16 +333,20 @@ class _RowTexts:
         parts = self.leaf_parts
         fields = self.fields
         for row in rows:
+            figures = _LEAF_FIGURES(row)  # as in layers(), those the node shows, and the key
             cached = parts.get(id(row[5]))
-            if cached is None or cached[0][7:15] != row[7:15] or cached[0][4] != row[4] or cached[0][1] != row[1]:
-                cached = parts[id(row[5])] = (row, self._leaf_parts(row))
-            before, after = cached[1]
+            if cached is None or cached[0] != figures:
+                cached = parts[id(row[5])] = (figures, *self._leaf_parts(row))
+            _, before, after = cached
             field = row[15]
             field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
-            training = "" if row[17] is None else _training_text(row)
-            lines.append(
-                f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}{training}, "children": []}}'
-            )
+            if row[17] is None:
+                lines.append(f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}, "children": []}}')
+            else:
+                training = _training_text(row)
+                lines.append(
+                    f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}{training}, "children": []}}'
+                )
         return lines
 
     def _leaf_parts(self, row: Row) -> tuple[str, str]:
@@ -363,6 +368,10 @@ def _rational_text(value: Any) -> str:
     return str(shown) if type(shown) is int else json.dumps(shown)
 
 
+# A row's fields that its line in `layers` shows (all but the name, the inputs, the field and training figures),
+# and those of its node in `blocks` (its weight_shapes too: the caches' key, kept alive with them).
+_LAYER_FIGURES = itemgetter(1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
+_LEAF_FIGURES = itemgetter(1, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14)
 _text = json.encoder.encode_basestring_ascii  # json.dumps of a str (the C function json.dumps calls)
 _LAYER_MIDDLE = ("output_shape", "params", "trainable", "weight_shapes", "buffers", "buffer_shapes", "macs")
 _LAYER_MIDDLE += ("other_ops", "flops", "activation_elements", "activation_bytes")
