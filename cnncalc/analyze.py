@@ -127,15 +127,15 @@ def with_training(report: Report, graph: Graph, optimizer: str) -> Report:
 def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
     size = dtype_bytes(dtype)
     batch = graph.batch
-    fields, warnings = receptive_fields(graph)
+    fields: list[ReceptiveField | None] = []  # each node's, in order
+    warnings = receptive_fields(graph, fields)[1]
     rows: list[Row] = []
     # Per Layer object (nodes built alike share one, graph.py): the row's fields but the node's own (name, inputs,
     # trainable, receptive field), computed once.
     figures: dict[int, tuple[Any, ...]] = {}
     new_row = tuple.__new__  # Row(...) without NamedTuple's Python-level __new__: one call per layer
-    get_field = fields.get
     unread: set[str] = set()  # the layers no layer has read so far (_unused_layers)
-    for node in graph.nodes:
+    for node, field in zip(graph.nodes, fields, strict=True):
         layer = node.layer or node.bound()
         known = figures.get(id(layer))
         if known is None:
@@ -149,7 +149,7 @@ def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
         unread.add(name)
         # fmt: off
         row = (name, kind, summary, inputs, shape, weights, buffers, params, node.trainable, buffer_count,
-               macs, other, flops, elements, memory, get_field(name), None, None)
+               macs, other, flops, elements, memory, field, None, None)
         # fmt: on
         rows.append(new_row(Row, row))
         if layer.warnings:

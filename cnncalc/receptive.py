@@ -429,8 +429,12 @@ def _union(sources: list[ReceptiveField]) -> ReceptiveField | None:
     return ReceptiveField(tuple(size), first.stride, tuple(padding), first.axes)
 
 
-def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
+def receptive_fields(
+    graph: Graph, in_order: list[ReceptiveField | None] | None = None
+) -> tuple[dict[str, ReceptiveField | None], list[str]]:
     """The field of the network input ("input") and of every node, by name; and the warnings found on the way.
+    `in_order`: a list to which each node's field is also appended, in the order of graph.nodes (the analyzer
+    reads them so, without a lookup by name per node).
 
     node_field() per node, with its common cases done inline (one input whose field keeps the input's layout,
     through a layer that keeps every spatial axis in place; merges of inputs whose fields agree): the same fields,
@@ -443,6 +447,8 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
     plans: dict[int, _Plan] = {}
     maps: dict[int, AxisMap | None] = {}
     ints = True  # every field so far is made of ints (the input's is), until a Fraction is composed
+    ordered = [] if in_order is None else in_order
+    keep = ordered.append
     for node in graph.nodes:
         layer = node.layer or node.bound()
         plan = plans.get(id(layer))
@@ -454,6 +460,7 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
         field: ReceptiveField | None = None
         if how == NO_FIELD:
             fields[node.name] = None
+            keep(None)
             continue
         if len(inputs) == 1 or (value_inputs == 1 and inputs):
             field = fields[inputs[0]]
@@ -461,6 +468,7 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
             field = _agreed(inputs[:value_inputs], fields, len(layer.out_shape)) if aligned else None
             if field is None:  # not the common case: the general path
                 field = fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
+                keep(field)
                 ints = ints and (field is None or integral)
                 continue
         if field is None:
@@ -474,6 +482,7 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
             field = compose(field, windows)
             ints = ints and integral
         fields[node.name] = field
+        keep(field)
     _broadcast_warning(broadcast, warnings)
     return fields, warnings
 
