@@ -273,19 +273,24 @@ class _Plan(NamedTuple):
 
     how: int  # for a field of one input in the network input's layout with len(windows) axes; else GENERAL
     windows: tuple[Window, ...]  # per spatial axis, when each stays in place (the channels kept or mixed)
-    columns: tuple[tuple[Rational, ...], ...]  # the windows' extents, strides and paddings (_compose_ints)
+    columns: tuple[tuple[Rational, ...], ...]  # the windows' extents, strides and paddings (INTS)
     value_inputs: int | None
     amap: AxisMap | None
     integral: bool  # every window in amap is whole: follow() and compose() of int fields give ints
     # Two or more inputs whose values are read, each of the output's shape (so none is broadcast): a merge whose
     # inputs' fields usually agree (_agreed).
     aligned: bool
+    rank: int  # of the output, per sample
+    # INTS: whether a window's stride is not 1, a padding not 0 (else the field's own tuple is kept)
+    strided: bool = False
+    padded: bool = False
 
 
 def _plan(layer: Layer) -> _Plan:
     amap = layer.axis_map()
+    rank = len(layer.out_shape)
     if not amap:
-        return _Plan(NO_FIELD, (), (), layer.value_inputs, amap, True, False)
+        return _Plan(NO_FIELD, (), (), layer.value_inputs, amap, True, False, rank)
     read = layer.in_shapes[: layer.value_inputs]
     aligned = len(read) > 1 and read.count(layer.out_shape) == len(read)
     spatial = amap[1:]
@@ -296,12 +301,14 @@ def _plan(layer: Layer) -> _Plan:
         or len(layer.in_shapes[0]) != len(amap)  # the input's rank: that of a field with len(windows) axes
     ):
         integral = _whole(entry[1] for entry in amap if entry is not None)
-        return _Plan(GENERAL, (), (), layer.value_inputs, amap, integral, aligned)  # an axis moves or ends: follow()
+        return _Plan(GENERAL, (), (), layer.value_inputs, amap, integral, aligned, rank)  # an axis moves: follow()
     windows: tuple[Window, ...] = tuple(map(_SECOND, spatial))  # type: ignore[arg-type]
     integral = _whole(windows)  # the channels' entry is never composed (they hold no input axis)
     how = SAME if windows == (POINTWISE,) * len(windows) else INTS if integral else EXACT
     columns = tuple(zip(*windows, strict=True)) if windows else ((), (), ())
-    return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned)
+    strided = columns[1].count(1) != len(windows)
+    padded = columns[2].count(0) != len(windows)
+    return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned, rank, strided, padded)
 
 
 # Plans by Layer, kept across graphs: `cnncalc check` walks many specs whose layers are shared by configuration
@@ -329,22 +336,6 @@ def _whole(windows: Iterable[Window]) -> bool:
 
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
-
-
-def _compose_ints(field: ReceptiveField, columns: tuple[tuple[int, ...], ...]) -> ReceptiveField:
-    """compose() for a field and windows of ints only (their results are ints: nothing for exact() to do), axis by
-    axis in C (map); a stride or padding that does not change is the input field's own tuple. `columns`: the
-    windows' extents, strides and paddings."""
-    size, stride, padding, axes = field
-    extents, steps, pads = columns
-    size = tuple(map(add, size, map(mul, extents, stride)))
-    if steps.count(1) != len(steps):
-        stride_after = tuple(map(mul, stride, steps))
-    else:
-        stride_after = stride
-    if pads.count(0) != len(pads):
-        padding = tuple(map(add, padding, map(mul, pads, stride)))
-    return _new_field(ReceptiveField, (size, stride_after, padding, axes))
 
 
 _new_field = tuple.__new__  # ReceptiveField(...) without NamedTuple's Python-level __new__
@@ -455,7 +446,7 @@ def receptive_fields(
         if plan is None:
             plan = plans[id(layer)] = _kept_plan(layer)
             maps[id(layer)] = plan.amap
-        how, windows, columns, value_inputs, amap, integral, aligned = plan
+        how, windows, columns, value_inputs, amap, integral, aligned, rank, strided, padded = plan
         inputs = node.inputs
         field: ReceptiveField | None = None
         if how == NO_FIELD:
@@ -465,7 +456,7 @@ def receptive_fields(
         if len(inputs) == 1 or (value_inputs == 1 and inputs):
             field = fields[inputs[0]]
         else:
-            field = _agreed(inputs[:value_inputs], fields, len(layer.out_shape)) if aligned else None
+            field = _agreed(inputs[:value_inputs], fields, rank) if aligned else None
             if field is None:  # not the common case: the general path
                 field = fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
                 keep(field)
@@ -476,9 +467,18 @@ def receptive_fields(
         elif how == GENERAL or field.axes or len(field.size) != len(windows):
             field = None if len(layout(field)) != len(shapes[inputs[0]]) else follow(field, amap)  # type: ignore
             ints = ints and (field is None or integral)
-        elif how == INTS and ints:
-            field = _compose_ints(field, columns)  # type: ignore[arg-type]
-        elif how != SAME:  # SAME: element-wise layers, the most common kind: nothing changes
+        elif how == SAME:  # element-wise layers, the most common kind: nothing changes
+            pass
+        elif how == INTS and ints:  # compose() for ints only, axis by axis in C (map): no exact() to do
+            size, stride, padding, axes = field
+            extents, steps, pads = columns
+            size = tuple(map(add, size, map(mul, extents, stride)))
+            if padded:
+                padding = tuple(map(add, padding, map(mul, pads, stride)))
+            if strided:
+                stride = tuple(map(mul, stride, steps))
+            field = _new_field(ReceptiveField, (size, stride, padding, axes))
+        else:  # EXACT (fractional windows), or INTS onto a field that holds a Fraction
             field = compose(field, windows)
             ints = ints and integral
         fields[node.name] = field
