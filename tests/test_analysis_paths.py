@@ -79,6 +79,9 @@ def test_random_graphs_analyze_as_the_long_way(monkeypatch: pytest.MonkeyPatch) 
         graph = random_graph(seed)
         fast, slow = outcomes(graph, monkeypatch)
         assert fast == slow, seed
+        fields, field_warnings = receptive.receptive_fields(graph)  # the report's: the fields', then the rest
+        assert fast[0].warnings[: len(field_warnings)] == field_warnings
+        assert [row.receptive_field for row in fast[0].rows] == [fields[node.name] for node in graph.nodes]
         unused += any("not used by the output" in text for text in fast[0].warnings)
     assert unused >= 10
 
