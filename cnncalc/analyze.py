@@ -18,6 +18,10 @@ from cnncalc.receptive import ReceptiveField, receptive_fields
 from cnncalc.speed import paused_gc
 from cnncalc.units import DTYPE_BYTES
 
+# False: every figure the long way (no per-Layer figures kept across analyses, the walk for unused layers), for
+# the tests that compare both ways (tests/test_analysis_paths.py).
+shortcuts = True
+
 SCHEMA_VERSION = 2  # 2: summary `blocks` (the block tree), diff `depth`; see README "The JSON report"
 
 
@@ -123,25 +127,29 @@ def with_training(report: Report, graph: Graph, optimizer: str) -> Report:
 def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
     size = dtype_bytes(dtype)
     batch = graph.batch
-    fields, warnings = receptive_fields(graph)
+    fields: list[ReceptiveField | None] = []  # each node's, in order
+    warnings = receptive_fields(graph, fields)[1]
     rows: list[Row] = []
     # Per Layer object (nodes built alike share one, graph.py): the row's fields but the node's own (name, inputs,
     # trainable, receptive field), computed once.
     figures: dict[int, tuple[Any, ...]] = {}
     new_row = tuple.__new__  # Row(...) without NamedTuple's Python-level __new__: one call per layer
-    get_field = fields.get
-    for node in graph.nodes:
+    unread: set[str] = set()  # the layers no layer has read so far (_unused_layers)
+    for node, field in zip(graph.nodes, fields, strict=True):
         layer = node.layer or node.bound()
         known = figures.get(id(layer))
         if known is None:
-            known = figures[id(layer)] = _layer_figures(graph.file, node, layer, batch, size)
+            known = figures[id(layer)] = _batch_figures(graph.file, node, layer, batch, size)
         kind, summary, shape, weights, buffers, params, buffer_count, macs, other, flops, elements, memory = known
         # The row's inputs are the node's list itself (neither changes once the graph is built): a list per row
         # would be 64 bytes, a million layers' worth of them 64 MB.
         name = node.name
+        inputs = node.inputs
+        unread.difference_update(inputs)  # the names just read are those of recent layers: fast, in the cache
+        unread.add(name)
         # fmt: off
-        row = (name, kind, summary, node.inputs, shape, weights, buffers, params, node.trainable, buffer_count,
-               macs, other, flops, elements, memory, get_field(name), None, None)
+        row = (name, kind, summary, inputs, shape, weights, buffers, params, node.trainable, buffer_count,
+               macs, other, flops, elements, memory, field, None, None)
         # fmt: on
         rows.append(new_row(Row, row))
         if layer.warnings:
@@ -167,7 +175,7 @@ def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
         activation_bytes=activations * size,
         param_bytes=params * size,
     )
-    unused = _unused_layers(graph)
+    unused = _unused_layers(graph, unread if shortcuts else None)
     if unused:
         shown = ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
         warnings.append(f"not used by the output '{graph.output}': {shown}")
@@ -176,22 +184,44 @@ def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
     )
 
 
-def _layer_figures(file: str, node: Node, layer: Layer, batch: int, size: int) -> tuple[Any, ...]:
+def _batch_figures(file: str, node: Node, layer: Layer, batch: int, size: int) -> tuple[Any, ...]:
     """The row fields that are the layer's (all but the node's name, inputs, trainable and receptive field), in
     their order, for the whole batch."""
     try:
         layer.check_batch_size(batch)
     except LayerError as error:
         raise located(file, node, error) from None
+    kind, summary, shape, weights, buffers, params, buffer_count, macs, other, elements = sample_figures(layer)
+    macs *= batch
+    other *= batch
+    elements *= batch
+    return (kind, summary, shape, weights, buffers, params, buffer_count, macs, other, 2 * macs + other, elements,
+            elements * size)  # fmt: skip
+
+
+# Per-sample figures by Layer, kept across analyses: `cnncalc check` analyzes many specs whose layers are shared
+# by configuration (cnncalc.graph.bind), and a spec analyzed at several sizes or dtypes. Each entry keeps its Layer
+# alive, so an id is never that of another object; at most SHARED_FIGURES layers are kept (then it starts again).
+_SAMPLE_FIGURES: dict[int, tuple[Layer, tuple[Any, ...]]] = {}
+SHARED_FIGURES = 10_000
+
+
+def sample_figures(layer: Layer) -> tuple[Any, ...]:
+    """The layer's kind, summary, output shape, weight and buffer shapes, parameter and buffer counts, MACs,
+    other ops and output elements, per sample (the same objects each time: rows share them)."""
+    known = _SAMPLE_FIGURES.get(id(layer)) if shortcuts else None
+    if known is not None:
+        return known[1]
     weights = layer.weights()
     buffers = layer.buffers()
-    macs = layer.macs() * batch
-    other = layer.other_ops() * batch
-    elements = prod(layer.out_shape) * batch
     params = sum(map(prod, weights.values()))
     buffer_count = sum(map(prod, buffers.values()))
-    figures = (layer.kind, layer.summary(), layer.out_shape, weights, buffers, params, buffer_count, macs, other)
-    return (*figures, 2 * macs + other, elements, elements * size)
+    figures = (layer.kind, layer.summary(), layer.out_shape, weights, buffers, params, buffer_count, layer.macs(),
+               layer.other_ops(), prod(layer.out_shape))  # fmt: skip
+    if len(_SAMPLE_FIGURES) >= SHARED_FIGURES:
+        _SAMPLE_FIGURES.clear()
+    _SAMPLE_FIGURES[id(layer)] = (layer, figures)
+    return figures
 
 
 # Row fields by position, for the totals' sums (map and itemgetter: no Python code per row).
@@ -199,8 +229,15 @@ _PARAMS, _TRAINABLE, _BUFFERS = itemgetter(7), itemgetter(8), itemgetter(9)
 _MACS, _OTHER_OPS, _ACTIVATION_ELEMENTS = itemgetter(10), itemgetter(11), itemgetter(13)
 
 
-def _unused_layers(graph: Graph) -> list[str]:
-    """Layers whose output never reaches the network's output (probably a mistyped `inputs`)."""
+def _unused_layers(graph: Graph, unread: set[str] | None = None) -> list[str]:
+    """Layers whose output never reaches the network's output (probably a mistyped `inputs`).
+
+    `unread`: the layers that no layer reads (analyze's walk gathers them). When none is, but the output, no layer
+    is unused (follow any layer's readers, each later in the graph's order: they end at a layer nobody reads, the
+    output), the common case, known at once. Else, or without `unread`, the walk back from the output
+    (tests/test_analysis_paths.py)."""
+    if unread is not None and unread <= {graph.output}:
+        return []
     needed = {graph.output}
     for node in reversed(graph.nodes):
         if node.name in needed:

@@ -55,8 +55,8 @@ The walk visits every node once and every input edge once: linear in the size of
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from itertools import chain
-from operator import add, itemgetter, mul
+from itertools import chain, repeat
+from operator import add, ge, itemgetter, mul, sub
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
@@ -273,19 +273,24 @@ class _Plan(NamedTuple):
 
     how: int  # for a field of one input in the network input's layout with len(windows) axes; else GENERAL
     windows: tuple[Window, ...]  # per spatial axis, when each stays in place (the channels kept or mixed)
-    columns: tuple[tuple[Rational, ...], ...]  # the windows' extents, strides and paddings (_compose_ints)
+    columns: tuple[tuple[Rational, ...], ...]  # the windows' extents, strides and paddings (INTS)
     value_inputs: int | None
     amap: AxisMap | None
     integral: bool  # every window in amap is whole: follow() and compose() of int fields give ints
     # Two or more inputs whose values are read, each of the output's shape (so none is broadcast): a merge whose
     # inputs' fields usually agree (_agreed).
     aligned: bool
+    rank: int  # of the output, per sample
+    # INTS: whether a window's stride is not 1, a padding not 0 (else the field's own tuple is kept)
+    strided: bool = False
+    padded: bool = False
 
 
 def _plan(layer: Layer) -> _Plan:
     amap = layer.axis_map()
+    rank = len(layer.out_shape)
     if not amap:
-        return _Plan(NO_FIELD, (), (), layer.value_inputs, amap, True, False)
+        return _Plan(NO_FIELD, (), (), layer.value_inputs, amap, True, False, rank)
     read = layer.in_shapes[: layer.value_inputs]
     aligned = len(read) > 1 and read.count(layer.out_shape) == len(read)
     spatial = amap[1:]
@@ -296,12 +301,33 @@ def _plan(layer: Layer) -> _Plan:
         or len(layer.in_shapes[0]) != len(amap)  # the input's rank: that of a field with len(windows) axes
     ):
         integral = _whole(entry[1] for entry in amap if entry is not None)
-        return _Plan(GENERAL, (), (), layer.value_inputs, amap, integral, aligned)  # an axis moves or ends: follow()
+        return _Plan(GENERAL, (), (), layer.value_inputs, amap, integral, aligned, rank)  # an axis moves: follow()
     windows: tuple[Window, ...] = tuple(map(_SECOND, spatial))  # type: ignore[arg-type]
     integral = _whole(windows)  # the channels' entry is never composed (they hold no input axis)
     how = SAME if windows == (POINTWISE,) * len(windows) else INTS if integral else EXACT
     columns = tuple(zip(*windows, strict=True)) if windows else ((), (), ())
-    return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned)
+    strided = columns[1].count(1) != len(windows)
+    padded = columns[2].count(0) != len(windows)
+    return _Plan(how, windows, columns, layer.value_inputs, amap, integral, aligned, rank, strided, padded)
+
+
+# Plans by Layer, kept across graphs: `cnncalc check` walks many specs whose layers are shared by configuration
+# (cnncalc.graph.bind). Each entry keeps its Layer alive, so an id is never that of another object; at most
+# KEPT_PLANS layers are kept (then it starts again). shortcuts=False: a plan per graph (the tests' long way).
+_PLANS: dict[int, tuple[Layer, _Plan]] = {}
+KEPT_PLANS = 10_000
+shortcuts = True
+
+
+def _kept_plan(layer: Layer) -> _Plan:
+    kept = _PLANS.get(id(layer)) if shortcuts else None
+    if kept is not None:
+        return kept[1]
+    plan = _plan(layer)
+    if len(_PLANS) >= KEPT_PLANS:
+        _PLANS.clear()
+    _PLANS[id(layer)] = (layer, plan)
+    return plan
 
 
 def _whole(windows: Iterable[Window]) -> bool:
@@ -310,22 +336,6 @@ def _whole(windows: Iterable[Window]) -> bool:
 
 
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
-
-
-def _compose_ints(field: ReceptiveField, columns: tuple[tuple[int, ...], ...]) -> ReceptiveField:
-    """compose() for a field and windows of ints only (their results are ints: nothing for exact() to do), axis by
-    axis in C (map); a stride or padding that does not change is the input field's own tuple. `columns`: the
-    windows' extents, strides and paddings."""
-    size, stride, padding, axes = field
-    extents, steps, pads = columns
-    size = tuple(map(add, size, map(mul, extents, stride)))
-    if steps.count(1) != len(steps):
-        stride_after = tuple(map(mul, stride, steps))
-    else:
-        stride_after = stride
-    if pads.count(0) != len(pads):
-        padding = tuple(map(add, padding, map(mul, pads, stride)))
-    return _new_field(ReceptiveField, (size, stride_after, padding, axes))
 
 
 _new_field = tuple.__new__  # ReceptiveField(...) without NamedTuple's Python-level __new__
@@ -346,6 +356,13 @@ def _agreed(inputs: list[str], fields: dict[str, ReceptiveField | None], rank: i
     """node_field()'s common case for a node reading several inputs of its own shape (none is broadcast) and rank:
     when each input's field is in the network input's layout and they agree (all the same, or _union()), their
     field; else None (node_field() decides)."""
+    if len(inputs) == 2:  # the most common merge (a residual add): compared at once
+        first, second = fields[inputs[0]], fields[inputs[1]]
+        if first is None or second is None or first.axes or second.axes or len(first.size) + 1 != rank:
+            return None
+        if first == second:
+            return first
+        return _union_of_two(first, second)
     if len(inputs) < 2:
         return None
     sources = [fields[name] for name in inputs]
@@ -359,6 +376,24 @@ def _agreed(inputs: list[str], fields: dict[str, ReceptiveField | None], rank: i
                 return None
             same = False
     return first if same else _union(sources)  # type: ignore[arg-type]
+
+
+def _union_of_two(first: ReceptiveField, second: ReceptiveField) -> ReceptiveField | None:
+    """_union([first, second]) (both in the network input's layout) where one of them has the larger padding
+    along every axis (a residual add: the branch's field holds the shortcut's), axis by axis in C (map)."""
+    if first.stride != second.stride or len(first.size) != len(second.size):
+        return None
+    # Their centres (r - 1)/2 - P agree: r - 2P is the same, i.e. r2 - r1 == 2 (P2 - P1) on every axis.
+    if tuple(map(sub, second.size, first.size)) != tuple(map(mul, map(sub, second.padding, first.padding), _TWOS)):
+        return None
+    if all(map(ge, second.padding, first.padding)):  # where the paddings are equal, so are the sizes
+        return second
+    if all(map(ge, first.padding, second.padding)):
+        return first
+    return _union([first, second])
+
+
+_TWOS = repeat(2)
 
 
 def _union(sources: list[ReceptiveField]) -> ReceptiveField | None:
@@ -385,8 +420,12 @@ def _union(sources: list[ReceptiveField]) -> ReceptiveField | None:
     return ReceptiveField(tuple(size), first.stride, tuple(padding), first.axes)
 
 
-def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], list[str]]:
+def receptive_fields(
+    graph: Graph, in_order: list[ReceptiveField | None] | None = None
+) -> tuple[dict[str, ReceptiveField | None], list[str]]:
     """The field of the network input ("input") and of every node, by name; and the warnings found on the way.
+    `in_order`: a list to which each node's field is also appended, in the order of graph.nodes (the analyzer
+    reads them so, without a lookup by name per node).
 
     node_field() per node, with its common cases done inline (one input whose field keeps the input's layout,
     through a layer that keeps every spatial axis in place; merges of inputs whose fields agree): the same fields,
@@ -399,24 +438,28 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
     plans: dict[int, _Plan] = {}
     maps: dict[int, AxisMap | None] = {}
     ints = True  # every field so far is made of ints (the input's is), until a Fraction is composed
+    ordered = [] if in_order is None else in_order
+    keep = ordered.append
     for node in graph.nodes:
         layer = node.layer or node.bound()
         plan = plans.get(id(layer))
         if plan is None:
-            plan = plans[id(layer)] = _plan(layer)
+            plan = plans[id(layer)] = _kept_plan(layer)
             maps[id(layer)] = plan.amap
-        how, windows, columns, value_inputs, amap, integral, aligned = plan
+        how, windows, columns, value_inputs, amap, integral, aligned, rank, strided, padded = plan
         inputs = node.inputs
         field: ReceptiveField | None = None
         if how == NO_FIELD:
             fields[node.name] = None
+            keep(None)
             continue
         if len(inputs) == 1 or (value_inputs == 1 and inputs):
             field = fields[inputs[0]]
         else:
-            field = _agreed(inputs[:value_inputs], fields, len(layer.out_shape)) if aligned else None
+            field = _agreed(inputs[:value_inputs], fields, rank) if aligned else None
             if field is None:  # not the common case: the general path
                 field = fields[node.name] = node_field(node, fields, shapes, warnings, broadcast, maps)
+                keep(field)
                 ints = ints and (field is None or integral)
                 continue
         if field is None:
@@ -424,12 +467,22 @@ def receptive_fields(graph: Graph) -> tuple[dict[str, ReceptiveField | None], li
         elif how == GENERAL or field.axes or len(field.size) != len(windows):
             field = None if len(layout(field)) != len(shapes[inputs[0]]) else follow(field, amap)  # type: ignore
             ints = ints and (field is None or integral)
-        elif how == INTS and ints:
-            field = _compose_ints(field, columns)  # type: ignore[arg-type]
-        elif how != SAME:  # SAME: element-wise layers, the most common kind: nothing changes
+        elif how == SAME:  # element-wise layers, the most common kind: nothing changes
+            pass
+        elif how == INTS and ints:  # compose() for ints only, axis by axis in C (map): no exact() to do
+            size, stride, padding, axes = field
+            extents, steps, pads = columns
+            size = tuple(map(add, size, map(mul, extents, stride)))
+            if padded:
+                padding = tuple(map(add, padding, map(mul, pads, stride)))
+            if strided:
+                stride = tuple(map(mul, stride, steps))
+            field = _new_field(ReceptiveField, (size, stride, padding, axes))
+        else:  # EXACT (fractional windows), or INTS onto a field that holds a Fraction
             field = compose(field, windows)
             ints = ints and integral
         fields[node.name] = field
+        keep(field)
     _broadcast_warning(broadcast, warnings)
     return fields, warnings
 

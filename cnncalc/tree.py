@@ -12,8 +12,8 @@ parent's when it closes: time in proportion to layers plus groups (the groups so
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import compress
-from operator import attrgetter, itemgetter
+from itertools import compress, count, repeat
+from operator import attrgetter, eq, is_not, itemgetter
 
 from cnncalc.analyze import Report, Row, dtype_bytes
 from cnncalc.graph import Graph
@@ -82,6 +82,19 @@ class Block:
             return
         self.children.extend(rows)
         self.layer_count += len(rows)
+        if len(rows) <= _FEW:  # a block's few layers (most calls): their fields as columns at once
+            columns = list(zip(*rows, strict=True))
+            self.params += sum(columns[7])
+            self.trainable_params += sum(compress(columns[7], columns[8]))
+            self.buffers += sum(columns[9])
+            self.macs += sum(columns[10])
+            self.other_ops += sum(columns[11])
+            self.activation_elements += sum(columns[13])
+            self.activation_bytes += sum(columns[14])
+            if columns[17].count(None) != len(rows):  # analyzed for training: rarely
+                for row in rows:
+                    self._add_training(row.backward_macs, row.saved_bytes)
+            return
         self.params += sum(map(_PARAMS, rows))
         self.trainable_params += sum(compress(map(_PARAMS, rows), map(_TRAINABLE, rows)))
         self.buffers += sum(map(_BUFFERS, rows))
@@ -89,7 +102,7 @@ class Block:
         self.other_ops += sum(map(_OTHER_OPS, rows))
         self.activation_elements += sum(map(_ACTIVATION_ELEMENTS, rows))
         self.activation_bytes += sum(map(_ACTIVATION_BYTES, rows))
-        if any(row.saved_bytes is not None for row in rows):  # analyzed for training: rarely, and still one pass
+        if any(map(is_not, map(_SAVED_BYTES, rows), repeat(None))):  # analyzed for training: rarely
             for row in rows:
                 self._add_training(row.backward_macs, row.saved_bytes)
 
@@ -112,13 +125,10 @@ class Block:
 
 # Row fields by position, for sums over many rows at once; Node attributes for comparing the graph with the rows.
 _PARAMS, _TRAINABLE, _BUFFERS, _MACS = itemgetter(7), itemgetter(8), itemgetter(9), itemgetter(10)
-_OTHER_OPS, _ACTIVATION_ELEMENTS, _ACTIVATION_BYTES, _ROW_NAME = (
-    itemgetter(11),
-    itemgetter(13),
-    itemgetter(14),
-    itemgetter(0),
-)
-_POSITION, _NAME = attrgetter("position"), attrgetter("name")
+_OTHER_OPS, _ACTIVATION_ELEMENTS, _ACTIVATION_BYTES = itemgetter(11), itemgetter(13), itemgetter(14)
+_SAVED_BYTES = itemgetter(17)
+_POSITION = attrgetter("position")
+_FEW = 16  # rows summed as columns (zip) rather than one field at a time (map)
 
 Node = Block | Row  # a tree node: a block (or the root), or a layer's row
 
@@ -163,14 +173,13 @@ def _block_tree(graph: Graph, report: Report) -> Block:
 
 def _in_file_order(graph: Graph, report: Report) -> tuple[list[Row], bool]:
     """The rows in file order (the report's are in topological order, the same unless a layer reads a later one),
-    and whether they are the graph's (row k is that of the node at position k + 1)."""
+    and whether they may be the graph's (row k that of the node at position k + 1)."""
     rows = report.rows
     nodes = graph.nodes
     if len(rows) != len(nodes):
         return rows, False
-    if list(map(_POSITION, nodes)) == list(range(1, len(nodes) + 1)):  # the common case: file order already
-        aligned = list(map(_NAME, nodes)) == list(map(_ROW_NAME, rows))
-        return rows, aligned
+    if all(map(eq, map(_POSITION, nodes), count(1))):  # the common case: file order already (checked in C)
+        return rows, True  # row k is presumably node k + 1's: _RowsByName checks each row it finds
     ordered: list[Row | None] = [None] * len(rows)
     for node, row in zip(nodes, rows, strict=True):
         if node.name != row.name or not 0 < node.position <= len(rows) or ordered[node.position - 1] is not None:
@@ -180,8 +189,9 @@ def _in_file_order(graph: Graph, report: Report) -> tuple[list[Row], bool]:
 
 
 class _RowsByName:
-    """The rows by layer name: through the graph's own index when the rows are its nodes' in file order, else a
-    dict made the first time it is asked (a block's output is looked up once per block)."""
+    """The rows by layer name: through the graph's own index when the rows are its nodes' in file order (each row
+    so found checked: it has the name), else a dict made the first time it is asked (a block's output is looked up
+    once per block)."""
 
     def __init__(self, graph: Graph, rows: list[Row], aligned: bool) -> None:
         self.graph = graph
@@ -192,7 +202,12 @@ class _RowsByName:
     def get(self, name: str) -> Row | None:
         if self.aligned:
             node = self.graph.by_name.get(name)
-            return None if node is None else self.rows[node.position - 1]
+            if node is None:
+                return None
+            row = self.rows[node.position - 1] if node.position <= len(self.rows) else None
+            if row is not None and row.name == name:  # the row of that name: names are unique
+                return row
+            self.aligned = False  # not the graph's rows after all: by name from now on
         if self.by_name is None:
             self.by_name = {row.name: row for row in self.rows}
         return self.by_name.get(name)

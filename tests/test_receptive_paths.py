@@ -37,6 +37,9 @@ def assert_same_paths(graph: Graph) -> None:
         name: typed(field) for name, field in general.items()
     }
     assert fast_warnings == general_warnings
+    in_order: list[ReceptiveField | None] = []
+    receptive_fields(graph, in_order)  # the analyzer's way: each node's field, in the order of the nodes
+    assert [typed(field) for field in in_order] == [typed(general[node.name]) for node in graph.nodes]
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda path: path.stem)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any, TextIO
 
 from cnncalc import __version__
 from cnncalc.analyze import SCHEMA_VERSION, Report, Row, dtype_bytes
+from cnncalc.layers import Shape
 from cnncalc.layout import shown
 from cnncalc.receptive import ReceptiveField
 from cnncalc.speed import paused_gc
@@ -265,6 +267,7 @@ class _RowTexts:
         self.layer_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
         self.leaf_parts: dict[int, tuple[Row, tuple[str, str]]] = {}
         self.fields: dict[int, str] = {}
+        self.shapes: dict[int, tuple[Shape, str]] = {}
 
     def field(self, field: ReceptiveField | None) -> str:
         if field is None:
@@ -279,6 +282,13 @@ class _RowTexts:
             self.fields[id(field)] = text
         return text
 
+    def shape(self, shape: Shape) -> str:
+        """json.dumps of the shape as shown in the layout (a block's output shape: that of one of its layers)."""
+        known = self.shapes.get(id(shape))
+        if known is None or known[0] is not shape:
+            known = self.shapes[id(shape)] = (shape, json.dumps(list(shown(shape, self.layout))))
+        return known[1]
+
     def layers(self, rows: list[Row]) -> list[str]:
         """json.dumps of each row's entry in `layers` (report_dict's). One loop for many rows (a million layers
         make a million lines); most layers read the layer before them, whose name is then written already."""
@@ -287,27 +297,27 @@ class _RowTexts:
         fields = self.fields
         named, named_text = "", ""  # the previous row's name and its text
         for row in rows:
-            # The same dicts (equal ones may list their keys in another order), equal everything else.
+            # The same dicts (equal ones may list their keys in another order), equal everything else: compared as
+            # one tuple (made in C), equal at once where they are the very same objects.
+            figures = _LAYER_FIGURES(row)
             cached = parts.get(id(row[5]))
-            if (
-                cached is None
-                or cached[0][6] is not row[6]
-                or cached[0][4:15] != row[4:15]
-                or cached[0][1:3] != row[1:3]
-            ):
-                cached = parts[id(row[5])] = (row, self._layer_parts(row))
-            before, after = cached[1]
+            if cached is None or cached[0] != figures or cached[0][3] is not row[5] or cached[0][4] is not row[6]:
+                cached = parts[id(row[5])] = (figures, *self._layer_parts(row))
+            _, before, after = cached
             inputs = row[3]
-            if len(inputs) == 1:
-                listed = f"[{named_text if inputs[0] == named else _text(inputs[0])}]"
-            else:
-                listed = "[" + ", ".join([named_text if name == named else _text(name) for name in inputs]) + "]"
             field = row[15]
             field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
-            named = row[0]
-            named_text = _text(named)
-            line = f'{{"name": {named_text}{before}{listed}{after}{field_text}'
-            lines.append(f"{line}}}" if row[17] is None else f"{line}{_training_text(row)}}}")
+            name = row[0]
+            name_text = _text(name)
+            if len(inputs) == 1:
+                listed = named_text if inputs[0] == named else _text(inputs[0])
+            else:
+                listed = ", ".join([named_text if other == named else _text(other) for other in inputs])
+            named, named_text = name, name_text
+            if row[17] is None:
+                lines.append(f'{{"name": {name_text}{before}[{listed}]{after}{field_text}}}')
+            else:
+                lines.append(f'{{"name": {name_text}{before}[{listed}]{after}{field_text}{_training_text(row)}}}')
         return lines
 
     def _layer_parts(self, row: Row) -> tuple[str, str]:
@@ -323,16 +333,20 @@ class _RowTexts:
         parts = self.leaf_parts
         fields = self.fields
         for row in rows:
+            figures = _LEAF_FIGURES(row)  # as in layers(), those the node shows, and the key
             cached = parts.get(id(row[5]))
-            if cached is None or cached[0][7:15] != row[7:15] or cached[0][4] != row[4] or cached[0][1] != row[1]:
-                cached = parts[id(row[5])] = (row, self._leaf_parts(row))
-            before, after = cached[1]
+            if cached is None or cached[0] != figures:
+                cached = parts[id(row[5])] = (figures, *self._leaf_parts(row))
+            _, before, after = cached
             field = row[15]
             field_text = "null" if field is None else fields.get(id(field)) or self.field(field)
-            training = "" if row[17] is None else _training_text(row)
-            lines.append(
-                f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}{training}, "children": []}}'
-            )
+            if row[17] is None:
+                lines.append(f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}, "children": []}}')
+            else:
+                training = _training_text(row)
+                lines.append(
+                    f'{pad}{{"name": {_text(row[0])}{before}{depth}{after}{field_text}{training}, "children": []}}'
+                )
         return lines
 
     def _leaf_parts(self, row: Row) -> tuple[str, str]:
@@ -354,6 +368,10 @@ def _rational_text(value: Any) -> str:
     return str(shown) if type(shown) is int else json.dumps(shown)
 
 
+# A row's fields that its line in `layers` shows (all but the name, the inputs, the field and training figures),
+# and those of its node in `blocks` (its weight_shapes too: the caches' key, kept alive with them).
+_LAYER_FIGURES = itemgetter(1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
+_LEAF_FIGURES = itemgetter(1, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14)
 _text = json.encoder.encode_basestring_ascii  # json.dumps of a str (the C function json.dumps calls)
 _LAYER_MIDDLE = ("output_shape", "params", "trainable", "weight_shapes", "buffers", "buffer_shapes", "macs")
 _LAYER_MIDDLE += ("other_ops", "flops", "activation_elements", "activation_bytes")
@@ -429,7 +447,31 @@ def _tree_lines(root: Block, report: Report, depth: int | None, texts: _RowTexts
 
 
 def _block_head(block: Block, level: int, layout: str, size: int, texts: _RowTexts) -> str:
-    """A block's node of `blocks` up to its children (node_dict's keys, the field's text shared)."""
+    """A block's node of `blocks` up to its children: json.dumps of node_dict's keys (but the children), written
+    directly (a million layers make some 70,000 blocks; a dict and json.dumps each took most of their time). Its
+    figures are sums of ints; anything else (never seen) goes through node_dict."""
+    params, trainable, training = block.params, block.trainable_params, training_row(block)
+    figures = (block.layer_count, params, trainable, block.buffers, block.macs, block.other_ops)
+    figures += (block.activation_elements, block.activation_bytes, block.repeat if block.repeat is not None else 0)
+    if set(map(type, figures)) != {int} or not (block.block is None or type(block.block) is str):
+        return _block_head_of_dict(block, level, layout, size, texts)
+    name = _text(block.name)
+    used = "null" if block.block is None else _text(block.block)
+    repeat = "null" if block.repeat is None else block.repeat
+    head = (
+        f'{{"name": {name}, "block": {used}, "repeat": {repeat}, "type": null, "depth": {level}, '
+        f'"layer_count": {block.layer_count}, "output_shape": {texts.shape(block.output_shape)}, '
+        f'"params": {params}, "trainable_params": {trainable}, "non_trainable_params": {params - trainable}, '
+        f'"buffers": {block.buffers}, "macs": {block.macs}, "other_ops": {block.other_ops}, '
+        f'"flops": {2 * block.macs + block.other_ops}, "activation_elements": {block.activation_elements}, '
+        f'"activation_bytes": {block.activation_bytes}, "param_bytes": {params * size}, '
+        f'"receptive_field": {texts.field(block.receptive_field)}'
+    )
+    return head + _training_text(block) if training else head
+
+
+def _block_head_of_dict(block: Block, level: int, layout: str, size: int, texts: _RowTexts) -> str:
+    """_block_head() through node_dict and json.dumps (tests/test_json_stream.py compares the two)."""
     data = node_dict(block, level, layout, size)
     training = training_row(block)
     for key in ("receptive_field", *training):  # the last keys, written below
