@@ -46,21 +46,50 @@ class Rule(NamedTuple):
 
 
 class Context:
-    """What the rules read: the graph, its report's rows by name, and who reads each layer."""
+    """What the rules read: the graph, its report's rows by name, and who reads each layer. The nodes are grouped by
+    kind once, so that a rule visits only the layers of its kinds; what only some rules read is built on first use."""
 
     def __init__(self, graph: Graph, report: Report) -> None:
         self.graph = graph
         self.report = report
-        self.rows: dict[str, Row] = {row.name: row for row in report.rows}
-        self.readers: dict[str, list[Node]] = {}
+        self.by_class: dict[type, list[Node]] = {}  # layer class -> its nodes, in graph order
         for node in graph.nodes:
-            for name in node.inputs:
-                self.readers.setdefault(name, []).append(node)
-        self.input_field = network_input_field(graph.input_shape)
+            nodes = self.by_class.get(node.cls)
+            if nodes is None:
+                self.by_class[node.cls] = [node]
+            else:
+                nodes.append(node)
         self.current: Rule | None = None
+        self._rows: dict[str, Row] | None = None
+        self._readers: dict[str, list[Node]] | None = None
+
+    @property
+    def rows(self) -> dict[str, Row]:
+        if self._rows is None:
+            self._rows = {row.name: row for row in self.report.rows}
+        return self._rows
+
+    @property
+    def readers(self) -> dict[str, list[Node]]:
+        if self._readers is None:
+            self._readers = {}
+            for node in self.graph.nodes:
+                for name in node.inputs:
+                    self._readers.setdefault(name, []).append(node)
+        return self._readers
+
+    def of_kinds(self, *prefixes: str, besides: tuple[str, ...] = ()) -> list[Node]:
+        """The nodes whose kind starts with one of `prefixes` (and with none of `besides`), in graph order."""
+        classes = [cls for cls in self.by_class if _is_of_kinds(cls, prefixes, besides)]
+        if len(classes) == 1:
+            return self.by_class[classes[0]]
+        wanted = set(classes)
+        return [node for node in self.graph.nodes if node.cls in wanted] if wanted else []
 
     def field(self, name: str) -> ReceptiveField | None:
-        return self.input_field if name == NETWORK_INPUT else self.rows[name].receptive_field
+        if name == NETWORK_INPUT:
+            return network_input_field(self.graph.input_shape)
+        return self.rows[name].receptive_field
 
     def finding(
         self, node: Node, message: str, hint: str | None = None, arg: str | None = None, severity: str | None = None
@@ -75,13 +104,30 @@ class Context:
         return Finding(rule.id, rule.name, severity or rule.severity, message, node.name, node.label(), where, hint)
 
 
+_KINDS_OF_CLASS: dict[tuple[type, tuple[str, ...], tuple[str, ...]], bool] = {}  # (class, prefixes, besides)
+
+
+def _is_of_kinds(cls: type, prefixes: tuple[str, ...], besides: tuple[str, ...]) -> bool:
+    """Whether a layer class's kind starts with one of `prefixes` and with none of `besides`; remembered, as
+    every spec asks the same questions about the same few classes."""
+    key = (cls, prefixes, besides)
+    known = _KINDS_OF_CLASS.get(key)
+    if known is None:
+        kind: str = cls.kind  # type: ignore[attr-defined]
+        known = _KINDS_OF_CLASS[key] = kind.startswith(prefixes) and not kind.startswith(besides)
+    return known
+
+
 def _kind(node: Node, *prefixes: str) -> bool:
     return node.kind.startswith(prefixes)
 
 
+POOLS = ("AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "MaxPool")
+
+
 def is_global_pool(node: Node) -> bool:
     """A pooling layer that reduces every spatial axis to 1 (the classifier's input in most networks)."""
-    if not _kind(node, "AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "MaxPool"):
+    if not _kind(node, *POOLS):
         return False
     layer = node.bound()
     return all(n == 1 for n in layer.out_shape[1:]) and not all(n == 1 for n in layer.in_shapes[0][1:])
@@ -96,8 +142,8 @@ def _only_reader(ctx: Context, node: Node) -> Node | None:
 
 
 def bias_before_norm(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "Conv", "Linear") or "bias" not in ctx.rows[node.name].weight_shapes:
+    for node in ctx.of_kinds("Conv", "Linear"):
+        if "bias" not in ctx.rows[node.name].weight_shapes:
             continue
         reader = _only_reader(ctx, node)
         if reader is None or not _kind(reader, "BatchNorm", "InstanceNorm"):
@@ -119,9 +165,7 @@ def small_batch_norm(ctx: Context) -> Iterator[Finding]:
     graph = ctx.graph
     if not graph.batch_given or graph.batch >= SMALL_BATCH:
         return  # without `batch:` (or --batch) the training batch is unknown
-    for node in graph.nodes:
-        if not _kind(node, "BatchNorm"):
-            continue
+    for node in ctx.of_kinds("BatchNorm"):
         shape = node.bound().in_shapes[0]
         values = graph.batch * prod(shape[1:])
         spatial = "x".join(str(n) for n in shape[1:])
@@ -144,9 +188,7 @@ def small_batch_norm(ctx: Context) -> Iterator[Finding]:
 
 
 def stride_drops_input(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "Conv", "MaxPool", "AvgPool") or _kind(node, "ConvTranspose"):
-            continue
+    for node in ctx.of_kinds("Conv", "MaxPool", "AvgPool", besides=("ConvTranspose",)):
         layer = node.bound()
         window = layer.window()
         spatial_in = layer.in_shapes[0][1:]
@@ -179,9 +221,7 @@ def _positions(first: int, last: int) -> str:
 
 
 def even_kernel_same(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "Conv") or _kind(node, "ConvTranspose"):
-            continue
+    for node in ctx.of_kinds("Conv", besides=("ConvTranspose",)):
         layer = node.bound()
         if getattr(layer, "padding", None) != "same":
             continue
@@ -202,7 +242,7 @@ def even_kernel_same(ctx: Context) -> Iterator[Finding]:
 
 
 def linear_multi_axis(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
+    for node in ctx.of_kinds("Linear"):
         if node.kind != "Linear":
             continue
         shape = node.bound().in_shapes[0]
@@ -218,8 +258,8 @@ def linear_multi_axis(ctx: Context) -> Iterator[Finding]:
 
 
 def dropout_before_norm(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "BatchNorm") or not node.inputs or node.inputs[0] == NETWORK_INPUT:
+    for node in ctx.of_kinds("BatchNorm"):
+        if not node.inputs or node.inputs[0] == NETWORK_INPUT:
             continue
         source = ctx.graph.node(node.inputs[0])
         # Stochastic depth is dropout of whole samples (kept ones scaled by 1/(1 - p)): the same variance shift.
@@ -257,7 +297,7 @@ def small_receptive_field(ctx: Context) -> Iterator[Finding]:
     classifier; not a squeeze-and-excitation pool, whose values only gate channels (Flatten + Linear is not
     flagged either: its weights are per position, so the classifier does see the whole input)."""
     spatial_input = ctx.graph.input_shape[1:]
-    for node in ctx.graph.nodes:
+    for node in ctx.of_kinds(*POOLS):
         if not is_global_pool(node) or only_gates(ctx, node):
             continue
         source = node.inputs[0]
@@ -279,6 +319,8 @@ def small_receptive_field(ctx: Context) -> Iterator[Finding]:
 
 def misaligned_branches(ctx: Context) -> Iterator[Finding]:
     for node in ctx.graph.nodes:
+        if len(node.inputs) < 2:
+            continue  # fewer than two inputs: no branches to compare
         layer = node.bound()
         inputs = node.inputs[: layer.value_inputs]
         if len(inputs) < 2:
@@ -424,6 +466,8 @@ def lint(graph: Graph, report: Report, ignore: frozenset[str] = frozenset()) -> 
             node = graph.by_name.get(finding.layer or "")
             if node is None or rule.id not in node.ignore:
                 findings.append(finding)
+    if len(findings) < 2:
+        return findings
     order = {node.name: node.position for node in graph.nodes}  # file order, as compilers list messages
     findings.sort(key=lambda f: (order.get(f.layer or "", 0), f.rule))
     return findings
