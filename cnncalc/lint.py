@@ -49,9 +49,10 @@ class Context:
     """What the rules read: the graph, its report's rows by name, and who reads each layer. The nodes are grouped by
     kind once, so that a rule visits only the layers of its kinds; what only some rules read is built on first use."""
 
-    def __init__(self, graph: Graph, report: Report) -> None:
+    def __init__(self, graph: Graph, report: Report, grouped: bool = True) -> None:
         self.graph = graph
         self.report = report
+        self.grouped = grouped  # False: every rule scans every node (the long way, for equivalence tests)
         self.by_class: dict[type, list[Node]] = {}  # layer class -> its nodes, in graph order
         for node in graph.nodes:
             nodes = self.by_class.get(node.cls)
@@ -80,6 +81,8 @@ class Context:
 
     def of_kinds(self, *prefixes: str, besides: tuple[str, ...] = ()) -> list[Node]:
         """The nodes whose kind starts with one of `prefixes` (and with none of `besides`), in graph order."""
+        if not self.grouped:
+            return [node for node in self.graph.nodes if _kind(node, *prefixes) and not _kind(node, *besides)]
         classes = [cls for cls in self.by_class if _is_of_kinds(cls, prefixes, besides)]
         if len(classes) == 1:
             return self.by_class[classes[0]]
@@ -452,10 +455,11 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_KEY: dict[str, Rule] = {key: rule for rule in RULES for key in (rule.id.lower(), rule.name)}
 
 
-def lint(graph: Graph, report: Report, ignore: frozenset[str] = frozenset()) -> list[Finding]:
+def lint(graph: Graph, report: Report, ignore: frozenset[str] = frozenset(), grouped: bool = True) -> list[Finding]:
     """Every rule's findings, in rule order then graph order, minus the silenced ones (rule ids in `ignore`,
-    the spec's top-level `ignore`, and each layer's own)."""
-    ctx = Context(graph, report)
+    the spec's top-level `ignore`, and each layer's own). `grouped=False` lets every rule scan every node (the
+    long way the grouped one must agree with)."""
+    ctx = Context(graph, report, grouped)
     silenced = ignore | graph.ignore
     findings: list[Finding] = []
     for rule in RULES:
