@@ -15,11 +15,13 @@ from cnncalc.errors import CnncalcError, Location, UsageError
 from cnncalc.graph import NETWORK_INPUT, Graph, Node
 from cnncalc.layout import shown
 from cnncalc.limits import COUNTS, Limit
-from cnncalc.lint import ERROR, Finding, is_global_pool, lint
+from cnncalc.lint import ERROR, Finding, is_global_pool, lint, reads_fields
 from cnncalc.receptive import ReceptiveField
 from cnncalc.units import rational, rational_text
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+# False: every spec analyzed with its receptive fields, read or not (the long way, for tests/test_check_paths.py).
+shortcuts = True
 MEASURES = {"max_params": "params", "max_macs": "macs", "max_flops": "flops", "max_activation_bytes": None}
 
 
@@ -168,10 +170,21 @@ def judge(graph: Graph, options: Options) -> tuple[list[BudgetResult], list[Find
 
     dtype = options.dtype or (graph.limits["dtype"].value if "dtype" in graph.limits else "float32")
     with size_noted(graph):
-        report = analyze(graph, dtype=dtype)
+        report = analyze(graph, dtype=dtype, receptive=needs_fields(graph, options))
         budgets = check_budgets(graph, report, options.limits) if options.budgets else []
         findings = lint(graph, report, options.ignore) if options.lint else []
     return budgets, findings
+
+
+def needs_fields(graph: Graph, options: Options) -> bool:
+    """Whether judging the spec reads a receptive field: the min_receptive_field budget, or a lint rule that
+    reads them with a layer of its in the graph (cnncalc.lint.reads_fields). Most specs need none, and analysis
+    leaves them out (a fifth of its time for small specs)."""
+    if not shortcuts:
+        return True
+    if options.budgets and ("min_receptive_field" in graph.limits or "min_receptive_field" in options.limits):
+        return True
+    return options.lint and reads_fields(graph)
 
 
 SHARED_LAYERS = 10_000  # layers kept for the specs that follow: at most this many (a huge spec's are let go)

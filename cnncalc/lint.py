@@ -455,6 +455,15 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_KEY: dict[str, Rule] = {key: rule for rule in RULES for key in (rule.id.lower(), rule.name)}
 
 
+def reads_fields(graph: Graph) -> bool:
+    """Whether a rule may read a receptive field in `graph`: small-receptive-field at a global pool,
+    misaligned-branches at a layer with more than one input (silenced rules are not looked at: they may)."""
+    for node in graph.nodes:
+        if len(node.inputs) > 1 or (_is_of_kinds(node.cls, POOLS, ()) and is_global_pool(node)):
+            return True
+    return False
+
+
 def lint(graph: Graph, report: Report, ignore: frozenset[str] = frozenset(), grouped: bool = True) -> list[Finding]:
     """Every rule's findings, in rule order then graph order, minus the silenced ones (rule ids in `ignore`,
     the spec's top-level `ignore`, and each layer's own). `grouped=False` lets every rule scan every node (the
