@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from math import prod
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cnncalc.analyze import Report, Row
 from cnncalc.errors import Location
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, location
-from cnncalc.layers.base import spatial_names
+from cnncalc.layers.base import Layer, spatial_names
 from cnncalc.receptive import ReceptiveField, is_broadcast, network_input_field
 from cnncalc.units import rational_text
 
@@ -52,7 +52,8 @@ class Context:
     def __init__(self, graph: Graph, report: Report, grouped: bool = True) -> None:
         self.graph = graph
         self.report = report
-        self.grouped = grouped  # False: every rule scans every node (the long way, for equivalence tests)
+        # False: the long way, for equivalence tests: every rule scans every node, nothing is remembered across specs
+        self.grouped = grouped
         self.by_class: dict[type, list[Node]] = {}  # layer class -> its nodes, in graph order
         for node in graph.nodes:
             nodes = self.by_class.get(node.cls)
@@ -60,6 +61,7 @@ class Context:
                 self.by_class[node.cls] = [node]
             else:
                 nodes.append(node)
+        self.classes = tuple(self.by_class)
         self.current: Rule | None = None
         self._rows: dict[str, Row] | None = None
         self._readers: dict[str, list[Node]] | None = None
@@ -83,7 +85,12 @@ class Context:
         """The nodes whose kind starts with one of `prefixes` (and with none of `besides`), in graph order."""
         if not self.grouped:
             return [node for node in self.graph.nodes if _kind(node, *prefixes) and not _kind(node, *besides)]
-        classes = [cls for cls in self.by_class if _is_of_kinds(cls, prefixes, besides)]
+        key = (self.classes, prefixes, besides)
+        classes = _SELECTED.get(key)
+        if classes is None:
+            if len(_SELECTED) >= REMEMBERED:
+                _SELECTED.clear()
+            classes = _SELECTED[key] = tuple(cls for cls in self.classes if _is_of_kinds(cls, prefixes, besides))
         if len(classes) == 1:
             return self.by_class[classes[0]]
         wanted = set(classes)
@@ -107,6 +114,11 @@ class Context:
         return Finding(rule.id, rule.name, severity or rule.severity, message, node.name, node.label(), where, hint)
 
 
+# Remembered across specs (check lints many, made of the same few layer classes, their layers shared by
+# configuration): at most REMEMBERED entries each, then they start again.
+REMEMBERED = 10_000
+_SELECTED: dict[tuple[tuple[type, ...], tuple[str, ...], tuple[str, ...]], tuple[type, ...]] = {}  # of_kinds
+_DROPPED: dict[int, tuple[Any, list[str]]] = {}  # id(layer) -> (the layer, kept alive: its id stays its own; text)
 _KINDS_OF_CLASS: dict[tuple[type, tuple[str, ...], tuple[str, ...]], bool] = {}  # (class, prefixes, besides)
 
 
@@ -193,22 +205,15 @@ def small_batch_norm(ctx: Context) -> Iterator[Finding]:
 def stride_drops_input(ctx: Context) -> Iterator[Finding]:
     for node in ctx.of_kinds("Conv", "MaxPool", "AvgPool", besides=("ConvTranspose",)):
         layer = node.bound()
-        window = layer.window()
-        spatial_in = layer.in_shapes[0][1:]
-        spatial_out = layer.out_shape[1:]
-        dropped = []
-        for axis, (w, size, out) in enumerate(zip(window, spatial_in, spatial_out, strict=True)):
-            if w.extent + 1 < w.stride:
-                continue  # the window skips rows between its steps by design (a 1x1 stride-2 shortcut)
-            last_read = (out - 1) * w.stride - w.padding + w.extent
-            if last_read < size - 1:
-                name = spatial_names(len(window))[axis]
-                lost = size - 1 - last_read
-                things = {"W": "columns", "L": "positions", "D": "slices"}.get(name, "rows")
-                dropped.append(
-                    f"along {name} the last {lost} of {size} input {things if lost > 1 else things[:-1]} "
-                    f"({_positions(last_read + 1, size - 1)}) never enter a window"
-                )
+        if not ctx.grouped:
+            dropped = _dropped(layer)
+        elif (known := _DROPPED.get(id(layer))) is not None:
+            dropped = known[1]
+        else:
+            if len(_DROPPED) >= REMEMBERED:
+                _DROPPED.clear()
+            dropped = _dropped(layer)
+            _DROPPED[id(layer)] = (layer, dropped)
         if dropped:
             yield ctx.finding(
                 node,
@@ -217,6 +222,27 @@ def stride_drops_input(ctx: Context) -> Iterator[Finding]:
                 "by stride (or ceil_mode: true for pooling)",
                 arg="stride" if "stride" in node.arg_marks else None,
             )
+
+
+def _dropped(layer: Layer) -> list[str]:
+    """Per spatial axis whose last input rows no window reads, what is lost (a layer's own figures: layers are
+    shared by configuration, so this is remembered per layer)."""
+    window = layer.window()
+    assert window is not None
+    dropped = []
+    for axis, (w, size, out) in enumerate(zip(window, layer.in_shapes[0][1:], layer.out_shape[1:], strict=True)):
+        if w.extent + 1 < w.stride:
+            continue  # the window skips rows between its steps by design (a 1x1 stride-2 shortcut)
+        last_read = (out - 1) * w.stride - w.padding + w.extent
+        if last_read < size - 1:
+            name = spatial_names(len(window))[axis]
+            lost = size - 1 - last_read
+            things = {"W": "columns", "L": "positions", "D": "slices"}.get(name, "rows")
+            dropped.append(
+                f"along {name} the last {lost} of {size} input {things if lost > 1 else things[:-1]} "
+                f"({_positions(last_read + 1, size - 1)}) never enter a window"
+            )
+    return dropped
 
 
 def _positions(first: int, last: int) -> str:
