@@ -16,7 +16,12 @@ from cnncalc.layout import shown
 from cnncalc.limits import COUNTS, Limit
 from cnncalc.lint import ERROR, Finding, is_global_pool, lint, reads_fields
 from cnncalc.receptive import ReceptiveField
+from cnncalc.sizes import size_noted
+from cnncalc.spec import graph_from_document, read_spec_text
+from cnncalc.spec.document import consumable
+from cnncalc.speed import paused_gc
 from cnncalc.units import rational, rational_text
+from cnncalc.yamlsource import YMap, load_yaml
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 # False: every spec analyzed with its receptive fields, read or not (the long way, for tests/test_check_paths.py).
@@ -172,8 +177,6 @@ def check_graph(
 
 def judge(graph: Graph, options: Options) -> tuple[list[BudgetResult], list[Finding]]:
     """The budgets and lint findings of one loaded spec."""
-    from cnncalc.sizes import size_noted
-
     dtype = options.dtype or (graph.limits["dtype"].value if "dtype" in graph.limits else "float32")
     with size_noted(graph):
         report = analyze(graph, dtype=dtype, receptive=needs_fields(graph, options))
@@ -201,11 +204,6 @@ def check_one(
 ) -> SpecResult | tuple[Graph, str, str]:
     """The spec's result; with `keep_graph`, its graph (and path and file name) where it loads, to check at other
     sizes. `layers`: layers built for earlier specs, shared by configuration (bind's cache)."""
-    from cnncalc.spec import graph_from_document, read_spec_text
-    from cnncalc.spec.document import consumable
-    from cnncalc.speed import paused_gc
-    from cnncalc.yamlsource import YMap, load_yaml
-
     path = target.path
     file = "<stdin>" if path == "-" else path
     skip_non_spec = options.skip_non_specs or not target.named
