@@ -77,7 +77,9 @@ def test_the_comparison_compares_something(spec_files: list[str]) -> None:
 def fields_computed(text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **limits: str) -> int:
     calls = []
     original = cnncalc.analyze.receptive_fields
-    monkeypatch.setattr(cnncalc.analyze, "receptive_fields", lambda graph: calls.append(1) or original(graph))
+    monkeypatch.setattr(
+        cnncalc.analyze, "receptive_fields", lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs)
+    )
     path = tmp_path / "net.yaml"
     path.write_text(text, encoding="utf-8")
     given = {key: option_limit(key, value) for key, value in limits.items()}
