@@ -91,11 +91,19 @@ def dtype_bytes(dtype: str) -> int:
     return DTYPE_BYTES[dtype]
 
 
-def analyze(graph: Graph, dtype: str = "float32", layout: str | None = None, optimizer: str | None = None) -> Report:
+def analyze(
+    graph: Graph,
+    dtype: str = "float32",
+    layout: str | None = None,
+    optimizer: str | None = None,
+    receptive: bool = True,
+) -> Report:
     """Rows and totals of `graph`; shapes print in `layout` (default: the spec's). With `optimizer` (sgd,
-    momentum, adam, adamw), the training figures too: backward MACs, saved bytes, training bytes."""
+    momentum, adam, adamw), the training figures too: backward MACs, saved bytes, training bytes. With
+    `receptive=False`, no receptive fields (every row's is None, and no warning about them): for `cnncalc check`,
+    which reads fields only for some lint rules and budgets (cnncalc.check.needs_fields)."""
     with paused_gc():
-        report = _analyze(graph, dtype, layout or graph.layout)
+        report = _analyze(graph, dtype, layout or graph.layout, receptive)
         return report if optimizer is None else with_training(report, graph, optimizer)
 
 
@@ -124,11 +132,14 @@ def with_training(report: Report, graph: Graph, optimizer: str) -> Report:
     return report._replace(rows=rows, totals=totals)
 
 
-def _analyze(graph: Graph, dtype: str, layout: str) -> Report:
+def _analyze(graph: Graph, dtype: str, layout: str, receptive: bool = True) -> Report:
     size = dtype_bytes(dtype)
     batch = graph.batch
     fields: list[ReceptiveField | None] = []  # each node's, in order
-    warnings = receptive_fields(graph, fields)[1]
+    if receptive:
+        warnings = receptive_fields(graph, fields)[1]
+    else:  # check: no rule or budget reads them (cnncalc.check.needs_fields)
+        fields, warnings = [None] * len(graph.nodes), []
     rows: list[Row] = []
     # Per Layer object (nodes built alike share one, graph.py): the row's fields but the node's own (name, inputs,
     # trainable, receptive field), computed once.

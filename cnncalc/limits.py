@@ -66,6 +66,11 @@ def parse_amount(value: Any, units: dict[str, int]) -> int:
     scale = units.get(unit, units.get(unit.upper()) if len(unit) == 1 else None)  # 25m reads as 25M
     if scale is None:
         raise ValueError(f"unknown unit '{unit}' (valid: {', '.join(u for u in units if u)})")
+    if "e" not in number and "E" not in number:  # integer arithmetic: Fraction(text) parses with a regex of its own
+        whole, _, decimals = number.partition(".")
+        amount, rest = divmod(int(whole + decimals) * scale, 10 ** len(decimals))
+        if not rest:
+            return amount
     exact = Fraction(number) * scale
     if exact.denominator != 1:
         raise ValueError(f"{value} is not a whole number ({float(exact):,.3f})")

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from math import prod
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cnncalc.analyze import Report, Row
 from cnncalc.errors import Location
 from cnncalc.graph import NETWORK_INPUT, Graph, Node, location
-from cnncalc.layers.base import spatial_names
+from cnncalc.layers.base import Layer, spatial_names
 from cnncalc.receptive import ReceptiveField, is_broadcast, network_input_field
 from cnncalc.units import rational_text
 
@@ -46,21 +46,60 @@ class Rule(NamedTuple):
 
 
 class Context:
-    """What the rules read: the graph, its report's rows by name, and who reads each layer."""
+    """What the rules read: the graph, its report's rows by name, and who reads each layer. The nodes are grouped by
+    kind once, so that a rule visits only the layers of its kinds; what only some rules read is built on first use."""
 
-    def __init__(self, graph: Graph, report: Report) -> None:
+    def __init__(self, graph: Graph, report: Report, grouped: bool = True) -> None:
         self.graph = graph
         self.report = report
-        self.rows: dict[str, Row] = {row.name: row for row in report.rows}
-        self.readers: dict[str, list[Node]] = {}
+        # False: the long way, for equivalence tests: every rule scans every node, nothing is remembered across specs
+        self.grouped = grouped
+        self.by_class: dict[type, list[Node]] = {}  # layer class -> its nodes, in graph order
         for node in graph.nodes:
-            for name in node.inputs:
-                self.readers.setdefault(name, []).append(node)
-        self.input_field = network_input_field(graph.input_shape)
+            nodes = self.by_class.get(node.cls)
+            if nodes is None:
+                self.by_class[node.cls] = [node]
+            else:
+                nodes.append(node)
+        self.classes = tuple(self.by_class)
         self.current: Rule | None = None
+        self._rows: dict[str, Row] | None = None
+        self._readers: dict[str, list[Node]] | None = None
+
+    @property
+    def rows(self) -> dict[str, Row]:
+        if self._rows is None:
+            self._rows = {row.name: row for row in self.report.rows}
+        return self._rows
+
+    @property
+    def readers(self) -> dict[str, list[Node]]:
+        if self._readers is None:
+            self._readers = {}
+            for node in self.graph.nodes:
+                for name in node.inputs:
+                    self._readers.setdefault(name, []).append(node)
+        return self._readers
+
+    def of_kinds(self, *prefixes: str, besides: tuple[str, ...] = ()) -> list[Node]:
+        """The nodes whose kind starts with one of `prefixes` (and with none of `besides`), in graph order."""
+        if not self.grouped:
+            return [node for node in self.graph.nodes if _kind(node, *prefixes) and not _kind(node, *besides)]
+        key = (self.classes, prefixes, besides)
+        classes = _SELECTED.get(key)
+        if classes is None:
+            if len(_SELECTED) >= REMEMBERED:
+                _SELECTED.clear()
+            classes = _SELECTED[key] = tuple(cls for cls in self.classes if _is_of_kinds(cls, prefixes, besides))
+        if len(classes) == 1:
+            return self.by_class[classes[0]]
+        wanted = set(classes)
+        return [node for node in self.graph.nodes if node.cls in wanted] if wanted else []
 
     def field(self, name: str) -> ReceptiveField | None:
-        return self.input_field if name == NETWORK_INPUT else self.rows[name].receptive_field
+        if name == NETWORK_INPUT:
+            return network_input_field(self.graph.input_shape)
+        return self.rows[name].receptive_field
 
     def finding(
         self, node: Node, message: str, hint: str | None = None, arg: str | None = None, severity: str | None = None
@@ -75,13 +114,35 @@ class Context:
         return Finding(rule.id, rule.name, severity or rule.severity, message, node.name, node.label(), where, hint)
 
 
+# Remembered across specs (check lints many, made of the same few layer classes, their layers shared by
+# configuration): at most REMEMBERED entries each, then they start again.
+REMEMBERED = 10_000
+_SELECTED: dict[tuple[tuple[type, ...], tuple[str, ...], tuple[str, ...]], tuple[type, ...]] = {}  # of_kinds
+_DROPPED: dict[int, tuple[Any, list[str]]] = {}  # id(layer) -> (the layer, kept alive: its id stays its own; text)
+_KINDS_OF_CLASS: dict[tuple[type, tuple[str, ...], tuple[str, ...]], bool] = {}  # (class, prefixes, besides)
+
+
+def _is_of_kinds(cls: type, prefixes: tuple[str, ...], besides: tuple[str, ...]) -> bool:
+    """Whether a layer class's kind starts with one of `prefixes` and with none of `besides`; remembered, as
+    every spec asks the same questions about the same few classes."""
+    key = (cls, prefixes, besides)
+    known = _KINDS_OF_CLASS.get(key)
+    if known is None:
+        kind: str = cls.kind  # type: ignore[attr-defined]
+        known = _KINDS_OF_CLASS[key] = kind.startswith(prefixes) and not kind.startswith(besides)
+    return known
+
+
 def _kind(node: Node, *prefixes: str) -> bool:
     return node.kind.startswith(prefixes)
 
 
+POOLS = ("AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "MaxPool")
+
+
 def is_global_pool(node: Node) -> bool:
     """A pooling layer that reduces every spatial axis to 1 (the classifier's input in most networks)."""
-    if not _kind(node, "AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "MaxPool"):
+    if not _kind(node, *POOLS):
         return False
     layer = node.bound()
     return all(n == 1 for n in layer.out_shape[1:]) and not all(n == 1 for n in layer.in_shapes[0][1:])
@@ -96,8 +157,8 @@ def _only_reader(ctx: Context, node: Node) -> Node | None:
 
 
 def bias_before_norm(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "Conv", "Linear") or "bias" not in ctx.rows[node.name].weight_shapes:
+    for node in ctx.of_kinds("Conv", "Linear"):
+        if "bias" not in ctx.rows[node.name].weight_shapes:
             continue
         reader = _only_reader(ctx, node)
         if reader is None or not _kind(reader, "BatchNorm", "InstanceNorm"):
@@ -119,9 +180,7 @@ def small_batch_norm(ctx: Context) -> Iterator[Finding]:
     graph = ctx.graph
     if not graph.batch_given or graph.batch >= SMALL_BATCH:
         return  # without `batch:` (or --batch) the training batch is unknown
-    for node in graph.nodes:
-        if not _kind(node, "BatchNorm"):
-            continue
+    for node in ctx.of_kinds("BatchNorm"):
         shape = node.bound().in_shapes[0]
         values = graph.batch * prod(shape[1:])
         spatial = "x".join(str(n) for n in shape[1:])
@@ -144,26 +203,17 @@ def small_batch_norm(ctx: Context) -> Iterator[Finding]:
 
 
 def stride_drops_input(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "Conv", "MaxPool", "AvgPool") or _kind(node, "ConvTranspose"):
-            continue
+    for node in ctx.of_kinds("Conv", "MaxPool", "AvgPool", besides=("ConvTranspose",)):
         layer = node.bound()
-        window = layer.window()
-        spatial_in = layer.in_shapes[0][1:]
-        spatial_out = layer.out_shape[1:]
-        dropped = []
-        for axis, (w, size, out) in enumerate(zip(window, spatial_in, spatial_out, strict=True)):
-            if w.extent + 1 < w.stride:
-                continue  # the window skips rows between its steps by design (a 1x1 stride-2 shortcut)
-            last_read = (out - 1) * w.stride - w.padding + w.extent
-            if last_read < size - 1:
-                name = spatial_names(len(window))[axis]
-                lost = size - 1 - last_read
-                things = {"W": "columns", "L": "positions", "D": "slices"}.get(name, "rows")
-                dropped.append(
-                    f"along {name} the last {lost} of {size} input {things if lost > 1 else things[:-1]} "
-                    f"({_positions(last_read + 1, size - 1)}) never enter a window"
-                )
+        if not ctx.grouped:
+            dropped = _dropped(layer)
+        elif (known := _DROPPED.get(id(layer))) is not None:
+            dropped = known[1]
+        else:
+            if len(_DROPPED) >= REMEMBERED:
+                _DROPPED.clear()
+            dropped = _dropped(layer)
+            _DROPPED[id(layer)] = (layer, dropped)
         if dropped:
             yield ctx.finding(
                 node,
@@ -174,14 +224,33 @@ def stride_drops_input(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def _dropped(layer: Layer) -> list[str]:
+    """Per spatial axis whose last input rows no window reads, what is lost (a layer's own figures: layers are
+    shared by configuration, so this is remembered per layer)."""
+    window = layer.window()
+    assert window is not None
+    dropped = []
+    for axis, (w, size, out) in enumerate(zip(window, layer.in_shapes[0][1:], layer.out_shape[1:], strict=True)):
+        if w.extent + 1 < w.stride:
+            continue  # the window skips rows between its steps by design (a 1x1 stride-2 shortcut)
+        last_read = (out - 1) * w.stride - w.padding + w.extent
+        if last_read < size - 1:
+            name = spatial_names(len(window))[axis]
+            lost = size - 1 - last_read
+            things = {"W": "columns", "L": "positions", "D": "slices"}.get(name, "rows")
+            dropped.append(
+                f"along {name} the last {lost} of {size} input {things if lost > 1 else things[:-1]} "
+                f"({_positions(last_read + 1, size - 1)}) never enter a window"
+            )
+    return dropped
+
+
 def _positions(first: int, last: int) -> str:
     return f"index {first}" if first == last else f"indices {first} to {last}"
 
 
 def even_kernel_same(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "Conv") or _kind(node, "ConvTranspose"):
-            continue
+    for node in ctx.of_kinds("Conv", besides=("ConvTranspose",)):
         layer = node.bound()
         if getattr(layer, "padding", None) != "same":
             continue
@@ -202,7 +271,7 @@ def even_kernel_same(ctx: Context) -> Iterator[Finding]:
 
 
 def linear_multi_axis(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
+    for node in ctx.of_kinds("Linear"):
         if node.kind != "Linear":
             continue
         shape = node.bound().in_shapes[0]
@@ -218,8 +287,8 @@ def linear_multi_axis(ctx: Context) -> Iterator[Finding]:
 
 
 def dropout_before_norm(ctx: Context) -> Iterator[Finding]:
-    for node in ctx.graph.nodes:
-        if not _kind(node, "BatchNorm") or not node.inputs or node.inputs[0] == NETWORK_INPUT:
+    for node in ctx.of_kinds("BatchNorm"):
+        if not node.inputs or node.inputs[0] == NETWORK_INPUT:
             continue
         source = ctx.graph.node(node.inputs[0])
         # Stochastic depth is dropout of whole samples (kept ones scaled by 1/(1 - p)): the same variance shift.
@@ -257,7 +326,7 @@ def small_receptive_field(ctx: Context) -> Iterator[Finding]:
     classifier; not a squeeze-and-excitation pool, whose values only gate channels (Flatten + Linear is not
     flagged either: its weights are per position, so the classifier does see the whole input)."""
     spatial_input = ctx.graph.input_shape[1:]
-    for node in ctx.graph.nodes:
+    for node in ctx.of_kinds(*POOLS):
         if not is_global_pool(node) or only_gates(ctx, node):
             continue
         source = node.inputs[0]
@@ -279,6 +348,8 @@ def small_receptive_field(ctx: Context) -> Iterator[Finding]:
 
 def misaligned_branches(ctx: Context) -> Iterator[Finding]:
     for node in ctx.graph.nodes:
+        if len(node.inputs) < 2:
+            continue  # fewer than two inputs: no branches to compare
         layer = node.bound()
         inputs = node.inputs[: layer.value_inputs]
         if len(inputs) < 2:
@@ -410,10 +481,20 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_KEY: dict[str, Rule] = {key: rule for rule in RULES for key in (rule.id.lower(), rule.name)}
 
 
-def lint(graph: Graph, report: Report, ignore: frozenset[str] = frozenset()) -> list[Finding]:
+def reads_fields(graph: Graph) -> bool:
+    """Whether a rule may read a receptive field in `graph`: small-receptive-field at a global pool,
+    misaligned-branches at a layer with more than one input (silenced rules are not looked at: they may)."""
+    for node in graph.nodes:
+        if len(node.inputs) > 1 or (_is_of_kinds(node.cls, POOLS, ()) and is_global_pool(node)):
+            return True
+    return False
+
+
+def lint(graph: Graph, report: Report, ignore: frozenset[str] = frozenset(), grouped: bool = True) -> list[Finding]:
     """Every rule's findings, in rule order then graph order, minus the silenced ones (rule ids in `ignore`,
-    the spec's top-level `ignore`, and each layer's own)."""
-    ctx = Context(graph, report)
+    the spec's top-level `ignore`, and each layer's own). `grouped=False` lets every rule scan every node (the
+    long way the grouped one must agree with)."""
+    ctx = Context(graph, report, grouped)
     silenced = ignore | graph.ignore
     findings: list[Finding] = []
     for rule in RULES:
@@ -424,6 +505,8 @@ def lint(graph: Graph, report: Report, ignore: frozenset[str] = frozenset()) -> 
             node = graph.by_name.get(finding.layer or "")
             if node is None or rule.id not in node.ignore:
                 findings.append(finding)
+    if len(findings) < 2:
+        return findings
     order = {node.name: node.position for node in graph.nodes}  # file order, as compilers list messages
     findings.sort(key=lambda f: (order.get(f.layer or "", 0), f.rule))
     return findings
