@@ -141,17 +141,27 @@ class _Reader:
         return root
 
     def hot_run(self, lines: list[str], number: int, frame: _Frame) -> int:
-        """Items `- kind: {key: value, ...}` of `frame`'s sequence from line `number` on, as long as they come (the
-        lines of a large spec), each made without a frame of its own; the number of the first line after them."""
+        """Items `- kind: {key: value, ...}` and `- kind` of `frame`'s sequence from line `number` on, as long as they
+        come (the lines of a large spec), each made without a frame of its own; the number of the first line after
+        them."""
         column = frame.indent + 2
         prefix, hot_item, flat_map, keys = lines[number][:column], _HOT_ITEM.fullmatch, self.flat_map, self.keys
         items, item_marks = frame.collection, frame.marks
         mapping = None
         for number in range(number, len(lines)):  # noqa: B020 (the number of the line after the run is returned)
             line = lines[number]
-            match = hot_item(line, column) if line.startswith(prefix) else None
-            if match is None:
+            if not line.startswith(prefix):
                 break
+            match = hot_item(line, column)
+            if match is None:
+                text = line[column:]
+                if not text.isidentifier():  # `- relu`, a kind alone, is read here as item() reads it (ASCII text)
+                    break
+                mark = SourceMark(number << 32 | column)
+                items.append(self.scalar(text, mark))
+                item_marks.append(mark)
+                mapping = None  # (no line may continue it: reopened refuses)
+                continue
             key_start, value_start = match.start(1), match.start(2)
             value = flat_map(line, value_start, match.end(), number << 32)
             key_text = match.group(1)

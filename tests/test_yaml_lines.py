@@ -167,6 +167,33 @@ def test_values_are_those_of_the_event_path() -> None:
     assert document["c"][1:] == [1e-05, 0.5, -1, None, "on", 31] and document["d"] == {} and document["e"] == []
 
 
+def test_kinds_alone_among_hot_lines_are_read_as_items() -> None:
+    """`- relu` after `- conv2d: {...}` lines is read inside the run of hot lines (hot_run), as item() reads it:
+    the core schema's words too (null, true, False are not text), and a line that goes on is handed over."""
+    words = ["relu", "null", "Null", "true", "TRUE", "False", "tRuE", "nan", "inf", "_x1", "on", "y"]
+    text = "layers:\n" + "".join(f"  - conv2d: {{k: {i}}}\n  - {word}\n" for i, word in enumerate(words))
+    assert check(text)
+    document = read_lines(text)
+    assert document is not None
+    assert document["layers"][1::2] == [core for core in _EventBuilder(text).document()["layers"][1::2]]
+    assert [type(item) for item in document["layers"][1::2]] == [
+        str,
+        type(None),
+        type(None),
+        bool,
+        bool,
+        bool,
+        bool,
+        str,
+        str,
+        str,
+        str,
+        str,
+    ]
+    for tail in ["  - relu\n    name: x\n", "  - relu  \n", "  - relu # c\n", "  - relu:\n", "  - 1x\n"]:
+        check("layers:\n  - conv2d: {k: 1}\n" + tail + "  - conv2d: {k: 2}\n")
+
+
 # -- random and mutated documents -------------------------------------------------------------------------------
 
 
