@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz.campaign import kinds
-from fuzz.mutate import make_case
+from fuzz.campaign import mutant_texts
 from test_receptive_paths import random_graph
 
 import cnncalc.analyze as analysis
@@ -25,12 +24,6 @@ from cnncalc.yamlsource import load_yaml
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "specs").glob("*.yaml")) + sorted((ROOT / "tests" / "fixtures").rglob("*.yaml"))
 MUTANTS = 200  # fuzzer cases, seed "analysis"
-
-
-def _mutants() -> list[str]:
-    table = kinds()
-    texts = (make_case("analysis", index, table).mutant for index in range(MUTANTS))
-    return [text for text in texts if text]
 
 
 def outcomes(graph: Graph, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
@@ -56,7 +49,7 @@ def outcomes(graph: Graph, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    return [path.read_text(encoding="utf-8") for path in SHIPPED] + _mutants()
+    return [path.read_text(encoding="utf-8") for path in SHIPPED] + mutant_texts("analysis", MUTANTS)
 
 
 def test_shortcuts_analyze_as_the_long_way(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fuzz.campaign import kinds
-from fuzz.mutate import make_case
+from fuzz.campaign import mutant_texts
 from test_lint import CASES
 
 import cnncalc.analyze
@@ -36,8 +35,7 @@ LIMITS = {
 @pytest.fixture(scope="module")
 def spec_files(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     folder = tmp_path_factory.mktemp("specs")
-    table = kinds()
-    mutants = [text for text in (make_case("check", index, table).mutant for index in range(MUTANTS)) if text]
+    mutants = mutant_texts("check", MUTANTS)
     cases = [text for firing, _, quiet in CASES.values() for text in (firing, quiet)]
     texts = [path.read_text(encoding="utf-8") for path in SHIPPED] + cases + mutants
     files = []

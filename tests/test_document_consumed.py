@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-from fuzz.campaign import kinds
-from fuzz.mutate import make_case
+from fuzz.campaign import mutant_texts
 from test_expand_paths import dump
 
 from cnncalc.analyze import analyze
@@ -32,12 +31,6 @@ SHIPPED = sorted((ROOT / "specs").glob("*.yaml")) + sorted((ROOT / "tests" / "ch
 MUTANTS = 300  # fuzzer cases, seed "consume"
 
 
-def _mutants() -> list[str]:
-    table = kinds()
-    texts = (make_case("consume", index, table).mutant for index in range(MUTANTS))
-    return [text for text in texts if text]
-
-
 def outcome(text: str, keep_document: bool) -> Any:
     """The graph as expansion made it and its JSON report, or the error message."""
     try:
@@ -52,7 +45,7 @@ def outcome(text: str, keep_document: bool) -> Any:
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    return [path.read_text(encoding="utf-8") for path in SHIPPED] + _mutants()
+    return [path.read_text(encoding="utf-8") for path in SHIPPED] + mutant_texts("consume", MUTANTS)
 
 
 def test_consumed_document_gives_the_same_graph_report_and_errors(texts: list[str]) -> None:

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz.campaign import kinds
-from fuzz.mutate import make_case
+from fuzz.campaign import mutant_texts
 
 from cnncalc.check import Options, check_paths
 from cnncalc.errors import CnncalcError
@@ -22,12 +21,6 @@ from cnncalc.spec.expand import Expander
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "specs").glob("*.yaml"))
 MUTANTS = 400  # fuzzer cases (about 9 in 10 carry a mutant spec), seed "expand"
-
-
-def _mutants() -> list[str]:
-    table = kinds()
-    texts = (make_case("expand", index, table).mutant for index in range(MUTANTS))
-    return [text for text in texts if text]
 
 
 def _position(mark: Any) -> tuple[Any, Any] | None:
@@ -86,7 +79,7 @@ def outcome(text: str) -> Any:
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    return [path.read_text(encoding="utf-8") for path in SHIPPED] + _mutants()
+    return [path.read_text(encoding="utf-8") for path in SHIPPED] + mutant_texts("expand", MUTANTS)
 
 
 def test_shortcuts_expand_as_the_long_way(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz.campaign import kinds
-from fuzz.mutate import make_case
+from fuzz.campaign import mutant_texts
 from test_lint import CASES
 
 from cnncalc.analyze import analyze
@@ -27,10 +26,9 @@ MUTANTS = 300  # fuzzer cases (about 9 in 10 carry a mutant spec), seed "lint"
 
 
 def _texts() -> list[str]:
-    table = kinds()
-    mutants = (make_case("lint", index, table).mutant for index in range(MUTANTS))
+    mutants = mutant_texts("lint", MUTANTS)
     cases = [text for firing, _, quiet in CASES.values() for text in (firing, quiet)]
-    return [path.read_text(encoding="utf-8") for path in SHIPPED] + cases + [text for text in mutants if text]
+    return [path.read_text(encoding="utf-8") for path in SHIPPED] + cases + mutants
 
 
 def _findings(text: str, batch: int | None, grouped: bool) -> Any:
